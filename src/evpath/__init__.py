@@ -1,0 +1,1 @@
+"""evpath: the road to full electrification of passenger cars."""
