@@ -1,0 +1,209 @@
+"""Japan's passenger-car history 1990–2024, by segment (registered, kei) and powertrain.
+
+Built from the bundled datasets in four steps, each value flagged with its basis:
+
+1. Total new sales per segment: reported calendar-year figures (JADA registered,
+   Zenkeijikyo kei, JAMA all); a segment missing where the other and the all-segment
+   total are reported is *derived* by difference; an all-segment total with no segment
+   figure is split at the *interpolated* kei share; remaining gaps are *interpolated*
+   linearly in time (held flat beyond the first and last figures).
+2. BEV, PHEV and FCEV sales: IEA Global EV Outlook 2025 (all segments); PHEV and FCEV are
+   registered cars (no kei PHEV or FCEV is sold); the kei share of BEV sales follows the
+   anchors in ``japan_sales_share_anchors.csv`` (assumptions, each with its reason).
+3. HEV and diesel shares of each segment's sales: anchors in
+   ``japan_sales_share_anchors.csv`` (reported, derived or assumed, with sources),
+   linear in between and held flat outside.
+4. Gasoline cars: the rest of each segment's sales.
+
+Observed stock (AIRIA, counted on 31 March) is compared with the model's stock at the end
+of the previous calendar year; IEA EV stock is end of year.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from evpath.data.history import History
+from evpath.data.registry import load_dataset
+from evpath.errors import DataError
+from evpath.scenario.schema import POWERTRAINS
+
+REGION = "JPN"
+SEGMENTS = ("registered", "kei")
+FIRST_YEAR, LAST_YEAR = 1990, 2024
+DATASETS = (
+    "japan_car_market_supplement",
+    "japan_car_sales_by_powertrain",
+    "japan_car_stock_and_age",
+    "japan_sales_share_anchors",
+    "iea_gevo2025_ev_data",
+)
+IEA_POWERTRAINS = ("BEV", "PHEV", "FCEV")
+
+
+def japan_history() -> History:
+    """Japan's sales history and stock observations (see the module docstring)."""
+    years = np.arange(FIRST_YEAR, LAST_YEAR + 1)
+    totals, total_basis = segment_totals(years)
+    anchors = load_dataset("japan_sales_share_anchors")
+    iea = _iea_cars(["EV sales"])
+
+    sales = xr.DataArray(
+        np.zeros((1, len(SEGMENTS), len(POWERTRAINS), len(years))),
+        coords={"region": [REGION], "segment": list(SEGMENTS), "powertrain": list(POWERTRAINS),
+                "year": years},
+        dims=("region", "segment", "powertrain", "year"),
+    )
+    provenance = [
+        _rows(segment, "total", years, totals[segment], total_basis[segment], "JADA/Zenkeijikyo/JAMA")
+        for segment in SEGMENTS
+    ]
+
+    kei_bev_share, kei_bev_basis = _anchor_path(anchors, "segment_share_of_powertrain_sales",
+                                                "kei", "BEV", years)
+    for powertrain in IEA_POWERTRAINS:
+        counts = iea.get(powertrain, pd.Series(dtype=float)).reindex(years, fill_value=0.0).to_numpy()
+        kei_part = counts * kei_bev_share if powertrain == "BEV" else np.zeros_like(counts)
+        for segment, values in (("kei", kei_part), ("registered", counts - kei_part)):
+            sales.loc[REGION, segment, powertrain] = values
+            basis = np.where(counts > 0, "reported", "assumed zero before the IEA series")
+            if powertrain == "BEV":
+                basis = np.where(counts > 0, "reported total, segment split " + kei_bev_basis, basis)
+            provenance.append(_rows(segment, powertrain, years, values, basis, "IEA GEVO 2025"))
+
+    for segment in SEGMENTS:
+        for powertrain in ("HEV", "ICEV_diesel"):
+            share, basis = _anchor_path(anchors, "share_of_segment_sales", segment, powertrain, years)
+            values = share * totals[segment]
+            sales.loc[REGION, segment, powertrain] = values
+            provenance.append(_rows(segment, powertrain, years, values, basis, "share anchors"))
+        others = sales.sel(region=REGION, segment=segment).drop_sel(powertrain="ICEV_gasoline")
+        gasoline = totals[segment] - others.sum("powertrain").to_numpy()
+        if (gasoline < 0).any():
+            year = int(years[np.argmax(gasoline < 0)])
+            msg = (
+                f"japan history: {segment} sales in {year} are smaller than the sum of their "
+                "non-gasoline powertrains; check japan_sales_share_anchors.csv"
+            )
+            raise DataError(msg)
+        sales.loc[REGION, segment, "ICEV_gasoline"] = gasoline
+        provenance.append(_rows(segment, "ICEV_gasoline", years, gasoline,
+                                np.full(len(years), "derived (rest of segment sales)"), "difference"))
+    sales.attrs["units"] = "vehicles/yr"
+    return History(
+        sales=sales,
+        stock_observed=observed_stock(),
+        provenance=pd.concat(provenance, ignore_index=True),
+        datasets=DATASETS,
+    )
+
+
+def segment_totals(years: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Total new sales per segment [vehicles/yr] and the basis of each value."""
+    reported = _reported_totals()
+    table = reported.pivot(index="year", columns="segment", values="value").reindex(
+        index=years, columns=["registered", "kei", "all"]
+    )
+    basis = table.notna().replace({True: "reported", False: ""})
+    for missing, known in (("kei", "registered"), ("registered", "kei")):
+        fill = table[missing].isna() & table[known].notna() & table["all"].notna()
+        table.loc[fill, missing] = table.loc[fill, "all"] - table.loc[fill, known]
+        basis.loc[fill, missing] = "derived (all minus other segment)"
+    both = table["registered"].notna() & table["kei"].notna()
+    kei_share = (table["kei"] / (table["registered"] + table["kei"])).where(both)
+    kei_share = kei_share.interpolate(limit_direction="both")
+    split = table["all"].notna() & ~both
+    for segment, factor in (("kei", kei_share), ("registered", 1.0 - kei_share)):
+        fill = split & table[segment].isna()
+        table.loc[fill, segment] = table.loc[fill, "all"] * factor[fill]
+        basis.loc[fill, segment] = "derived (all-segment total at the interpolated kei share)"
+    totals, bases = {}, {}
+    for segment in SEGMENTS:
+        gaps = table[segment].isna()
+        totals[segment] = table[segment].interpolate(limit_direction="both").to_numpy()
+        bases[segment] = basis[segment].where(~gaps, "interpolated").to_numpy()
+    return totals, bases
+
+
+def _reported_totals() -> pd.DataFrame:
+    """Calendar-year total sales rows: segment, year, value; precise figures before rounded."""
+    supplement = load_dataset("japan_car_market_supplement")
+    supplement = supplement[
+        (supplement["series"] == "new_sales_total") & (supplement["period"] == "calendar")
+    ]
+    rounded = supplement["note"].fillna("").str.contains("round", case=False)
+    rows = pd.DataFrame({
+        "segment": supplement["segment"],
+        "year": supplement["year"],
+        "value": supplement["value"].astype(float),
+        "rounded": rounded,
+    })
+    partial = load_dataset("japan_car_sales_by_powertrain")
+    partial = partial[(partial["powertrain"] == "total") & (partial["period"] == "calendar")]
+    scope = {"no": "registered", "kei_only": "kei", "yes": "all"}
+    rows = pd.concat([rows, pd.DataFrame({
+        "segment": partial["includes_kei"].map(scope),
+        "year": partial["year"],
+        "value": partial["vehicles"].astype(float),
+        "rounded": False,
+    })], ignore_index=True)
+    rows = rows.sort_values(["segment", "year", "rounded"]).drop_duplicates(["segment", "year"])
+    return rows[["segment", "year", "value"]]
+
+
+def _anchor_path(anchors: pd.DataFrame, quantity: str, segment: str, powertrain: str,
+                 years: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Anchored values linear in between, flat outside, with the basis of each year."""
+    rows = anchors[(anchors["quantity"] == quantity) & (anchors["segment"] == segment)
+                   & (anchors["powertrain"] == powertrain)].sort_values("year")
+    if rows.empty:
+        return np.zeros(len(years)), np.full(len(years), "none sold (no anchor)")
+    values = np.interp(years, rows["year"], rows["value"])
+    basis = pd.Series(rows["basis"].to_numpy(), index=rows["year"].to_numpy())
+    labels = basis.reindex(years).fillna("interpolated between anchors").to_numpy()
+    return values, labels
+
+
+def _iea_cars(parameters: list[str]) -> dict[str, pd.Series]:
+    """IEA historical Japan car series by powertrain (indexed by year) for one parameter."""
+    iea = load_dataset("iea_gevo2025_ev_data")
+    rows = iea[(iea["region_country"] == "Japan") & (iea["category"] == "Historical")
+               & (iea["mode"] == "Cars") & (iea["parameter"].isin(parameters))]
+    return {p: g.set_index("year")["value"].astype(float) for p, g in rows.groupby("powertrain")}
+
+
+def observed_stock() -> pd.DataFrame:
+    """Observed passenger-car stock: region, segment, powertrain, year (end of year), value, source.
+
+    AIRIA counts on 31 March of year Y are assigned to the end of year Y−1.
+    """
+    airia = load_dataset("japan_car_stock_and_age")
+    airia = airia[airia["metric"] == "stock"]
+    scope = {"passenger cars excl. kei": "registered", "passenger cars incl. kei": "all"}
+    airia = airia[airia["scope"].isin(scope)]
+    year = airia["as_of"].astype(str).str.slice(0, 4).astype(int) - 1
+    frame = pd.DataFrame({
+        "region": REGION,
+        "segment": airia["scope"].map(scope),
+        "powertrain": "all",
+        "year": year,
+        "value": airia["value"].astype(float),
+        "source": "AIRIA (" + airia["source_publisher"] + ")",
+    })
+    iea_stock = _iea_cars(["EV stock"])
+    for powertrain, series in iea_stock.items():
+        frame = pd.concat([frame, pd.DataFrame({
+            "region": REGION, "segment": "all", "powertrain": powertrain,
+            "year": series.index.astype(int), "value": series.to_numpy(),
+            "source": "IEA GEVO 2025 (EV stock)",
+        })], ignore_index=True)
+    return frame.reset_index(drop=True)
+
+
+def _rows(segment: str, powertrain: str, years: np.ndarray, values: np.ndarray,
+          basis: np.ndarray, source: str) -> pd.DataFrame:
+    return pd.DataFrame({"region": REGION, "segment": segment, "powertrain": powertrain,
+                         "year": years, "value": values, "basis": basis, "source": source})
+

@@ -1,0 +1,55 @@
+"""Run manifests: what exactly produced a result (scenario as resolved, inputs, versions)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from datetime import UTC, datetime
+from importlib import metadata
+from typing import Any
+
+from evpath.data.registry import datasets, file_sha256
+from evpath.scenario.schema import Scenario
+
+LIBRARIES = ("numpy", "scipy", "pandas", "xarray", "pydantic")
+
+
+def package_version() -> str:
+    """Installed evpath version."""
+    return metadata.version("evpath")
+
+
+def build_manifest(scenario: Scenario, dataset_names: tuple[str, ...]) -> dict[str, Any]:
+    """Manifest of one run.
+
+    ``input_hash`` is a SHA-256 over the resolved scenario, the hashes of the datasets it
+    read and the evpath version: two runs with the same ``input_hash`` computed the same
+    thing. ``run_id`` adds the creation time so that every run is kept apart.
+    """
+    resolved = scenario.model_dump(mode="json")
+    inputs = {
+        name: {
+            "file": datasets()[name].file,
+            "sha256": file_sha256(name),
+            "version": datasets()[name].version,
+        }
+        for name in sorted(dataset_names)
+    }
+    version = package_version()
+    fingerprint = json.dumps(
+        {"scenario": resolved, "inputs": inputs, "evpath": version}, sort_keys=True
+    )
+    input_hash = hashlib.sha256(fingerprint.encode()).hexdigest()
+    created = datetime.now(UTC)
+    return {
+        "run_id": f"{created:%Y%m%dT%H%M%S%f}-{scenario.name}-{input_hash[:8]}",
+        "created_at": created.isoformat(),
+        "scenario_name": scenario.name,
+        "input_hash": input_hash,
+        "evpath_version": version,
+        "python": platform.python_version(),
+        "libraries": {lib: metadata.version(lib) for lib in LIBRARIES},
+        "inputs": inputs,
+        "scenario": resolved,
+    }

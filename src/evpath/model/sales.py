@@ -1,0 +1,152 @@
+"""Sales stage: new passenger-car sales by region, segment, powertrain and year.
+
+History years take the bundled sales history as it is. After ``history_end``:
+total sales follow a growth rate or a path, the segment split is held or follows a
+path, and powertrain shares move from the last historical mix through the scenario's
+milestones along one transition curve (see :mod:`evpath.model.curves`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from evpath.errors import ScenarioError
+from evpath.model.curves import progress
+from evpath.scenario.schema import POWERTRAINS, Sales, Scenario, SegmentSplit, TotalSales
+
+SALES_UNIT = "vehicles/yr"
+
+
+def interpolate_path(path: dict[int, float], years: np.ndarray) -> np.ndarray:
+    """Values of a ``{year: value}`` path at ``years``: linear between points, flat outside."""
+    points = sorted(path.items())
+    return np.interp(years, [y for y, _ in points], [v for _, v in points])
+
+
+def project_total(history_total: xr.DataArray, years: np.ndarray, spec: TotalSales) -> xr.DataArray:
+    """Total new sales (region, year) [vehicles/yr] over ``years``.
+
+    ``history_total`` (region, year) ends at ``history_end``; later years follow
+    total(t) = total(history_end)·(1 + rate)^(t − history_end) for method 'growth', or the
+    path (linear from the last historical value to the first path year) for method 'path'.
+    """
+    history_end = int(history_total.year[-1])
+    last = history_total.sel(year=history_end)
+    future = years[years > history_end]
+    if spec.method == "growth":
+        factor = xr.DataArray((1.0 + spec.rate) ** (future - history_end), coords={"year": future})
+        projected = last * factor
+    else:
+        assert spec.path is not None
+        steps = [
+            xr.DataArray(
+                interpolate_path({history_end: float(v), **spec.path}, future),
+                coords={"year": future},
+            )
+            for v in last.values
+        ]
+        projected = xr.concat(steps, dim=last.region)
+    return xr.concat([history_total.sel(year=years[years <= history_end]), projected], "year")
+
+
+def project_segment_split(
+    history_sales: xr.DataArray, years: np.ndarray, spec: SegmentSplit
+) -> xr.DataArray:
+    """Segment shares of total sales (region, segment, year) after the history [fraction]."""
+    segments = list(history_sales.segment.values)
+    history_end = int(history_sales.year[-1])
+    last_split = history_sales.sel(year=history_end) / history_sales.sel(year=history_end).sum(
+        "segment"
+    )
+    future = years[years > history_end]
+    split = last_split.expand_dims(year=future).transpose("region", "segment", "year").copy()
+    if spec.method == "path":
+        given = spec.path or {}
+        rest = [s for s in segments if s not in given]
+        if len(rest) != 1:
+            msg = (
+                f"sales.segment_split.path: got paths for {sorted(given)}; allowed: a path for "
+                f"every segment but one of {segments} (that one takes the rest)"
+            )
+            raise ScenarioError(msg)
+        for segment, path in given.items():
+            split.loc[{"segment": segment}] = interpolate_path(path, future)
+        remainder = 1.0 - split.sel(segment=[s for s in segments if s in given]).sum("segment")
+        if (remainder < 0).any():
+            year = int(future[np.argmax((remainder < 0).any("region").values)])
+            msg = (
+                f"sales.segment_split.path: segment shares sum to more than 1 in {year}; "
+                "allowed: shares of the listed segments summing to at most 1"
+            )
+            raise ScenarioError(msg)
+        split.loc[{"segment": rest[0]}] = remainder
+    return split
+
+
+def project_powertrain_shares(
+    history_shares: xr.DataArray, years: np.ndarray, sales: Sales
+) -> xr.DataArray:
+    """Powertrain shares of new sales (region, segment, powertrain, year) after the history.
+
+    Anchors per segment: the last historical mix, then the milestones for that segment
+    (a segment's own milestone replaces a general one in the same year). Between anchors
+    share(t) = a + (b − a)·f(τ); after the last anchor the mix is held.
+    """
+    history_end = int(history_shares.year[-1])
+    future = years[years > history_end]
+    last_mix = history_shares.sel(year=history_end)
+    pieces = []
+    for segment in history_shares.segment.values:
+        anchors: dict[int, xr.DataArray] = {history_end: last_mix.sel(segment=segment)}
+        for general_first in (True, False):
+            for milestone in sales.milestones:
+                applies = milestone.segment is None if general_first else milestone.segment == segment
+                if applies:
+                    mix = [milestone.shares.get(p, 0.0) for p in POWERTRAINS]
+                    anchors[milestone.year] = xr.DataArray(
+                        mix, coords={"powertrain": list(POWERTRAINS)}
+                    ).broadcast_like(last_mix.sel(segment=segment))
+        pieces.append(_path_through(anchors, future, sales))
+    return xr.concat(pieces, dim=history_shares.segment).transpose(
+        "region", "segment", "powertrain", "year"
+    )
+
+
+def _path_through(anchors: dict[int, xr.DataArray], years: np.ndarray, sales: Sales) -> xr.DataArray:
+    """Shares at ``years`` moving between consecutive anchors along the scenario's curve."""
+    anchor_years = np.array(sorted(anchors))
+    if len(anchor_years) == 1:
+        return anchors[int(anchor_years[0])].expand_dims(year=years).transpose(..., "year")
+    stacked = xr.concat([anchors[int(y)] for y in anchor_years], dim="anchor")
+    end = np.clip(np.searchsorted(anchor_years, years), 1, len(anchor_years) - 1)
+    start = end - 1
+    length = anchor_years[end] - anchor_years[start]
+    f = progress((years - anchor_years[start]) / length, sales.curve, length)
+    a = stacked.isel(anchor=xr.DataArray(start, dims="year"))
+    b = stacked.isel(anchor=xr.DataArray(end, dims="year"))
+    return (a + (b - a) * xr.DataArray(f, dims="year")).assign_coords(year=years)
+
+
+def new_sales(scenario: Scenario, history_sales: xr.DataArray, years: np.ndarray) -> xr.DataArray:
+    """New sales (region, segment, powertrain, year) [vehicles/yr] over ``years``.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    history_sales : DataArray (region, segment, powertrain, year) [vehicles/yr]
+        Historical sales up to ``scenario.years.history_end``.
+    years : ndarray of int
+        Model years.
+    """
+    history_end = scenario.years.history_end
+    history = history_sales.sel(year=slice(None, history_end))
+    history = history.sel(year=history.year[history.year >= years[0]])
+    by_segment = history.sum("powertrain")
+    total = project_total(by_segment.sum("segment"), years, scenario.sales.total)
+    split = project_segment_split(by_segment, years, scenario.sales.segment_split)
+    shares = project_powertrain_shares(history / by_segment, years, scenario.sales)
+    projected = total.sel(year=split.year) * split * shares
+    result = xr.concat([history, projected.transpose(*history.dims)], "year")
+    result.attrs["units"] = SALES_UNIT
+    return result.rename("sales")

@@ -1,0 +1,184 @@
+"""Load scenario YAML files: bundled names or paths, ``extends:`` inheritance, clear errors.
+
+Errors read ``FILE: FIELD.PATH[i]: what is wrong (got VALUE); allowed: ...`` and are
+raised as :class:`~evpath.errors.ScenarioError`.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from evpath.errors import ScenarioError
+from evpath.scenario.schema import Scenario
+
+MAX_EXTENDS_DEPTH = 10
+
+
+def bundled_dir() -> Path:
+    """Folder of the scenarios shipped with evpath."""
+    return Path(str(resources.files("evpath.scenarios")))
+
+
+def bundled_scenarios() -> dict[str, Path]:
+    """Bundled scenario names and their files."""
+    return {p.stem.replace("_", "-"): p for p in sorted(bundled_dir().glob("*.yaml"))}
+
+
+def resolve_path(ref: str | Path, relative_to: Path | None = None) -> Path:
+    """Find a scenario by bundled name or by path (relative to the extending file)."""
+    bundled = bundled_scenarios()
+    if isinstance(ref, str) and ref in bundled:
+        return bundled[ref]
+    path = Path(ref)
+    if not path.is_absolute() and relative_to is not None:
+        candidate = relative_to.parent / path
+        if candidate.exists():
+            return candidate
+    if path.exists():
+        return path
+    msg = (
+        f"{ref}: no such scenario file; allowed: a path to a YAML file or a bundled "
+        f"scenario name ({', '.join(bundled)})"
+    )
+    raise ScenarioError(msg)
+
+
+def load_scenario(ref: str | Path) -> Scenario:
+    """Load, merge (``extends:``) and validate a scenario.
+
+    Parameters
+    ----------
+    ref : str or Path
+        A bundled scenario name (see :func:`bundled_scenarios`) or a YAML file path.
+
+    Raises
+    ------
+    ScenarioError
+        With the file, the field path, the bad value and what is allowed.
+    """
+    path = resolve_path(ref)
+    merged, chain = _merged_document(path, depth=0)
+    try:
+        return Scenario.model_validate(merged)
+    except ValidationError as exc:
+        where = str(path) if len(chain) == 1 else f"{path} (extending {', '.join(chain[1:])})"
+        raise ScenarioError(format_validation_error(where, exc, Scenario)) from None
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        msg = f"{path}: cannot read the file ({exc.strerror})"
+        raise ScenarioError(msg) from None
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        msg = f"{path}: not valid YAML{at}: {problem}"
+        raise ScenarioError(msg) from None
+    if not isinstance(document, dict):
+        msg = f"{path}: got a {type(document).__name__}; allowed: a YAML mapping of scenario fields"
+        raise ScenarioError(msg)
+    return document
+
+
+def _merged_document(path: Path, depth: int) -> tuple[dict[str, Any], list[str]]:
+    """The document at ``path`` deep-merged over the one it extends, and the chain of files."""
+    if depth > MAX_EXTENDS_DEPTH:
+        msg = f"{path}: 'extends' chain longer than {MAX_EXTENDS_DEPTH}; is there a cycle?"
+        raise ScenarioError(msg)
+    document = _read_yaml(path)
+    base_ref = document.get("extends")
+    if base_ref is None:
+        return document, [str(path)]
+    if not isinstance(base_ref, str):
+        msg = f"{path}: extends: got {base_ref!r}; allowed: a bundled scenario name or a path"
+        raise ScenarioError(msg)
+    base_path = resolve_path(base_ref, relative_to=path)
+    base, chain = _merged_document(base_path, depth + 1)
+    return deep_merge(base, document), [str(path), *chain]
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Mappings merge key by key; any other value (lists included) is replaced whole."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def format_field_path(loc: tuple[int | str, ...]) -> str:
+    """``('sales', 'milestones', 2, 'shares', 'BEV')`` -> ``sales.milestones[2].shares.BEV``."""
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+def format_validation_error(where: str, exc: ValidationError, model: type[BaseModel]) -> str:
+    """One line per problem: ``where: field.path: message (got value)``."""
+    lines = []
+    for error in exc.errors(include_url=False):
+        loc = tuple(p for p in error["loc"] if not _is_union_tag(p))
+        message = error["msg"].removeprefix("Value error, ")
+        got = error.get("input")
+        if error["type"] == "extra_forbidden":
+            allowed = _fields_at(model, loc[:-1])
+            message = "unknown field" + (f"; allowed fields here: {', '.join(allowed)}" if allowed else "")
+            got = None
+        elif error["type"] == "missing":
+            got = None
+        elif error["type"] == "literal_error":
+            message = message.replace("Input should be", "allowed:")
+        elif message.startswith("Input should be"):
+            message = "allowed: " + message.removeprefix("Input should be ")
+        path = format_field_path(loc)
+        if not path and ": got" in message:
+            lines.append(f"{where}: {message}")
+            continue
+        shown = "" if got is None or isinstance(got, dict) else f" (got {got!r})"
+        lines.append(f"{where}: {path or '<top level>'}: {message}{shown}")
+    return "\n".join(dict.fromkeys(lines))
+
+
+def _is_union_tag(part: int | str) -> bool:
+    """Pydantic inserts the tried type in paths through unions (``float``, ``dict[int,float]``)."""
+    return isinstance(part, str) and (part in {"float", "int", "str", "none"} or "[" in part)
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
+    """Field names of the sub-model reached by ``loc`` (empty when not a model)."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        fields = getattr(current, "model_fields", None)
+        if fields is None or part not in fields:
+            return []
+        current = _model_in(fields[part].annotation)
+    return list(getattr(current, "model_fields", {}))
+
+
+def _model_in(annotation: Any) -> Any:
+    """The pydantic model inside an annotation such as ``list[Model]`` or ``dict[str, Model]``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None

@@ -1,0 +1,307 @@
+"""The scenario schema: what a user writes in a scenario YAML file.
+
+Frozen pydantic models. Every number that is not read from a bundled dataset is an
+assumption and must say why, through ``source:`` or ``note:`` on the block holding it.
+Units are stated in each field's description.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from evpath.data.history import HISTORIES
+
+POWERTRAINS: tuple[str, ...] = ("ICEV_gasoline", "ICEV_diesel", "HEV", "PHEV", "BEV", "FCEV")
+"""Powertrains evpath models, in reporting order."""
+
+ELECTRIFIED: tuple[str, ...] = ("HEV", "PHEV", "BEV", "FCEV")
+"""Powertrains that count as electrified in Japan's 2050 target."""
+
+SHARE_TOLERANCE = 1e-6
+"""Largest allowed deviation of a share vector's sum from 1 [dimensionless]."""
+
+Powertrain = Literal["ICEV_gasoline", "ICEV_diesel", "HEV", "PHEV", "BEV", "FCEV"]
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+Year = Annotated[int, Field(ge=1900, le=2200)]
+YearPath = dict[Year, float]
+"""A value by year; evpath interpolates linearly between years and holds it flat outside."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class _Sourced(_Frozen):
+    """A block of assumptions: it must say where its numbers come from."""
+
+    source: str | None = Field(None, description="Published source of the numbers in this block.")
+    note: str | None = Field(None, description="Why this assumption, when no source gives it.")
+
+    @model_validator(mode="after")
+    def _has_provenance(self) -> _Sourced:
+        if not (self.source or self.note):
+            msg = "this block holds assumptions: give a 'source:' or a 'note:' saying why"
+            raise ValueError(msg)
+        return self
+
+
+class Years(_Frozen):
+    """Model period [calendar years]."""
+
+    start: Year = Field(description="First model year (sales and stock computed from here).")
+    history_end: Year = Field(description="Last year of historical sales; projections follow.")
+    end: Year = Field(description="Last model year.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Years:
+        if not self.start < self.history_end < self.end:
+            msg = (
+                f"years out of order: start={self.start}, history_end={self.history_end}, "
+                f"end={self.end}; allowed: start < history_end < end"
+            )
+            raise ValueError(msg)
+        return self
+
+
+class TotalSales(_Sourced):
+    """Projection of total new passenger-car sales after ``history_end`` [vehicles/yr]."""
+
+    method: Literal["growth", "path"] = Field(
+        description="'growth': constant annual rate from the last historical year; "
+        "'path': explicit values by year, linear in between."
+    )
+    rate: Annotated[float, Field(ge=-0.5, le=0.5)] = Field(
+        0.0, description="Annual growth rate of total sales [1/yr] for method 'growth'."
+    )
+    path: dict[Year, Annotated[float, Field(ge=0.0)]] | None = Field(
+        None, description="Total sales by year [vehicles/yr] for method 'path'."
+    )
+
+    @model_validator(mode="after")
+    def _path_given(self) -> TotalSales:
+        if self.method == "path" and not self.path:
+            msg = "method 'path' needs a 'path:' of total sales by year (vehicles/yr)"
+            raise ValueError(msg)
+        return self
+
+
+class Curve(_Frozen):
+    """Shape of the move from one share milestone to the next.
+
+    Every powertrain's share moves along the same normalised curve f(τ), τ ∈ [0, 1]:
+    share(t) = a + (b − a)·f(τ), so shares stay in [0, 1] and keep summing to one.
+    """
+
+    kind: Literal["linear", "logistic", "bass"] = Field(
+        "logistic", description="linear: f(τ)=τ; logistic: S-curve; bass: Bass diffusion."
+    )
+    steepness: Annotated[float, Field(gt=0.0, le=50.0)] = Field(
+        8.0, description="Logistic steepness over one milestone interval [dimensionless]."
+    )
+    p: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
+        0.03, description="Bass coefficient of innovation [1/yr]."
+    )
+    q: Annotated[float, Field(ge=0.0, le=2.0)] = Field(
+        0.38, description="Bass coefficient of imitation [1/yr]."
+    )
+
+
+class ShareMilestone(_Sourced):
+    """Powertrain shares of new sales reached in ``year`` [fraction of sales].
+
+    Powertrains not listed have share 0. Listed shares must sum to 1 within
+    ``SHARE_TOLERANCE``; evpath never renormalises.
+    """
+
+    year: Year
+    segment: str | None = Field(
+        None, description="Segment the milestone applies to; omitted: every segment."
+    )
+    shares: dict[Powertrain, Share]
+
+    @field_validator("shares")
+    @classmethod
+    def _sum_to_one(cls, shares: dict[str, float]) -> dict[str, float]:
+        total = sum(shares.values())
+        if abs(total - 1.0) > SHARE_TOLERANCE:
+            msg = (
+                f"shares sum to {total:.6g}; allowed: a sum of 1 within {SHARE_TOLERANCE:g} "
+                "(powertrains not listed count as 0)"
+            )
+            raise ValueError(msg)
+        return shares
+
+
+class SegmentSplit(_Sourced):
+    """Share of each segment in total new sales after ``history_end`` [fraction].
+
+    ``hold`` keeps the last historical split; otherwise give a path by year for every
+    segment but one (the last segment takes the rest).
+    """
+
+    method: Literal["hold", "path"] = "hold"
+    path: dict[str, YearPath] | None = None
+
+
+class Sales(_Frozen):
+    """New passenger-car sales: history, total projection and powertrain shares."""
+
+    history: str = Field(description="Bundled sales history to start from, e.g. 'japan'.")
+    total: TotalSales
+    segment_split: SegmentSplit
+    milestones: list[ShareMilestone] = Field(default_factory=list)
+    curve: Curve = Curve()
+
+
+class Lifetime(_Sourced):
+    """Lifetime distribution of cars [years], optionally changing by cohort.
+
+    Parameters are a number, or a path by cohort year (linear in between, flat outside).
+    Which parameters a model needs: fixed: mean; normal, folded_normal, lognormal:
+    mean and std; weibull: shape and scale.
+    """
+
+    model: Literal["fixed", "normal", "folded_normal", "lognormal", "weibull"]
+    mean: float | YearPath | None = Field(None, description="Mean lifetime [years].")
+    std: float | YearPath | None = Field(None, description="Standard deviation [years].")
+    shape: float | YearPath | None = Field(None, description="Weibull shape [dimensionless].")
+    scale: float | YearPath | None = Field(None, description="Weibull scale [years].")
+    inflow_at: Literal["start", "middle", "end"] = Field(
+        "middle", description="When in the year new cars enter the fleet."
+    )
+
+    @model_validator(mode="after")
+    def _parameters_match_model(self) -> Lifetime:
+        needed = {
+            "fixed": ("mean",),
+            "normal": ("mean", "std"),
+            "folded_normal": ("mean", "std"),
+            "lognormal": ("mean", "std"),
+            "weibull": ("shape", "scale"),
+        }[self.model]
+        for name in ("mean", "std", "shape", "scale"):
+            value = getattr(self, name)
+            if name in needed and value is None:
+                msg = f"lifetime model {self.model!r} needs '{name}'; it needs {list(needed)}"
+                raise ValueError(msg)
+            if name not in needed and value is not None:
+                msg = f"lifetime model {self.model!r} takes no '{name}'; it takes {list(needed)}"
+                raise ValueError(msg)
+            values = value.values() if isinstance(value, dict) else [value]
+            floor_ok = (lambda v: v >= 0) if name == "std" else (lambda v: v > 0)
+            for v in values:
+                if v is not None and not floor_ok(v):
+                    allowed = ">= 0" if name == "std" else "> 0"
+                    msg = f"lifetime '{name}' got {v}; allowed: a number {allowed} (years)"
+                    raise ValueError(msg)
+        return self
+
+
+class InitialStock(_Sourced):
+    """Cars on the road at the end of the year before ``years.start``.
+
+    The total per segment comes from the sales history's stock data. Its age profile is
+    that of a fleet whose past sales grew at ``past_sales_growth`` a year:
+    stock(age) ∝ (1 + g)^(−age) · S(age).
+    """
+
+    past_sales_growth: Annotated[float, Field(ge=-0.3, le=0.3)] = Field(
+        0.0, description="Annual growth of sales before the model start [1/yr]."
+    )
+    max_age: Annotated[int, Field(ge=1, le=100)] = Field(
+        40, description="Oldest age class of the initial stock [years]."
+    )
+    powertrain_shares: dict[Powertrain, Share] = Field(
+        description="Powertrain split of the initial stock [fraction]."
+    )
+
+    @field_validator("powertrain_shares")
+    @classmethod
+    def _sum_to_one(cls, shares: dict[str, float]) -> dict[str, float]:
+        return ShareMilestone._sum_to_one(shares)
+
+
+class Fleet(_Frozen):
+    """The stock model: lifetimes by segment and the stock already on the road."""
+
+    lifetime: Lifetime
+    lifetime_by_segment: dict[str, Lifetime] = Field(
+        default_factory=dict, description="Overrides of 'lifetime' for single segments."
+    )
+    initial_stock: InitialStock
+
+
+class Scenario(_Frozen):
+    """A complete, validated evpath scenario."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    description: str
+    extends: str | None = Field(None, description="Scenario this one overrides (name or path).")
+    regions: list[str] = Field(min_length=1)
+    years: Years
+    sales: Sales
+    fleet: Fleet
+    target_year: Year = Field(2050, description="Year by which every new car is electrified.")
+
+    @model_validator(mode="after")
+    def _milestones_fit_years(self) -> Scenario:
+        last: dict[str | None, int] = {}
+        for i, milestone in enumerate(self.sales.milestones):
+            where = f"sales.milestones[{i}].year"
+            if not self.years.history_end < milestone.year <= self.years.end:
+                msg = (
+                    f"{where}: got {milestone.year}; allowed: a year after history_end "
+                    f"({self.years.history_end}) and no later than end ({self.years.end})"
+                )
+                raise ValueError(msg)
+            previous = last.get(milestone.segment)
+            if previous is not None and milestone.year <= previous:
+                msg = (
+                    f"{where}: got {milestone.year} after {previous}; allowed: milestone years "
+                    "strictly increasing (per segment)"
+                )
+                raise ValueError(msg)
+            last[milestone.segment] = milestone.year
+        return self
+
+    @model_validator(mode="after")
+    def _known_to_history(self) -> Scenario:
+        spec = HISTORIES.get(self.sales.history)
+        if spec is None:
+            msg = (
+                f"sales.history: got {self.sales.history!r}; allowed: one of "
+                f"{sorted(HISTORIES)}"
+            )
+            raise ValueError(msg)
+        for i, region in enumerate(self.regions):
+            if region not in spec.regions:
+                msg = f"regions[{i}]: got {region!r}; allowed: one of {list(spec.regions)}"
+                raise ValueError(msg)
+        if not spec.first_year <= self.years.start:
+            msg = (
+                f"years.start: got {self.years.start}; allowed: {spec.first_year} or later "
+                f"(first year of the {spec.name!r} sales history)"
+            )
+            raise ValueError(msg)
+        if not self.years.history_end <= spec.last_year:
+            msg = (
+                f"years.history_end: got {self.years.history_end}; allowed: {spec.last_year} or "
+                f"earlier (last year of the {spec.name!r} sales history)"
+            )
+            raise ValueError(msg)
+        segment_uses = [
+            (f"sales.milestones[{i}].segment", m.segment)
+            for i, m in enumerate(self.sales.milestones)
+            if m.segment is not None
+        ]
+        segment_uses += [(f"fleet.lifetime_by_segment.{s}", s) for s in self.fleet.lifetime_by_segment]
+        segment_uses += [
+            (f"sales.segment_split.path.{s}", s) for s in (self.sales.segment_split.path or {})
+        ]
+        for where, segment in segment_uses:
+            if segment not in spec.segments:
+                msg = f"{where}: got {segment!r}; allowed: one of {list(spec.segments)}"
+                raise ValueError(msg)
+        return self
