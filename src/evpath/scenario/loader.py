@@ -129,35 +129,50 @@ def format_field_path(loc: tuple[int | str, ...]) -> str:
     return text
 
 
+TYPE_MISMATCHES = {"dict_type", "float_type", "float_parsing", "int_type", "model_type", "list_type"}
+"""Error types pydantic reports for each non-matching member of a union."""
+
+
 def format_validation_error(where: str, exc: ValidationError, model: type[BaseModel]) -> str:
-    """One line per problem: ``where: field.path: message (got value)``."""
-    lines = []
-    for error in exc.errors(include_url=False):
+    """A header naming the file, then one line per problem: ``field.path: message (got value)``."""
+    errors = exc.errors(include_url=False)
+    by_path: dict[tuple[int | str, ...], list[Any]] = {}
+    for error in errors:
         loc = tuple(p for p in error["loc"] if not _is_union_tag(p))
-        message = error["msg"].removeprefix("Value error, ")
-        got = error.get("input")
-        if error["type"] == "extra_forbidden":
-            allowed = _fields_at(model, loc[:-1])
-            message = "unknown field" + (f"; allowed fields here: {', '.join(allowed)}" if allowed else "")
-            got = None
-        elif error["type"] == "missing":
-            got = None
-        elif error["type"] == "literal_error":
-            message = message.replace("Input should be", "allowed:")
-        elif message.startswith("Input should be"):
-            message = "allowed: " + message.removeprefix("Input should be ")
-        path = format_field_path(loc)
-        if not path and ": got" in message:
-            lines.append(f"{where}: {message}")
-            continue
-        shown = "" if got is None or isinstance(got, dict) else f" (got {got!r})"
-        lines.append(f"{where}: {path or '<top level>'}: {message}{shown}")
-    return "\n".join(dict.fromkeys(lines))
+        by_path.setdefault(loc, []).append(error)
+    lines = []
+    for loc, group in by_path.items():
+        specific = [e for e in group if e["type"] not in TYPE_MISMATCHES]
+        for error in specific if specific and len(group) > 1 else group:
+            lines.append(_error_line(loc, error, model))
+    body = "\n".join(f"  {line}" for line in dict.fromkeys(lines))
+    return f"{where}: invalid scenario\n{body}"
+
+
+def _error_line(loc: tuple[int | str, ...], error: Any, model: type[BaseModel]) -> str:
+    message = str(error["msg"]).removeprefix("Value error, ")
+    got = error.get("input")
+    if error["type"] == "extra_forbidden":
+        allowed = _fields_at(model, loc[:-1])
+        message = "unknown field" + (f"; allowed fields here: {', '.join(allowed)}" if allowed else "")
+        got = None
+    elif error["type"] == "missing":
+        message = "required field is missing"
+        got = None
+    elif message.startswith("Input should be"):
+        message = "allowed: " + message.removeprefix("Input should be ")
+    path = format_field_path(loc)
+    if not path and ": got" in message:
+        return message
+    shown = "" if got is None or isinstance(got, dict | list) else f" (got {got!r})"
+    return f"{path or '<top level>'}: {message}{shown}"
 
 
 def _is_union_tag(part: int | str) -> bool:
     """Pydantic inserts the tried type in paths through unions (``float``, ``dict[int,float]``)."""
-    return isinstance(part, str) and (part in {"float", "int", "str", "none"} or "[" in part)
+    return isinstance(part, str) and (
+        part in {"float", "int", "str", "none"} or "[" in part or part.startswith("constrained-")
+    )
 
 
 def _fields_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:

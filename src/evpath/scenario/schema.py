@@ -27,6 +27,11 @@ Share = Annotated[float, Field(ge=0.0, le=1.0)]
 Year = Annotated[int, Field(ge=1900, le=2200)]
 YearPath = dict[Year, float]
 """A value by year; evpath interpolates linearly between years and holds it flat outside."""
+Positive = Annotated[float, Field(gt=0.0)]
+NonNegative = Annotated[float, Field(ge=0.0)]
+PositiveParam = Positive | dict[Year, Positive]
+"""A positive number, or a path of positive numbers by cohort year."""
+NonNegativeParam = NonNegative | dict[Year, NonNegative]
 
 
 class _Frozen(BaseModel):
@@ -160,14 +165,14 @@ class Lifetime(_Sourced):
 
     Parameters are a number, or a path by cohort year (linear in between, flat outside).
     Which parameters a model needs: fixed: mean; normal, folded_normal, lognormal:
-    mean and std; weibull: shape and scale.
+    mean and std; weibull: shape and either scale or mean.
     """
 
     model: Literal["fixed", "normal", "folded_normal", "lognormal", "weibull"]
-    mean: float | YearPath | None = Field(None, description="Mean lifetime [years].")
-    std: float | YearPath | None = Field(None, description="Standard deviation [years].")
-    shape: float | YearPath | None = Field(None, description="Weibull shape [dimensionless].")
-    scale: float | YearPath | None = Field(None, description="Weibull scale [years].")
+    mean: PositiveParam | None = Field(None, description="Mean lifetime [years].")
+    std: NonNegativeParam | None = Field(None, description="Standard deviation [years].")
+    shape: PositiveParam | None = Field(None, description="Weibull shape [dimensionless].")
+    scale: PositiveParam | None = Field(None, description="Weibull scale [years].")
     inflow_at: Literal["start", "middle", "end"] = Field(
         "middle", description="When in the year new cars enter the fleet."
     )
@@ -179,34 +184,29 @@ class Lifetime(_Sourced):
             "normal": ("mean", "std"),
             "folded_normal": ("mean", "std"),
             "lognormal": ("mean", "std"),
-            "weibull": ("shape", "scale"),
+            "weibull": ("shape", "mean" if self.mean is not None else "scale"),
         }[self.model]
         for name in ("mean", "std", "shape", "scale"):
-            value = getattr(self, name)
-            if name in needed and value is None:
-                msg = f"lifetime model {self.model!r} needs '{name}'; it needs {list(needed)}"
+            given = getattr(self, name) is not None
+            if name in needed and not given:
+                msg = f"lifetime model {self.model!r} needs '{name}'; it takes {list(needed)}"
                 raise ValueError(msg)
-            if name not in needed and value is not None:
+            if name not in needed and given:
                 msg = f"lifetime model {self.model!r} takes no '{name}'; it takes {list(needed)}"
                 raise ValueError(msg)
-            values = value.values() if isinstance(value, dict) else [value]
-            floor_ok = (lambda v: v >= 0) if name == "std" else (lambda v: v > 0)
-            for v in values:
-                if v is not None and not floor_ok(v):
-                    allowed = ">= 0" if name == "std" else "> 0"
-                    msg = f"lifetime '{name}' got {v}; allowed: a number {allowed} (years)"
-                    raise ValueError(msg)
         return self
 
 
 class InitialStock(_Sourced):
     """Cars on the road at the end of the year before ``years.start``.
 
-    The total per segment comes from the sales history's stock data. Its age profile is
-    that of a fleet whose past sales grew at ``past_sales_growth`` a year:
+    Its age profile is that of a fleet whose past sales grew at ``past_sales_growth`` a year:
     stock(age) ∝ (1 + g)^(−age) · S(age).
     """
 
+    total: dict[str, Annotated[float, Field(ge=0.0)]] = Field(
+        description="Cars on the road per segment [vehicles]."
+    )
     past_sales_growth: Annotated[float, Field(ge=-0.3, le=0.3)] = Field(
         0.0, description="Annual growth of sales before the model start [1/yr]."
     )
@@ -297,6 +297,7 @@ class Scenario(_Frozen):
             if m.segment is not None
         ]
         segment_uses += [(f"fleet.lifetime_by_segment.{s}", s) for s in self.fleet.lifetime_by_segment]
+        segment_uses += [(f"fleet.initial_stock.total.{s}", s) for s in self.fleet.initial_stock.total]
         segment_uses += [
             (f"sales.segment_split.path.{s}", s) for s in (self.sales.segment_split.path or {})
         ]
@@ -304,4 +305,11 @@ class Scenario(_Frozen):
             if segment not in spec.segments:
                 msg = f"{where}: got {segment!r}; allowed: one of {list(spec.segments)}"
                 raise ValueError(msg)
+        missing = [s for s in spec.segments if s not in self.fleet.initial_stock.total]
+        if missing:
+            msg = (
+                f"fleet.initial_stock.total: no value for {missing}; allowed: a number of "
+                f"vehicles for every segment of {list(spec.segments)}"
+            )
+            raise ValueError(msg)
         return self

@@ -1,0 +1,109 @@
+"""The ``evpath`` command line: run, validate, scenarios, data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from evpath.cli.console import console, report_errors, steps
+from evpath.data.registry import datasets
+from evpath.results import Results
+from evpath.scenario.loader import bundled_scenarios, load_scenario
+
+app = typer.Typer(
+    name="evpath",
+    help="Model the road to full electrification of passenger cars.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+ScenarioArg = Annotated[
+    str, typer.Argument(help="A bundled scenario name (see `evpath scenarios`) or a YAML file.")
+]
+
+
+@app.command()
+@report_errors
+def run(
+    scenario: ScenarioArg,
+    out: Annotated[Path, typer.Option(help="Folder for the NetCDF, Parquet and manifest files.")] = Path(
+        "results"
+    ),
+    store: Annotated[Path, typer.Option(help="DuckDB results store to add the run to.")] = Path(
+        "results/evpath.duckdb"
+    ),
+    no_store: Annotated[bool, typer.Option("--no-store", help="Do not write to the store.")] = False,
+) -> None:
+    """Run a scenario, print a summary and write its results."""
+    from evpath.api import run as run_scenario
+
+    with steps(total=4) as advance:
+        results = run_scenario(scenario, progress=advance)
+        advance("write results")
+        paths = results.write(out, None if no_store else store)
+    print_summary(results)
+    console.print(f"[bold]run id[/] {results.run_id}")
+    for kind, path in paths.items():
+        console.print(f"  {kind:<8} {path}")
+
+
+@app.command()
+@report_errors
+def validate(
+    files: Annotated[list[str], typer.Argument(help="Scenario files or bundled names.")],
+) -> None:
+    """Check scenario files; exit 0 if all are valid, 2 with the first error otherwise."""
+    for file in files:
+        scenario = load_scenario(file)
+        console.print(f"[green]valid[/] {file} ({scenario.name})")
+
+
+@app.command()
+@report_errors
+def scenarios() -> None:
+    """List the bundled scenarios."""
+    table = Table("name", "description", title="Bundled scenarios")
+    for name in bundled_scenarios():
+        table.add_row(name, " ".join(load_scenario(name).description.split()))
+    console.print(table)
+
+
+@app.command()
+@report_errors
+def data() -> None:
+    """List the bundled datasets with source, version, licence and units."""
+    table = Table("name", "publisher / source", "version", "licence", "units", title="Bundled data")
+    for info in datasets().values():
+        table.add_row(info.name, f"{info.publisher}\n{info.source}", info.version, info.licence,
+                      info.units)
+    console.print(table)
+
+
+def print_summary(results: Results) -> None:
+    """Sales and stock mix in key years and the electrification verdict."""
+    for variable, title in (("sales_share", "New sales mix"), ("stock_share", "Stock mix")):
+        mix = results.summary_mix(variable)
+        for region in mix.index.get_level_values("region").unique():
+            table = Table("powertrain", *[str(y) for y in mix.columns],
+                          title=f"{title}, {region} [% of {'sales' if 'sales' in variable else 'stock'}]")
+            for powertrain, row in mix.loc[region].iterrows():
+                table.add_row(str(powertrain), *[f"{100 * v:.1f}" for v in row])
+            console.print(table)
+    verdict = results.target_verdict()
+    for region, row in verdict.iterrows():
+        share = 100 * row["electrified_share"]
+        first = row["first_year_all_electrified"]
+        when = f"all new sales electrified from {int(first)}" if first == first else "never 100%"
+        status = "[green]met[/]" if row["met"] else "[red]not met[/]"
+        console.print(
+            f"{region}: electrified share of new sales in {int(row['target_year'])}: "
+            f"{share:.1f}% -> target {status} ({when})"
+        )
+
+
+def main() -> None:
+    """Entry point of the ``evpath`` script."""
+    app()

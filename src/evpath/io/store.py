@@ -1,0 +1,120 @@
+"""The embedded results store: one DuckDB file holding runs, manifests and tidy results.
+
+Tables
+------
+runs : run_id, scenario, created_at, evpath_version, input_hash, manifest (JSON)
+results : run_id, variable, unit, one column per dimension, value
+
+A run is written in a single transaction: a failed or interrupted write leaves the
+store as it was.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from evpath.errors import StoreError
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id VARCHAR PRIMARY KEY,
+    scenario VARCHAR NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    evpath_version VARCHAR NOT NULL,
+    input_hash VARCHAR NOT NULL,
+    manifest JSON NOT NULL
+);
+CREATE TABLE IF NOT EXISTS results (
+    run_id VARCHAR NOT NULL,
+    variable VARCHAR NOT NULL,
+    unit VARCHAR NOT NULL,
+    value DOUBLE
+);
+"""
+
+_COLUMN_TYPES = {"cohort": "INTEGER", "age": "INTEGER", "year": "INTEGER"}
+
+
+class ResultsStore:
+    """A DuckDB results store at ``path`` (created on first write)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            connection = duckdb.connect(str(self.path))
+        except (duckdb.Error, OSError) as exc:
+            msg = f"{self.path}: cannot open the results store ({exc})"
+            raise StoreError(msg) from None
+        connection.execute(_SCHEMA)
+        return connection
+
+    def write(self, manifest: dict[str, Any], table: pd.DataFrame) -> str:
+        """Store one run (its manifest and tidy results) atomically; returns its run_id."""
+        connection = self._connect()
+        try:
+            connection.execute("BEGIN TRANSACTION")
+            existing = {row[0] for row in connection.execute("DESCRIBE results").fetchall()}
+            for column in table.columns:
+                if column not in existing and column != "run_id":
+                    sql_type = _COLUMN_TYPES.get(column, "VARCHAR")
+                    connection.execute(f'ALTER TABLE results ADD COLUMN "{column}" {sql_type}')
+            connection.execute(
+                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    manifest["run_id"],
+                    manifest["scenario_name"],
+                    manifest["created_at"],
+                    manifest["evpath_version"],
+                    manifest["input_hash"],
+                    json.dumps(manifest),
+                ],
+            )
+            rows = table.assign(run_id=manifest["run_id"])
+            connection.register("incoming", rows)
+            connection.execute("INSERT INTO results BY NAME SELECT * FROM incoming")
+            connection.unregister("incoming")
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        finally:
+            connection.close()
+        return str(manifest["run_id"])
+
+    def runs(self) -> pd.DataFrame:
+        """All stored runs, newest first (without the manifest body)."""
+        if not self.path.exists():
+            return pd.DataFrame(columns=["run_id", "scenario", "created_at", "evpath_version"])
+        with self._connect() as connection:
+            return connection.execute(
+                "SELECT run_id, scenario, created_at, evpath_version, input_hash FROM runs "
+                "ORDER BY created_at DESC"
+            ).df()
+
+    def manifest(self, run_id: str) -> dict[str, Any]:
+        """The manifest of one run."""
+        with self._connect() as connection:
+            row = connection.execute("SELECT manifest FROM runs WHERE run_id = ?", [run_id]).fetchone()
+        if row is None:
+            msg = f"{self.path}: no run {run_id!r}; list runs with ResultsStore.runs()"
+            raise StoreError(msg)
+        return dict(json.loads(row[0]))
+
+    def results(self, run_id: str, variable: str | None = None) -> pd.DataFrame:
+        """Tidy results of one run (optionally one variable), without empty dim columns."""
+        query = "SELECT * EXCLUDE (run_id) FROM results WHERE run_id = ?"
+        params: list[Any] = [run_id]
+        if variable is not None:
+            query += " AND variable = ?"
+            params.append(variable)
+        with self._connect() as connection:
+            frame = connection.execute(query, params).df()
+        return frame.dropna(axis="columns", how="all")

@@ -1,0 +1,108 @@
+"""Results of a run: the labelled Dataset, its tidy table, its manifest, and the summary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import xarray as xr
+
+from evpath.io import export
+from evpath.io.store import ResultsStore
+from evpath.model.pipeline import first_year_fully_electrified
+from evpath.scenario.schema import Scenario
+
+SUMMARY_YEARS = (2010, 2024, 2030, 2035, 2040, 2050)
+
+
+@dataclass(frozen=True)
+class Results:
+    """What a run computed.
+
+    Attributes
+    ----------
+    scenario : Scenario
+        The scenario as resolved (inheritance applied).
+    dataset : xarray.Dataset
+        Every variable with named dims and ``units`` attrs.
+    manifest : dict
+        Run id, input hashes, versions and the resolved scenario.
+    history_provenance : DataFrame
+        Basis (reported, derived, interpolated, assumed) of every historical sales value.
+    stock_observed : DataFrame
+        Observed stock the model is checked against.
+    """
+
+    scenario: Scenario
+    dataset: xr.Dataset
+    manifest: dict[str, Any]
+    history_provenance: pd.DataFrame = field(repr=False)
+    stock_observed: pd.DataFrame = field(repr=False)
+
+    @property
+    def run_id(self) -> str:
+        return str(self.manifest["run_id"])
+
+    @cached_property
+    def tidy(self) -> pd.DataFrame:
+        """Long table: variable, unit, region, segment, powertrain, cohort, age, year, value."""
+        return export.tidy(self.dataset)
+
+    def summary_mix(self, variable: str, years: tuple[int, ...] = SUMMARY_YEARS) -> pd.DataFrame:
+        """Powertrain shares of ``sales_share`` or ``stock_share`` (region, powertrain × year)."""
+        present = [y for y in years if y in self.dataset.year.values]
+        shares = self.dataset[variable].sel(year=present)
+        return shares.to_dataframe(name="share")["share"].unstack("year")
+
+    def target_verdict(self) -> pd.DataFrame:
+        """Per region: electrified share of sales in the target year and the year it hits 100%."""
+        target = self.scenario.target_year
+        electrified = self.dataset["electrified_sales_share"]
+        first = first_year_fully_electrified(electrified)
+        share = electrified.sel(year=target) if target in electrified.year else electrified * float("nan")
+        return pd.DataFrame({
+            "target_year": target,
+            "electrified_share": share.to_series(),
+            "first_year_all_electrified": first.to_series(),
+            "met": (share >= 1.0 - 1e-9).to_series(),
+        })
+
+    def stock_check(self) -> pd.DataFrame:
+        """Model stock against observed stock, year by year where observed [vehicles]."""
+        stock = self.dataset["stock"]
+        rows = []
+        for row in self.stock_observed.itertuples(index=False):
+            if row.year not in stock.year.values or row.region not in stock.region.values:
+                continue
+            selected = stock.sel(region=row.region, year=row.year)
+            if row.segment != "all":
+                selected = selected.sel(segment=row.segment)
+            if row.powertrain != "all":
+                selected = selected.sel(powertrain=row.powertrain)
+            model = float(selected.sum())
+            rows.append({
+                "region": row.region, "segment": row.segment, "powertrain": row.powertrain,
+                "year": row.year, "observed": row.value, "model": model,
+                "relative_difference": model / row.value - 1.0, "source": row.source,
+            })
+        return pd.DataFrame(rows)
+
+    def write(self, out_dir: str | Path, store: str | Path | None) -> dict[str, Path]:
+        """Write NetCDF, Parquet and the manifest to ``out_dir``; add the run to ``store``.
+
+        Files are replaced atomically; the store is written in one transaction.
+        """
+        out = Path(out_dir)
+        stem = self.scenario.name
+        paths = {
+            "netcdf": export.to_netcdf(self.dataset, out / f"{stem}.nc", self.manifest),
+            "parquet": export.to_parquet(self.tidy, out / f"{stem}.parquet"),
+            "manifest": export.to_json(self.manifest, out / f"{stem}.manifest.json"),
+        }
+        if store is not None:
+            ResultsStore(store).write(self.manifest, self.tidy)
+            paths["store"] = Path(store)
+        return paths
