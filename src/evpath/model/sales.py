@@ -32,7 +32,7 @@ def project_total(history_total: xr.DataArray, years: np.ndarray, spec: TotalSal
     path (linear from the last historical value to the first path year) for method 'path'.
     """
     history_end = int(history_total.year[-1])
-    last = history_total.sel(year=history_end)
+    last = history_total.sel(year=history_end, drop=True)
     future = years[years > history_end]
     if spec.method == "growth":
         factor = xr.DataArray((1.0 + spec.rate) ** (future - history_end), coords={"year": future})
@@ -56,9 +56,8 @@ def project_segment_split(
     """Segment shares of total sales (region, segment, year) after the history [fraction]."""
     segments = list(history_sales.segment.values)
     history_end = int(history_sales.year[-1])
-    last_split = history_sales.sel(year=history_end) / history_sales.sel(year=history_end).sum(
-        "segment"
-    )
+    last_sales = history_sales.sel(year=history_end, drop=True)
+    last_split = last_sales / last_sales.sum("segment")
     future = years[years > history_end]
     split = last_split.expand_dims(year=future).transpose("region", "segment", "year").copy()
     if spec.method == "path":
@@ -95,7 +94,7 @@ def project_powertrain_shares(
     """
     history_end = int(history_shares.year[-1])
     future = years[years > history_end]
-    last_mix = history_shares.sel(year=history_end)
+    last_mix = history_shares.sel(year=history_end, drop=True)
     pieces = []
     for segment in history_shares.segment.values:
         anchors: dict[int, xr.DataArray] = {history_end: last_mix.sel(segment=segment)}

@@ -142,7 +142,10 @@ def format_validation_error(where: str, exc: ValidationError, model: type[BaseMo
         by_path.setdefault(loc, []).append(error)
     lines = []
     for loc, group in by_path.items():
+        deeper = any(other[: len(loc)] == loc and len(other) > len(loc) for other in by_path)
         specific = [e for e in group if e["type"] not in TYPE_MISMATCHES]
+        if deeper and not specific:
+            continue  # a union member that failed on type; the member that fits says more
         for error in specific if specific and len(group) > 1 else group:
             lines.append(_error_line(loc, error, model))
     body = "\n".join(f"  {line}" for line in dict.fromkeys(lines))

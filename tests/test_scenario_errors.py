@@ -1,0 +1,162 @@
+"""Every scenario validation error names the file, the field path, the value and what is allowed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from evpath.errors import ScenarioError
+from evpath.scenario import load_scenario
+
+CASES = [
+    (
+        {"sales": {"milestones": [{"year": 2030, "shares": {"BEV": 1.3}, "note": "n"}]}},
+        "sales.milestones[0].shares.BEV: allowed: less than or equal to 1 (got 1.3)",
+    ),
+    (
+        {"sales": {"milestones": [{"year": 2030, "shares": {"BEV": -0.1, "HEV": 1.1}, "note": "n"}]}},
+        "sales.milestones[0].shares.BEV: allowed: greater than or equal to 0 (got -0.1)",
+    ),
+    (
+        {"sales": {"milestones": [{"year": 2030, "shares": {"BEV": 0.5, "HEV": 0.4}, "note": "n"}]}},
+        "sales.milestones[0].shares: shares sum to 0.9; allowed: a sum of 1 within 1e-06",
+    ),
+    (
+        {"sales": {"milestones": [{"year": 2030, "shares": {"EV": 1.0}, "note": "n"}]}},
+        "sales.milestones[0].shares.EV: allowed: 'ICEV_gasoline', 'ICEV_diesel', 'HEV', "
+        "'PHEV', 'BEV' or 'FCEV' (got 'EV')",
+    ),
+    (
+        {"sales": {"milestones": [
+            {"year": 2040, "shares": {"BEV": 1.0}, "note": "n"},
+            {"year": 2030, "shares": {"BEV": 1.0}, "note": "n"},
+        ]}},
+        "sales.milestones[1].year: got 2030 after 2040; allowed: milestone years strictly increasing",
+    ),
+    (
+        {"sales": {"milestones": [{"year": 2020, "shares": {"BEV": 1.0}, "note": "n"}]}},
+        "sales.milestones[0].year: got 2020; allowed: a year after history_end (2024)",
+    ),
+    (
+        {"sales": {"milestones": [{"year": 2030, "shares": {"BEV": 1.0}}]}},
+        "sales.milestones[0]: this block holds assumptions: give a 'source:' or a 'note:'",
+    ),
+    (
+        {"sales": {"milestones": [{"year": 2030, "segment": "truck", "shares": {"BEV": 1.0},
+                                   "note": "n"}]}},
+        "sales.milestones[0].segment: got 'truck'; allowed: one of ['registered', 'kei']",
+    ),
+    (
+        {"years": {"start": 1990, "history_end": 2024, "end": 2020}},
+        "years: years out of order: start=1990, history_end=2024, end=2020; "
+        "allowed: start < history_end < end",
+    ),
+    ({"regions": ["JPN", "ATL"]}, "regions[1]: got 'ATL'; allowed: one of ['JPN']"),
+    (
+        {"fleet": {"lifetime": {"model": "weibull", "shape": -1.0, "mean": 12.0, "note": "n"}}},
+        "fleet.lifetime.shape: allowed: greater than 0 (got -1.0)",
+    ),
+    (
+        {"fleet": {"lifetime": {"model": "normal", "mean": {2000: 12.0, 2010: -3.0}, "std": 3.0,
+                                "note": "n"}}},
+        "fleet.lifetime.mean[2010]: allowed: greater than 0 (got -3.0)",
+    ),
+    (
+        {"fleet": {"lifetime": {"model": "normal", "mean": 12.0, "note": "n"}}},
+        "fleet.lifetime: lifetime model 'normal' needs 'std'; it takes ['mean', 'std']",
+    ),
+    (
+        {"fleet": {"lifetime": {"model": "gamma", "mean": 12.0, "note": "n"}}},
+        "fleet.lifetime.model: allowed: 'fixed', 'normal', 'folded_normal', 'lognormal' or "
+        "'weibull' (got 'gamma')",
+    ),
+    (
+        {"sales": {"total": {"method": "growth", "rate": 0.9, "note": "n"}}},
+        "sales.total.rate: allowed: less than or equal to 0.5 (got 0.9)",
+    ),
+    (
+        {"sales": {"total": {"method": "path", "note": "n"}}},
+        "sales.total: method 'path' needs a 'path:' of total sales by year",
+    ),
+    (
+        {"sales": {"curve": {"kind": "cubic"}}},
+        "sales.curve.kind: allowed: 'linear', 'logistic' or 'bass' (got 'cubic')",
+    ),
+    (
+        {"sales": {"total": {"method": "growth", "rate": 0.0, "note": "n", "speed": 3}}},
+        "sales.total.speed: unknown field; allowed fields here: source, note, method, rate, path",
+    ),
+    (
+        {"fleet": {"initial_stock": {"total": {"registered": -5}}}},
+        "fleet.initial_stock.total.registered: allowed: greater than or equal to 0 (got -5)",
+    ),
+    (
+        {"fleet": {"initial_stock": {"powertrain_shares": {"ICEV_gasoline": 0.5}}}},
+        "fleet.initial_stock.powertrain_shares: shares sum to 0.5",
+    ),
+    ({"sales": {"history": "mars"}}, "sales.history: got 'mars'; allowed: one of ['japan']"),
+    ({"target_year": "soon"}, "target_year: allowed: a valid integer"),
+]
+
+
+@pytest.mark.parametrize(("document", "expected"), CASES)
+def test_error_names_file_path_value_and_allowed(write_scenario, document, expected):
+    path = write_scenario(document)
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    message = str(caught.value)
+    assert message.startswith(str(path)), message
+    assert expected in message, message
+
+
+def test_bundled_scenarios_are_valid():
+    for name in ("japan-2050", "japan-current-trends"):
+        assert load_scenario(name).name == name
+
+
+def test_extends_overrides_single_fields(write_scenario):
+    path = write_scenario({"target_year": 2045})
+    scenario = load_scenario(path)
+    base = load_scenario("japan-2050")
+    assert scenario.target_year == 2045
+    assert scenario.fleet == base.fleet
+    assert scenario.sales == base.sales
+
+
+def test_missing_file_and_bad_yaml(tmp_path: Path):
+    with pytest.raises(ScenarioError, match="no such scenario file; allowed: a path"):
+        load_scenario(tmp_path / "absent.yaml")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: [unclosed\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r"broken.yaml: not valid YAML at line 2"):
+        load_scenario(broken)
+    listing = tmp_path / "list.yaml"
+    listing.write_text("- a\n- b\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match="got a list; allowed: a YAML mapping"):
+        load_scenario(listing)
+
+
+def test_extends_cycle_is_reported(tmp_path: Path):
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a.write_text("extends: b.yaml\n", encoding="utf-8")
+    b.write_text("extends: a.yaml\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match="'extends' chain longer than 10; is there a cycle"):
+        load_scenario(a)
+
+
+def test_scenario_is_frozen():
+    scenario = load_scenario("japan-2050")
+    with pytest.raises(ValueError, match="frozen"):
+        scenario.target_year = 2040  # type: ignore[misc]
+
+
+def test_union_parameters_report_only_the_member_that_fits(write_scenario):
+    path = write_scenario(
+        {"fleet": {"lifetime": {"model": "normal", "mean": {2000: 12.0, 2010: -3.0}, "std": 3.0,
+                                "note": "n"}}}
+    )
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    lines = str(caught.value).splitlines()
+    assert lines[1:] == ["  fleet.lifetime.mean[2010]: allowed: greater than 0 (got -3.0)"]
