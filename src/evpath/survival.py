@@ -83,13 +83,25 @@ def check_inflow_at(inflow_at: str) -> float:
     return INFLOW_AT_AGE_OFFSET[inflow_at]
 
 
-def _where(da: xr.DataArray, flat_index: int) -> str:
+def label(value: object) -> str:
+    """``repr`` of a coordinate label, with numpy scalars shown as Python values."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
+def labels(values: Sequence[object] | pd.Index | np.ndarray, limit: int = 6) -> str:
+    """First ``limit`` labels as a list, e.g. ``[1, 2, 3] ...``."""
+    items = list(values)
+    shown = ", ".join(label(v) for v in items[:limit])
+    return f"[{shown}]{' ...' if len(items) > limit else ''}"
+
+
+def where(da: xr.DataArray, flat_index: int) -> str:
     """Describe the labels of element ``flat_index`` of ``da``, e.g. " at region='JP'"."""
     if da.ndim == 0:
         return ""
     position = np.unravel_index(flat_index, da.shape)
-    labels = [f"{d}={da.get_index(d)[i]!r}" for d, i in zip(da.dims, position, strict=True)]
-    return " at " + ", ".join(labels)
+    parts = [f"{d}={label(da.get_index(d)[i])}" for d, i in zip(da.dims, position, strict=True)]
+    return " at " + ", ".join(parts)
 
 
 def _check_param(
@@ -152,8 +164,8 @@ def _check_param(
         good = np.isfinite(values) & ok(values)
     if not np.all(good):
         i = int(np.flatnonzero(~np.asarray(good).ravel())[0])
-        bad = values.ravel()[i]
-        msg = f"{model} parameter {name!r} got {bad!r}{_where(da, i)}; allowed: {allowed}."
+        bad = float(values.ravel()[i])
+        msg = f"{model} parameter {name!r} got {bad!r}{where(da, i)}; allowed: {allowed}."
         raise InputError(msg)
     return checked
 
@@ -437,8 +449,7 @@ class Empirical(LifetimeModel):
         expected = np.arange(survival.sizes["age"])
         if not np.array_equal(np.asarray(ages), expected):
             msg = (
-                "Empirical parameter 'survival' has age labels "
-                f"{list(ages[:6])}{' ...' if len(ages) > 6 else ''}; "
+                f"Empirical parameter 'survival' has age labels {labels(ages)}; "
                 "allowed: consecutive whole ages 0, 1, 2, ... in increasing order."
             )
             raise InputError(msg)
@@ -449,10 +460,10 @@ class Empirical(LifetimeModel):
             i = int(np.flatnonzero(rising.ravel())[0])
             before = np.unravel_index(i, rising.shape)
             after = (before[0] + 1, *before[1:])
-            where = _where(ordered, int(np.ravel_multi_index(after, values.shape)))
+            at = where(ordered, int(np.ravel_multi_index(after, values.shape)))
             msg = (
-                f"Empirical parameter 'survival' rises from {values[before]!r} to "
-                f"{values[after]!r}{where}; allowed: non-increasing with age."
+                f"Empirical parameter 'survival' rises from {float(values[before])!r} to "
+                f"{float(values[after])!r}{at}; allowed: non-increasing with age."
             )
             raise InputError(msg)
 
@@ -460,7 +471,7 @@ class Empirical(LifetimeModel):
         self, lags: np.ndarray, offset: float, prms: Mapping[str, np.ndarray]
     ) -> np.ndarray:
         table = prms["survival"]
-        padded = np.concatenate([table, np.zeros(table.shape[:-1] + (1,))], axis=-1)
+        padded = np.concatenate([table, np.zeros((*table.shape[:-1], 1))], axis=-1)
         return padded[..., np.minimum(lags, table.shape[-1])]
 
 
@@ -513,7 +524,7 @@ def check_years(years: Sequence[int] | np.ndarray | pd.Index, name: str = "years
         msg = f"{name} must be a non-empty 1-d sequence of years; got shape {arr.shape}."
         raise InputError(msg)
     if not np.issubdtype(arr.dtype, np.number) or not np.all(np.mod(arr, 1) == 0):
-        msg = f"{name} must be whole calendar years; got {list(arr[:5])}."
+        msg = f"{name} must be whole calendar years; got {labels(arr)}."
         raise InputError(msg)
     arr = arr.astype(np.int64)
     gaps = np.flatnonzero(np.diff(arr) != 1)
@@ -541,8 +552,8 @@ def _align_param(
             target = coords[d]
             if not own.equals(target):
                 if len(own) != len(target) or set(own) != set(target) or own.has_duplicates:
-                    missing = [x for x in target if x not in set(own)]
-                    extra = [x for x in own if x not in set(target)]
+                    missing = labels([x for x in target if x not in set(own)])
+                    extra = labels([x for x in own if x not in set(target)])
                     msg = (
                         f"{model} parameter {name!r} has {d} labels that differ from the "
                         f"input's: missing {missing}, extra {extra}; allowed: the same "
@@ -604,9 +615,7 @@ def survival_arrays(
     offset = check_inflow_at(inflow_at)
     coords = {} if coords is None else coords
     name = type(model).__name__
-    params = {
-        k: _align_param(name, k, v, yrs, coords) for k, v in model.parameters().items()
-    }
+    params = {k: _align_param(name, k, v, yrs, coords) for k, v in model.parameters().items()}
     try:
         aligned = xr.align(*params.values(), join="exact")
     except ValueError as err:
@@ -642,7 +651,10 @@ def survival_arrays(
         later = sliding_window_view(g0[..., 1:], n_initial_ages, axis=-1)[..., :n_years, :]
         at_start = g0[..., np.newaxis, :n_initial_ages]
         initial = np.divide(
-            later, at_start, out=np.zeros(later.shape), where=np.broadcast_to(at_start > 0, later.shape)
+            later,
+            at_start,
+            out=np.zeros(later.shape),
+            where=np.broadcast_to(at_start > 0, later.shape),
         )
     out_coords = {d: some.get_index(d) for d in dims}
     return SurvivalArrays(survival=survival, initial=initial, dims=dims, coords=out_coords)
@@ -660,7 +672,7 @@ def _lower_toeplitz(g: np.ndarray) -> np.ndarray:
     S : ndarray (*dims, lag, lag), C-contiguous
     """
     n = g.shape[-1]
-    padded = np.concatenate([g[..., ::-1], np.zeros(g.shape[:-1] + (n - 1,))], axis=-1)
+    padded = np.concatenate([g[..., ::-1], np.zeros((*g.shape[:-1], n - 1))], axis=-1)
     # window t of ``padded`` read backwards is row t of S: padded[n - 1 - t + c] = g[t - c]
     windows = sliding_window_view(padded, n, axis=-1)
     return np.ascontiguousarray(windows[..., ::-1, :])
