@@ -133,7 +133,7 @@ def _reported_totals() -> pd.DataFrame:
     supplement = supplement[
         (supplement["series"] == "new_sales_total") & (supplement["period"] == "calendar")
     ]
-    rounded = supplement["note"].fillna("").str.contains("round", case=False)
+    rounded = supplement["note"].fillna("").str.contains("ROUNDED")
     rows = pd.DataFrame({
         "segment": supplement["segment"],
         "year": supplement["year"],
@@ -149,7 +149,8 @@ def _reported_totals() -> pd.DataFrame:
         "value": partial["vehicles"].astype(float),
         "rounded": False,
     })], ignore_index=True)
-    rows = rows.sort_values(["segment", "year", "rounded"]).drop_duplicates(["segment", "year"])
+    rows = rows.sort_values(["segment", "year", "rounded"], kind="stable")
+    rows = rows.drop_duplicates(["segment", "year"])
     return rows[["segment", "year", "value"]]
 
 
