@@ -728,7 +728,7 @@ def _forward(
             outflow_by_cohort = _join_cohorts(
                 _apply_by_cohort(q, dims, coords, initial, "age", years), outflow_by_cohort, cohorts
             )
-    flow = inflow.copy()
+    flow = inflow.copy(deep=False)
     flow.attrs = {**inflow.attrs, "units": flow_unit}
     return StockResult(
         inflow=flow,
