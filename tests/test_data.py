@@ -93,7 +93,7 @@ def test_no_kei_plug_in_hybrids_or_fuel_cell_cars(japan):
 
 
 def test_observed_stock_is_end_of_previous_year_for_airia(japan):
-    observed = japan.stock_observed
+    observed = japan.observed
     assert isinstance(observed, pd.DataFrame)
-    registered = observed[(observed.segment == "registered") & (observed.powertrain == "all")]
+    registered = observed[(observed.segment == "registered") & (observed.metric == "stock")]
     assert registered.set_index("year").loc[2017, "value"] == 39_533_782  # AIRIA 2018-03-31

@@ -42,5 +42,5 @@ def run(scenario: Scenario | str | Path, progress: ProgressHook | None = None) -
         dataset=dataset,
         manifest=manifest,
         history_provenance=history.provenance,
-        stock_observed=history.stock_observed,
+        observed=history.observed,
     )

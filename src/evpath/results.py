@@ -32,15 +32,15 @@ class Results:
         Run id, input hashes, versions and the resolved scenario.
     history_provenance : DataFrame
         Basis (reported, derived, interpolated, assumed) of every historical sales value.
-    stock_observed : DataFrame
-        Observed stock the model is checked against.
+    observed : DataFrame
+        Observed fleet figures (stock, average age) the model is checked against.
     """
 
     scenario: Scenario
     dataset: xr.Dataset
     manifest: dict[str, Any]
     history_provenance: pd.DataFrame = field(repr=False)
-    stock_observed: pd.DataFrame = field(repr=False)
+    observed: pd.DataFrame = field(repr=False)
 
     @property
     def run_id(self) -> str:
@@ -70,23 +70,30 @@ class Results:
             "met": (share >= 1.0 - 1e-9).to_series(),
         })
 
-    def stock_check(self) -> pd.DataFrame:
-        """Model stock against observed stock, year by year where observed [vehicles]."""
-        stock = self.dataset["stock"]
+    def history_check(self) -> pd.DataFrame:
+        """Model against observed stock and average age, where observed."""
+        variables = {"stock": self.dataset["stock"], "average_age": self.dataset["average_age"]}
         rows = []
-        for row in self.stock_observed.itertuples(index=False):
-            if row.year not in stock.year.values or row.region not in stock.region.values:
+        for row in self.observed.itertuples(index=False):
+            model = variables[row.metric]
+            if row.year not in model.year.values or row.region not in model.region.values:
                 continue
-            selected = stock.sel(region=row.region, year=row.year)
+            selected = model.sel(region=row.region, year=row.year)
             if row.segment != "all":
                 selected = selected.sel(segment=row.segment)
             if row.powertrain != "all":
                 selected = selected.sel(powertrain=row.powertrain)
-            model = float(selected.sum())
+            if row.metric == "stock":
+                value = float(selected.sum())
+            else:
+                stock = self.dataset["stock"].sel(region=row.region, year=row.year).sum("powertrain")
+                if row.segment != "all":
+                    stock = stock.sel(segment=row.segment)
+                value = float((selected * stock).sum() / stock.sum())
             rows.append({
                 "region": row.region, "segment": row.segment, "powertrain": row.powertrain,
-                "year": row.year, "observed": row.value, "model": model,
-                "relative_difference": model / row.value - 1.0, "source": row.source,
+                "metric": row.metric, "year": row.year, "observed": row.value, "model": value,
+                "relative_difference": value / row.value - 1.0, "source": row.source,
             })
         return pd.DataFrame(rows)
 

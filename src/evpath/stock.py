@@ -348,7 +348,7 @@ def stock_driven(
                 remainder = remainder.sum(type_dim)
             rhs = target - remainder
         matrix, dims, mcoords = survival.survival, survival.dims, survival.coords
-        if shares is not None and type_dim is not None:
+        if shares is not None and type_dim is not None and type_dim in dims:
             matrix, dims, mcoords = _effective_survival(survival, shares, type_dim)
         tolerance = NEGATIVE_TOLERANCE * float(np.max(np.abs(target.values), initial=0.0))
         total, negative = _solve(matrix, dims, mcoords, rhs, negative_inflow, tolerance)
@@ -769,6 +769,9 @@ def _effective_survival(
 ) -> tuple[np.ndarray, tuple[str, ...], dict[str, pd.Index]]:
     """``S_eff[..., t, c] = sum_p share_p[c] S_p[..., t, c]`` as a plain array.
 
+    Only needed when the lifetime varies by ``type_dim``; otherwise ``S_eff = S``, as the
+    shares sum to 1.
+
     Returns
     -------
     tuple
@@ -780,13 +783,7 @@ def _effective_survival(
         coords=dict(survival.coords),
     )
     w = shares.rename(year="cohort") if "year" in shares.dims else shares
-    w = w.drop_vars("cohort", errors="ignore")
-    if type_dim in survival.dims:
-        eff = xr.dot(s, w, dim=type_dim)
-    else:
-        other = [d for d in w.dims if d not in (type_dim, "cohort")]
-        eff = s.expand_dims({d: w.sizes[d] for d in other if d not in s.dims})
-        eff = eff.assign_coords({d: w.get_index(d) for d in other})
+    eff = xr.dot(s, w.drop_vars("cohort", errors="ignore"), dim=type_dim)
     rest = [str(d) for d in eff.dims if d not in ("year", "cohort")]
     eff = eff.transpose(*rest, "year", "cohort")
     return (

@@ -21,8 +21,9 @@ class History:
     ----------
     sales : DataArray (region, segment, powertrain, year) [vehicles/yr]
         New passenger-car sales.
-    stock_observed : DataArray (region, segment, year) [vehicles]
-        Observed stock at the end of each year (NaN where no observation).
+    observed : DataFrame
+        Observed fleet figures (stock, average age) to check the model against: region,
+        segment, powertrain, metric, year (end of year), value, source.
     provenance : DataFrame
         One row per series and year: region, segment, powertrain, year, value, basis
         ('reported', 'derived', 'interpolated', 'assumed'), source.
@@ -31,7 +32,7 @@ class History:
     """
 
     sales: xr.DataArray
-    stock_observed: xr.DataArray
+    observed: pd.DataFrame
     provenance: pd.DataFrame
     datasets: tuple[str, ...]
 

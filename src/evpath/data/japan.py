@@ -94,7 +94,7 @@ def japan_history() -> History:
     sales.attrs["units"] = "vehicles/yr"
     return History(
         sales=sales,
-        stock_observed=observed_stock(),
+        observed=observations(),
         provenance=pd.concat(provenance, ignore_index=True),
         datasets=DATASETS,
     )
@@ -175,28 +175,41 @@ def _iea_cars(parameters: list[str]) -> dict[str, pd.Series]:
     return {p: g.set_index("year")["value"].astype(float) for p, g in rows.groupby("powertrain")}
 
 
-def observed_stock() -> pd.DataFrame:
-    """Observed passenger-car stock: region, segment, powertrain, year (end of year), value, source.
+def observations() -> pd.DataFrame:
+    """Observed fleet figures the model is checked against.
 
-    AIRIA counts on 31 March of year Y are assigned to the end of year Y−1.
+    Columns: region, segment, powertrain, metric ('stock' [vehicles] or 'average_age'
+    [years]), year, value, source. Figures counted in the first half of year Y (AIRIA
+    counts on 31 March) are assigned to the end of year Y−1; IEA EV stock is end of year.
+    Counts of private-use cars only are left out (a different scope).
     """
     airia = load_dataset("japan_car_stock_and_age")
-    airia = airia[airia["metric"] == "stock"]
-    scope = {"passenger cars excl. kei": "registered", "passenger cars incl. kei": "all"}
-    airia = airia[airia["scope"].isin(scope)]
-    year = airia["as_of"].astype(str).str.slice(0, 4).astype(int) - 1
+    scope = {"passenger cars excl. kei": "registered", "passenger cars excl. kei (registered)":
+             "registered", "passenger cars incl. kei": "all"}
+    metrics = {"stock": "stock", "average_vehicle_age": "average_age"}
+    airia = airia[airia["scope"].isin(scope) & airia["metric"].isin(metrics)]
     frame = pd.DataFrame({
         "region": REGION,
         "segment": airia["scope"].map(scope),
         "powertrain": "all",
-        "year": year,
+        "metric": airia["metric"].map(metrics),
+        "year": airia["as_of"].astype(str).str.slice(0, 4).astype(int) - 1,
         "value": airia["value"].astype(float),
         "source": "AIRIA (" + airia["source_publisher"] + ")",
     })
-    iea_stock = _iea_cars(["EV stock"])
-    for powertrain, series in iea_stock.items():
+    supplement = load_dataset("japan_car_market_supplement")
+    counted = supplement[(supplement["series"] == "stock_total")
+                         & ~supplement["note"].fillna("").str.contains("PRIVATE-USE")]
+    as_of = pd.to_datetime(counted["period"].str.removeprefix("as_of_"))
+    frame = pd.concat([frame, pd.DataFrame({
+        "region": REGION, "segment": counted["segment"], "powertrain": "all", "metric": "stock",
+        "year": np.where(as_of.dt.month <= 6, as_of.dt.year - 1, as_of.dt.year),
+        "value": counted["value"].astype(float),
+        "source": counted["source_publisher"],
+    })], ignore_index=True)
+    for powertrain, series in _iea_cars(["EV stock"]).items():
         frame = pd.concat([frame, pd.DataFrame({
-            "region": REGION, "segment": "all", "powertrain": powertrain,
+            "region": REGION, "segment": "all", "powertrain": powertrain, "metric": "stock",
             "year": series.index.astype(int), "value": series.to_numpy(),
             "source": "IEA GEVO 2025 (EV stock)",
         })], ignore_index=True)

@@ -33,28 +33,42 @@ def lifetime_model(spec: Lifetime, cohorts: np.ndarray) -> survival.LifetimeMode
 
 
 def initial_stock_by_age(
-    total: float, spec: InitialStock, lifetime: Lifetime, first_year: int
+    first_sales: xr.DataArray, total: float | None, spec: InitialStock, lifetime: Lifetime
 ) -> xr.DataArray:
-    """Stock by age and powertrain at the end of ``first_year − 1`` [vehicles].
+    """Stock by age and powertrain at the end of the year before the first model year.
 
-    stock(age) = total · w(age) / Σ w,  w(age) = (1 + g)^(−age) · S(age), where S is the
-    survival of the first model cohort's lifetime and g the past sales growth.
+    stock(age) = sales(start) · (1 + g)^(−(age + 1)) · S(age), with S the survival of the
+    first model cohort and g the past sales growth; rescaled to ``total`` when given.
+
+    Parameters
+    ----------
+    first_sales : DataArray (region) [vehicles/yr]
+        Sales of the first model year, all powertrains.
+    total : float or None [vehicles]
+    spec : InitialStock
+    lifetime : Lifetime
+
+    Returns
+    -------
+    DataArray (age, region, powertrain) [vehicles]
     """
+    first_year = int(first_sales.year)
     ages = np.arange(spec.max_age + 1)
-    first = lifetime_model(lifetime, np.array([first_year]))
-    first = _at_cohort(first, first_year)
-    years = np.arange(first_year, first_year + spec.max_age + 1)
+    first = _at_cohort(lifetime_model(lifetime, np.array([first_year])), first_year)
+    years = first_year + ages
     curve = survival.survival_matrix(first, years, inflow_at=lifetime.inflow_at)
     at_age = curve.sel(cohort=first_year, year=years).to_numpy()
-    weights = (1.0 + spec.past_sales_growth) ** (-ages) * at_age
-    profile = xr.DataArray(weights / weights.sum(), coords={"age": ages})
+    weights = xr.DataArray(
+        (1.0 + spec.past_sales_growth) ** (-(ages + 1.0)) * at_age, coords={"age": ages}
+    )
+    by_age = first_sales.drop_vars("year") * weights
+    if total is not None:
+        by_age = by_age * (total / by_age.sum("age"))
     shares = xr.DataArray(
         [spec.powertrain_shares.get(p, 0.0) for p in POWERTRAINS],
         coords={"powertrain": list(POWERTRAINS)},
     )
-    result = total * profile * shares
-    result.attrs["units"] = "vehicles"
-    return result
+    return (by_age * shares).transpose("age", ...).assign_attrs(units="vehicles")
 
 
 def _at_cohort(model: survival.LifetimeModel, cohort: int) -> survival.LifetimeModel:
@@ -67,7 +81,7 @@ def _at_cohort(model: survival.LifetimeModel, cohort: int) -> survival.LifetimeM
 
 
 def fleet_stock(scenario: Scenario, sales: xr.DataArray) -> xr.Dataset:
-    """Stock, outflow and stock by cohort (region, segment, powertrain, year[, cohort]).
+    """Stock, outflow, stock by cohort and average age of the fleet, per segment.
 
     Parameters
     ----------
@@ -79,26 +93,36 @@ def fleet_stock(scenario: Scenario, sales: xr.DataArray) -> xr.Dataset:
     for segment in sales.segment.values:
         spec = scenario.fleet.lifetime_by_segment.get(str(segment), scenario.fleet.lifetime)
         model = lifetime_model(spec, years)
+        totals = scenario.fleet.initial_stock.total
+        inflow = sales.sel(segment=segment)
         initial = initial_stock_by_age(
-            scenario.fleet.initial_stock.total[str(segment)],
+            inflow.isel(year=0).sum("powertrain"),
+            None if totals is None else totals[str(segment)],
             scenario.fleet.initial_stock,
             spec,
-            int(years[0]),
         )
-        inflow = sales.sel(segment=segment)
         result = stock_engine.inflow_driven(
-            inflow,
-            model,
-            inflow_at=spec.inflow_at,
-            initial_stock=initial.expand_dims(region=inflow.region.values),
-            by_cohort=True,
+            inflow, model, inflow_at=spec.inflow_at, initial_stock=initial, by_cohort=True
         )
         per_segment.append(
             xr.Dataset({
                 "stock": result.stock,
                 "outflow": result.outflow,
                 "stock_by_cohort": result.stock_by_cohort,
-                "stock_from_initial": result.stock_from_initial,
+                "average_age": average_age(result.stock_by_cohort, spec.inflow_at),
+                "initial_stock": initial.sum("age"),
             })
         )
     return xr.concat(per_segment, dim=sales.segment)
+
+
+def average_age(stock_by_cohort: xr.DataArray, inflow_at: str) -> xr.DataArray:
+    """Mean age of the stock over all powertrains at the end of each year [years].
+
+    A car of cohort c is t − c + offset years old at the end of year t, with offset = 1,
+    1/2 or 0 for inflow at the start, middle or end of its year.
+    """
+    age = stock_by_cohort.year - stock_by_cohort.cohort + survival.INFLOW_AT_AGE_OFFSET[inflow_at]
+    cars = stock_by_cohort.sum("powertrain")
+    mean = (cars * age).sum("cohort") / cars.sum("cohort")
+    return mean.assign_attrs(units="years")

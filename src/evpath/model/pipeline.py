@@ -22,7 +22,8 @@ def run_pipeline(scenario: Scenario, history: History) -> xr.Dataset:
     -------
     Dataset
         sales, stock, outflow (region, segment, powertrain, year); stock_by_cohort
-        (… , cohort); shares and the electrification indicators. Units in attrs.
+        (… , cohort); average_age (region, segment, year); shares and the
+        electrification indicators. Units in attrs.
     """
     years = np.arange(scenario.years.start, scenario.years.end + 1)
     sales = new_sales(scenario, history.sales.sel(region=scenario.regions), years)
@@ -31,7 +32,7 @@ def run_pipeline(scenario: Scenario, history: History) -> xr.Dataset:
     checks.check_non_negative(sales, "sales")
     checks.check_non_negative(fleet.stock, "stock")
     checks.check_non_negative(fleet.outflow, "outflow")
-    stock_before = _initial_total(scenario, fleet).broadcast_like(fleet.stock.isel(year=0))
+    stock_before = fleet.initial_stock
     checks.check_stock_balance(fleet.stock, sales, fleet.outflow, stock_before)
 
     sales_share = _share(sales.sum("segment"), "powertrain")
@@ -46,6 +47,7 @@ def run_pipeline(scenario: Scenario, history: History) -> xr.Dataset:
         "stock": fleet.stock.assign_attrs(units="vehicles"),
         "outflow": fleet.outflow.assign_attrs(units="vehicles/yr"),
         "stock_by_cohort": fleet.stock_by_cohort.assign_attrs(units="vehicles"),
+        "average_age": fleet.average_age,
         "sales_share": sales_share,
         "stock_share": stock_share,
         "electrified_sales_share": electrified,
@@ -60,19 +62,6 @@ def _share(values: xr.DataArray, dim: str) -> xr.DataArray:
     share = values / values.sum(dim)
     share.attrs["units"] = "1"
     return share
-
-
-def _initial_total(scenario: Scenario, fleet: xr.Dataset) -> xr.DataArray:
-    """Initial stock (segment, powertrain) broadcast like one year of the fleet stock."""
-    spec = scenario.fleet.initial_stock
-    total = xr.DataArray(
-        [spec.total[str(s)] for s in fleet.segment.values], coords={"segment": fleet.segment}
-    )
-    shares = xr.DataArray(
-        [spec.powertrain_shares.get(str(p), 0.0) for p in fleet.powertrain.values],
-        coords={"powertrain": fleet.powertrain},
-    )
-    return total * shares
 
 
 def first_year_fully_electrified(electrified_share: xr.DataArray) -> xr.DataArray:

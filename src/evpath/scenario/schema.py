@@ -200,12 +200,14 @@ class Lifetime(_Sourced):
 class InitialStock(_Sourced):
     """Cars on the road at the end of the year before ``years.start``.
 
-    Its age profile is that of a fleet whose past sales grew at ``past_sales_growth`` a year:
-    stock(age) ∝ (1 + g)^(−age) · S(age).
+    Its age profile is that of a fleet whose past sales grew at ``past_sales_growth`` a
+    year: stock(age) = sales(start) · (1 + g)^(−(age + 1)) · S(age), S being the survival
+    of the first model cohort. ``total`` rescales that profile to given totals per segment;
+    without it the totals follow from the first year's sales.
     """
 
-    total: dict[str, Annotated[float, Field(ge=0.0)]] = Field(
-        description="Cars on the road per segment [vehicles]."
+    total: dict[str, Annotated[float, Field(ge=0.0)]] | None = Field(
+        None, description="Cars on the road per segment [vehicles]; omitted: from past sales."
     )
     past_sales_growth: Annotated[float, Field(ge=-0.3, le=0.3)] = Field(
         0.0, description="Annual growth of sales before the model start [1/yr]."
@@ -297,7 +299,8 @@ class Scenario(_Frozen):
             if m.segment is not None
         ]
         segment_uses += [(f"fleet.lifetime_by_segment.{s}", s) for s in self.fleet.lifetime_by_segment]
-        segment_uses += [(f"fleet.initial_stock.total.{s}", s) for s in self.fleet.initial_stock.total]
+        totals = self.fleet.initial_stock.total
+        segment_uses += [(f"fleet.initial_stock.total.{s}", s) for s in totals or {}]
         segment_uses += [
             (f"sales.segment_split.path.{s}", s) for s in (self.sales.segment_split.path or {})
         ]
@@ -305,7 +308,7 @@ class Scenario(_Frozen):
             if segment not in spec.segments:
                 msg = f"{where}: got {segment!r}; allowed: one of {list(spec.segments)}"
                 raise ValueError(msg)
-        missing = [s for s in spec.segments if s not in self.fleet.initial_stock.total]
+        missing = [s for s in spec.segments if s not in (totals or spec.segments)]
         if missing:
             msg = (
                 f"fleet.initial_stock.total: no value for {missing}; allowed: a number of "
