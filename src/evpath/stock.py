@@ -624,10 +624,18 @@ def _apply(
     lhs = m.reshape(prod(shared_shape), prod(monly_shape) * n_rows, n_cols)
     rhs = x.transpose(*shared, col, *xonly).values.reshape(prod(shared_shape), n_cols, -1)
     out = np.matmul(lhs, rhs).reshape(*shared_shape, *monly_shape, n_rows, *xonly_shape)
+    dims = (*shared, *monly, "year", *xonly)
+    if col == "year" and not monly:
+        # same dims as the inflow: reuse its labels (building new indexes costs more
+        # than the product for small cases)
+        view = out.transpose([dims.index(str(d)) for d in x.dims])
+        out_da = x.copy(deep=False, data=view)
+        out_da.attrs = {}
+        return out_da
     coords = {d: x.get_index(d) for d in shared + xonly}
     coords |= {d: mcoords[d] for d in monly}
     coords["year"] = years
-    return xr.DataArray(out, dims=(*shared, *monly, "year", *xonly), coords=coords)
+    return xr.DataArray(out, dims=dims, coords=coords)
 
 
 def _apply_by_cohort(

@@ -615,6 +615,10 @@ def survival_arrays(
     offset = check_inflow_at(inflow_at)
     coords = {} if coords is None else coords
     name = type(model).__name__
+    values = {f.name: getattr(model, f.name) for f in fields(model)}
+    if all(isinstance(v, float) for v in values.values()):
+        scalars = {k: np.full((1, 1), v) for k, v in values.items()}
+        return _survival_from_params(model, yrs, offset, scalars, (), {}, False, n_initial_ages)
     params = {k: _align_param(name, k, v, yrs, coords) for k, v in model.parameters().items()}
     try:
         aligned = xr.align(*params.values(), join="exact")
@@ -635,6 +639,23 @@ def survival_arrays(
         if "age" not in da.dims:
             arr = arr[..., np.newaxis]
         prms[k] = arr
+    out_coords = {d: some.get_index(d) for d in dims}
+    return _survival_from_params(
+        model, yrs, offset, prms, dims, out_coords, has_cohort, n_initial_ages
+    )
+
+
+def _survival_from_params(
+    model: LifetimeModel,
+    yrs: np.ndarray,
+    offset: float,
+    prms: Mapping[str, np.ndarray],
+    dims: tuple[str, ...],
+    coords: dict[str, pd.Index],
+    has_cohort: bool,
+    n_initial_ages: int | None,
+) -> SurvivalArrays:
+    """Survival arrays from parameters shaped (*dims, cohort or 1, k); see survival_arrays."""
     n_years = yrs.size
     lags = np.arange(n_years)
     g = model._lag_survival(lags, offset, prms)
@@ -656,8 +677,7 @@ def survival_arrays(
             out=np.zeros(later.shape),
             where=np.broadcast_to(at_start > 0, later.shape),
         )
-    out_coords = {d: some.get_index(d) for d in dims}
-    return SurvivalArrays(survival=survival, initial=initial, dims=dims, coords=out_coords)
+    return SurvivalArrays(survival=survival, initial=initial, dims=dims, coords=coords)
 
 
 def _lower_toeplitz(g: np.ndarray) -> np.ndarray:

@@ -65,7 +65,9 @@ def validate(
 @report_errors
 def scenarios() -> None:
     """List the bundled scenarios."""
-    table = Table("name", "description", title="Bundled scenarios")
+    table = Table(title="Bundled scenarios")
+    table.add_column("name", no_wrap=True)
+    table.add_column("description", overflow="fold")
     for name in bundled_scenarios():
         table.add_row(name, " ".join(load_scenario(name).description.split()))
     console.print(table)
@@ -75,11 +77,13 @@ def scenarios() -> None:
 @report_errors
 def data() -> None:
     """List the bundled datasets with source, version, licence and units."""
-    table = Table("name", "publisher / source", "version", "licence", "units", title="Bundled data")
     for info in datasets().values():
-        table.add_row(info.name, f"{info.publisher}\n{info.source}", info.version, info.licence,
-                      info.units)
-    console.print(table)
+        console.print(f"[bold]{info.name}[/]  {info.title}", highlight=False)
+        for label, value in (("publisher", info.publisher), ("source", info.source),
+                             ("version", info.version), ("licence", info.licence),
+                             ("units", info.units), ("scope", info.scope)):
+            console.print(f"  {label:<9} {value}", highlight=False, soft_wrap=True)
+        console.print()
 
 
 def print_summary(results: Results) -> None:

@@ -9,7 +9,6 @@ from typing import ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
-from rich.panel import Panel
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from evpath.errors import EvpathError
@@ -25,15 +24,18 @@ R = TypeVar("R")
 
 
 def report_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """Turn an :class:`EvpathError` into a red panel on stderr and exit code 2."""
+    """Turn an :class:`EvpathError` into its message on stderr and exit code 2.
+
+    The message is printed unwrapped so that paths and values stay whole.
+    """
 
     @wraps(command)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return command(*args, **kwargs)
         except EvpathError as exc:
-            title = type(exc).__name__
-            error_console.print(Panel(str(exc), title=title, border_style="red", expand=False))
+            error_console.print(f"[bold red]error[/] ({type(exc).__name__})", highlight=False)
+            error_console.print(str(exc), soft_wrap=True, markup=False, highlight=False)
             raise typer.Exit(EXIT_BAD_INPUT) from None
 
     return wrapper
