@@ -629,9 +629,9 @@ def _apply(
         # same dims as the inflow: reuse its labels (building new indexes costs more
         # than the product for small cases)
         view = out.transpose([dims.index(str(d)) for d in x.dims])
-        out_da = x.copy(deep=False, data=view)
-        out_da.attrs = {}
-        return out_da
+        labelled = x.copy(deep=False, data=view)
+        labelled.attrs = {}
+        return labelled
     coords = {d: x.get_index(d) for d in shared + xonly}
     coords |= {d: mcoords[d] for d in monly}
     coords["year"] = years
