@@ -10,7 +10,7 @@ from rich.table import Table
 
 from evpath.cli.console import console, report_errors, steps
 from evpath.data.registry import datasets
-from evpath.results import Results
+from evpath.results import SUMMARY_YEARS, Results
 from evpath.scenario.loader import bundled_scenarios, load_scenario
 
 app = typer.Typer(
@@ -96,6 +96,30 @@ def print_summary(results: Results) -> None:
             for powertrain, row in mix.loc[region].iterrows():
                 table.add_row(str(powertrain), *[f"{100 * v:.1f}" for v in row])
             console.print(table)
+    ds = results.dataset
+    years = [y for y in SUMMARY_YEARS if y in ds.year.values]
+    for region in ds.region.values:
+        at = ds.sel(region=region, year=years)
+        table = Table(title=f"Fleet, {region}")
+        table.add_column("", no_wrap=True)
+        for year in years:
+            table.add_column(str(year), justify="right")
+        table.add_row("sales (M/yr)",
+                      *[f"{v / 1e6:.2f}" for v in at["sales"].sum(["segment", "powertrain"]).values])
+        table.add_row("stock (M)",
+                      *[f"{v / 1e6:.1f}" for v in at["stock"].sum(["segment", "powertrain"]).values])
+        stock = at["stock"].sum("powertrain")
+        age = (at["average_age"] * stock).sum("segment") / stock.sum("segment")
+        table.add_row("age (years)", *[f"{v:.1f}" for v in age.values])
+        console.print(table)
+    check = results.history_check()
+    if not check.empty:
+        kind = check["metric"].where(check["powertrain"] == "all", check["powertrain"] + " stock")
+        gaps = check.groupby(kind)["relative_difference"].agg(lambda d: d.abs().max())
+        years_of = check.groupby(kind)["year"].agg(lambda y: f"{y.min()}-{y.max()}")
+        console.print("Largest gap to observed fleet data:", highlight=False)
+        for name, gap in gaps.items():
+            console.print(f"  {name:<12} {100 * gap:5.1f}%  ({years_of[name]})", highlight=False)
     verdict = results.target_verdict()
     for region, row in verdict.iterrows():
         share = 100 * row["electrified_share"]
