@@ -103,3 +103,18 @@ def test_manifest_records_inputs_and_resolved_scenario(target):
     again = evpath.run("japan-2050").manifest
     assert again["input_hash"] == manifest["input_hash"]
     assert again["run_id"] != manifest["run_id"]
+
+
+@pytest.mark.parametrize("lifetime", [
+    {"model": "empirical", "survival": {0: 1.0, 5: 0.95, 15: 0.5, 25: 0.1, 35: 0.0}, "note": "n"},
+    {"model": "lognormal", "mean": 14.0, "std": 5.0, "note": "n"},
+    {"model": "folded_normal", "mean": 14.0, "std": 6.0, "inflow_at": "start", "note": "n"},
+    {"model": "fixed", "mean": {1990: 11.0, 2020: 14.0}, "inflow_at": "end", "note": "n"},
+])
+def test_every_lifetime_model_runs_and_balances(write_scenario, lifetime):
+    path = write_scenario({"fleet": {"lifetime": lifetime, "lifetime_by_segment": None}})
+    ds = evpath.run(path).dataset
+    change = ds["stock"].diff("year")
+    flows = (ds["sales"] - ds["outflow"]).isel(year=slice(1, None))
+    np.testing.assert_allclose(change, flows, atol=1e-6 * float(ds["stock"].max()))
+    assert float(ds["stock"].min()) >= 0.0

@@ -67,9 +67,13 @@ CASES = [
         "fleet.lifetime: lifetime model 'normal' needs 'std'; it takes ['mean', 'std']",
     ),
     (
+        {"fleet": {"lifetime": {"shape": 2.0, "std": 3.0}}},
+        "fleet.lifetime: lifetime model 'weibull' takes no 'std'; it takes ['shape', 'mean']",
+    ),
+    (
         {"fleet": {"lifetime": {"model": "gamma", "mean": 12.0, "note": "n"}}},
-        "fleet.lifetime.model: allowed: 'fixed', 'normal', 'folded_normal', 'lognormal' or "
-        "'weibull' (got 'gamma')",
+        "fleet.lifetime.model: allowed: 'fixed', 'normal', 'folded_normal', 'lognormal', "
+        "'weibull' or 'empirical' (got 'gamma')",
     ),
     (
         {"sales": {"total": {"method": "growth", "rate": 0.9, "note": "n"}}},
@@ -160,3 +164,25 @@ def test_union_parameters_report_only_the_member_that_fits(write_scenario):
         load_scenario(path)
     lines = str(caught.value).splitlines()
     assert lines[1:] == ["  fleet.lifetime.mean[2010]: allowed: greater than 0 (got -3.0)"]
+
+
+def test_empirical_survival_table_rules(write_scenario):
+    rising = write_scenario({"fleet": {"lifetime": {
+        "model": "empirical", "survival": {0: 1.0, 10: 0.5, 20: 0.7, 30: 0.0}, "note": "n"}}})
+    with pytest.raises(ScenarioError, match=r"fleet.lifetime: survival: rises at age 20; allowed"):
+        load_scenario(rising)
+    late = write_scenario({"fleet": {"lifetime": {
+        "model": "empirical", "survival": {5: 1.0, 30: 0.0}, "note": "n"}}})
+    with pytest.raises(ScenarioError, match="survival: first age is 5; allowed: a table starting"):
+        load_scenario(late)
+
+
+def test_changing_a_variant_replaces_the_block(write_scenario):
+    same_model = load_scenario(write_scenario({"fleet": {"lifetime": {"shape": 3.0}}}))
+    assert same_model.fleet.lifetime.shape == 3.0
+    assert same_model.fleet.lifetime.mean == load_scenario("japan-2050").fleet.lifetime.mean
+    new_model = load_scenario(write_scenario(
+        {"fleet": {"lifetime": {"model": "normal", "mean": 13.0, "std": 4.0, "note": "n"}}}))
+    assert new_model.fleet.lifetime.shape is None and new_model.fleet.lifetime.std == 4.0
+    cleared = load_scenario(write_scenario({"fleet": {"lifetime_by_segment": None}}))
+    assert cleared.fleet.lifetime_by_segment == {}

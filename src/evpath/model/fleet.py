@@ -21,6 +21,11 @@ def lifetime_model(spec: Lifetime, cohorts: np.ndarray) -> survival.LifetimeMode
         assert value is not None
         return float(value)
 
+    if spec.model == "empirical":
+        assert spec.survival is not None
+        ages = np.arange(max(spec.survival) + 1)
+        table = np.interp(ages, sorted(spec.survival), [spec.survival[a] for a in sorted(spec.survival)])
+        return survival.Empirical(survival=xr.DataArray(table, coords={"age": ages}))
     if spec.model == "fixed":
         return survival.Fixed(mean=param(spec.mean))
     if spec.model == "weibull":
@@ -74,7 +79,9 @@ def initial_stock_by_age(
 def _at_cohort(model: survival.LifetimeModel, cohort: int) -> survival.LifetimeModel:
     """The same model with every (cohort) parameter taken at one cohort, as scalars."""
     values = {
-        name: float(value.sel(cohort=cohort)) if isinstance(value, xr.DataArray) else value
+        name: float(value.sel(cohort=cohort))
+        if isinstance(value, xr.DataArray) and "cohort" in value.dims
+        else value
         for name, value in vars(model).items()
     }
     return type(model)(**values)

@@ -107,15 +107,30 @@ def _merged_document(path: Path, depth: int) -> tuple[dict[str, Any], list[str]]
     return deep_merge(base, document), [str(path), *chain]
 
 
+DISCRIMINATORS = ("model", "method", "kind")
+"""Keys that choose a block's variant: when an override changes one, the block is replaced."""
+
+
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """Mappings merge key by key; any other value (lists included) is replaced whole."""
+    """Merge ``override`` into ``base``.
+
+    Mappings merge key by key, except that a mapping whose variant key (``model``,
+    ``method`` or ``kind``) changes replaces the base mapping whole, so that no parameter
+    of the old variant is left behind. Any other value, lists and null included, replaces
+    the base value.
+    """
     merged = dict(base)
     for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
+        old = merged.get(key)
+        if isinstance(value, dict) and isinstance(old, dict) and not _variant_changes(old, value):
+            merged[key] = deep_merge(old, value)
         else:
             merged[key] = value
     return merged
+
+
+def _variant_changes(base: dict[str, Any], override: dict[str, Any]) -> bool:
+    return any(k in override and k in base and override[k] != base[k] for k in DISCRIMINATORS)
 
 
 def format_field_path(loc: tuple[int | str, ...]) -> str:

@@ -165,14 +165,19 @@ class Lifetime(_Sourced):
 
     Parameters are a number, or a path by cohort year (linear in between, flat outside).
     Which parameters a model needs: fixed: mean; normal, folded_normal, lognormal:
-    mean and std; weibull: shape and either scale or mean.
+    mean and std; weibull: shape and either scale or mean; empirical: survival, the
+    fraction of a cohort left at the end of the year it reaches each age, linear between
+    the ages given and zero after the last one.
     """
 
-    model: Literal["fixed", "normal", "folded_normal", "lognormal", "weibull"]
+    model: Literal["fixed", "normal", "folded_normal", "lognormal", "weibull", "empirical"]
     mean: PositiveParam | None = Field(None, description="Mean lifetime [years].")
     std: NonNegativeParam | None = Field(None, description="Standard deviation [years].")
     shape: PositiveParam | None = Field(None, description="Weibull shape [dimensionless].")
     scale: PositiveParam | None = Field(None, description="Weibull scale [years].")
+    survival: dict[Annotated[int, Field(ge=0, le=150)], Share] | None = Field(
+        None, description="Survival fraction by age [years -> fraction], from age 0."
+    )
     inflow_at: Literal["start", "middle", "end"] = Field(
         "middle", description="When in the year new cars enter the fleet."
     )
@@ -185,14 +190,29 @@ class Lifetime(_Sourced):
             "folded_normal": ("mean", "std"),
             "lognormal": ("mean", "std"),
             "weibull": ("shape", "mean" if self.mean is not None else "scale"),
+            "empirical": ("survival",),
         }[self.model]
-        for name in ("mean", "std", "shape", "scale"):
+        for name in ("mean", "std", "shape", "scale", "survival"):
             given = getattr(self, name) is not None
             if name in needed and not given:
                 msg = f"lifetime model {self.model!r} needs '{name}'; it takes {list(needed)}"
                 raise ValueError(msg)
             if name not in needed and given:
                 msg = f"lifetime model {self.model!r} takes no '{name}'; it takes {list(needed)}"
+                raise ValueError(msg)
+        if self.survival is not None:
+            ages = sorted(self.survival)
+            values = [self.survival[a] for a in ages]
+            if ages[0] != 0:
+                msg = f"survival: first age is {ages[0]}; allowed: a table starting at age 0"
+                raise ValueError(msg)
+            rising = [a for a, before, after in zip(ages[1:], values, values[1:], strict=False)
+                      if after > before]
+            if rising:
+                msg = (
+                    f"survival: rises at age {rising[0]}; allowed: fractions that never "
+                    "increase with age"
+                )
                 raise ValueError(msg)
         return self
 
@@ -230,8 +250,14 @@ class Fleet(_Frozen):
 
     lifetime: Lifetime
     lifetime_by_segment: dict[str, Lifetime] = Field(
-        default_factory=dict, description="Overrides of 'lifetime' for single segments."
+        default_factory=dict,
+        description="Overrides of 'lifetime' for single segments (null: none).",
     )
+
+    @field_validator("lifetime_by_segment", mode="before")
+    @classmethod
+    def _null_is_none(cls, value: object) -> object:
+        return {} if value is None else value
     initial_stock: InitialStock
 
 
