@@ -10,6 +10,7 @@ from evpath.model import checks
 from evpath.model.fleet import fleet_stock
 from evpath.model.sales import new_sales
 from evpath.scenario.schema import ELECTRIFIED, Scenario
+from evpath.variables import annotate
 
 ELECTRIFIED_TOLERANCE = 1e-9
 """Electrified share counted as 100% when within this of 1 [dimensionless]."""
@@ -55,7 +56,7 @@ def run_pipeline(scenario: Scenario, history: History) -> xr.Dataset:
         .sum("powertrain")
         .assign_attrs(units="1"),
     })
-    return dataset.transpose("region", "segment", "powertrain", "year", ...)
+    return annotate(dataset.transpose("region", "segment", "powertrain", "year", ...))
 
 
 def _share(values: xr.DataArray, dim: str) -> xr.DataArray:
