@@ -283,7 +283,22 @@ class Fixed(_Parametric):
 
 
 @dataclass(frozen=True, eq=False)
-class Normal(_Parametric):
+class _NormalFamily(_Parametric):
+    """Lifetimes built on a normal distribution of the given ``mean`` and ``std``."""
+
+    mean: Param
+    std: Param
+
+    @classmethod
+    def _constraints(cls) -> dict[str, tuple[Callable[[np.ndarray], np.ndarray], str]]:
+        return {
+            "mean": (_non_negative, "a finite number of years >= 0"),
+            "std": (_positive, "a finite number of years > 0"),
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class Normal(_NormalFamily):
     """Normally distributed lifetime.
 
     ``sf(x) = Phi((mean - x) / std)``, with Phi the standard normal CDF. The mass at
@@ -297,22 +312,12 @@ class Normal(_Parametric):
         Standard deviation of the lifetime, > 0.
     """
 
-    mean: Param
-    std: Param
-
-    @classmethod
-    def _constraints(cls) -> dict[str, tuple[Callable[[np.ndarray], np.ndarray], str]]:
-        return {
-            "mean": (_non_negative, "a finite number of years >= 0"),
-            "std": (_positive, "a finite number of years > 0"),
-        }
-
     def _sf(self, age: np.ndarray, prms: Mapping[str, np.ndarray]) -> np.ndarray:
         return ndtr((prms["mean"] - age) / prms["std"])
 
 
 @dataclass(frozen=True, eq=False)
-class FoldedNormal(_Parametric):
+class FoldedNormal(_NormalFamily):
     """Lifetime ``|X|`` with ``X`` normal; ``mean`` and ``std`` are those of ``X``.
 
     ``sf(x) = Phi((mean - x) / std) + Phi(-(mean + x) / std)`` for ``x >= 0``.
@@ -324,16 +329,6 @@ class FoldedNormal(_Parametric):
     std : float or DataArray (cohort?, ...) [years]
         Standard deviation of the normal distribution before folding, > 0.
     """
-
-    mean: Param
-    std: Param
-
-    @classmethod
-    def _constraints(cls) -> dict[str, tuple[Callable[[np.ndarray], np.ndarray], str]]:
-        return {
-            "mean": (_non_negative, "a finite number of years >= 0"),
-            "std": (_positive, "a finite number of years > 0"),
-        }
 
     def _sf(self, age: np.ndarray, prms: Mapping[str, np.ndarray]) -> np.ndarray:
         z = age / prms["std"]
