@@ -9,50 +9,25 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from evpath.data.history import HISTORIES
+from evpath.scenario.base import (
+    ELECTRIFIED,
+    POWERTRAINS,
+    SHARE_TOLERANCE,
+    Frozen,
+    NonNegativeParam,
+    Positive,
+    PositiveParam,
+    Powertrain,
+    Share,
+    Sourced,
+    Year,
+    YearPath,
+)
 
-POWERTRAINS: tuple[str, ...] = ("ICEV_gasoline", "ICEV_diesel", "HEV", "PHEV", "BEV", "FCEV")
-"""Powertrains evpath models, in reporting order."""
-
-ELECTRIFIED: tuple[str, ...] = ("HEV", "PHEV", "BEV", "FCEV")
-"""Powertrains that count as electrified in Japan's 2050 target."""
-
-SHARE_TOLERANCE = 1e-6
-"""Largest allowed deviation of a share vector's sum from 1 [dimensionless]."""
-
-Powertrain = Literal["ICEV_gasoline", "ICEV_diesel", "HEV", "PHEV", "BEV", "FCEV"]
-Share = Annotated[float, Field(ge=0.0, le=1.0)]
-Year = Annotated[int, Field(ge=1900, le=2200)]
-YearPath = dict[Year, float]
-"""A value by year; evpath interpolates linearly between years and holds it flat outside."""
-Positive = Annotated[float, Field(gt=0.0)]
-NonNegative = Annotated[float, Field(ge=0.0)]
-PositiveParam = Positive | dict[Year, Positive]
-"""A positive number, or a path of positive numbers by cohort year."""
-NonNegativeParam = NonNegative | dict[Year, NonNegative]
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class _Sourced(_Frozen):
-    """A block of assumptions: it must say where its numbers come from."""
-
-    source: str | None = Field(None, description="Published source of the numbers in this block.")
-    note: str | None = Field(None, description="Why this assumption, when no source gives it.")
-
-    @model_validator(mode="after")
-    def _has_provenance(self) -> _Sourced:
-        if not (self.source or self.note):
-            msg = "this block holds assumptions: give a 'source:' or a 'note:' saying why"
-            raise ValueError(msg)
-        return self
-
-
-class Years(_Frozen):
+class Years(Frozen):
     """Model period [calendar years]."""
 
     start: Year = Field(description="First model year (sales and stock computed from here).")
@@ -70,7 +45,7 @@ class Years(_Frozen):
         return self
 
 
-class TotalSales(_Sourced):
+class TotalSales(Sourced):
     """Projection of total new passenger-car sales after ``history_end`` [vehicles/yr]."""
 
     method: Literal["growth", "path"] = Field(
@@ -92,7 +67,7 @@ class TotalSales(_Sourced):
         return self
 
 
-class Curve(_Frozen):
+class Curve(Frozen):
     """Shape of the move from one share milestone to the next.
 
     Every powertrain's share moves along the same normalised curve f(τ), τ ∈ [0, 1]:
@@ -113,7 +88,7 @@ class Curve(_Frozen):
     )
 
 
-class ShareMilestone(_Sourced):
+class ShareMilestone(Sourced):
     """Powertrain shares of new sales reached in ``year`` [fraction of sales].
 
     Powertrains not listed have share 0. Listed shares must sum to 1 within
@@ -139,7 +114,7 @@ class ShareMilestone(_Sourced):
         return shares
 
 
-class SegmentSplit(_Sourced):
+class SegmentSplit(Sourced):
     """Share of each segment in total new sales after ``history_end`` [fraction].
 
     ``hold`` keeps the last historical split; otherwise give a path by year for every
@@ -150,7 +125,7 @@ class SegmentSplit(_Sourced):
     path: dict[str, YearPath] | None = None
 
 
-class Sales(_Frozen):
+class Sales(Frozen):
     """New passenger-car sales: history, total projection and powertrain shares."""
 
     history: str = Field(description="Bundled sales history to start from, e.g. 'japan'.")
@@ -160,7 +135,7 @@ class Sales(_Frozen):
     curve: Curve = Curve()
 
 
-class Lifetime(_Sourced):
+class Lifetime(Sourced):
     """Lifetime distribution of cars [years], optionally changing by cohort.
 
     Parameters are a number, or a path by cohort year (linear in between, flat outside).
@@ -217,7 +192,7 @@ class Lifetime(_Sourced):
         return self
 
 
-class InitialStock(_Sourced):
+class InitialStock(Sourced):
     """Cars on the road at the end of the year before ``years.start``.
 
     Its age profile is that of a fleet whose past sales grew at ``past_sales_growth`` a
@@ -245,7 +220,7 @@ class InitialStock(_Sourced):
         return ShareMilestone._sum_to_one(shares)
 
 
-class Fleet(_Frozen):
+class Fleet(Frozen):
     """The stock model: lifetimes by segment and the stock already on the road."""
 
     lifetime: Lifetime
@@ -261,7 +236,7 @@ class Fleet(_Frozen):
     initial_stock: InitialStock
 
 
-class Scenario(_Frozen):
+class Scenario(Frozen):
     """A complete, validated evpath scenario."""
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")

@@ -1,0 +1,49 @@
+"""Building blocks shared by every part of the scenario schema: names, types, base models."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+POWERTRAINS: tuple[str, ...] = ("ICEV_gasoline", "ICEV_diesel", "HEV", "PHEV", "BEV", "FCEV")
+"""Powertrains evpath models, in reporting order."""
+
+ELECTRIFIED: tuple[str, ...] = ("HEV", "PHEV", "BEV", "FCEV")
+"""Powertrains that count as electrified in Japan's 2050 target."""
+
+SHARE_TOLERANCE = 1e-6
+"""Largest allowed deviation of a share vector's sum from 1 [dimensionless]."""
+
+Powertrain = Literal["ICEV_gasoline", "ICEV_diesel", "HEV", "PHEV", "BEV", "FCEV"]
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+Year = Annotated[int, Field(ge=1900, le=2200)]
+YearPath = dict[Year, float]
+"""A value by year; evpath interpolates linearly between years and holds it flat outside."""
+Positive = Annotated[float, Field(gt=0.0)]
+NonNegative = Annotated[float, Field(ge=0.0)]
+PositiveParam = Positive | dict[Year, Positive]
+"""A positive number, or a path of positive numbers by cohort year."""
+NonNegativeParam = NonNegative | dict[Year, NonNegative]
+
+
+class Frozen(BaseModel):
+    """A scenario block: immutable, unknown fields are errors."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Sourced(Frozen):
+    """A block of assumptions: it must say where its numbers come from."""
+
+    source: str | None = Field(None, description="Published source of the numbers in this block.")
+    note: str | None = Field(None, description="Why this assumption, when no source gives it.")
+
+    @model_validator(mode="after")
+    def _has_provenance(self) -> Sourced:
+        if not (self.source or self.note):
+            msg = "this block holds assumptions: give a 'source:' or a 'note:' saying why"
+            raise ValueError(msg)
+        return self
+
+
