@@ -5,14 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from evpath.data.factors import DATASET as FACTORS_DATASET
+from evpath.data.factors import emission_factors
 from evpath.data.history import HISTORIES
+from evpath.data.registry import load_dataset
 from evpath.io.manifest import build_manifest
-from evpath.model.pipeline import run_pipeline
+from evpath.model.pipeline import Inputs, run_pipeline
 from evpath.results import Results
 from evpath.scenario.loader import load_scenario
 from evpath.scenario.schema import Scenario
 
 ProgressHook = Callable[[str], None]
+GRID_DATASET = "owid_electricity_mix_carbon_intensity"
 
 
 def run(scenario: Scenario | str | Path, progress: ProgressHook | None = None) -> Results:
@@ -32,15 +36,29 @@ def run(scenario: Scenario | str | Path, progress: ProgressHook | None = None) -
     step = progress or (lambda _name: None)
     step("load scenario")
     resolved = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    step("load history")
-    history = HISTORIES[resolved.sales.history].load()
+    step("load data")
+    inputs = load_inputs(resolved)
     step("run model")
-    dataset = run_pipeline(resolved, history)
-    manifest = build_manifest(resolved, history.datasets)
+    dataset = run_pipeline(resolved, inputs)
+    datasets = inputs.history.datasets
+    if resolved.emissions is not None:
+        datasets += (GRID_DATASET, FACTORS_DATASET)
+    manifest = build_manifest(resolved, datasets)
     return Results(
         scenario=resolved,
         dataset=dataset,
         manifest=manifest,
-        history_provenance=history.provenance,
-        observed=history.observed,
+        history_provenance=inputs.history.provenance,
+        observed=inputs.history.observed,
+    )
+
+
+def load_inputs(scenario: Scenario) -> Inputs:
+    """Read every dataset the scenario needs, once."""
+    spec = HISTORIES[scenario.sales.history]
+    return Inputs(
+        history=spec.load(),
+        grid_history=load_dataset(GRID_DATASET),
+        factors=emission_factors(),
+        country_names=spec.country_names,
     )

@@ -39,7 +39,10 @@ class History:
 
 @dataclass(frozen=True)
 class HistorySpec:
-    """What a history covers, known without loading it (used to validate scenarios)."""
+    """What a history covers, known without loading it (used to validate scenarios).
+
+    ``country_names`` maps each region code to its name in country-level datasets.
+    """
 
     name: str
     description: str
@@ -47,6 +50,7 @@ class HistorySpec:
     segments: tuple[str, ...]
     first_year: int
     last_year: int
+    country_names: dict[str, str]
     builder: Callable[[], History]
 
     def load(self) -> History:
@@ -68,6 +72,7 @@ HISTORIES: dict[str, HistorySpec] = {
         segments=("registered", "kei"),
         first_year=1990,
         last_year=2024,
+        country_names={"JPN": "Japan"},
         builder=_japan,
     ),
 }

@@ -12,7 +12,9 @@ from typing import Any
 import pandas as pd
 import xarray as xr
 
-DIM_COLUMNS = ("region", "segment", "powertrain", "cohort", "age", "year")
+DIM_COLUMNS = (
+    "region", "segment", "powertrain", "carrier", "stage", "factor", "cohort", "age", "year"
+)
 """Dimension columns of the tidy table, in order; a variable without a dim leaves it empty."""
 
 INTEGER_DIMS = ("cohort", "age", "year")
@@ -42,7 +44,7 @@ def tidy(dataset: xr.Dataset) -> pd.DataFrame:
             table[column] = pd.NA
     for column in INTEGER_DIMS:
         table[column] = table[column].astype("Int64")
-    for column in ("region", "segment", "powertrain"):
+    for column in ("region", "segment", "powertrain", "carrier", "stage", "factor"):
         table[column] = table[column].astype("string")
     return table[["variable", "unit", *DIM_COLUMNS, "value"]]
 

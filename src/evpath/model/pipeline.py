@@ -5,18 +5,59 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from dataclasses import dataclass
+
+import pandas as pd
+
+from evpath.data.factors import EmissionFactors
 from evpath.data.history import History
 from evpath.model import checks
+from evpath.model.activity import distance_per_car, vehicle_km
+from evpath.model.decomposition import lmdi
+from evpath.model.emissions import (
+    amortised_vehicle_cycle,
+    carrier_factors,
+    expected_years_in_fleet,
+    fleet_emissions,
+    hydrogen_intensity,
+    manufacturing_per_car,
+)
+from evpath.model.energy import energy_by_carrier, intensity_per_km
 from evpath.model.fleet import fleet_stock
+from evpath.model.grid import grid_intensity, intensity_history, pathway_points
 from evpath.model.sales import new_sales
+from evpath.model.targets import per_car_metrics, reduction
+from evpath.scenario.emissions import CARRIER_UNITS, Emissions
 from evpath.scenario.schema import ELECTRIFIED, Scenario
+from evpath.survival import INFLOW_AT_AGE_OFFSET
 from evpath.variables import annotate
 
 ELECTRIFIED_TOLERANCE = 1e-9
 """Electrified share counted as 100% when within this of 1 [dimensionless]."""
 
 
-def run_pipeline(scenario: Scenario, history: History) -> xr.Dataset:
+@dataclass(frozen=True)
+class Inputs:
+    """The data a run reads, loaded once before the pipeline starts.
+
+    Attributes
+    ----------
+    history : History
+        Sales history and observed fleet figures.
+    grid_history : DataFrame
+        Bundled grid carbon intensity by country and year (OWID/Ember).
+    factors : EmissionFactors
+    country_names : dict
+        Name of each region in the grid data.
+    """
+
+    history: History
+    grid_history: pd.DataFrame
+    factors: EmissionFactors
+    country_names: dict[str, str]
+
+
+def run_pipeline(scenario: Scenario, inputs: Inputs) -> xr.Dataset:
     """Every stage of the model for one scenario.
 
     Returns
@@ -24,8 +65,11 @@ def run_pipeline(scenario: Scenario, history: History) -> xr.Dataset:
     Dataset
         sales, stock, outflow (region, segment, powertrain, year); stock_by_cohort
         (… , cohort); average_age (region, segment, year); shares and the
-        electrification indicators. Units in attrs.
+        electrification indicators; with an ``emissions`` block, vehicle-km, energy,
+        emissions by stage, grid intensity, per-car indicators, the reduction against
+        the base year and its decomposition. Units in attrs; see ``variables.csv``.
     """
+    history = inputs.history
     years = np.arange(scenario.years.start, scenario.years.end + 1)
     sales = new_sales(scenario, history.sales.sel(region=scenario.regions), years)
     fleet = fleet_stock(scenario, sales)
@@ -56,7 +100,94 @@ def run_pipeline(scenario: Scenario, history: History) -> xr.Dataset:
         .sum("powertrain")
         .assign_attrs(units="1"),
     })
+    if scenario.emissions is not None:
+        dataset = dataset.merge(_use_phase(scenario, scenario.emissions, inputs, sales, fleet))
     return annotate(dataset.transpose("region", "segment", "powertrain", "year", ...))
+
+
+def _use_phase(
+    scenario: Scenario, spec: Emissions, inputs: Inputs, sales: xr.DataArray, fleet: xr.Dataset
+) -> xr.Dataset:
+    """Activity, energy and emissions stages, and the per-car indicators."""
+    years = sales.year.values
+    at_sale = {"cohort": xr.DataArray(years, dims="year")}
+    segments = [str(s) for s in sales.segment.values]
+    lifetimes = [scenario.fleet.lifetime_by_segment.get(s, scenario.fleet.lifetime) for s in segments]
+    offset = xr.DataArray(
+        [INFLOW_AT_AGE_OFFSET[lt.inflow_at] for lt in lifetimes], coords={"segment": segments}
+    )
+    by_cohort = fleet.stock_by_cohort
+    cohorts = by_cohort.cohort.values
+    factors = inputs.factors
+
+    distance = distance_per_car(by_cohort, spec.activity, offset)
+    km_by_cohort = vehicle_km(by_cohort, distance)
+    intensity = intensity_per_km(spec.energy, segments, cohorts)
+    energy = energy_by_carrier(km_by_cohort, intensity)
+
+    points = pathway_points(spec.grid, factors.lifecycle_intensity)
+    region_dim = xr.DataArray(sales.region.values, dims="region")
+    grid = xr.concat(
+        [grid_intensity(intensity_history(inputs.grid_history, inputs.country_names[str(r)]),
+                        points, years) for r in sales.region.values],
+        dim=region_dim,
+    )
+    h2 = hydrogen_intensity(spec.hydrogen, factors, grid)
+    per_unit = carrier_factors(factors, grid, h2)
+    use = fleet_emissions(energy, per_unit)
+
+    plant = spec.vehicle_cycle.battery_grid
+    battery_grid = grid if plant == "own" else grid_intensity(
+        intensity_history(inputs.grid_history, plant), {}, years
+    ).expand_dims(region=sales.region.values)
+    per_car = manufacturing_per_car(spec.vehicle_cycle, factors, battery_grid, segments, cohorts)
+    life = xr.concat([expected_years_in_fleet(lt, cohorts) for lt in lifetimes], dim=offset.segment)
+    cycle = amortised_vehicle_cycle(by_cohort, per_car, life)
+    emissions = xr.concat([use, cycle.expand_dims(stage=["vehicle_cycle"])], dim="stage")
+    wtw = use.sum("stage")
+
+    fleet_km = km_by_cohort.sum("cohort").assign_attrs(units="km/yr")
+    metrics = per_car_metrics(
+        sales=sales,
+        stock=fleet.stock,
+        vehicle_km=fleet_km,
+        wtw=wtw,
+        vehicle_cycle=cycle,
+        new_car_km=distance.sel(at_sale).drop_vars("cohort"),
+        new_car_wtw_per_km=xr.dot(
+            intensity.sel(at_sale).drop_vars("cohort"), per_unit.sum("stage"), dim="carrier"
+        ),
+        new_car_manufacturing_per_year=(per_car / life).sel(at_sale).drop_vars("cohort"),
+    )
+    content = xr.DataArray(
+        [factors.energy_content[str(c)] for c in energy.carrier.values],
+        coords={"carrier": energy.carrier},
+    )
+    energy_mj = energy * content
+    physical = {
+        f"{carrier}_use": energy.sel(carrier=carrier, drop=True)
+        .sum(["segment", "powertrain"])
+        .assign_attrs(units=f"{CARRIER_UNITS[str(carrier)]}/yr")
+        for carrier in energy.carrier.values
+    }
+    target = spec.target
+    return xr.Dataset({
+        "vehicle_km": fleet_km,
+        "energy_use": energy_mj.transpose("region", "segment", "powertrain", "carrier", "year")
+        .assign_attrs(units="MJ/yr"),
+        **physical,
+        "grid_intensity": grid,
+        "hydrogen_intensity": h2,
+        "emissions": emissions.transpose("region", "segment", "powertrain", "stage", "year")
+        .assign_attrs(units="kg CO2e/yr"),
+        "manufacturing_per_car": per_car.sel(at_sale).drop_vars("cohort")
+        .assign_attrs(units="kg CO2e/vehicle"),
+        **metrics.data_vars,
+        "emission_reduction": reduction(metrics[target.metric], target.base_year),
+        "emission_change_factors": lmdi(
+            fleet_km, energy_mj.sum("carrier"), wtw, target.base_year, target.year
+        ),
+    })
 
 
 def _share(values: xr.DataArray, dim: str) -> xr.DataArray:

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from evpath.data.history import HISTORIES
+from evpath.scenario.emissions import Emissions
 from evpath.scenario.base import (
     ELECTRIFIED,
     POWERTRAINS,
@@ -247,6 +248,9 @@ class Scenario(Frozen):
     sales: Sales
     fleet: Fleet
     target_year: Year = Field(2050, description="Year by which every new car is electrified.")
+    emissions: Emissions | None = Field(
+        None, description="Activity, energy, grid and emissions inputs; omitted: fleet only."
+    )
 
     @model_validator(mode="after")
     def _milestones_fit_years(self) -> Scenario:

@@ -1,0 +1,146 @@
+"""Emissions stage: well-to-wheel emissions of fuels and electricity, the vehicle cycle,
+and emissions per car and per km.
+
+Stages: ``tank_to_wheel`` (fuel burnt in the car) and ``well_to_tank`` (fuel supply,
+electricity generation and hydrogen production). Well-to-wheel is their sum; life-cycle
+adds the vehicle cycle (glider and battery making), spread evenly over the expected years
+a car spends in the fleet.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+from scipy.special import gamma, ndtr
+
+from evpath.data.factors import EmissionFactors
+from evpath.model.sales import interpolate_path
+from evpath.scenario.base import POWERTRAINS
+from evpath.scenario.emissions import CARRIERS, Hydrogen, VehicleCycle
+from evpath.scenario.schema import Lifetime
+
+STAGES = ("tank_to_wheel", "well_to_tank")
+
+
+def hydrogen_intensity(
+    spec: Hydrogen, factors: EmissionFactors, grid: xr.DataArray
+) -> xr.DataArray:
+    """Emissions of hydrogen supply (year) [kg CO2e/kg H2]: route mix × route factors,
+    electrolysis at the year's grid intensity."""
+    years = grid.year.values
+    total = xr.zeros_like(grid)
+    routes = {r for shares in spec.routes.values() for r in shares}
+    for route in sorted(routes):
+        share = interpolate_path({y: s.get(route, 0.0) for y, s in spec.routes.items()}, years)  # type: ignore[call-overload]
+        per_kg = factors.hydrogen_routes[route] + (
+            factors.electrolysis_kwh_per_kg * grid / 1000.0 if route == "electrolysis" else 0.0
+        )
+        total = total + share * per_kg
+    return total.assign_attrs(units="kg CO2e/kg H2")
+
+
+def carrier_factors(
+    factors: EmissionFactors, grid: xr.DataArray, hydrogen: xr.DataArray
+) -> xr.DataArray:
+    """Emissions per unit of each carrier (stage, carrier, [region,] year)
+    [kg CO2e per carrier unit].
+
+    Gasoline and diesel: combustion (tank-to-wheel) and supply (well-to-tank) per L;
+    electricity: grid intensity per kWh drawn; hydrogen: supply per kg.
+    """
+    rows = []
+    for carrier in CARRIERS:
+        if carrier in factors.tank_to_wheel:
+            ttw = xr.full_like(grid, factors.tank_to_wheel[carrier])
+            wtt = xr.full_like(grid, factors.well_to_tank[carrier])
+        elif carrier == "electricity":
+            ttw, wtt = xr.zeros_like(grid), grid / 1000.0
+        else:
+            ttw, wtt = xr.zeros_like(grid), hydrogen
+        rows.append(xr.concat([ttw, wtt], dim=xr.DataArray(list(STAGES), dims="stage")))
+    result = xr.concat(rows, dim=xr.DataArray(list(CARRIERS), dims="carrier"))
+    return result.transpose("stage", "carrier", ...).assign_attrs(units="kg CO2e/carrier unit")
+
+
+def fleet_emissions(energy: xr.DataArray, per_unit: xr.DataArray) -> xr.DataArray:
+    """Use-phase emissions (region, segment, powertrain, stage, year) [kg CO2e/yr]."""
+    return xr.dot(energy, per_unit, dim="carrier").transpose(
+        "region", "segment", "powertrain", "stage", "year"
+    ).assign_attrs(units="kg CO2e/yr")
+
+
+ENGINE = ("ICEV_gasoline", "ICEV_diesel", "HEV", "PHEV")
+ELECTRIC_DRIVE = ("HEV", "PHEV", "BEV", "FCEV")
+
+
+def manufacturing_per_car(
+    spec: VehicleCycle, factors: EmissionFactors, battery_grid: xr.DataArray,
+    segments: list[str], cohorts: np.ndarray,
+) -> xr.DataArray:
+    """Emissions of making one car ([region,] segment, powertrain, cohort) [kg CO2e/vehicle].
+
+    (chassis + engine + electric drive, as fitted) × kei scale + pack kWh ×
+    (battery_other + battery_electricity × grid / 1000), with the grid of the battery
+    plant in the car's model year (held outside the modelled years).
+    """
+    parts = factors.manufacturing
+    body = xr.DataArray(
+        [parts["chassis"] + parts["engine"] * (p in ENGINE) + parts["electric_drive"] * (p in ELECTRIC_DRIVE)
+         for p in POWERTRAINS],
+        coords={"powertrain": list(POWERTRAINS)},
+    )
+    scale = xr.DataArray(
+        [spec.kei_scale if s == "kei" else 1.0 for s in segments], coords={"segment": segments}
+    )
+    first, last = int(battery_grid.year[0]), int(battery_grid.year[-1])
+    grid_at = (
+        battery_grid.rename(year="cohort")
+        .interp(cohort=np.clip(cohorts, first, last))
+        .assign_coords(cohort=cohorts)
+    )
+    per_kwh = factors.battery_other + factors.battery_electricity * grid_at / 1000.0
+    pack = xr.DataArray(
+        [[_path_values(spec.pack_kwh.get(s, {}).get(p, 0.0), cohorts) for p in POWERTRAINS]  # type: ignore[call-overload]
+         for s in segments],
+        coords={"segment": segments, "powertrain": list(POWERTRAINS), "cohort": cohorts},
+    )
+    return (body * scale + pack * per_kwh).assign_attrs(units="kg CO2e/vehicle")
+
+
+def _path_values(value: float | dict[int, float], years: np.ndarray) -> np.ndarray:
+    if isinstance(value, dict):
+        return interpolate_path(value, years)
+    return np.full(len(years), float(value))
+
+
+def expected_years_in_fleet(lifetime: Lifetime, cohorts: np.ndarray) -> xr.DataArray:
+    """Mean lifetime of each cohort (cohort) [years], from the lifetime distribution."""
+
+    def param(value: float | dict[int, float] | None) -> np.ndarray:
+        assert value is not None
+        return _path_values(value, cohorts)
+
+    if lifetime.model == "empirical":
+        assert lifetime.survival is not None
+        ages = np.arange(max(lifetime.survival) + 1)
+        table = np.interp(ages, sorted(lifetime.survival), [lifetime.survival[a] for a in sorted(lifetime.survival)])
+        mean = np.full(len(cohorts), float(table.sum()))
+    elif lifetime.model == "weibull":
+        shape = param(lifetime.shape)
+        mean = param(lifetime.mean) if lifetime.mean is not None else param(lifetime.scale) * gamma(1 + 1 / shape)
+    elif lifetime.model == "folded_normal":
+        mu, sigma = param(lifetime.mean), param(lifetime.std)
+        mean = sigma * np.sqrt(2 / np.pi) * np.exp(-(mu**2) / (2 * sigma**2)) + mu * (1 - 2 * ndtr(-mu / sigma))
+    else:
+        mean = param(lifetime.mean)
+    return xr.DataArray(mean, coords={"cohort": cohorts}, attrs={"units": "years"})
+
+
+def amortised_vehicle_cycle(
+    stock_by_cohort: xr.DataArray, per_car: xr.DataArray, years_in_fleet: xr.DataArray
+) -> xr.DataArray:
+    """Vehicle-cycle emissions spread over the fleet (region, segment, powertrain, year)
+    [kg CO2e/yr]: Σ_c stock(t, c) · M_c / L_c."""
+    return xr.dot(stock_by_cohort, per_car / years_in_fleet, dim="cohort").assign_attrs(
+        units="kg CO2e/yr"
+    )

@@ -1,0 +1,62 @@
+"""Energy stage: energy use per km by powertrain and model year, and fleet energy by carrier."""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from evpath.scenario.base import POWERTRAINS
+from evpath.scenario.emissions import CARRIERS, Energy
+
+
+def intensity_per_km(spec: Energy, segments: list[str], cohorts: np.ndarray) -> xr.DataArray:
+    """Real-world energy use per km at the vehicle (segment, powertrain, carrier, cohort).
+
+    Units per carrier: gasoline and diesel L/km, electricity kWh/km (from the grid,
+    charging losses included), hydrogen kg/km. PHEV use is split by the utility factor:
+    fuel × (1 − UF), electricity × UF.
+
+    e = test/100 · (1 − improvement)^(min(c, until) − reference_year) · kei_factor?
+        · (1 + uplift[carrier]) [/ (1 − charging_losses) for electricity]
+    """
+    test = xr.DataArray(
+        [[spec.new_car_test.get(p, {}).get(k, 0.0) / 100.0 for k in CARRIERS]  # type: ignore[call-overload]
+         for p in POWERTRAINS],
+        coords={"powertrain": list(POWERTRAINS), "carrier": list(CARRIERS)},
+    )
+    improvement = xr.DataArray(
+        [spec.improvement.get(p, 0.0) for p in POWERTRAINS],  # type: ignore[call-overload]
+        coords={"powertrain": list(POWERTRAINS)},
+    )
+    model_years = xr.DataArray(np.minimum(cohorts, spec.improvement_until), coords={"cohort": cohorts})
+    trend = (1.0 - improvement) ** (model_years - spec.reference_year)
+    uplift = xr.DataArray(
+        [1.0 + spec.real_world_uplift.get(k, 0.0) for k in CARRIERS],  # type: ignore[call-overload]
+        coords={"carrier": list(CARRIERS)},
+    )
+    plug = xr.DataArray(
+        [1.0 / (1.0 - spec.charging_losses) if k == "electricity" else 1.0 for k in CARRIERS],
+        coords={"carrier": list(CARRIERS)},
+    )
+    uf = spec.phev_utility_factor
+    phev_split = xr.DataArray(
+        [[(uf if k == "electricity" else 1.0 - uf) if p == "PHEV" else 1.0 for k in CARRIERS]
+         for p in POWERTRAINS],
+        coords={"powertrain": list(POWERTRAINS), "carrier": list(CARRIERS)},
+    )
+    segment = xr.DataArray(
+        [spec.kei_factor if s == "kei" else 1.0 for s in segments], coords={"segment": segments}
+    )
+    intensity = test * trend * uplift * plug * phev_split * segment
+    return intensity.transpose("segment", "powertrain", "carrier", "cohort").assign_attrs(
+        units="carrier unit/km"
+    )
+
+
+def energy_by_carrier(vkt_by_cohort: xr.DataArray, intensity: xr.DataArray) -> xr.DataArray:
+    """Energy used by the fleet (region, segment, powertrain, carrier, year) [carrier unit/yr].
+
+    Σ over cohorts of vehicle-km × energy per km of the cohort.
+    """
+    energy = xr.dot(vkt_by_cohort, intensity, dim="cohort")
+    return energy.transpose("region", "segment", "powertrain", "carrier", "year")

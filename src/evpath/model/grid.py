@@ -1,0 +1,50 @@
+"""Grid carbon intensity by region and year: history from data, then the scenario pathway."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from evpath.errors import DataError
+from evpath.model.sales import interpolate_path
+from evpath.scenario.emissions import Grid
+
+GRID_UNIT = "g CO2e/kWh"
+
+
+def mix_intensity(mix: dict[str, float], lifecycle: dict[str, float]) -> float:
+    """Life-cycle intensity of a generation mix [g CO2e/kWh]: Σ share × factor."""
+    return float(sum(share * lifecycle[technology] for technology, share in mix.items()))
+
+
+def intensity_history(history: pd.DataFrame, country: str) -> pd.Series:
+    """Historical life-cycle intensity of one country (year -> g CO2e/kWh)."""
+    rows = history[(history["country"] == country) & history["carbon_intensity_elec"].notna()]
+    if rows.empty:
+        msg = f"no grid carbon intensity for {country!r} in the bundled OWID data"
+        raise DataError(msg)
+    return rows.set_index("year")["carbon_intensity_elec"].astype(float).sort_index()
+
+
+def pathway_points(spec: Grid, lifecycle: dict[str, float]) -> dict[int, float]:
+    """The scenario's pathway as intensities by year [g CO2e/kWh]."""
+    return {
+        year: point.intensity if point.intensity is not None else mix_intensity(point.mix or {}, lifecycle)
+        for year, point in spec.pathway.items()
+    }
+
+
+def grid_intensity(history: pd.Series, points: dict[int, float], years: np.ndarray) -> xr.DataArray:
+    """Grid intensity (year) [g CO2e/kWh] over ``years``.
+
+    Historical years take the data (years before the first observation hold it); later
+    years run linearly from the last observation through the pathway ``points`` after it
+    and are held after the last point (or after the history when there is none).
+    """
+    last = int(history.index.max())
+    later = {year: value for year, value in points.items() if year > last}
+    future = interpolate_path({last: float(history.iloc[-1]), **later}, years)
+    past = np.interp(years, history.index.to_numpy(), history.to_numpy())
+    values = np.where(years <= last, past, future)
+    return xr.DataArray(values, coords={"year": years}, attrs={"units": GRID_UNIT})

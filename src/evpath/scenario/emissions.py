@@ -1,0 +1,186 @@
+"""Scenario blocks for activity, energy use, grids and fuels, vehicle manufacturing and
+the per-car emissions target."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from evpath.scenario.base import (
+    SHARE_TOLERANCE,
+    Frozen,
+    NonNegative,
+    Positive,
+    Powertrain,
+    Share,
+    Sourced,
+    Year,
+    YearPath,
+)
+
+Carrier = Literal["gasoline", "diesel", "electricity", "hydrogen"]
+CARRIERS: tuple[str, ...] = ("gasoline", "diesel", "electricity", "hydrogen")
+CARRIER_UNITS = {"gasoline": "L", "diesel": "L", "electricity": "kWh", "hydrogen": "kg"}
+"""Physical unit each carrier is counted in at the vehicle."""
+
+Technology = Literal[
+    "coal", "gas", "oil", "nuclear", "hydro", "solar", "wind", "biomass", "geothermal"
+]
+H2Route = Literal["steam_methane_reforming", "coal_gasification", "electrolysis"]
+Metric = Literal[
+    "wtw_per_new_car", "wtw_per_car", "lifecycle_per_new_car", "lifecycle_per_car",
+    "wtw_per_km_new", "wtw_per_km_fleet",
+]
+METRICS: tuple[str, ...] = (
+    "wtw_per_new_car", "wtw_per_car", "lifecycle_per_new_car", "lifecycle_per_car",
+    "wtw_per_km_new", "wtw_per_km_fleet",
+)
+
+
+def _check_shares(shares: dict[str, float]) -> dict[str, float]:
+    total = sum(shares.values())
+    if abs(total - 1.0) > SHARE_TOLERANCE:
+        msg = f"shares sum to {total:.6g}; allowed: a sum of 1 within {SHARE_TOLERANCE:g}"
+        raise ValueError(msg)
+    return shares
+
+
+class Activity(Sourced):
+    """Distance driven per car [km/yr].
+
+    A car of age a drives d(a) = d0 · (1 − age_decline)^a km a year; d0 is set per
+    segment so that the fleet's mean distance in ``calibration_year`` equals ``annual_km``.
+    ``distance_trend`` changes every car's distance by a constant rate per calendar year
+    after ``calibration_year``.
+    """
+
+    annual_km: dict[str, Positive] = Field(description="Mean distance per car by segment [km/yr].")
+    calibration_year: Year
+    age_decline: Annotated[float, Field(ge=0.0, lt=0.5)] = Field(
+        0.0, description="Fall of annual distance per year of age [1/yr]."
+    )
+    distance_trend: Annotated[float, Field(ge=-0.1, le=0.1)] = Field(
+        0.0, description="Change of distance per car per calendar year [1/yr]."
+    )
+
+
+class Energy(Sourced):
+    """Energy use per km of new cars, by powertrain and model year.
+
+    ``new_car_test`` gives test-cycle consumption of registered new cars of model year
+    ``reference_year`` per 100 km, by carrier (gasoline and diesel in L, electricity in
+    kWh, hydrogen in kg); PHEVs give both a charge-sustaining fuel and a charge-depleting
+    electricity figure. Other model years change by ``improvement`` (fraction per model
+    year, by powertrain; positive = less energy); kei cars use ``kei_factor`` times the
+    registered value. Real-world use is test-cycle × (1 + ``real_world_uplift``) by carrier;
+    electricity drawn from the grid is vehicle use / (1 − ``charging_losses``).
+    """
+
+    new_car_test: dict[Powertrain, dict[Carrier, Positive]]
+    reference_year: Year
+    improvement: dict[Powertrain, Annotated[float, Field(ge=-0.1, le=0.1)]] = Field(
+        default_factory=dict
+    )
+    improvement_until: Year = Field(2050, description="Model year after which use is flat.")
+    kei_factor: Annotated[float, Field(gt=0.0, le=2.0)] = 1.0
+    real_world_uplift: dict[Carrier, Annotated[float, Field(ge=0.0, le=2.0)]] = Field(
+        default_factory=dict
+    )
+    charging_losses: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
+    phev_utility_factor: Share = Field(description="Share of PHEV km driven on electricity.")
+
+    @model_validator(mode="after")
+    def _carriers_fit_powertrains(self) -> Energy:
+        expected = {
+            "ICEV_gasoline": {"gasoline"}, "ICEV_diesel": {"diesel"}, "HEV": {"gasoline"},
+            "PHEV": {"gasoline", "electricity"}, "BEV": {"electricity"}, "FCEV": {"hydrogen"},
+        }
+        for powertrain, carriers in expected.items():
+            given = set(self.new_car_test.get(powertrain, {}))  # type: ignore[call-overload]
+            if given != carriers:
+                msg = (
+                    f"new_car_test.{powertrain}: got carriers {sorted(given)}; allowed: "
+                    f"exactly {sorted(carriers)}"
+                )
+                raise ValueError(msg)
+        return self
+
+
+class GridPoint(Frozen):
+    """Grid carbon intensity in one year: given directly, or from a generation mix."""
+
+    intensity: NonNegative | None = Field(None, description="Life-cycle intensity [g CO2e/kWh].")
+    mix: dict[Technology, Share] | None = Field(None, description="Generation shares [fraction].")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> GridPoint:
+        if (self.intensity is None) == (self.mix is None):
+            msg = "give either 'intensity' (g CO2e/kWh) or 'mix' (shares by technology)"
+            raise ValueError(msg)
+        if self.mix is not None:
+            _check_shares(self.mix)
+        return self
+
+
+class Grid(Sourced):
+    """Carbon intensity of the grid after the bundled history (OWID/Ember to 2024).
+
+    Between points and from the last historical year intensity is linear; after the last
+    point it is held. Mixes become intensities through the life-cycle factors of the
+    bundled ``vehicle_emission_factors`` dataset.
+    """
+
+    pathway: dict[Year, GridPoint] = Field(min_length=1)
+
+
+class Hydrogen(Sourced):
+    """Hydrogen production routes over time [fraction of supply], linear between years."""
+
+    routes: dict[Year, dict[H2Route, Share]] = Field(min_length=1)
+
+    @field_validator("routes")
+    @classmethod
+    def _sum_to_one(cls, routes: dict[int, dict[str, float]]) -> dict[int, dict[str, float]]:
+        for shares in routes.values():
+            _check_shares(shares)
+        return routes
+
+
+class VehicleCycle(Sourced):
+    """Emissions of making a car: chassis, drive parts and battery.
+
+    car [kg CO2e] = (chassis + engine if it has one + electric drive if it has one)
+    × ``kei_scale`` for kei cars + pack [kWh] × (battery_other + battery_electricity
+    × grid intensity where the battery is made), factors from the bundled dataset.
+    """
+
+    kei_scale: Annotated[float, Field(gt=0.0, le=2.0)] = Field(
+        1.0, description="Manufacturing of a kei car relative to a registered car [fraction]."
+    )
+    pack_kwh: dict[str, dict[Powertrain, Annotated[float, Field(ge=0.0)] | YearPath]] = Field(
+        description="Battery pack by segment and powertrain [kWh], a number or a path by year."
+    )
+    battery_grid: Literal["own"] | str = Field(
+        "own", description="'own': the region's grid; else an OWID country name."
+    )
+
+
+class Target(Sourced):
+    """Greenhouse-gas reduction per car against a base year."""
+
+    metric: Metric = "wtw_per_new_car"
+    reduction: Annotated[float, Field(gt=0.0, le=1.0)] = 0.9
+    base_year: Year = 2010
+    year: Year = 2050
+
+
+class Emissions(Frozen):
+    """Every input of the activity, energy and emissions stages."""
+
+    activity: Activity
+    energy: Energy
+    grid: Grid
+    hydrogen: Hydrogen
+    vehicle_cycle: VehicleCycle
+    target: Target
