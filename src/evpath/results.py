@@ -13,6 +13,7 @@ import xarray as xr
 from evpath.io import export
 from evpath.io.store import ResultsStore
 from evpath.model.pipeline import first_year_fully_electrified
+from evpath.model.targets import target_table
 from evpath.scenario.schema import Scenario
 
 SUMMARY_YEARS = (2010, 2024, 2030, 2035, 2040, 2050)
@@ -69,6 +70,12 @@ class Results:
             "first_year_all_electrified": first.to_series(),
             "met": (share >= 1.0 - 1e-9).to_series(),
         })
+
+    def emissions_target(self) -> pd.DataFrame:
+        """The per-car emissions target per region (empty without an emissions block)."""
+        if self.scenario.emissions is None:
+            return pd.DataFrame()
+        return target_table(self.dataset, self.scenario.emissions.target)
 
     def history_check(self) -> pd.DataFrame:
         """Model against observed stock and average age, where observed."""

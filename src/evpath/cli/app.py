@@ -1,4 +1,4 @@
-"""The ``evpath`` command line: run, validate, scenarios, data."""
+"""The ``evpath`` command line: run, targets, validate, scenarios, data."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ import typer
 from rich.table import Table
 
 from evpath.cli.console import console, report_errors, steps
+from evpath.cli.summary import print_emissions, print_reverse, print_summary, print_target_table
 from evpath.data.registry import datasets
-from evpath.results import SUMMARY_YEARS, Results
+from evpath.errors import InputError
+from evpath.scenario.emissions import METRICS
 from evpath.scenario.loader import bundled_scenarios, load_scenario
 
 app = typer.Typer(
@@ -52,6 +54,39 @@ def run(
 
 @app.command()
 @report_errors
+def targets(
+    scenario: ScenarioArg,
+    metric: Annotated[
+        str | None,
+        typer.Option(help=f"Metric for the reverse questions; one of {', '.join(METRICS)}."),
+    ] = None,
+    solve: Annotated[bool, typer.Option(help="Answer the reverse questions (re-runs the model).")] = True,
+) -> None:
+    """Per-car emissions against the target, what explains the change, and what it takes.
+
+    Exits 0 whether or not the target is met.
+    """
+    from evpath.api import load_inputs, run as run_scenario
+    from evpath.targets import solve_reverse
+
+    if metric is not None and metric not in METRICS:
+        msg = f"--metric: got {metric!r}; allowed: one of {', '.join(METRICS)}"
+        raise InputError(msg)
+    with steps(total=3) as advance:
+        results = run_scenario(scenario, progress=advance)
+    if results.scenario.emissions is None:
+        msg = f"{results.scenario.name}: the scenario has no 'emissions' block to check a target on"
+        raise InputError(msg)
+    print_target_table(results)
+    print_emissions(results)
+    if solve:
+        with console.status("solving the reverse questions on the model"):
+            answer = solve_reverse(results.scenario, load_inputs(results.scenario), metric=metric)
+        print_reverse(results, answer, metric)
+
+
+@app.command()
+@report_errors
 def validate(
     files: Annotated[list[str], typer.Argument(help="Scenario files or bundled names.")],
 ) -> None:
@@ -84,52 +119,6 @@ def data() -> None:
                              ("units", info.units), ("scope", info.scope)):
             console.print(f"  {label:<9} {value}", highlight=False, soft_wrap=True)
         console.print()
-
-
-def print_summary(results: Results) -> None:
-    """Sales and stock mix in key years and the electrification verdict."""
-    for variable, title in (("sales_share", "New sales mix"), ("stock_share", "Stock mix")):
-        mix = results.summary_mix(variable)
-        for region in mix.index.get_level_values("region").unique():
-            table = Table("powertrain", *[str(y) for y in mix.columns],
-                          title=f"{title}, {region} [% of {'sales' if 'sales' in variable else 'stock'}]")
-            for powertrain, row in mix.loc[region].iterrows():
-                table.add_row(str(powertrain), *[f"{100 * v:.1f}" for v in row])
-            console.print(table)
-    ds = results.dataset
-    years = [y for y in SUMMARY_YEARS if y in ds.year.values]
-    for region in ds.region.values:
-        at = ds.sel(region=region, year=years)
-        table = Table(title=f"Fleet, {region}")
-        table.add_column("", no_wrap=True)
-        for year in years:
-            table.add_column(str(year), justify="right")
-        table.add_row("sales (M/yr)",
-                      *[f"{v / 1e6:.2f}" for v in at["sales"].sum(["segment", "powertrain"]).values])
-        table.add_row("stock (M)",
-                      *[f"{v / 1e6:.1f}" for v in at["stock"].sum(["segment", "powertrain"]).values])
-        stock = at["stock"].sum("powertrain")
-        age = (at["average_age"] * stock).sum("segment") / stock.sum("segment")
-        table.add_row("age (years)", *[f"{v:.1f}" for v in age.values])
-        console.print(table)
-    check = results.history_check()
-    if not check.empty:
-        kind = check["metric"].where(check["powertrain"] == "all", check["powertrain"] + " stock")
-        gaps = check.groupby(kind)["relative_difference"].agg(lambda d: d.abs().max())
-        years_of = check.groupby(kind)["year"].agg(lambda y: f"{y.min()}-{y.max()}")
-        console.print("Largest gap to observed fleet data:", highlight=False)
-        for name, gap in gaps.items():
-            console.print(f"  {name:<12} {100 * gap:5.1f}%  ({years_of[name]})", highlight=False)
-    verdict = results.target_verdict()
-    for region, row in verdict.iterrows():
-        share = 100 * row["electrified_share"]
-        first = row["first_year_all_electrified"]
-        when = f"all new sales electrified from {int(first)}" if first == first else "never 100%"
-        status = "[green]met[/]" if row["met"] else "[red]not met[/]"
-        console.print(
-            f"{region}: electrified share of new sales in {int(row['target_year'])}: "
-            f"{share:.1f}% -> target {status} ({when})"
-        )
 
 
 def main() -> None:

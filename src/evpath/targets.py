@@ -1,0 +1,169 @@
+"""The per-car emissions target: the verdict, and the reverse questions solved on the model.
+
+Reverse questions, both answered by re-running the pipeline on changed sales mixes:
+
+* **Phase-out year**: the latest year by which sales of cars without a plug (gasoline,
+  diesel and hybrid cars) must end for the target to hold. From that year on, their share
+  of sales goes to BEVs; before it, the scenario's own path is kept up to a milestone in
+  that year. Found by bisection over whole years (the target metric does not fall when the
+  phase-out comes later).
+* **Plug-in shift**: the fraction θ of non-plug-in sales that must move to BEVs at every
+  milestone of the scenario. The target metric is continuous in θ, so θ is the root of
+  metric(θ) − target, found with :func:`scipy.optimize.brentq`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+import xarray as xr
+from scipy.optimize import brentq
+
+from evpath.errors import ScenarioError
+from evpath.model.pipeline import Inputs, run_pipeline
+from evpath.model.targets import target_table
+from evpath.scenario.base import POWERTRAINS
+from evpath.scenario.schema import Scenario, ShareMilestone
+
+NON_PLUG_IN = ("ICEV_gasoline", "ICEV_diesel", "HEV")
+
+
+@dataclass(frozen=True)
+class ReverseAnswer:
+    """Answers to the reverse questions for one scenario (first region).
+
+    Attributes
+    ----------
+    phase_out_year : int or None
+        Latest year by which non-plug-in sales must end; None if even ending them right
+        after the history misses the target.
+    plug_in_shift : float or None
+        Fraction of non-plug-in sales moved to BEVs at every milestone that just meets the
+        target; 0 if the scenario already meets it, None if moving all of them misses it.
+    bev_share_needed : float or None
+        BEV share of new sales in the target year under that shift.
+    """
+
+    phase_out_year: int | None
+    plug_in_shift: float | None
+    bev_share_needed: float | None
+
+
+def _reduction(scenario: Scenario, inputs: Inputs) -> tuple[float, xr.Dataset]:
+    assert scenario.emissions is not None
+    spec = scenario.emissions.target
+    dataset = run_pipeline(scenario, inputs)
+    table = target_table(dataset, spec)
+    return float(table["reduction"].iloc[0]), dataset
+
+
+def _segment_mix(dataset: xr.Dataset, year: int) -> dict[str, dict[str, float]]:
+    sales = dataset["sales"].isel(region=0).sel(year=year)
+    shares = sales / sales.sum("powertrain")
+    return {
+        str(s): {str(p): float(shares.sel(segment=s, powertrain=p)) for p in POWERTRAINS}
+        for s in shares.segment.values
+    }
+
+
+def _to_bev(shares: dict[str, float], fraction: float) -> dict[str, float]:
+    """Move ``fraction`` of every non-plug-in share to BEV."""
+    moved = {p: v * (1 - fraction) if p in NON_PLUG_IN else v for p, v in shares.items()}
+    moved["BEV"] = moved.get("BEV", 0.0) + sum(shares.get(p, 0.0) * fraction for p in NON_PLUG_IN)
+    return {p: v for p, v in moved.items() if v > 0}
+
+
+def with_phase_out(scenario: Scenario, year: int, base: xr.Dataset) -> Scenario:
+    """The scenario with non-plug-in sales ended from ``year`` (their share to BEVs)."""
+    kept = [m for m in scenario.sales.milestones if m.year < year]
+    note = f"evpath reverse question: non-plug-in sales end in {year}"
+    added = [
+        ShareMilestone(year=y, segment=segment, shares=_to_bev(mix, 1.0), note=note)
+        for y in sorted({year, *(m.year for m in scenario.sales.milestones if m.year >= year)})
+        for segment, mix in _segment_mix(base, y).items()
+    ]
+    return _with_milestones(scenario, kept + added)
+
+
+def with_plug_in_shift(scenario: Scenario, fraction: float, base: xr.Dataset) -> Scenario:
+    """The scenario with ``fraction`` of non-plug-in sales moved to BEVs at every milestone."""
+    note = f"evpath reverse question: {fraction:.4f} of non-plug-in sales moved to BEVs"
+    years = sorted({m.year for m in scenario.sales.milestones})
+    milestones = [
+        ShareMilestone(year=y, segment=segment, shares=_to_bev(mix, fraction), note=note)
+        for y in years
+        for segment, mix in _segment_mix(base, y).items()
+    ]
+    return _with_milestones(scenario, milestones)
+
+
+def _with_milestones(scenario: Scenario, milestones: list[ShareMilestone]) -> Scenario:
+    ordered = sorted(milestones, key=lambda m: (m.segment or "", m.year))
+    sales = scenario.sales.model_copy(update={"milestones": ordered})
+    return Scenario.model_validate(
+        scenario.model_copy(update={"sales": sales}).model_dump()
+    )
+
+
+def solve_reverse(
+    scenario: Scenario, inputs: Inputs, metric: str | None = None, tolerance: float = 1e-4
+) -> ReverseAnswer:
+    """Answer both reverse questions for ``scenario`` (see the module docstring).
+
+    ``metric`` replaces the scenario's target metric (same reduction, base and year).
+    """
+    if scenario.emissions is None:
+        msg = f"{scenario.name}: the reverse questions need an 'emissions' block"
+        raise ScenarioError(msg)
+    if metric is not None:
+        target = scenario.emissions.target.model_copy(update={"metric": metric})
+        emissions = scenario.emissions.model_copy(update={"target": target})
+        scenario = Scenario.model_validate(
+            scenario.model_copy(update={"emissions": emissions}).model_dump()
+        )
+        assert scenario.emissions is not None
+    if not scenario.sales.milestones:
+        msg = f"{scenario.name}: the reverse questions need at least one sales milestone"
+        raise ScenarioError(msg)
+    spec = scenario.emissions.target
+    achieved, base = _reduction(scenario, inputs)
+
+    def gap_after(change: Callable[[Scenario], Scenario]) -> float:
+        return _reduction(change(scenario), inputs)[0] - spec.reduction
+
+    first, last = scenario.years.history_end + 1, spec.year
+    if gap_after(lambda s: with_phase_out(s, first, base)) < 0:
+        phase_out = None
+    else:
+        low, high = first, last + 1  # met at low; high: not known to be met
+        while high - low > 1:
+            middle = (low + high) // 2
+            if gap_after(lambda s, y=middle: with_phase_out(s, y, base)) >= 0:
+                low = middle
+            else:
+                high = middle
+        phase_out = low
+
+    if achieved >= spec.reduction:
+        shift: float | None = 0.0
+    elif gap_after(lambda s: with_plug_in_shift(s, 1.0, base)) < 0:
+        shift = None
+    else:
+        shift = float(brentq(
+            lambda f: gap_after(lambda s: with_plug_in_shift(s, f, base)), 0.0, 1.0,
+            xtol=tolerance,
+        ))
+    bev = None
+    if shift is not None:
+        shifted = run_pipeline(with_plug_in_shift(scenario, shift, base), inputs)
+        bev = float(shifted["sales_share"].isel(region=0).sel(powertrain="BEV", year=spec.year))
+    return ReverseAnswer(phase_out_year=phase_out, plug_in_shift=shift, bev_share_needed=bev)
+
+
+def reduction_path(dataset: xr.Dataset, years: list[int]) -> pd.DataFrame:
+    """Reduction of the target metric against its base year in ``years`` (region × year)."""
+    present = [y for y in years if y in dataset.year.values]
+    return dataset["emission_reduction"].sel(year=present).to_pandas()
+
