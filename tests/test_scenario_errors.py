@@ -186,3 +186,18 @@ def test_changing_a_variant_replaces_the_block(write_scenario):
     assert new_model.fleet.lifetime.shape is None and new_model.fleet.lifetime.std == 4.0
     cleared = load_scenario(write_scenario({"fleet": {"lifetime_by_segment": None}}))
     assert cleared.fleet.lifetime_by_segment == {}
+
+
+def test_data_mappings_and_paths_are_replaced_not_merged(write_scenario):
+    base = load_scenario("japan-2050")
+    path = write_scenario({
+        "fleet": {"lifetime": {"mean": {2000: 14.0}}},
+        "emissions": {"hydrogen": {"routes": {2024: {"electrolysis": 1.0}}},
+                      "grid": {"pathway": {2040: {"intensity": 100.0}}}},
+    })
+    scenario = load_scenario(path)
+    assert scenario.fleet.lifetime.mean == {2000: 14.0}
+    assert scenario.fleet.lifetime.shape == base.fleet.lifetime.shape  # blocks still merge
+    assert scenario.emissions.hydrogen.routes == {2024: {"electrolysis": 1.0}}
+    assert list(scenario.emissions.grid.pathway) == [2040]
+    assert scenario.emissions.grid.source == base.emissions.grid.source

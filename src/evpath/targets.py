@@ -69,10 +69,10 @@ def _segment_mix(dataset: xr.Dataset, year: int) -> dict[str, dict[str, float]]:
 
 
 def _to_bev(shares: dict[str, float], fraction: float) -> dict[str, float]:
-    """Move ``fraction`` of every non-plug-in share to BEV."""
+    """Move ``fraction`` of every non-plug-in share to BEV (BEV takes the exact rest)."""
     moved = {p: v * (1 - fraction) if p in NON_PLUG_IN else v for p, v in shares.items()}
-    moved["BEV"] = moved.get("BEV", 0.0) + sum(shares.get(p, 0.0) * fraction for p in NON_PLUG_IN)
-    return {p: v for p, v in moved.items() if v > 0}
+    others = {p: v for p, v in moved.items() if p != "BEV" and v > 0}
+    return {**others, "BEV": min(max(1.0 - sum(others.values()), 0.0), 1.0)}
 
 
 def with_phase_out(scenario: Scenario, year: int, base: xr.Dataset) -> Scenario:

@@ -49,12 +49,13 @@ def print_summary(results: Results) -> None:
         console.print(table)
     check = results.history_check()
     if not check.empty:
-        kind = check["metric"].where(check["powertrain"] == "all", check["powertrain"] + " stock")
+        ev_stock = (check["metric"] == "stock") & (check["powertrain"] != "all")
+        kind = check["metric"].where(~ev_stock, check["powertrain"] + " stock")
         gaps = check.groupby(kind)["relative_difference"].agg(lambda d: d.abs().max())
         years_of = check.groupby(kind)["year"].agg(lambda y: f"{y.min()}-{y.max()}")
         console.print("Largest gap to observed fleet data:", highlight=False)
         for name, gap in gaps.items():
-            console.print(f"  {name:<12} {100 * gap:5.1f}%  ({years_of[name]})", highlight=False)
+            console.print(f"  {name:<20} {100 * gap:5.1f}%  ({years_of[name]})", highlight=False)
     verdict = results.target_verdict()
     for region, row in verdict.iterrows():
         share = 100 * row["electrified_share"]

@@ -39,6 +39,8 @@ DATASETS = (
     "japan_car_stock_and_age",
     "japan_sales_share_anchors",
     "iea_gevo2025_ev_data",
+    "japan_car_co2_fuel_economy",
+    "vehicle_emission_factors",
 )
 IEA_POWERTRAINS = ("BEV", "PHEV", "FCEV")
 
@@ -178,8 +180,9 @@ def _iea_cars(parameters: list[str]) -> dict[str, pd.Series]:
 def observations() -> pd.DataFrame:
     """Observed fleet figures the model is checked against.
 
-    Columns: region, segment, powertrain, metric ('stock' [vehicles] or 'average_age'
-    [years]), year, value, source. Figures counted in the first half of year Y (AIRIA
+    Columns: region, segment, powertrain ('all', one powertrain or several joined by
+    '+'), metric ('stock' [vehicles], 'average_age' [years], 'vehicle_km' [km/yr],
+    'gasoline_use' [L/yr], 'in_use_fuel_economy' [km/L]), year, value, source. Figures counted in the first half of year Y (AIRIA
     counts on 31 March) are assigned to the end of year Y−1; IEA EV stock is end of year.
     Counts of private-use cars only are left out (a different scope).
     """
@@ -207,6 +210,7 @@ def observations() -> pd.DataFrame:
         "value": counted["value"].astype(float),
         "source": counted["source_publisher"],
     })], ignore_index=True)
+    frame = pd.concat([frame, _use_observations()], ignore_index=True)
     for powertrain, series in _iea_cars(["EV stock"]).items():
         frame = pd.concat([frame, pd.DataFrame({
             "region": REGION, "segment": "all", "powertrain": powertrain, "metric": "stock",
@@ -214,6 +218,45 @@ def observations() -> pd.DataFrame:
             "source": "IEA GEVO 2025 (EV stock)",
         })], ignore_index=True)
     return frame.reset_index(drop=True)
+
+
+GASOLINE_CARS = "ICEV_gasoline+HEV"
+IN_USE_SCOPES = {
+    "all gasoline vehicles": ("all", GASOLINE_CARS),
+    "HEV passenger": ("all", "HEV"),
+    "kei passenger": ("kei", GASOLINE_CARS),
+}
+
+
+def _use_observations() -> pd.DataFrame:
+    """MLIT in-use fuel economy (FY2010, FY2017) and FY2016 fleet vehicle-km and gasoline use.
+
+    Fiscal years (April to March) are compared with calendar years.
+    """
+    economy = load_dataset("japan_car_co2_fuel_economy")
+    economy = economy[(economy["metric"] == "in_use_fuel_economy_real_world")
+                      & economy["scope"].isin(IN_USE_SCOPES)]
+    scopes = economy["scope"].map(IN_USE_SCOPES)
+    rows = pd.DataFrame({
+        "region": REGION,
+        "segment": scopes.str[0],
+        "powertrain": scopes.str[1],
+        "metric": "in_use_fuel_economy",
+        "year": economy["fiscal_year"].astype(int),
+        "value": economy["value"].astype(float),
+        "source": economy["source_publisher"],
+    })
+    fleet = load_dataset("vehicle_emission_factors").set_index(["parameter", "subject"])
+    km = fleet.loc[("fleet_vkt", "private_passenger_gasoline"), "value"] + fleet.loc[
+        ("fleet_vkt", "private_passenger_diesel"), "value"]
+    litres = fleet.loc[("fleet_fuel_use", "private_passenger_gasoline"), "value"]
+    survey = "MLIT fuel consumption survey FY2016 (private passenger cars)"
+    totals = pd.DataFrame({
+        "region": REGION, "segment": "all", "powertrain": "all",
+        "metric": ["vehicle_km", "gasoline_use"], "year": 2016,
+        "value": [float(km) * 1e6, float(litres) * 1e6], "source": survey,
+    })
+    return pd.concat([rows, totals], ignore_index=True)
 
 
 def _rows(segment: str, powertrain: str, years: np.ndarray, values: np.ndarray,

@@ -111,22 +111,55 @@ DISCRIMINATORS = ("model", "method", "kind")
 """Keys that choose a block's variant: when an override changes one, the block is replaced."""
 
 
-def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """Merge ``override`` into ``base``.
+def deep_merge(
+    base: dict[str, Any], override: dict[str, Any], model: type[BaseModel] | None = Scenario
+) -> dict[str, Any]:
+    """Merge ``override`` into ``base`` following the schema ``model``.
 
-    Mappings merge key by key, except that a mapping whose variant key (``model``,
-    ``method`` or ``kind``) changes replaces the base mapping whole, so that no parameter
-    of the old variant is left behind. Any other value, lists and null included, replaces
-    the base value.
+    Blocks (sub-models, and mappings of blocks such as ``lifetime_by_segment``) merge key
+    by key, except that a block whose variant key (``model``, ``method`` or ``kind``)
+    changes is replaced whole, so that no parameter of the old variant is left behind.
+    Data mappings (shares, mixes, values by segment, and anything keyed by year: paths
+    and grid pathways) and every other value, lists and null included, replace the base
+    value whole.
     """
     merged = dict(base)
+    fields = getattr(model, "model_fields", {})
     for key, value in override.items():
         old = merged.get(key)
-        if isinstance(value, dict) and isinstance(old, dict) and not _variant_changes(old, value):
-            merged[key] = deep_merge(old, value)
+        annotation = fields[key].annotation if key in fields else None
+        block, of_blocks = _block_kind(annotation)
+        mergeable = isinstance(value, dict) and isinstance(old, dict)
+        if mergeable and block is not None and not _variant_changes(old, value):
+            merged[key] = deep_merge(old, value, block)
+        elif mergeable and of_blocks is not None:
+            merged[key] = {
+                k: deep_merge(old[k], v, of_blocks)
+                if isinstance(v, dict) and isinstance(old.get(k), dict) and not _variant_changes(old[k], v)
+                else v
+                for k, v in {**old, **value}.items()
+            }
         else:
             merged[key] = value
     return merged
+
+
+def _block_kind(annotation: Any) -> tuple[type[BaseModel] | None, type[BaseModel] | None]:
+    """(model, None) for a block field; (None, model) for a mapping of blocks; else (None, None)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation, None
+    origin = getattr(annotation, "__origin__", None)
+    args = getattr(annotation, "__args__", ())
+    if origin is dict and len(args) == 2:
+        key, value = args
+        by_year = getattr(key, "__origin__", key) is int  # a path: replaced whole
+        if isinstance(value, type) and issubclass(value, BaseModel) and not by_year:
+            return None, value
+        return None, None
+    for arg in args:  # Optional[Block] and other unions
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg, None
+    return None, None
 
 
 def _variant_changes(base: dict[str, Any], override: dict[str, Any]) -> bool:
