@@ -89,3 +89,24 @@ def test_scenarios_and_data_listings():
 def test_unknown_option_is_a_usage_error():
     result = runner.invoke(app, ["run", "japan-2050", "--colour", "red"])
     assert result.exit_code == 2
+
+
+def test_targets_reports_and_exits_0_when_the_target_is_missed():
+    result = runner.invoke(app, ["targets", "japan-current-trends", "--no-solve"],
+                           terminal_width=120)
+    assert result.exit_code == 0, result.output
+    assert "wtw_per_new_car *" in result.output and "gap" in result.output
+    assert "(LMDI)" in result.output
+
+
+def test_targets_answers_the_reverse_questions():
+    result = runner.invoke(app, ["targets", "japan-2050"], terminal_width=120)
+    assert result.exit_code == 0, result.output
+    assert "must end by 2050" in result.output
+    assert "BEV share of new sales in 2050" in result.output
+
+
+def test_targets_rejects_an_unknown_metric():
+    result = runner.invoke(app, ["targets", "japan-2050", "--metric", "per_tree"])
+    assert result.exit_code == 2
+    assert "--metric: got 'per_tree'; allowed: one of wtw_per_new_car" in result.output

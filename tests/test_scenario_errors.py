@@ -100,6 +100,26 @@ CASES = [
         "fleet.initial_stock.powertrain_shares: shares sum to 0.5",
     ),
     ({"sales": {"history": "mars"}}, "sales.history: got 'mars'; allowed: one of ['japan']"),
+    (
+        {"emissions": {"grid": {"pathway": {2030: {"intensity": 300, "mix": {"coal": 1.0}}}}}},
+        "emissions.grid.pathway[2030]: give either 'intensity' (g CO2e/kWh) or 'mix'",
+    ),
+    (
+        {"emissions": {"grid": {"pathway": {2030: {"mix": {"coal": 0.5, "fusion": 0.5}}}}}},
+        "emissions.grid.pathway[2030].mix.fusion: allowed: 'coal', 'gas', 'oil'",
+    ),
+    (
+        {"emissions": {"energy": {"new_car_test": {"BEV": {"gasoline": 5.0}}}}},
+        "emissions.energy: new_car_test.ICEV_gasoline: got carriers []; allowed: exactly",
+    ),
+    (
+        {"emissions": {"target": {"reduction": 1.5}}},
+        "emissions.target.reduction: allowed: less than or equal to 1 (got 1.5)",
+    ),
+    (
+        {"emissions": {"energy": {"phev_utility_factor": -0.2}}},
+        "emissions.energy.phev_utility_factor: allowed: greater than or equal to 0 (got -0.2)",
+    ),
     ({"target_year": "soon"}, "target_year: allowed: a valid integer"),
 ]
 

@@ -12,6 +12,11 @@ from evpath.scenario.emissions import METRICS
 from evpath.targets import ReverseAnswer
 
 
+def say(text: str) -> None:
+    """One message line, never wrapped (so it can be read, searched and copied whole)."""
+    console.print(text, soft_wrap=True)
+
+
 def _year_table(title: str, years: list[int]) -> Table:
     table = Table(title=title)
     table.add_column("", no_wrap=True)
@@ -62,7 +67,7 @@ def print_summary(results: Results) -> None:
         first = row["first_year_all_electrified"]
         when = f"all new sales electrified from {int(first)}" if first == first else "never 100%"
         status = "[green]met[/]" if row["met"] else "[red]not met[/]"
-        console.print(
+        say(
             f"{region}: electrified share of new sales in {int(row['target_year'])}: "
             f"{share:.1f}% -> target {status} ({when})"
         )
@@ -99,9 +104,9 @@ def print_emissions(results: Results) -> None:
         total = float(parts.sum())
         named = ", ".join(f"{str(f).replace('_', ' ')} {float(v) / 1e9:+.1f}" for f, v in zip(
             parts.factor.values, parts.values, strict=True))
-        console.print(
+        say(
             f"Fleet WTW change {target.base_year}->{target.year}: {total / 1e9:+.1f} Mt CO2e/yr "
-            f"= {named} (LMDI)", highlight=False,
+            f"= {named} (LMDI)"
         )
 
 
@@ -110,7 +115,7 @@ def print_target_line(results: Results) -> None:
     for region, row in results.emissions_target().iterrows():
         status = "[green]met[/]" if row["met"] else "[red]not met[/]"
         first = row["first_year_met"]
-        console.print(
+        say(
             f"{region}: {row['metric']} {row['target_year']} vs {row['base_year']}: "
             f"-{100 * row['reduction']:.1f}% (target -{100 * row['target_reduction']:.0f}%) -> "
             f"{status}" + (f", gap {100 * row['gap']:.1f} points" if not row["met"] else "")
@@ -150,16 +155,16 @@ def print_reverse(results: Results, answer: ReverseAnswer, metric: str | None) -
     """The answers to the reverse questions."""
     spec = results.scenario.emissions.target  # type: ignore[union-attr]
     used = metric or spec.metric
-    console.print(f"What it takes ({used}, -{100 * spec.reduction:.0f}% by {spec.year}):")
+    say(f"What it takes ({used}, -{100 * spec.reduction:.0f}% by {spec.year}):")
     if answer.phase_out_year is None:
-        console.print("  ending sales of cars without a plug right after the history is not enough")
+        say("  ending sales of cars without a plug right after the history is not enough")
     else:
-        console.print(f"  sales of cars without a plug (gasoline, diesel, HEV) must end by "
+        say(f"  sales of cars without a plug (gasoline, diesel, HEV) must end by "
                       f"{answer.phase_out_year}")
     if answer.plug_in_shift is None:
-        console.print("  moving every non-plug-in sale to BEVs at each milestone is not enough")
+        say("  moving every non-plug-in sale to BEVs at each milestone is not enough")
     else:
-        console.print(
+        say(
             f"  or move {100 * answer.plug_in_shift:.1f}% of non-plug-in sales to BEVs at every "
             f"milestone: BEV share of new sales in {spec.year}: "
             f"{100 * (answer.bev_share_needed or 0.0):.1f}%"
