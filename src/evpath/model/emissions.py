@@ -14,7 +14,7 @@ import xarray as xr
 from scipy.special import gamma, ndtr
 
 from evpath.data.factors import EmissionFactors
-from evpath.model.sales import interpolate_path
+from evpath.model.paths import interpolate_path, survival_table, values_at
 from evpath.scenario.base import POWERTRAINS
 from evpath.scenario.emissions import CARRIERS, Hydrogen, VehicleCycle
 from evpath.scenario.schema import Lifetime
@@ -100,17 +100,11 @@ def manufacturing_per_car(
     )
     per_kwh = factors.battery_other + factors.battery_electricity * grid_at / 1000.0
     pack = xr.DataArray(
-        [[_path_values(spec.pack_kwh.get(s, {}).get(p, 0.0), cohorts) for p in POWERTRAINS]  # type: ignore[call-overload]
+        [[values_at(spec.pack_kwh.get(s, {}).get(p, 0.0), cohorts) for p in POWERTRAINS]  # type: ignore[call-overload]
          for s in segments],
         coords={"segment": segments, "powertrain": list(POWERTRAINS), "cohort": cohorts},
     )
     return (body * scale + pack * per_kwh).assign_attrs(units="kg CO2e/vehicle")
-
-
-def _path_values(value: float | dict[int, float], years: np.ndarray) -> np.ndarray:
-    if isinstance(value, dict):
-        return interpolate_path(value, years)
-    return np.full(len(years), float(value))
 
 
 def expected_years_in_fleet(lifetime: Lifetime, cohorts: np.ndarray) -> xr.DataArray:
@@ -118,13 +112,11 @@ def expected_years_in_fleet(lifetime: Lifetime, cohorts: np.ndarray) -> xr.DataA
 
     def param(value: float | dict[int, float] | None) -> np.ndarray:
         assert value is not None
-        return _path_values(value, cohorts)
+        return values_at(value, cohorts)
 
     if lifetime.model == "empirical":
         assert lifetime.survival is not None
-        ages = np.arange(max(lifetime.survival) + 1)
-        table = np.interp(ages, sorted(lifetime.survival), [lifetime.survival[a] for a in sorted(lifetime.survival)])
-        mean = np.full(len(cohorts), float(table.sum()))
+        mean = np.full(len(cohorts), float(survival_table(lifetime.survival).sum()))
     elif lifetime.model == "weibull":
         shape = param(lifetime.shape)
         mean = param(lifetime.mean) if lifetime.mean is not None else param(lifetime.scale) * gamma(1 + 1 / shape)

@@ -8,7 +8,7 @@ from scipy.special import gamma
 
 from evpath import stock as stock_engine
 from evpath import survival
-from evpath.model.sales import interpolate_path
+from evpath.model.paths import interpolate_path, survival_table
 from evpath.scenario.schema import POWERTRAINS, InitialStock, Lifetime, Scenario
 
 
@@ -23,9 +23,8 @@ def lifetime_model(spec: Lifetime, cohorts: np.ndarray) -> survival.LifetimeMode
 
     if spec.model == "empirical":
         assert spec.survival is not None
-        ages = np.arange(max(spec.survival) + 1)
-        table = np.interp(ages, sorted(spec.survival), [spec.survival[a] for a in sorted(spec.survival)])
-        return survival.Empirical(survival=xr.DataArray(table, coords={"age": ages}))
+        table = survival_table(spec.survival)
+        return survival.Empirical(survival=xr.DataArray(table, coords={"age": np.arange(table.size)}))
     if spec.model == "fixed":
         return survival.Fixed(mean=param(spec.mean))
     if spec.model == "weibull":

@@ -7,7 +7,7 @@ import pandas as pd
 import xarray as xr
 
 from evpath.errors import DataError
-from evpath.model.sales import interpolate_path
+from evpath.model.paths import interpolate_path
 from evpath.scenario.emissions import Grid
 
 GRID_UNIT = "g CO2e/kWh"

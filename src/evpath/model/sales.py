@@ -13,15 +13,10 @@ import xarray as xr
 
 from evpath.errors import ScenarioError
 from evpath.model.curves import progress
+from evpath.model.paths import interpolate_path
 from evpath.scenario.schema import POWERTRAINS, Sales, Scenario, SegmentSplit, TotalSales
 
 SALES_UNIT = "vehicles/yr"
-
-
-def interpolate_path(path: dict[int, float], years: np.ndarray) -> np.ndarray:
-    """Values of a ``{year: value}`` path at ``years``: linear between points, flat outside."""
-    points = sorted(path.items())
-    return np.interp(years, [y for y, _ in points], [v for _, v in points])
 
 
 def project_total(history_total: xr.DataArray, years: np.ndarray, spec: TotalSales) -> xr.DataArray:
