@@ -17,7 +17,9 @@ runner = CliRunner()
 
 def test_run_prints_summary_and_writes_every_output(tmp_path: Path):
     store = tmp_path / "store.duckdb"
-    result = runner.invoke(app, ["run", "japan-2050", "--out", str(tmp_path), "--store", str(store)])
+    result = runner.invoke(
+        app, ["run", "japan-2050", "--out", str(tmp_path), "--store", str(store)]
+    )
     assert result.exit_code == 0, result.output
     assert "New sales mix, JPN" in result.output and "Stock mix, JPN" in result.output
     assert "target met" in result.output
@@ -65,8 +67,12 @@ def test_missing_scenario_file_exits_2(tmp_path: Path, command):
 
 def test_failed_run_leaves_earlier_results(tmp_path: Path):
     store = tmp_path / "store.duckdb"
-    assert runner.invoke(app, ["run", "japan-2050", "--out", str(tmp_path),
-                               "--store", str(store)]).exit_code == 0
+    assert (
+        runner.invoke(
+            app, ["run", "japan-2050", "--out", str(tmp_path), "--store", str(store)]
+        ).exit_code
+        == 0
+    )
     before = (tmp_path / "japan-2050.parquet").read_bytes()
     bad = tmp_path / "bad.yaml"
     bad.write_text("extends: japan-2050\nname: japan-2050\ntarget_year: soon\n", encoding="utf-8")
@@ -92,8 +98,9 @@ def test_unknown_option_is_a_usage_error():
 
 
 def test_targets_reports_and_exits_0_when_the_target_is_missed():
-    result = runner.invoke(app, ["targets", "japan-current-trends", "--no-solve"],
-                           terminal_width=120)
+    result = runner.invoke(
+        app, ["targets", "japan-current-trends", "--no-solve"], terminal_width=120
+    )
     assert result.exit_code == 0, result.output
     assert "wtw_per_new_car *" in result.output and "gap" in result.output
     assert "(LMDI)" in result.output

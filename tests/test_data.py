@@ -38,16 +38,19 @@ def _segment_total(japan, segment: str, year: int) -> float:
     return float(sales.sum("segment") if segment == "all" else sales.sel(segment=segment))
 
 
-@pytest.mark.parametrize(("segment", "year", "reported"), [
-    ("registered", 2013, 2_872_111),  # JADA via economic.jp
-    ("kei", 2013, 1_690_171),  # Zenkeijikyo via economic.jp
-    ("registered", 2021, 2_399_862),  # JADA new-vehicle release (fuel-type table: 2,323,712)
-    ("registered", 2024, 2_523_105),  # JADA via Response.jp
-    ("kei", 2024, 1_202_095),  # Zenkeijikyo via Response.jp
-    ("kei", 2022, 1_224_995),  # exact figure preferred over JAMA's rounded one
-    ("all", 2019, 4_301_091),
-    ("all", 1990, 5_102_659),  # JAMA
-])
+@pytest.mark.parametrize(
+    ("segment", "year", "reported"),
+    [
+        ("registered", 2013, 2_872_111),  # JADA via economic.jp
+        ("kei", 2013, 1_690_171),  # Zenkeijikyo via economic.jp
+        ("registered", 2021, 2_399_862),  # JADA new-vehicle release (fuel-type table: 2,323,712)
+        ("registered", 2024, 2_523_105),  # JADA via Response.jp
+        ("kei", 2024, 1_202_095),  # Zenkeijikyo via Response.jp
+        ("kei", 2022, 1_224_995),  # exact figure preferred over JAMA's rounded one
+        ("all", 2019, 4_301_091),
+        ("all", 1990, 5_102_659),  # JAMA
+    ],
+)
 def test_history_reproduces_reported_totals(japan, segment, year, reported):
     assert _segment_total(japan, segment, year) == pytest.approx(reported, rel=1e-12)
 
@@ -60,8 +63,12 @@ def test_segment_sum_agrees_with_independent_all_segment_tally(japan, year, tall
 
 def test_plug_in_and_fuel_cell_sales_are_the_iea_figures(japan):
     iea = load_dataset("iea_gevo2025_ev_data")
-    iea = iea[(iea.region_country == "Japan") & (iea.category == "Historical")
-              & (iea["mode"] == "Cars") & (iea.parameter == "EV sales")]
+    iea = iea[
+        (iea.region_country == "Japan")
+        & (iea.category == "Historical")
+        & (iea["mode"] == "Cars")
+        & (iea.parameter == "EV sales")
+    ]
     for powertrain, rows in iea.groupby("powertrain"):
         model = japan.sales.sel(region="JPN", powertrain=powertrain).sum("segment")
         np.testing.assert_allclose(model.sel(year=rows.year.to_numpy()), rows.value.to_numpy())
@@ -81,8 +88,12 @@ def test_history_is_non_negative_and_every_value_has_a_basis(japan):
     assert not provenance["basis"].isin(["", None]).any()
     combos = provenance[["segment", "powertrain", "year"]].drop_duplicates()
     powertrain_rows = combos[combos.powertrain != "total"]
-    assert len(powertrain_rows) == japan.sales.sizes["segment"] * japan.sales.sizes[
-        "powertrain"] * japan.sales.sizes["year"]
+    assert (
+        len(powertrain_rows)
+        == japan.sales.sizes["segment"]
+        * japan.sales.sizes["powertrain"]
+        * japan.sales.sizes["year"]
+    )
     reported = provenance[provenance.basis == "reported"]
     assert len(reported) > 0
 

@@ -35,15 +35,25 @@ def test_fleet_energy_is_the_sum_over_cohorts_of_per_car_use_times_stock(japan):
         for powertrain in ("ICEV_gasoline", "HEV", "PHEV"):
             litres = 0.0
             for cohort in by_cohort.cohort.values:
-                cars = float(by_cohort.sel(segment=segment, powertrain=powertrain, year=year,
-                                           cohort=cohort))
+                cars = float(
+                    by_cohort.sel(segment=segment, powertrain=powertrain, year=year, cohort=cohort)
+                )
                 km = float(distance.sel(segment=segment, year=year, cohort=cohort))
-                per_km = float(intensity.sel(segment=segment, powertrain=powertrain,
-                                             carrier="gasoline", cohort=cohort))
+                per_km = float(
+                    intensity.sel(
+                        segment=segment, powertrain=powertrain, carrier="gasoline", cohort=cohort
+                    )
+                )
                 litres += cars * km * per_km
-            modelled = float(ds["energy_use"].sel(region="JPN", segment=segment,
-                                                  powertrain=powertrain, carrier="gasoline",
-                                                  year=year))
+            modelled = float(
+                ds["energy_use"].sel(
+                    region="JPN",
+                    segment=segment,
+                    powertrain=powertrain,
+                    carrier="gasoline",
+                    year=year,
+                )
+            )
             mj_per_l = emission_factors().energy_content["gasoline"]
             assert modelled == pytest.approx(litres * mj_per_l, rel=1e-10)
 
@@ -52,8 +62,10 @@ def test_tank_to_wheel_is_fuel_times_carbon_content(japan):
     ds = japan.dataset.sel(region="JPN")
     factors = emission_factors()
     ttw = ds["emissions"].sel(stage="tank_to_wheel").sum(["segment", "powertrain"])
-    expected = (ds["gasoline_use"] * factors.tank_to_wheel["gasoline"]
-                + ds["diesel_use"] * factors.tank_to_wheel["diesel"])
+    expected = (
+        ds["gasoline_use"] * factors.tank_to_wheel["gasoline"]
+        + ds["diesel_use"] * factors.tank_to_wheel["diesel"]
+    )
     np.testing.assert_allclose(ttw, expected, rtol=1e-10)
 
 
@@ -78,8 +90,9 @@ def test_lmdi_on_a_hand_example():
     coords = {"region": ["R"], "segment": ["s"], "powertrain": ["a", "b"], "year": [0, 1]}
     km = xr.DataArray([[[[100.0, 120.0], [0.0, 30.0]]]], coords=coords)
     mj = km * xr.DataArray([2.0, 1.0], coords={"powertrain": ["a", "b"]})
-    kg = mj * xr.DataArray([[0.07, 0.07], [0.0, 0.05]],
-                           coords={"powertrain": ["a", "b"], "year": [0, 1]})
+    kg = mj * xr.DataArray(
+        [[0.07, 0.07], [0.0, 0.05]], coords={"powertrain": ["a", "b"], "year": [0, 1]}
+    )
     parts = lmdi(km, mj, kg, 0, 1).sel(region="R")
     total = float(kg.sel(year=1).sum() - kg.sel(year=0).sum())
     assert float(parts.sum()) == pytest.approx(total, rel=1e-12)
@@ -87,13 +100,19 @@ def test_lmdi_on_a_hand_example():
 
 
 def test_all_bev_sales_on_a_zero_carbon_grid_drive_emissions_to_zero(write_scenario):
-    zero = write_scenario({
-        "sales": {"milestones": [
-            {"year": 2025, "shares": {"BEV": 1.0}, "note": "test: all BEV from 2025"},
-        ]},
-        "emissions": {"grid": {"pathway": {2025: {"intensity": 0.0}}, "note": "test"},
-                      "hydrogen": {"routes": {2024: {"electrolysis": 1.0}}, "note": "test"}},
-    })
+    zero = write_scenario(
+        {
+            "sales": {
+                "milestones": [
+                    {"year": 2025, "shares": {"BEV": 1.0}, "note": "test: all BEV from 2025"},
+                ]
+            },
+            "emissions": {
+                "grid": {"pathway": {2025: {"intensity": 0.0}}, "note": "test"},
+                "hydrogen": {"routes": {2024: {"electrolysis": 1.0}}, "note": "test"},
+            },
+        }
+    )
     ds = evpath.run(zero).dataset.sel(region="JPN")
     wtw = ds["emissions"].sel(stage=WTW).sum(["segment", "powertrain", "stage"])
     after = wtw.sel(year=slice(2025, None))

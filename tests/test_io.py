@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
+from evpath.errors import StoreError
 from evpath.io import export
 from evpath.io.store import ResultsStore
 
@@ -27,15 +28,32 @@ def _dataset() -> xr.Dataset:
 
 
 def _manifest(run_id: str = "run-1") -> dict:
-    return {"run_id": run_id, "scenario_name": "test", "created_at": "2026-01-01T00:00:00+00:00",
-            "evpath_version": "0", "input_hash": "abc", "scenario": {}}
+    return {
+        "run_id": run_id,
+        "scenario_name": "test",
+        "created_at": "2026-01-01T00:00:00+00:00",
+        "evpath_version": "0",
+        "input_hash": "abc",
+        "scenario": {},
+    }
 
 
 def test_tidy_table_has_units_dims_and_skips_cells_before_the_cohort():
     table = export.tidy(_dataset())
-    assert list(table.columns) == ["variable", "unit", "region", "segment", "powertrain",
-                                   "carrier", "stage", "factor", "cohort", "age", "year",
-                                   "value"]
+    assert list(table.columns) == [
+        "variable",
+        "unit",
+        "region",
+        "segment",
+        "powertrain",
+        "carrier",
+        "stage",
+        "factor",
+        "cohort",
+        "age",
+        "year",
+        "value",
+    ]
     stock = table[table.variable == "stock"]
     assert len(stock) == 8 and set(stock.unit) == {"vehicles"}
     cohort = table[table.variable == "stock_by_cohort"]
@@ -58,7 +76,7 @@ def test_failed_store_write_leaves_earlier_runs_intact(tmp_path: Path):
     store = ResultsStore(tmp_path / "store.duckdb")
     store.write(_manifest("good"), export.tidy(_dataset()))
     broken = pd.DataFrame({"variable": ["x"], "unit": ["1"], "value": ["not a number"]})
-    with pytest.raises(Exception):
+    with pytest.raises(StoreError, match="could not store run bad .* the store is unchanged"):
         store.write(_manifest("bad"), broken)
     assert list(store.runs().run_id) == ["good"]
     assert len(store.results("good")) == len(export.tidy(_dataset()))

@@ -45,23 +45,36 @@ def test_shares_sum_to_one_and_units_are_set(target):
     ds = target.dataset
     np.testing.assert_allclose(ds["sales_share"].sum("powertrain"), 1.0, atol=1e-12)
     np.testing.assert_allclose(ds["stock_share"].sum("powertrain"), 1.0, atol=1e-12)
-    expected = {"sales": "vehicles/yr", "stock": "vehicles", "outflow": "vehicles/yr",
-                "stock_by_cohort": "vehicles", "average_age": "years", "sales_share": "1"}
+    expected = {
+        "sales": "vehicles/yr",
+        "stock": "vehicles",
+        "outflow": "vehicles/yr",
+        "stock_by_cohort": "vehicles",
+        "average_age": "years",
+        "sales_share": "1",
+    }
     for name, unit in expected.items():
         assert ds[name].attrs["units"] == unit, name
 
 
-@pytest.mark.parametrize(("metric", "segment", "powertrain", "years", "tolerance"), [
-    ("stock", "all", "all", (2018, 2019, 2020, 2021), 0.02),  # AIRIA, March 2019-2022
-    ("stock", "registered", "all", (2017,), 0.02),  # AIRIA, March 2018
-    ("average_age", "registered", "all", (2009, 2010, 2013, 2017, 2021), 0.06),  # AIRIA
-    ("stock", "all", "BEV", (2023, 2024), 0.10),  # IEA GEVO 2025
-    ("stock", "all", "PHEV", (2023, 2024), 0.10),
-])
+@pytest.mark.parametrize(
+    ("metric", "segment", "powertrain", "years", "tolerance"),
+    [
+        ("stock", "all", "all", (2018, 2019, 2020, 2021), 0.02),  # AIRIA, March 2019-2022
+        ("stock", "registered", "all", (2017,), 0.02),  # AIRIA, March 2018
+        ("average_age", "registered", "all", (2009, 2010, 2013, 2017, 2021), 0.06),  # AIRIA
+        ("stock", "all", "BEV", (2023, 2024), 0.10),  # IEA GEVO 2025
+        ("stock", "all", "PHEV", (2023, 2024), 0.10),
+    ],
+)
 def test_model_reproduces_observed_fleet(target, metric, segment, powertrain, years, tolerance):
     check = target.history_check()
-    rows = check[(check.metric == metric) & (check.segment == segment)
-                 & (check.powertrain == powertrain) & check.year.isin(years)]
+    rows = check[
+        (check.metric == metric)
+        & (check.segment == segment)
+        & (check.powertrain == powertrain)
+        & check.year.isin(years)
+    ]
     assert len(rows) == len(years)
     worst = rows.relative_difference.abs().max()
     assert worst <= tolerance, rows
@@ -105,12 +118,19 @@ def test_manifest_records_inputs_and_resolved_scenario(target):
     assert again["run_id"] != manifest["run_id"]
 
 
-@pytest.mark.parametrize("lifetime", [
-    {"model": "empirical", "survival": {0: 1.0, 5: 0.95, 15: 0.5, 25: 0.1, 35: 0.0}, "note": "n"},
-    {"model": "lognormal", "mean": 14.0, "std": 5.0, "note": "n"},
-    {"model": "folded_normal", "mean": 14.0, "std": 6.0, "inflow_at": "start", "note": "n"},
-    {"model": "fixed", "mean": {1990: 11.0, 2020: 14.0}, "inflow_at": "end", "note": "n"},
-])
+@pytest.mark.parametrize(
+    "lifetime",
+    [
+        {
+            "model": "empirical",
+            "survival": {0: 1.0, 5: 0.95, 15: 0.5, 25: 0.1, 35: 0.0},
+            "note": "n",
+        },
+        {"model": "lognormal", "mean": 14.0, "std": 5.0, "note": "n"},
+        {"model": "folded_normal", "mean": 14.0, "std": 6.0, "inflow_at": "start", "note": "n"},
+        {"model": "fixed", "mean": {1990: 11.0, 2020: 14.0}, "inflow_at": "end", "note": "n"},
+    ],
+)
 def test_every_lifetime_model_runs_and_balances(write_scenario, lifetime):
     path = write_scenario({"fleet": {"lifetime": lifetime, "lifetime_by_segment": None}})
     ds = evpath.run(path).dataset

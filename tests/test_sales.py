@@ -13,9 +13,16 @@ from evpath.scenario import POWERTRAINS, load_scenario
 from evpath.scenario.schema import Curve, TotalSales
 
 
-@pytest.mark.parametrize("curve", [Curve(kind="linear"), Curve(kind="logistic"),
-                                   Curve(kind="logistic", steepness=20), Curve(kind="bass"),
-                                   Curve(kind="bass", p=0.01, q=0.9)])
+@pytest.mark.parametrize(
+    "curve",
+    [
+        Curve(kind="linear"),
+        Curve(kind="logistic"),
+        Curve(kind="logistic", steepness=20),
+        Curve(kind="bass"),
+        Curve(kind="bass", p=0.01, q=0.9),
+    ],
+)
 def test_curves_run_from_zero_to_one_monotonically(curve):
     tau = np.linspace(0, 1, 101)
     f = progress(tau, curve, interval_years=15)

@@ -15,11 +15,19 @@ CASES = [
         "sales.milestones[0].shares.BEV: allowed: less than or equal to 1 (got 1.3)",
     ),
     (
-        {"sales": {"milestones": [{"year": 2030, "shares": {"BEV": -0.1, "HEV": 1.1}, "note": "n"}]}},
+        {
+            "sales": {
+                "milestones": [{"year": 2030, "shares": {"BEV": -0.1, "HEV": 1.1}, "note": "n"}]
+            }
+        },
         "sales.milestones[0].shares.BEV: allowed: greater than or equal to 0 (got -0.1)",
     ),
     (
-        {"sales": {"milestones": [{"year": 2030, "shares": {"BEV": 0.5, "HEV": 0.4}, "note": "n"}]}},
+        {
+            "sales": {
+                "milestones": [{"year": 2030, "shares": {"BEV": 0.5, "HEV": 0.4}, "note": "n"}]
+            }
+        },
         "sales.milestones[0].shares: shares sum to 0.9; allowed: a sum of 1 within 1e-06",
     ),
     (
@@ -28,10 +36,14 @@ CASES = [
         "'PHEV', 'BEV' or 'FCEV' (got 'EV')",
     ),
     (
-        {"sales": {"milestones": [
-            {"year": 2040, "shares": {"BEV": 1.0}, "note": "n"},
-            {"year": 2030, "shares": {"BEV": 1.0}, "note": "n"},
-        ]}},
+        {
+            "sales": {
+                "milestones": [
+                    {"year": 2040, "shares": {"BEV": 1.0}, "note": "n"},
+                    {"year": 2030, "shares": {"BEV": 1.0}, "note": "n"},
+                ]
+            }
+        },
         "sales.milestones[1].year: got 2030 after 2040; allowed: milestone years strictly increasing",
     ),
     (
@@ -43,8 +55,13 @@ CASES = [
         "sales.milestones[0]: this block holds assumptions: give a 'source:' or a 'note:'",
     ),
     (
-        {"sales": {"milestones": [{"year": 2030, "segment": "truck", "shares": {"BEV": 1.0},
-                                   "note": "n"}]}},
+        {
+            "sales": {
+                "milestones": [
+                    {"year": 2030, "segment": "truck", "shares": {"BEV": 1.0}, "note": "n"}
+                ]
+            }
+        },
         "sales.milestones[0].segment: got 'truck'; allowed: one of ['registered', 'kei']",
     ),
     (
@@ -58,8 +75,16 @@ CASES = [
         "fleet.lifetime.shape: allowed: greater than 0 (got -1.0)",
     ),
     (
-        {"fleet": {"lifetime": {"model": "normal", "mean": {2000: 12.0, 2010: -3.0}, "std": 3.0,
-                                "note": "n"}}},
+        {
+            "fleet": {
+                "lifetime": {
+                    "model": "normal",
+                    "mean": {2000: 12.0, 2010: -3.0},
+                    "std": 3.0,
+                    "note": "n",
+                }
+            }
+        },
         "fleet.lifetime.mean[2010]: allowed: greater than 0 (got -3.0)",
     ),
     (
@@ -177,8 +202,16 @@ def test_scenario_is_frozen():
 
 def test_union_parameters_report_only_the_member_that_fits(write_scenario):
     path = write_scenario(
-        {"fleet": {"lifetime": {"model": "normal", "mean": {2000: 12.0, 2010: -3.0}, "std": 3.0,
-                                "note": "n"}}}
+        {
+            "fleet": {
+                "lifetime": {
+                    "model": "normal",
+                    "mean": {2000: 12.0, 2010: -3.0},
+                    "std": 3.0,
+                    "note": "n",
+                }
+            }
+        }
     )
     with pytest.raises(ScenarioError) as caught:
         load_scenario(path)
@@ -187,12 +220,22 @@ def test_union_parameters_report_only_the_member_that_fits(write_scenario):
 
 
 def test_empirical_survival_table_rules(write_scenario):
-    rising = write_scenario({"fleet": {"lifetime": {
-        "model": "empirical", "survival": {0: 1.0, 10: 0.5, 20: 0.7, 30: 0.0}, "note": "n"}}})
+    rising = write_scenario(
+        {
+            "fleet": {
+                "lifetime": {
+                    "model": "empirical",
+                    "survival": {0: 1.0, 10: 0.5, 20: 0.7, 30: 0.0},
+                    "note": "n",
+                }
+            }
+        }
+    )
     with pytest.raises(ScenarioError, match=r"fleet.lifetime: survival: rises at age 20; allowed"):
         load_scenario(rising)
-    late = write_scenario({"fleet": {"lifetime": {
-        "model": "empirical", "survival": {5: 1.0, 30: 0.0}, "note": "n"}}})
+    late = write_scenario(
+        {"fleet": {"lifetime": {"model": "empirical", "survival": {5: 1.0, 30: 0.0}, "note": "n"}}}
+    )
     with pytest.raises(ScenarioError, match="survival: first age is 5; allowed: a table starting"):
         load_scenario(late)
 
@@ -201,8 +244,11 @@ def test_changing_a_variant_replaces_the_block(write_scenario):
     same_model = load_scenario(write_scenario({"fleet": {"lifetime": {"shape": 3.0}}}))
     assert same_model.fleet.lifetime.shape == 3.0
     assert same_model.fleet.lifetime.mean == load_scenario("japan-2050").fleet.lifetime.mean
-    new_model = load_scenario(write_scenario(
-        {"fleet": {"lifetime": {"model": "normal", "mean": 13.0, "std": 4.0, "note": "n"}}}))
+    new_model = load_scenario(
+        write_scenario(
+            {"fleet": {"lifetime": {"model": "normal", "mean": 13.0, "std": 4.0, "note": "n"}}}
+        )
+    )
     assert new_model.fleet.lifetime.shape is None and new_model.fleet.lifetime.std == 4.0
     cleared = load_scenario(write_scenario({"fleet": {"lifetime_by_segment": None}}))
     assert cleared.fleet.lifetime_by_segment == {}
@@ -210,11 +256,15 @@ def test_changing_a_variant_replaces_the_block(write_scenario):
 
 def test_data_mappings_and_paths_are_replaced_not_merged(write_scenario):
     base = load_scenario("japan-2050")
-    path = write_scenario({
-        "fleet": {"lifetime": {"mean": {2000: 14.0}}},
-        "emissions": {"hydrogen": {"routes": {2024: {"electrolysis": 1.0}}},
-                      "grid": {"pathway": {2040: {"intensity": 100.0}}}},
-    })
+    path = write_scenario(
+        {
+            "fleet": {"lifetime": {"mean": {2000: 14.0}}},
+            "emissions": {
+                "hydrogen": {"routes": {2024: {"electrolysis": 1.0}}},
+                "grid": {"pathway": {2040: {"intensity": 100.0}}},
+            },
+        }
+    )
     scenario = load_scenario(path)
     assert scenario.fleet.lifetime.mean == {2000: 14.0}
     assert scenario.fleet.lifetime.shape == base.fleet.lifetime.shape  # blocks still merge

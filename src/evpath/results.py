@@ -64,13 +64,19 @@ class Results:
         target = self.scenario.target_year
         electrified = self.dataset["electrified_sales_share"]
         first = first_year_fully_electrified(electrified)
-        share = electrified.sel(year=target) if target in electrified.year else electrified * float("nan")
-        return pd.DataFrame({
-            "target_year": target,
-            "electrified_share": share.to_series(),
-            "first_year_all_electrified": first.to_series(),
-            "met": (share >= 1.0 - 1e-9).to_series(),
-        })
+        share = (
+            electrified.sel(year=target)
+            if target in electrified.year
+            else electrified * float("nan")
+        )
+        return pd.DataFrame(
+            {
+                "target_year": target,
+                "electrified_share": share.to_series(),
+                "first_year_all_electrified": first.to_series(),
+                "met": (share >= 1.0 - 1e-9).to_series(),
+            }
+        )
 
     def emissions_target(self) -> pd.DataFrame:
         """The per-car emissions target per region (empty without an emissions block)."""
@@ -89,18 +95,31 @@ class Results:
             value = self._modelled(row.metric, row.region, row.segment, row.powertrain, row.year)
             if value is None:
                 continue
-            rows.append({
-                "region": row.region, "segment": row.segment, "powertrain": row.powertrain,
-                "metric": row.metric, "year": row.year, "observed": row.value, "model": value,
-                "relative_difference": value / row.value - 1.0, "source": row.source,
-            })
+            rows.append(
+                {
+                    "region": row.region,
+                    "segment": row.segment,
+                    "powertrain": row.powertrain,
+                    "metric": row.metric,
+                    "year": row.year,
+                    "observed": row.value,
+                    "model": value,
+                    "relative_difference": value / row.value - 1.0,
+                    "source": row.source,
+                }
+            )
         return pd.DataFrame(rows)
 
-    def _modelled(self, metric: str, region: str, segment: str, powertrain: str,
-                  year: int) -> float | None:
+    def _modelled(
+        self, metric: str, region: str, segment: str, powertrain: str, year: int
+    ) -> float | None:
         ds = self.dataset
-        needed = {"average_age": "average_age", "vehicle_km": "vehicle_km",
-                  "gasoline_use": "energy_use", "in_use_fuel_economy": "energy_use"}
+        needed = {
+            "average_age": "average_age",
+            "vehicle_km": "vehicle_km",
+            "gasoline_use": "energy_use",
+            "in_use_fuel_economy": "energy_use",
+        }
         if metric != "stock" and needed.get(metric) not in ds:
             return None
         if year not in ds.year.values or region not in ds.region.values:
@@ -121,8 +140,9 @@ class Results:
             return float((pick("average_age") * stock).sum() / stock.sum())
         if metric == "vehicle_km":
             return float(pick("vehicle_km").sum())
-        litres = float(pick("energy_use").sel(carrier="gasoline").sum()) / (
-            emission_factors().energy_content["gasoline"]
+        litres = (
+            float(pick("energy_use").sel(carrier="gasoline").sum())
+            / (emission_factors().energy_content["gasoline"])
         )
         if metric == "gasoline_use":
             return litres

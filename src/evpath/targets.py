@@ -102,9 +102,7 @@ def with_plug_in_shift(scenario: Scenario, fraction: float, base: xr.Dataset) ->
 def _with_milestones(scenario: Scenario, milestones: list[ShareMilestone]) -> Scenario:
     ordered = sorted(milestones, key=lambda m: (m.segment or "", m.year))
     sales = scenario.sales.model_copy(update={"milestones": ordered})
-    return Scenario.model_validate(
-        scenario.model_copy(update={"sales": sales}).model_dump()
-    )
+    return Scenario.model_validate(scenario.model_copy(update={"sales": sales}).model_dump())
 
 
 def solve_reverse(
@@ -151,10 +149,14 @@ def solve_reverse(
     elif gap_after(lambda s: with_plug_in_shift(s, 1.0, base)) < 0:
         shift = None
     else:
-        shift = float(brentq(
-            lambda f: gap_after(lambda s: with_plug_in_shift(s, f, base)), 0.0, 1.0,
-            xtol=tolerance,
-        ))
+        shift = float(
+            brentq(
+                lambda f: gap_after(lambda s: with_plug_in_shift(s, f, base)),
+                0.0,
+                1.0,
+                xtol=tolerance,
+            )
+        )
     bev = None
     if shift is not None:
         shifted = run_pipeline(with_plug_in_shift(scenario, shift, base), inputs)
@@ -166,4 +168,3 @@ def reduction_path(dataset: xr.Dataset, years: list[int]) -> pd.DataFrame:
     """Reduction of the target metric against its base year in ``years`` (region × year)."""
     present = [y for y in years if y in dataset.year.values]
     return dataset["emission_reduction"].sel(year=present).to_pandas()
-

@@ -31,13 +31,15 @@ ScenarioArg = Annotated[
 @report_errors
 def run(
     scenario: ScenarioArg,
-    out: Annotated[Path, typer.Option(help="Folder for the NetCDF, Parquet and manifest files.")] = Path(
-        "results"
-    ),
+    out: Annotated[
+        Path, typer.Option(help="Folder for the NetCDF, Parquet and manifest files.")
+    ] = Path("results"),
     store: Annotated[Path, typer.Option(help="DuckDB results store to add the run to.")] = Path(
         "results/evpath.duckdb"
     ),
-    no_store: Annotated[bool, typer.Option("--no-store", help="Do not write to the store.")] = False,
+    no_store: Annotated[
+        bool, typer.Option("--no-store", help="Do not write to the store.")
+    ] = False,
 ) -> None:
     """Run a scenario, print a summary and write its results."""
     from evpath.api import run as run_scenario
@@ -60,13 +62,16 @@ def targets(
         str | None,
         typer.Option(help=f"Metric for the reverse questions; one of {', '.join(METRICS)}."),
     ] = None,
-    solve: Annotated[bool, typer.Option(help="Answer the reverse questions (re-runs the model).")] = True,
+    solve: Annotated[
+        bool, typer.Option(help="Answer the reverse questions (re-runs the model).")
+    ] = True,
 ) -> None:
     """Per-car emissions against the target, what explains the change, and what it takes.
 
     Exits 0 whether or not the target is met.
     """
-    from evpath.api import load_inputs, run as run_scenario
+    from evpath.api import load_inputs
+    from evpath.api import run as run_scenario
     from evpath.targets import solve_reverse
 
     if metric is not None and metric not in METRICS:
@@ -114,9 +119,14 @@ def data() -> None:
     """List the bundled datasets with source, version, licence and units."""
     for info in datasets().values():
         console.print(f"[bold]{info.name}[/]  {info.title}", highlight=False)
-        for label, value in (("publisher", info.publisher), ("source", info.source),
-                             ("version", info.version), ("licence", info.licence),
-                             ("units", info.units), ("scope", info.scope)):
+        for label, value in (
+            ("publisher", info.publisher),
+            ("source", info.source),
+            ("version", info.version),
+            ("licence", info.licence),
+            ("units", info.units),
+            ("scope", info.scope),
+        ):
             console.print(f"  {label:<9} {value}", highlight=False, soft_wrap=True)
         console.print()
 

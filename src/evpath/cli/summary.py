@@ -34,8 +34,11 @@ def print_summary(results: Results) -> None:
     for variable, title in (("sales_share", "New sales mix"), ("stock_share", "Stock mix")):
         mix = results.summary_mix(variable)
         for region in mix.index.get_level_values("region").unique():
-            table = Table("powertrain", *[str(y) for y in mix.columns],
-                          title=f"{title}, {region} [% of {'sales' if 'sales' in variable else 'stock'}]")
+            table = Table(
+                "powertrain",
+                *[str(y) for y in mix.columns],
+                title=f"{title}, {region} [% of {'sales' if 'sales' in variable else 'stock'}]",
+            )
             for powertrain, row in mix.loc[region].iterrows():
                 table.add_row(str(powertrain), *[f"{100 * v:.1f}" for v in row])
             console.print(table)
@@ -44,10 +47,14 @@ def print_summary(results: Results) -> None:
     for region in ds.region.values:
         at = ds.sel(region=region, year=years)
         table = _year_table(f"Fleet, {region}", years)
-        table.add_row("sales (M/yr)",
-                      *[f"{v / 1e6:.2f}" for v in at["sales"].sum(["segment", "powertrain"]).values])
-        table.add_row("stock (M)",
-                      *[f"{v / 1e6:.1f}" for v in at["stock"].sum(["segment", "powertrain"]).values])
+        table.add_row(
+            "sales (M/yr)",
+            *[f"{v / 1e6:.2f}" for v in at["sales"].sum(["segment", "powertrain"]).values],
+        )
+        table.add_row(
+            "stock (M)",
+            *[f"{v / 1e6:.1f}" for v in at["stock"].sum(["segment", "powertrain"]).values],
+        )
         stock = at["stock"].sum("powertrain")
         age = (at["average_age"] * stock).sum("segment") / stock.sum("segment")
         table.add_row("age (years)", *[f"{v:.1f}" for v in age.values])
@@ -72,7 +79,6 @@ def print_summary(results: Results) -> None:
             f"{share:.1f}% -> target {status} ({when})"
         )
 
-
     if results.scenario.emissions is not None:
         print_emissions(results)
         print_target_line(results)
@@ -93,7 +99,9 @@ def print_emissions(results: Results) -> None:
         at = ds.sel(region=region, year=years)
         table = _year_table(f"Greenhouse gases, {region} [CO2e]", years)
         for label, name, scale in rows:
-            table.add_row(label, *[f"{v * scale:.{2 if scale < 1 else 0}f}" for v in at[name].values])
+            table.add_row(
+                label, *[f"{v * scale:.{2 if scale < 1 else 0}f}" for v in at[name].values]
+            )
         fleet = at["emissions"].sum(["segment", "powertrain"])
         wtw = fleet.sel(stage=["tank_to_wheel", "well_to_tank"]).sum("stage")
         table.add_row("fleet WTW (Mt/yr)", *[f"{v / 1e9:.1f}" for v in wtw.values])
@@ -102,8 +110,10 @@ def print_emissions(results: Results) -> None:
         target = results.scenario.emissions.target  # type: ignore[union-attr]
         parts = ds["emission_change_factors"].sel(region=region)
         total = float(parts.sum())
-        named = ", ".join(f"{str(f).replace('_', ' ')} {float(v) / 1e9:+.1f}" for f, v in zip(
-            parts.factor.values, parts.values, strict=True))
+        named = ", ".join(
+            f"{str(f).replace('_', ' ')} {float(v) / 1e9:+.1f}"
+            for f, v in zip(parts.factor.values, parts.values, strict=True)
+        )
         say(
             f"Fleet WTW change {target.base_year}->{target.year}: {total / 1e9:+.1f} Mt CO2e/yr "
             f"= {named} (LMDI)"
@@ -118,7 +128,8 @@ def print_target_line(results: Results) -> None:
         say(
             f"{region}: {row['metric']} {row['target_year']} vs {row['base_year']}: "
             f"-{100 * row['reduction']:.1f}% (target -{100 * row['target_reduction']:.0f}%) -> "
-            f"{status}" + (f", gap {100 * row['gap']:.1f} points" if not row["met"] else "")
+            f"{status}"
+            + (f", gap {100 * row['gap']:.1f} points" if not row["met"] else "")
             + (f", first met {first}" if first is not None else "")
         )
 
@@ -132,23 +143,30 @@ def print_target_table(results: Results) -> None:
         for metric in METRICS
     }
     for region in results.dataset.region.values:
-        table = Table(title=f"Per-car greenhouse gases, {region}: target -{100 * spec.reduction:.0f}%"
-                            f" by {spec.year} vs {spec.base_year}")
+        table = Table(
+            title=f"Per-car greenhouse gases, {region}: target -{100 * spec.reduction:.0f}%"
+            f" by {spec.year} vs {spec.base_year}"
+        )
         table.add_column("metric", no_wrap=True)
         for column in (str(spec.base_year), str(spec.year), "change", "verdict"):
             table.add_column(column, justify="right", no_wrap=True)
         for metric, rows in tables.items():
             row = rows.loc[str(region)]
             unit = "kg/car/yr" if "vehicle" in row["unit"] else "g/km"
-            verdict = (f"met {row['first_year_met']}" if row["met"]
-                       else f"gap {100 * row['gap']:.1f} pts")
+            verdict = (
+                f"met {row['first_year_met']}" if row["met"] else f"gap {100 * row['gap']:.1f} pts"
+            )
             table.add_row(
                 f"{metric}{' *' if metric == spec.metric else ''} [{unit}]",
-                f"{row['base_value']:.0f}", f"{row['value']:.0f}",
-                f"-{100 * row['reduction']:.1f}%", verdict,
+                f"{row['base_value']:.0f}",
+                f"{row['value']:.0f}",
+                f"-{100 * row['reduction']:.1f}%",
+                verdict,
             )
         console.print(table)
-    console.print("* the scenario's target metric; WTW well-to-wheel, lifecycle adds making the car")
+    console.print(
+        "* the scenario's target metric; WTW well-to-wheel, lifecycle adds making the car"
+    )
 
 
 def print_reverse(results: Results, answer: ReverseAnswer, metric: str | None) -> None:
@@ -159,8 +177,10 @@ def print_reverse(results: Results, answer: ReverseAnswer, metric: str | None) -
     if answer.phase_out_year is None:
         say("  ending sales of cars without a plug right after the history is not enough")
     else:
-        say(f"  sales of cars without a plug (gasoline, diesel, HEV) must end by "
-                      f"{answer.phase_out_year}")
+        say(
+            f"  sales of cars without a plug (gasoline, diesel, HEV) must end by "
+            f"{answer.phase_out_year}"
+        )
     if answer.plug_in_shift is None:
         say("  moving every non-plug-in sale to BEVs at each milestone is not enough")
     else:

@@ -41,8 +41,9 @@ class EmissionFactors:
     manufacturing: dict[str, float]
 
 
-def _lookup(table: dict[tuple[str, str], tuple[float, str]], parameter: str, subject: str,
-            unit: str) -> float:
+def _lookup(
+    table: dict[tuple[str, str], tuple[float, str]], parameter: str, subject: str, unit: str
+) -> float:
     try:
         value, found_unit = table[(parameter, subject)]
     except KeyError:
@@ -81,12 +82,22 @@ def emission_factors() -> EmissionFactors:
         hydrogen_routes={
             route: get("h2_production", route, "kg CO2e/kg H2")
             for route in ("steam_methane_reforming", "coal_gasification")
-        } | {"electrolysis": 0.0},
+        }
+        | {"electrolysis": 0.0},
         electrolysis_kwh_per_kg=get("h2_production", "electrolysis_electricity", "kWh/kg H2"),
         lifecycle_intensity={
             t: get("lifecycle_intensity", t, "g CO2e/kWh")
-            for t in ("coal", "gas", "oil", "nuclear", "hydro", "solar", "wind", "biomass",
-                      "geothermal")
+            for t in (
+                "coal",
+                "gas",
+                "oil",
+                "nuclear",
+                "hydro",
+                "solar",
+                "wind",
+                "biomass",
+                "geothermal",
+            )
         },
         battery_other=get("battery_manufacturing", "pack_excluding_electricity", "kg CO2e/kWh"),
         battery_electricity=get("battery_manufacturing", "electricity_use", "kWh/kWh"),

@@ -28,7 +28,7 @@ import xarray as xr
 from evpath.data.history import History
 from evpath.data.registry import load_dataset
 from evpath.errors import DataError
-from evpath.scenario.schema import POWERTRAINS
+from evpath.scenario.base import POWERTRAINS
 
 REGION = "JPN"
 SEGMENTS = ("registered", "kei")
@@ -54,30 +54,43 @@ def japan_history() -> History:
 
     sales = xr.DataArray(
         np.zeros((1, len(SEGMENTS), len(POWERTRAINS), len(years))),
-        coords={"region": [REGION], "segment": list(SEGMENTS), "powertrain": list(POWERTRAINS),
-                "year": years},
+        coords={
+            "region": [REGION],
+            "segment": list(SEGMENTS),
+            "powertrain": list(POWERTRAINS),
+            "year": years,
+        },
         dims=("region", "segment", "powertrain", "year"),
     )
     provenance = [
-        _rows(segment, "total", years, totals[segment], total_basis[segment], "JADA/Zenkeijikyo/JAMA")
+        _rows(
+            segment, "total", years, totals[segment], total_basis[segment], "JADA/Zenkeijikyo/JAMA"
+        )
         for segment in SEGMENTS
     ]
 
-    kei_bev_share, kei_bev_basis = _anchor_path(anchors, "segment_share_of_powertrain_sales",
-                                                "kei", "BEV", years)
+    kei_bev_share, kei_bev_basis = _anchor_path(
+        anchors, "segment_share_of_powertrain_sales", "kei", "BEV", years
+    )
     for powertrain in IEA_POWERTRAINS:
-        counts = iea.get(powertrain, pd.Series(dtype=float)).reindex(years, fill_value=0.0).to_numpy()
+        counts = (
+            iea.get(powertrain, pd.Series(dtype=float)).reindex(years, fill_value=0.0).to_numpy()
+        )
         kei_part = counts * kei_bev_share if powertrain == "BEV" else np.zeros_like(counts)
         for segment, values in (("kei", kei_part), ("registered", counts - kei_part)):
             sales.loc[REGION, segment, powertrain] = values
             basis = np.where(counts > 0, "reported", "assumed zero before the IEA series")
             if powertrain == "BEV":
-                basis = np.where(counts > 0, "reported total, segment split " + kei_bev_basis, basis)
+                basis = np.where(
+                    counts > 0, "reported total, segment split " + kei_bev_basis, basis
+                )
             provenance.append(_rows(segment, powertrain, years, values, basis, "IEA GEVO 2025"))
 
     for segment in SEGMENTS:
         for powertrain in ("HEV", "ICEV_diesel"):
-            share, basis = _anchor_path(anchors, "share_of_segment_sales", segment, powertrain, years)
+            share, basis = _anchor_path(
+                anchors, "share_of_segment_sales", segment, powertrain, years
+            )
             values = share * totals[segment]
             sales.loc[REGION, segment, powertrain] = values
             provenance.append(_rows(segment, powertrain, years, values, basis, "share anchors"))
@@ -91,8 +104,16 @@ def japan_history() -> History:
             )
             raise DataError(msg)
         sales.loc[REGION, segment, "ICEV_gasoline"] = gasoline
-        provenance.append(_rows(segment, "ICEV_gasoline", years, gasoline,
-                                np.full(len(years), "derived (rest of segment sales)"), "difference"))
+        provenance.append(
+            _rows(
+                segment,
+                "ICEV_gasoline",
+                years,
+                gasoline,
+                np.full(len(years), "derived (rest of segment sales)"),
+                "difference",
+            )
+        )
     sales.attrs["units"] = "vehicles/yr"
     return History(
         sales=sales,
@@ -136,31 +157,45 @@ def _reported_totals() -> pd.DataFrame:
         (supplement["series"] == "new_sales_total") & (supplement["period"] == "calendar")
     ]
     rounded = supplement["note"].fillna("").str.contains("ROUNDED")
-    rows = pd.DataFrame({
-        "segment": supplement["segment"],
-        "year": supplement["year"],
-        "value": supplement["value"].astype(float),
-        "rounded": rounded,
-    })
+    rows = pd.DataFrame(
+        {
+            "segment": supplement["segment"],
+            "year": supplement["year"],
+            "value": supplement["value"].astype(float),
+            "rounded": rounded,
+        }
+    )
     partial = load_dataset("japan_car_sales_by_powertrain")
     partial = partial[(partial["powertrain"] == "total") & (partial["period"] == "calendar")]
     scope = {"no": "registered", "kei_only": "kei", "yes": "all"}
-    rows = pd.concat([rows, pd.DataFrame({
-        "segment": partial["includes_kei"].map(scope),
-        "year": partial["year"],
-        "value": partial["vehicles"].astype(float),
-        "rounded": False,
-    })], ignore_index=True)
+    rows = pd.concat(
+        [
+            rows,
+            pd.DataFrame(
+                {
+                    "segment": partial["includes_kei"].map(scope),
+                    "year": partial["year"],
+                    "value": partial["vehicles"].astype(float),
+                    "rounded": False,
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
     rows = rows.sort_values(["segment", "year", "rounded"], kind="stable")
     rows = rows.drop_duplicates(["segment", "year"])
     return rows[["segment", "year", "value"]]
 
 
-def _anchor_path(anchors: pd.DataFrame, quantity: str, segment: str, powertrain: str,
-                 years: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _anchor_path(
+    anchors: pd.DataFrame, quantity: str, segment: str, powertrain: str, years: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Anchored values linear in between, flat outside, with the basis of each year."""
-    rows = anchors[(anchors["quantity"] == quantity) & (anchors["segment"] == segment)
-                   & (anchors["powertrain"] == powertrain)].sort_values("year")
+    rows = anchors[
+        (anchors["quantity"] == quantity)
+        & (anchors["segment"] == segment)
+        & (anchors["powertrain"] == powertrain)
+    ].sort_values("year")
     if rows.empty:
         return np.zeros(len(years)), np.full(len(years), "none sold (no anchor)")
     values = np.interp(years, rows["year"], rows["value"])
@@ -172,8 +207,12 @@ def _anchor_path(anchors: pd.DataFrame, quantity: str, segment: str, powertrain:
 def _iea_cars(parameters: list[str]) -> dict[str, pd.Series]:
     """IEA historical Japan car series by powertrain (indexed by year) for one parameter."""
     iea = load_dataset("iea_gevo2025_ev_data")
-    rows = iea[(iea["region_country"] == "Japan") & (iea["category"] == "Historical")
-               & (iea["mode"] == "Cars") & (iea["parameter"].isin(parameters))]
+    rows = iea[
+        (iea["region_country"] == "Japan")
+        & (iea["category"] == "Historical")
+        & (iea["mode"] == "Cars")
+        & (iea["parameter"].isin(parameters))
+    ]
     return {p: g.set_index("year")["value"].astype(float) for p, g in rows.groupby("powertrain")}
 
 
@@ -187,36 +226,66 @@ def observations() -> pd.DataFrame:
     Counts of private-use cars only are left out (a different scope).
     """
     airia = load_dataset("japan_car_stock_and_age")
-    scope = {"passenger cars excl. kei": "registered", "passenger cars excl. kei (registered)":
-             "registered", "passenger cars incl. kei": "all"}
+    scope = {
+        "passenger cars excl. kei": "registered",
+        "passenger cars excl. kei (registered)": "registered",
+        "passenger cars incl. kei": "all",
+    }
     metrics = {"stock": "stock", "average_vehicle_age": "average_age"}
     airia = airia[airia["scope"].isin(scope) & airia["metric"].isin(metrics)]
-    frame = pd.DataFrame({
-        "region": REGION,
-        "segment": airia["scope"].map(scope),
-        "powertrain": "all",
-        "metric": airia["metric"].map(metrics),
-        "year": airia["as_of"].astype(str).str.slice(0, 4).astype(int) - 1,
-        "value": airia["value"].astype(float),
-        "source": "AIRIA (" + airia["source_publisher"] + ")",
-    })
+    frame = pd.DataFrame(
+        {
+            "region": REGION,
+            "segment": airia["scope"].map(scope),
+            "powertrain": "all",
+            "metric": airia["metric"].map(metrics),
+            "year": airia["as_of"].astype(str).str.slice(0, 4).astype(int) - 1,
+            "value": airia["value"].astype(float),
+            "source": "AIRIA (" + airia["source_publisher"] + ")",
+        }
+    )
     supplement = load_dataset("japan_car_market_supplement")
-    counted = supplement[(supplement["series"] == "stock_total")
-                         & ~supplement["note"].fillna("").str.contains("PRIVATE-USE")]
+    counted = supplement[
+        (supplement["series"] == "stock_total")
+        & ~supplement["note"].fillna("").str.contains("PRIVATE-USE")
+    ]
     as_of = pd.to_datetime(counted["period"].str.removeprefix("as_of_"))
-    frame = pd.concat([frame, pd.DataFrame({
-        "region": REGION, "segment": counted["segment"], "powertrain": "all", "metric": "stock",
-        "year": np.where(as_of.dt.month <= 6, as_of.dt.year - 1, as_of.dt.year),
-        "value": counted["value"].astype(float),
-        "source": counted["source_publisher"],
-    })], ignore_index=True)
+    frame = pd.concat(
+        [
+            frame,
+            pd.DataFrame(
+                {
+                    "region": REGION,
+                    "segment": counted["segment"],
+                    "powertrain": "all",
+                    "metric": "stock",
+                    "year": np.where(as_of.dt.month <= 6, as_of.dt.year - 1, as_of.dt.year),
+                    "value": counted["value"].astype(float),
+                    "source": counted["source_publisher"],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
     frame = pd.concat([frame, _use_observations()], ignore_index=True)
     for powertrain, series in _iea_cars(["EV stock"]).items():
-        frame = pd.concat([frame, pd.DataFrame({
-            "region": REGION, "segment": "all", "powertrain": powertrain, "metric": "stock",
-            "year": series.index.astype(int), "value": series.to_numpy(),
-            "source": "IEA GEVO 2025 (EV stock)",
-        })], ignore_index=True)
+        frame = pd.concat(
+            [
+                frame,
+                pd.DataFrame(
+                    {
+                        "region": REGION,
+                        "segment": "all",
+                        "powertrain": powertrain,
+                        "metric": "stock",
+                        "year": series.index.astype(int),
+                        "value": series.to_numpy(),
+                        "source": "IEA GEVO 2025 (EV stock)",
+                    }
+                ),
+            ],
+            ignore_index=True,
+        )
     return frame.reset_index(drop=True)
 
 
@@ -234,33 +303,59 @@ def _use_observations() -> pd.DataFrame:
     Fiscal years (April to March) are compared with calendar years.
     """
     economy = load_dataset("japan_car_co2_fuel_economy")
-    economy = economy[(economy["metric"] == "in_use_fuel_economy_real_world")
-                      & economy["scope"].isin(IN_USE_SCOPES)]
+    economy = economy[
+        (economy["metric"] == "in_use_fuel_economy_real_world")
+        & economy["scope"].isin(IN_USE_SCOPES)
+    ]
     scopes = economy["scope"].map(IN_USE_SCOPES)
-    rows = pd.DataFrame({
-        "region": REGION,
-        "segment": scopes.str[0],
-        "powertrain": scopes.str[1],
-        "metric": "in_use_fuel_economy",
-        "year": economy["fiscal_year"].astype(int),
-        "value": economy["value"].astype(float),
-        "source": economy["source_publisher"],
-    })
+    rows = pd.DataFrame(
+        {
+            "region": REGION,
+            "segment": scopes.str[0],
+            "powertrain": scopes.str[1],
+            "metric": "in_use_fuel_economy",
+            "year": economy["fiscal_year"].astype(int),
+            "value": economy["value"].astype(float),
+            "source": economy["source_publisher"],
+        }
+    )
     fleet = load_dataset("vehicle_emission_factors").set_index(["parameter", "subject"])
-    km = fleet.loc[("fleet_vkt", "private_passenger_gasoline"), "value"] + fleet.loc[
-        ("fleet_vkt", "private_passenger_diesel"), "value"]
+    km = (
+        fleet.loc[("fleet_vkt", "private_passenger_gasoline"), "value"]
+        + fleet.loc[("fleet_vkt", "private_passenger_diesel"), "value"]
+    )
     litres = fleet.loc[("fleet_fuel_use", "private_passenger_gasoline"), "value"]
     survey = "MLIT fuel consumption survey FY2016 (private passenger cars)"
-    totals = pd.DataFrame({
-        "region": REGION, "segment": "all", "powertrain": "all",
-        "metric": ["vehicle_km", "gasoline_use"], "year": 2016,
-        "value": [float(km) * 1e6, float(litres) * 1e6], "source": survey,
-    })
+    totals = pd.DataFrame(
+        {
+            "region": REGION,
+            "segment": "all",
+            "powertrain": "all",
+            "metric": ["vehicle_km", "gasoline_use"],
+            "year": 2016,
+            "value": [float(km) * 1e6, float(litres) * 1e6],
+            "source": survey,
+        }
+    )
     return pd.concat([rows, totals], ignore_index=True)
 
 
-def _rows(segment: str, powertrain: str, years: np.ndarray, values: np.ndarray,
-          basis: np.ndarray, source: str) -> pd.DataFrame:
-    return pd.DataFrame({"region": REGION, "segment": segment, "powertrain": powertrain,
-                         "year": years, "value": values, "basis": basis, "source": source})
-
+def _rows(
+    segment: str,
+    powertrain: str,
+    years: np.ndarray,
+    values: np.ndarray,
+    basis: np.ndarray,
+    source: str,
+) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "region": REGION,
+            "segment": segment,
+            "powertrain": powertrain,
+            "year": years,
+            "value": values,
+            "basis": basis,
+            "source": source,
+        }
+    )

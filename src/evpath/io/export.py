@@ -13,7 +13,15 @@ import pandas as pd
 import xarray as xr
 
 DIM_COLUMNS = (
-    "region", "segment", "powertrain", "carrier", "stage", "factor", "cohort", "age", "year"
+    "region",
+    "segment",
+    "powertrain",
+    "carrier",
+    "stage",
+    "factor",
+    "cohort",
+    "age",
+    "year",
 )
 """Dimension columns of the tidy table, in order; a variable without a dim leaves it empty."""
 

@@ -82,6 +82,10 @@ class ResultsStore:
             connection.execute("INSERT INTO results BY NAME SELECT * FROM incoming")
             connection.unregister("incoming")
             connection.execute("COMMIT")
+        except duckdb.Error as exc:
+            connection.execute("ROLLBACK")
+            msg = f"{self.path}: could not store run {manifest['run_id']} ({exc}); the store is unchanged"
+            raise StoreError(msg) from None
         except BaseException:
             connection.execute("ROLLBACK")
             raise
@@ -102,7 +106,9 @@ class ResultsStore:
     def manifest(self, run_id: str) -> dict[str, Any]:
         """The manifest of one run."""
         with self._connect() as connection:
-            row = connection.execute("SELECT manifest FROM runs WHERE run_id = ?", [run_id]).fetchone()
+            row = connection.execute(
+                "SELECT manifest FROM runs WHERE run_id = ?", [run_id]
+            ).fetchone()
         if row is None:
             msg = f"{self.path}: no run {run_id!r}; list runs with ResultsStore.runs()"
             raise StoreError(msg)

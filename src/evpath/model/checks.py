@@ -6,7 +6,7 @@ import numpy as np
 import xarray as xr
 
 from evpath.errors import InvariantError
-from evpath.scenario.schema import SHARE_TOLERANCE
+from evpath.scenario.base import SHARE_TOLERANCE
 
 BALANCE_RTOL = 1e-9
 """Relative tolerance of the stock balance, against the largest stock [dimensionless]."""
@@ -14,7 +14,9 @@ BALANCE_RTOL = 1e-9
 
 def _first_offender(mask: xr.DataArray) -> str:
     index = np.unravel_index(int(np.argmax(mask.values)), mask.shape)
-    return ", ".join(f"{dim}={mask[dim].values[i]}" for dim, i in zip(mask.dims, index, strict=True))
+    return ", ".join(
+        f"{dim}={mask[dim].values[i]}" for dim, i in zip(mask.dims, index, strict=True)
+    )
 
 
 def check_non_negative(array: xr.DataArray, name: str) -> None:

@@ -29,8 +29,11 @@ def _log_mean(a: xr.DataArray, b: xr.DataArray) -> xr.DataArray:
 
 
 def lmdi(
-    vehicle_km: xr.DataArray, energy_mj: xr.DataArray, emissions: xr.DataArray,
-    start: int, end: int,
+    vehicle_km: xr.DataArray,
+    energy_mj: xr.DataArray,
+    emissions: xr.DataArray,
+    start: int,
+    end: int,
 ) -> xr.DataArray:
     """Contributions of each factor to the emission change from ``start`` to ``end``.
 
@@ -51,13 +54,15 @@ def lmdi(
         mj = energy_mj.sel(year=year, drop=True).clip(min=EPSILON)
         kg = emissions.sel(year=year, drop=True).clip(min=EPSILON)
         total_km = km.sum(groups)
-        return {"activity": total_km.broadcast_like(km), "mix": km / total_km,
-                "energy_intensity": mj / km, "carbon_intensity": kg / mj}
+        return {
+            "activity": total_km.broadcast_like(km),
+            "mix": km / total_km,
+            "energy_intensity": mj / km,
+            "carbon_intensity": kg / mj,
+        }
 
     before, after = terms(start), terms(end)
-    weight = _log_mean(
-        emissions.sel(year=end, drop=True), emissions.sel(year=start, drop=True)
-    )
+    weight = _log_mean(emissions.sel(year=end, drop=True), emissions.sel(year=start, drop=True))
     parts = [(weight * np.log(after[f] / before[f])).sum(groups) for f in FACTORS]
     result = xr.concat(parts, dim=xr.DataArray(list(FACTORS), dims="factor"))
     return result.transpose("region", "factor").assign_attrs(units="kg CO2e/yr")

@@ -64,9 +64,11 @@ def carrier_factors(
 
 def fleet_emissions(energy: xr.DataArray, per_unit: xr.DataArray) -> xr.DataArray:
     """Use-phase emissions (region, segment, powertrain, stage, year) [kg CO2e/yr]."""
-    return xr.dot(energy, per_unit, dim="carrier").transpose(
-        "region", "segment", "powertrain", "stage", "year"
-    ).assign_attrs(units="kg CO2e/yr")
+    return (
+        xr.dot(energy, per_unit, dim="carrier")
+        .transpose("region", "segment", "powertrain", "stage", "year")
+        .assign_attrs(units="kg CO2e/yr")
+    )
 
 
 ENGINE = ("ICEV_gasoline", "ICEV_diesel", "HEV", "PHEV")
@@ -74,8 +76,11 @@ ELECTRIC_DRIVE = ("HEV", "PHEV", "BEV", "FCEV")
 
 
 def manufacturing_per_car(
-    spec: VehicleCycle, factors: EmissionFactors, battery_grid: xr.DataArray,
-    segments: list[str], cohorts: np.ndarray,
+    spec: VehicleCycle,
+    factors: EmissionFactors,
+    battery_grid: xr.DataArray,
+    segments: list[str],
+    cohorts: np.ndarray,
 ) -> xr.DataArray:
     """Emissions of making one car ([region,] segment, powertrain, cohort) [kg CO2e/vehicle].
 
@@ -85,8 +90,12 @@ def manufacturing_per_car(
     """
     parts = factors.manufacturing
     body = xr.DataArray(
-        [parts["chassis"] + parts["engine"] * (p in ENGINE) + parts["electric_drive"] * (p in ELECTRIC_DRIVE)
-         for p in POWERTRAINS],
+        [
+            parts["chassis"]
+            + parts["engine"] * (p in ENGINE)
+            + parts["electric_drive"] * (p in ELECTRIC_DRIVE)
+            for p in POWERTRAINS
+        ],
         coords={"powertrain": list(POWERTRAINS)},
     )
     scale = xr.DataArray(
@@ -100,8 +109,10 @@ def manufacturing_per_car(
     )
     per_kwh = factors.battery_other + factors.battery_electricity * grid_at / 1000.0
     pack = xr.DataArray(
-        [[values_at(spec.pack_kwh.get(s, {}).get(p, 0.0), cohorts) for p in POWERTRAINS]  # type: ignore[call-overload]
-         for s in segments],
+        [
+            [values_at(spec.pack_kwh.get(s, {}).get(p, 0.0), cohorts) for p in POWERTRAINS]  # type: ignore[call-overload]
+            for s in segments
+        ],
         coords={"segment": segments, "powertrain": list(POWERTRAINS), "cohort": cohorts},
     )
     return (body * scale + pack * per_kwh).assign_attrs(units="kg CO2e/vehicle")
@@ -119,10 +130,16 @@ def expected_years_in_fleet(lifetime: Lifetime, cohorts: np.ndarray) -> xr.DataA
         mean = np.full(len(cohorts), float(survival_table(lifetime.survival).sum()))
     elif lifetime.model == "weibull":
         shape = param(lifetime.shape)
-        mean = param(lifetime.mean) if lifetime.mean is not None else param(lifetime.scale) * gamma(1 + 1 / shape)
+        mean = (
+            param(lifetime.mean)
+            if lifetime.mean is not None
+            else param(lifetime.scale) * gamma(1 + 1 / shape)
+        )
     elif lifetime.model == "folded_normal":
         mu, sigma = param(lifetime.mean), param(lifetime.std)
-        mean = sigma * np.sqrt(2 / np.pi) * np.exp(-(mu**2) / (2 * sigma**2)) + mu * (1 - 2 * ndtr(-mu / sigma))
+        mean = sigma * np.sqrt(2 / np.pi) * np.exp(-(mu**2) / (2 * sigma**2)) + mu * (
+            1 - 2 * ndtr(-mu / sigma)
+        )
     else:
         mean = param(lifetime.mean)
     return xr.DataArray(mean, coords={"cohort": cohorts}, attrs={"units": "years"})

@@ -20,15 +20,19 @@ def intensity_per_km(spec: Energy, segments: list[str], cohorts: np.ndarray) -> 
         · (1 + uplift[carrier]) [/ (1 − charging_losses) for electricity]
     """
     test = xr.DataArray(
-        [[spec.new_car_test.get(p, {}).get(k, 0.0) / 100.0 for k in CARRIERS]  # type: ignore[call-overload]
-         for p in POWERTRAINS],
+        [
+            [spec.new_car_test.get(p, {}).get(k, 0.0) / 100.0 for k in CARRIERS]  # type: ignore[call-overload]
+            for p in POWERTRAINS
+        ],
         coords={"powertrain": list(POWERTRAINS), "carrier": list(CARRIERS)},
     )
     improvement = xr.DataArray(
         [spec.improvement.get(p, 0.0) for p in POWERTRAINS],  # type: ignore[call-overload]
         coords={"powertrain": list(POWERTRAINS)},
     )
-    model_years = xr.DataArray(np.minimum(cohorts, spec.improvement_until), coords={"cohort": cohorts})
+    model_years = xr.DataArray(
+        np.minimum(cohorts, spec.improvement_until), coords={"cohort": cohorts}
+    )
     trend = (1.0 - improvement) ** (model_years - spec.reference_year)
     uplift = xr.DataArray(
         [1.0 + spec.real_world_uplift.get(k, 0.0) for k in CARRIERS],  # type: ignore[call-overload]
@@ -40,8 +44,10 @@ def intensity_per_km(spec: Energy, segments: list[str], cohorts: np.ndarray) -> 
     )
     uf = spec.phev_utility_factor
     phev_split = xr.DataArray(
-        [[(uf if k == "electricity" else 1.0 - uf) if p == "PHEV" else 1.0 for k in CARRIERS]
-         for p in POWERTRAINS],
+        [
+            [(uf if k == "electricity" else 1.0 - uf) if p == "PHEV" else 1.0 for k in CARRIERS]
+            for p in POWERTRAINS
+        ],
         coords={"powertrain": list(POWERTRAINS), "carrier": list(CARRIERS)},
     )
     segment = xr.DataArray(

@@ -9,7 +9,8 @@ from scipy.special import gamma
 from evpath import stock as stock_engine
 from evpath import survival
 from evpath.model.paths import interpolate_path, survival_table
-from evpath.scenario.schema import POWERTRAINS, InitialStock, Lifetime, Scenario
+from evpath.scenario.base import POWERTRAINS
+from evpath.scenario.schema import InitialStock, Lifetime, Scenario
 
 
 def lifetime_model(spec: Lifetime, cohorts: np.ndarray) -> survival.LifetimeModel:
@@ -24,15 +25,22 @@ def lifetime_model(spec: Lifetime, cohorts: np.ndarray) -> survival.LifetimeMode
     if spec.model == "empirical":
         assert spec.survival is not None
         table = survival_table(spec.survival)
-        return survival.Empirical(survival=xr.DataArray(table, coords={"age": np.arange(table.size)}))
+        return survival.Empirical(
+            survival=xr.DataArray(table, coords={"age": np.arange(table.size)})
+        )
     if spec.model == "fixed":
         return survival.Fixed(mean=param(spec.mean))
     if spec.model == "weibull":
         shape = param(spec.shape)
-        scale = param(spec.scale) if spec.scale is not None else param(spec.mean) / gamma(1 + 1 / shape)
+        scale = (
+            param(spec.scale) if spec.scale is not None else param(spec.mean) / gamma(1 + 1 / shape)
+        )
         return survival.Weibull(shape=shape, scale=scale)
-    kinds = {"normal": survival.Normal, "folded_normal": survival.FoldedNormal,
-             "lognormal": survival.LogNormal}
+    kinds = {
+        "normal": survival.Normal,
+        "folded_normal": survival.FoldedNormal,
+        "lognormal": survival.LogNormal,
+    }
     return kinds[spec.model](mean=param(spec.mean), std=param(spec.std))
 
 
@@ -111,13 +119,15 @@ def fleet_stock(scenario: Scenario, sales: xr.DataArray) -> xr.Dataset:
             inflow, model, inflow_at=spec.inflow_at, initial_stock=initial, by_cohort=True
         )
         per_segment.append(
-            xr.Dataset({
-                "stock": result.stock,
-                "outflow": result.outflow,
-                "stock_by_cohort": result.stock_by_cohort,
-                "average_age": average_age(result.stock_by_cohort, spec.inflow_at),
-                "initial_stock": initial.sum("age"),
-            })
+            xr.Dataset(
+                {
+                    "stock": result.stock,
+                    "outflow": result.outflow,
+                    "stock_by_cohort": result.stock_by_cohort,
+                    "average_age": average_age(result.stock_by_cohort, spec.inflow_at),
+                    "initial_stock": initial.sum("age"),
+                }
+            )
         )
     return xr.concat(per_segment, dim=sales.segment)
 

@@ -30,7 +30,9 @@ def intensity_history(history: pd.DataFrame, country: str) -> pd.Series:
 def pathway_points(spec: Grid, lifecycle: dict[str, float]) -> dict[int, float]:
     """The scenario's pathway as intensities by year [g CO2e/kWh]."""
     return {
-        year: point.intensity if point.intensity is not None else mix_intensity(point.mix or {}, lifecycle)
+        year: point.intensity
+        if point.intensity is not None
+        else mix_intensity(point.mix or {}, lifecycle)
         for year, point in spec.pathway.items()
     }
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import numpy as np
-import xarray as xr
-
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
+import xarray as xr
 
 from evpath.data.factors import EmissionFactors
 from evpath.data.history import History
@@ -27,8 +26,9 @@ from evpath.model.fleet import fleet_stock
 from evpath.model.grid import grid_intensity, intensity_history, pathway_points
 from evpath.model.sales import new_sales
 from evpath.model.targets import per_car_metrics, reduction
+from evpath.scenario.base import ELECTRIFIED
 from evpath.scenario.emissions import CARRIER_UNITS, Emissions
-from evpath.scenario.schema import ELECTRIFIED, Scenario
+from evpath.scenario.schema import Scenario
 from evpath.survival import INFLOW_AT_AGE_OFFSET
 from evpath.variables import annotate
 
@@ -87,19 +87,21 @@ def run_pipeline(scenario: Scenario, inputs: Inputs) -> xr.Dataset:
     electrified = sales_share.sel(powertrain=list(ELECTRIFIED)).sum("powertrain")
     electrified.attrs["units"] = "1"
 
-    dataset = xr.Dataset({
-        "sales": sales,
-        "stock": fleet.stock.assign_attrs(units="vehicles"),
-        "outflow": fleet.outflow.assign_attrs(units="vehicles/yr"),
-        "stock_by_cohort": fleet.stock_by_cohort.assign_attrs(units="vehicles"),
-        "average_age": fleet.average_age,
-        "sales_share": sales_share,
-        "stock_share": stock_share,
-        "electrified_sales_share": electrified,
-        "electrified_stock_share": stock_share.sel(powertrain=list(ELECTRIFIED))
-        .sum("powertrain")
-        .assign_attrs(units="1"),
-    })
+    dataset = xr.Dataset(
+        {
+            "sales": sales,
+            "stock": fleet.stock.assign_attrs(units="vehicles"),
+            "outflow": fleet.outflow.assign_attrs(units="vehicles/yr"),
+            "stock_by_cohort": fleet.stock_by_cohort.assign_attrs(units="vehicles"),
+            "average_age": fleet.average_age,
+            "sales_share": sales_share,
+            "stock_share": stock_share,
+            "electrified_sales_share": electrified,
+            "electrified_stock_share": stock_share.sel(powertrain=list(ELECTRIFIED))
+            .sum("powertrain")
+            .assign_attrs(units="1"),
+        }
+    )
     if scenario.emissions is not None:
         dataset = dataset.merge(_use_phase(scenario, scenario.emissions, inputs, sales, fleet))
     return annotate(dataset.transpose("region", "segment", "powertrain", "year", ...))
@@ -112,7 +114,9 @@ def _use_phase(
     years = sales.year.values
     at_sale = {"cohort": xr.DataArray(years, dims="year")}
     segments = [str(s) for s in sales.segment.values]
-    lifetimes = [scenario.fleet.lifetime_by_segment.get(s, scenario.fleet.lifetime) for s in segments]
+    lifetimes = [
+        scenario.fleet.lifetime_by_segment.get(s, scenario.fleet.lifetime) for s in segments
+    ]
     offset = xr.DataArray(
         [INFLOW_AT_AGE_OFFSET[lt.inflow_at] for lt in lifetimes], coords={"segment": segments}
     )
@@ -128,8 +132,12 @@ def _use_phase(
     points = pathway_points(spec.grid, factors.lifecycle_intensity)
     region_dim = xr.DataArray(sales.region.values, dims="region")
     grid = xr.concat(
-        [grid_intensity(intensity_history(inputs.grid_history, inputs.country_names[str(r)]),
-                        points, years) for r in sales.region.values],
+        [
+            grid_intensity(
+                intensity_history(inputs.grid_history, inputs.country_names[str(r)]), points, years
+            )
+            for r in sales.region.values
+        ],
         dim=region_dim,
     )
     h2 = hydrogen_intensity(spec.hydrogen, factors, grid)
@@ -137,9 +145,13 @@ def _use_phase(
     use = fleet_emissions(energy, per_unit)
 
     plant = spec.vehicle_cycle.battery_grid
-    battery_grid = grid if plant == "own" else grid_intensity(
-        intensity_history(inputs.grid_history, plant), {}, years
-    ).expand_dims(region=sales.region.values)
+    battery_grid = (
+        grid
+        if plant == "own"
+        else grid_intensity(intensity_history(inputs.grid_history, plant), {}, years).expand_dims(
+            region=sales.region.values
+        )
+    )
     per_car = manufacturing_per_car(spec.vehicle_cycle, factors, battery_grid, segments, cohorts)
     life = xr.concat([expected_years_in_fleet(lt, cohorts) for lt in lifetimes], dim=offset.segment)
     cycle = amortised_vehicle_cycle(by_cohort, per_car, life)
@@ -171,23 +183,28 @@ def _use_phase(
         for carrier in energy.carrier.values
     }
     target = spec.target
-    return xr.Dataset({
-        "vehicle_km": fleet_km,
-        "energy_use": energy_mj.transpose("region", "segment", "powertrain", "carrier", "year")
-        .assign_attrs(units="MJ/yr"),
-        **physical,
-        "grid_intensity": grid,
-        "hydrogen_intensity": h2,
-        "emissions": emissions.transpose("region", "segment", "powertrain", "stage", "year")
-        .assign_attrs(units="kg CO2e/yr"),
-        "manufacturing_per_car": per_car.sel(at_sale).drop_vars("cohort")
-        .assign_attrs(units="kg CO2e/vehicle"),
-        **metrics.data_vars,
-        "emission_reduction": reduction(metrics[target.metric], target.base_year),
-        "emission_change_factors": lmdi(
-            fleet_km, energy_mj.sum("carrier"), wtw, target.base_year, target.year
-        ),
-    })
+    return xr.Dataset(
+        {
+            "vehicle_km": fleet_km,
+            "energy_use": energy_mj.transpose(
+                "region", "segment", "powertrain", "carrier", "year"
+            ).assign_attrs(units="MJ/yr"),
+            **physical,
+            "grid_intensity": grid,
+            "hydrogen_intensity": h2,
+            "emissions": emissions.transpose(
+                "region", "segment", "powertrain", "stage", "year"
+            ).assign_attrs(units="kg CO2e/yr"),
+            "manufacturing_per_car": per_car.sel(at_sale)
+            .drop_vars("cohort")
+            .assign_attrs(units="kg CO2e/vehicle"),
+            **metrics.data_vars,
+            "emission_reduction": reduction(metrics[target.metric], target.base_year),
+            "emission_change_factors": lmdi(
+                fleet_km, energy_mj.sum("carrier"), wtw, target.base_year, target.year
+            ),
+        }
+    )
 
 
 def _share(values: xr.DataArray, dim: str) -> xr.DataArray:

@@ -14,7 +14,8 @@ import xarray as xr
 from evpath.errors import ScenarioError
 from evpath.model.curves import progress
 from evpath.model.paths import interpolate_path
-from evpath.scenario.schema import POWERTRAINS, Sales, Scenario, SegmentSplit, TotalSales
+from evpath.scenario.base import POWERTRAINS
+from evpath.scenario.schema import Sales, Scenario, SegmentSplit, TotalSales
 
 SALES_UNIT = "vehicles/yr"
 
@@ -95,7 +96,9 @@ def project_powertrain_shares(
         anchors: dict[int, xr.DataArray] = {history_end: last_mix.sel(segment=segment)}
         for general_first in (True, False):
             for milestone in sales.milestones:
-                applies = milestone.segment is None if general_first else milestone.segment == segment
+                applies = (
+                    milestone.segment is None if general_first else milestone.segment == segment
+                )
                 if applies:
                     mix = [milestone.shares.get(p, 0.0) for p in POWERTRAINS]
                     anchors[milestone.year] = xr.DataArray(
@@ -107,7 +110,9 @@ def project_powertrain_shares(
     )
 
 
-def _path_through(anchors: dict[int, xr.DataArray], years: np.ndarray, sales: Sales) -> xr.DataArray:
+def _path_through(
+    anchors: dict[int, xr.DataArray], years: np.ndarray, sales: Sales
+) -> xr.DataArray:
     """Shares at ``years`` moving between consecutive anchors along the scenario's curve."""
     anchor_years = np.array(sorted(anchors))
     if len(anchor_years) == 1:

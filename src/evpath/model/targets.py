@@ -56,7 +56,9 @@ def per_car_metrics(
         "wtw_per_km_new": (1000.0 * new_wtw / new_km, PER_KM_UNIT),
         "wtw_per_km_fleet": (1000.0 * fleet_wtw / vehicle_km.sum(every), PER_KM_UNIT),
     }
-    return xr.Dataset({name: value.assign_attrs(units=unit) for name, (value, unit) in metrics.items()})
+    return xr.Dataset(
+        {name: value.assign_attrs(units=unit) for name, (value, unit) in metrics.items()}
+    )
 
 
 def reduction(metric: xr.DataArray, base_year: int) -> xr.DataArray:
@@ -75,18 +77,20 @@ def target_table(metrics: xr.Dataset, spec: Target) -> pd.DataFrame:
     for region in metric.region.values:
         achieved = float(cut.sel(region=region, year=spec.year))
         first_year = float(first.sel(region=region))
-        rows.append({
-            "region": str(region),
-            "metric": spec.metric,
-            "unit": metric.attrs["units"],
-            "base_year": spec.base_year,
-            "base_value": float(metric.sel(region=region, year=spec.base_year)),
-            "target_year": spec.year,
-            "value": float(metric.sel(region=region, year=spec.year)),
-            "target_reduction": spec.reduction,
-            "reduction": achieved,
-            "met": achieved >= spec.reduction - 1e-12,
-            "gap": max(spec.reduction - achieved, 0.0),
-            "first_year_met": None if np.isnan(first_year) else int(first_year),
-        })
+        rows.append(
+            {
+                "region": str(region),
+                "metric": spec.metric,
+                "unit": metric.attrs["units"],
+                "base_year": spec.base_year,
+                "base_value": float(metric.sel(region=region, year=spec.base_year)),
+                "target_year": spec.year,
+                "value": float(metric.sel(region=region, year=spec.year)),
+                "target_reduction": spec.reduction,
+                "reduction": achieved,
+                "met": achieved >= spec.reduction - 1e-12,
+                "gap": max(spec.reduction - achieved, 0.0),
+                "first_year_met": None if np.isnan(first_year) else int(first_year),
+            }
+        )
     return pd.DataFrame(rows).set_index("region")

@@ -45,5 +45,3 @@ class Sourced(Frozen):
             msg = "this block holds assumptions: give a 'source:' or a 'note:' saying why"
             raise ValueError(msg)
         return self
-
-

@@ -29,12 +29,20 @@ Technology = Literal[
 ]
 H2Route = Literal["steam_methane_reforming", "coal_gasification", "electrolysis"]
 Metric = Literal[
-    "wtw_per_new_car", "wtw_per_car", "lifecycle_per_new_car", "lifecycle_per_car",
-    "wtw_per_km_new", "wtw_per_km_fleet",
+    "wtw_per_new_car",
+    "wtw_per_car",
+    "lifecycle_per_new_car",
+    "lifecycle_per_car",
+    "wtw_per_km_new",
+    "wtw_per_km_fleet",
 ]
 METRICS: tuple[str, ...] = (
-    "wtw_per_new_car", "wtw_per_car", "lifecycle_per_new_car", "lifecycle_per_car",
-    "wtw_per_km_new", "wtw_per_km_fleet",
+    "wtw_per_new_car",
+    "wtw_per_car",
+    "lifecycle_per_new_car",
+    "lifecycle_per_car",
+    "wtw_per_km_new",
+    "wtw_per_km_fleet",
 )
 
 
@@ -93,8 +101,12 @@ class Energy(Sourced):
     @model_validator(mode="after")
     def _carriers_fit_powertrains(self) -> Energy:
         expected = {
-            "ICEV_gasoline": {"gasoline"}, "ICEV_diesel": {"diesel"}, "HEV": {"gasoline"},
-            "PHEV": {"gasoline", "electricity"}, "BEV": {"electricity"}, "FCEV": {"hydrogen"},
+            "ICEV_gasoline": {"gasoline"},
+            "ICEV_diesel": {"diesel"},
+            "HEV": {"gasoline"},
+            "PHEV": {"gasoline", "electricity"},
+            "BEV": {"electricity"},
+            "FCEV": {"hydrogen"},
         }
         for powertrain, carriers in expected.items():
             given = set(self.new_car_test.get(powertrain, {}))  # type: ignore[call-overload]

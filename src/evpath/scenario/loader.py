@@ -135,7 +135,9 @@ def deep_merge(
         elif mergeable and of_blocks is not None:
             merged[key] = {
                 k: deep_merge(old[k], v, of_blocks)
-                if isinstance(v, dict) and isinstance(old.get(k), dict) and not _variant_changes(old[k], v)
+                if isinstance(v, dict)
+                and isinstance(old.get(k), dict)
+                and not _variant_changes(old[k], v)
                 else v
                 for k, v in {**old, **value}.items()
             }
@@ -177,7 +179,14 @@ def format_field_path(loc: tuple[int | str, ...]) -> str:
     return text
 
 
-TYPE_MISMATCHES = {"dict_type", "float_type", "float_parsing", "int_type", "model_type", "list_type"}
+TYPE_MISMATCHES = {
+    "dict_type",
+    "float_type",
+    "float_parsing",
+    "int_type",
+    "model_type",
+    "list_type",
+}
 """Error types pydantic reports for each non-matching member of a union."""
 
 
@@ -205,7 +214,9 @@ def _error_line(loc: tuple[int | str, ...], error: Any, model: type[BaseModel]) 
     got = error.get("input")
     if error["type"] == "extra_forbidden":
         allowed = _fields_at(model, loc[:-1])
-        message = "unknown field" + (f"; allowed fields here: {', '.join(allowed)}" if allowed else "")
+        message = "unknown field" + (
+            f"; allowed fields here: {', '.join(allowed)}" if allowed else ""
+        )
         got = None
     elif error["type"] == "missing":
         message = "required field is missing"

@@ -12,14 +12,10 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from evpath.data.history import HISTORIES
-from evpath.scenario.emissions import Emissions
 from evpath.scenario.base import (
-    ELECTRIFIED,
-    POWERTRAINS,
     SHARE_TOLERANCE,
     Frozen,
     NonNegativeParam,
-    Positive,
     PositiveParam,
     Powertrain,
     Share,
@@ -27,6 +23,8 @@ from evpath.scenario.base import (
     Year,
     YearPath,
 )
+from evpath.scenario.emissions import Emissions
+
 
 class Years(Frozen):
     """Model period [calendar years]."""
@@ -182,8 +180,11 @@ class Lifetime(Sourced):
             if ages[0] != 0:
                 msg = f"survival: first age is {ages[0]}; allowed: a table starting at age 0"
                 raise ValueError(msg)
-            rising = [a for a, before, after in zip(ages[1:], values, values[1:], strict=False)
-                      if after > before]
+            rising = [
+                a
+                for a, before, after in zip(ages[1:], values, values[1:], strict=False)
+                if after > before
+            ]
             if rising:
                 msg = (
                     f"survival: rises at age {rising[0]}; allowed: fractions that never "
@@ -234,6 +235,7 @@ class Fleet(Frozen):
     @classmethod
     def _null_is_none(cls, value: object) -> object:
         return {} if value is None else value
+
     initial_stock: InitialStock
 
 
@@ -277,10 +279,7 @@ class Scenario(Frozen):
     def _known_to_history(self) -> Scenario:
         spec = HISTORIES.get(self.sales.history)
         if spec is None:
-            msg = (
-                f"sales.history: got {self.sales.history!r}; allowed: one of "
-                f"{sorted(HISTORIES)}"
-            )
+            msg = f"sales.history: got {self.sales.history!r}; allowed: one of {sorted(HISTORIES)}"
             raise ValueError(msg)
         for i, region in enumerate(self.regions):
             if region not in spec.regions:
@@ -303,7 +302,9 @@ class Scenario(Frozen):
             for i, m in enumerate(self.sales.milestones)
             if m.segment is not None
         ]
-        segment_uses += [(f"fleet.lifetime_by_segment.{s}", s) for s in self.fleet.lifetime_by_segment]
+        segment_uses += [
+            (f"fleet.lifetime_by_segment.{s}", s) for s in self.fleet.lifetime_by_segment
+        ]
         totals = self.fleet.initial_stock.total
         segment_uses += [(f"fleet.initial_stock.total.{s}", s) for s in totals or {}]
         segment_uses += [
