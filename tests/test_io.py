@@ -40,20 +40,9 @@ def _manifest(run_id: str = "run-1") -> dict:
 
 def test_tidy_table_has_units_dims_and_skips_cells_before_the_cohort():
     table = export.tidy(_dataset())
-    assert list(table.columns) == [
-        "variable",
-        "unit",
-        "region",
-        "segment",
-        "powertrain",
-        "carrier",
-        "stage",
-        "factor",
-        "cohort",
-        "age",
-        "year",
-        "value",
-    ]
+    assert list(table.columns) == ["variable", "unit", *export.DIM_COLUMNS, "value"]
+    assert export.DIM_COLUMNS[:3] == ("region", "segment", "powertrain")
+    assert export.DIM_COLUMNS[-1] == "year"
     stock = table[table.variable == "stock"]
     assert len(stock) == 8 and set(stock.unit) == {"vehicles"}
     cohort = table[table.variable == "stock_by_cohort"]

@@ -10,13 +10,22 @@ from evpath.data.factors import emission_factors
 from evpath.data.history import HISTORIES
 from evpath.data.registry import load_dataset
 from evpath.io.manifest import build_manifest
-from evpath.model.pipeline import Inputs, run_pipeline
+from evpath.model.pipeline import (
+    GRID,
+    IEA,
+    INTENSITY,
+    LITHIUM,
+    PRICES,
+    TABLES,
+    USGS,
+    Inputs,
+    run_pipeline,
+)
 from evpath.results import Results
 from evpath.scenario.loader import load_scenario
 from evpath.scenario.schema import Scenario
 
 ProgressHook = Callable[[str], None]
-GRID_DATASET = "owid_electricity_mix_carbon_intensity"
 
 
 def run(scenario: Scenario | str | Path, progress: ProgressHook | None = None) -> Results:
@@ -41,8 +50,10 @@ def run(scenario: Scenario | str | Path, progress: ProgressHook | None = None) -
     step("run model")
     dataset = run_pipeline(resolved, inputs)
     datasets = inputs.history.datasets
+    if resolved.batteries is not None:
+        datasets += (IEA, PRICES, INTENSITY, USGS, LITHIUM)
     if resolved.emissions is not None:
-        datasets += (GRID_DATASET, FACTORS_DATASET)
+        datasets += (GRID, FACTORS_DATASET)
     manifest = build_manifest(resolved, datasets)
     return Results(
         scenario=resolved,
@@ -58,7 +69,7 @@ def load_inputs(scenario: Scenario) -> Inputs:
     spec = HISTORIES[scenario.sales.history]
     return Inputs(
         history=spec.load(),
-        grid_history=load_dataset(GRID_DATASET),
+        tables={name: load_dataset(name) for name in TABLES},
         factors=emission_factors(),
         country_names=spec.country_names,
     )

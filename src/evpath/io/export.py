@@ -19,6 +19,9 @@ DIM_COLUMNS = (
     "carrier",
     "stage",
     "factor",
+    "chemistry",
+    "metal",
+    "step",
     "cohort",
     "age",
     "year",
@@ -52,7 +55,7 @@ def tidy(dataset: xr.Dataset) -> pd.DataFrame:
             table[column] = pd.NA
     for column in INTEGER_DIMS:
         table[column] = table[column].astype("Int64")
-    for column in ("region", "segment", "powertrain", "carrier", "stage", "factor"):
+    for column in set(DIM_COLUMNS) - set(INTEGER_DIMS):
         table[column] = table[column].astype("string")
     return table[["variable", "unit", *DIM_COLUMNS, "value"]]
 

@@ -79,15 +79,18 @@ def manufacturing_per_car(
     spec: VehicleCycle,
     factors: EmissionFactors,
     battery_grid: xr.DataArray,
-    segments: list[str],
-    cohorts: np.ndarray,
+    pack: xr.DataArray,
 ) -> xr.DataArray:
     """Emissions of making one car ([region,] segment, powertrain, cohort) [kg CO2e/vehicle].
 
     (chassis + engine + electric drive, as fitted) × kei scale + pack kWh ×
     (battery_other + battery_electricity × grid / 1000), with the grid of the battery
     plant in the car's model year (held outside the modelled years).
+
+    ``pack`` : DataArray (segment, powertrain, cohort) [kWh/vehicle].
     """
+    segments = [str(s) for s in pack.segment.values]
+    cohorts = pack.cohort.values
     parts = factors.manufacturing
     body = xr.DataArray(
         [
@@ -108,13 +111,6 @@ def manufacturing_per_car(
         .assign_coords(cohort=cohorts)
     )
     per_kwh = factors.battery_other + factors.battery_electricity * grid_at / 1000.0
-    pack = xr.DataArray(
-        [
-            [values_at(spec.pack_kwh.get(s, {}).get(p, 0.0), cohorts) for p in POWERTRAINS]  # type: ignore[call-overload]
-            for s in segments
-        ],
-        coords={"segment": segments, "powertrain": list(POWERTRAINS), "cohort": cohorts},
-    )
     return (body * scale + pack * per_kwh).assign_attrs(units="kg CO2e/vehicle")
 
 

@@ -12,6 +12,24 @@ from evpath.data.factors import EmissionFactors
 from evpath.data.history import History
 from evpath.model import checks
 from evpath.model.activity import distance_per_car, vehicle_km
+from evpath.model.battery import (
+    chemistry_mix,
+    cumulative_world_demand,
+    pack_kwh,
+    pack_price,
+    price_anchors,
+    world_demand_history,
+)
+from evpath.model.manufacturing import manufacturing
+from evpath.model.materials import (
+    LCE_PER_LI,
+    material_flows,
+    material_intensity,
+    mine_production,
+    retired_capacity,
+    share_of_world_production,
+    supply_indicators,
+)
 from evpath.model.decomposition import lmdi
 from evpath.model.emissions import (
     amortised_vehicle_cycle,
@@ -27,10 +45,20 @@ from evpath.model.grid import grid_intensity, intensity_history, pathway_points
 from evpath.model.sales import new_sales
 from evpath.model.targets import per_car_metrics, reduction
 from evpath.scenario.base import ELECTRIFIED
+from evpath.scenario.batteries import METALS, Batteries
 from evpath.scenario.emissions import CARRIER_UNITS, Emissions
 from evpath.scenario.schema import Scenario
 from evpath.survival import INFLOW_AT_AGE_OFFSET
 from evpath.variables import annotate
+
+GRID = "owid_electricity_mix_carbon_intensity"
+IEA = "iea_gevo2025_ev_data"
+PRICES = "battery_pack_price_bnef_anchor_points"
+INTENSITY = "battery_material_intensity_batpac"
+USGS = "usgs_mcs_cobalt_nickel_graphite_production"
+LITHIUM = "usgs_mcs2024_lithium_production_and_reserves"
+TABLES = (GRID, IEA, PRICES, INTENSITY, USGS, LITHIUM)
+"""Bundled datasets the stages after the fleet read."""
 
 ELECTRIFIED_TOLERANCE = 1e-9
 """Electrified share counted as 100% when within this of 1 [dimensionless]."""
@@ -44,15 +72,16 @@ class Inputs:
     ----------
     history : History
         Sales history and observed fleet figures.
-    grid_history : DataFrame
-        Bundled grid carbon intensity by country and year (OWID/Ember).
+    tables : dict of DataFrame
+        Bundled datasets by name (grid intensity, IEA EV data, battery material
+        intensity, pack prices, mine production).
     factors : EmissionFactors
     country_names : dict
         Name of each region in the grid data.
     """
 
     history: History
-    grid_history: pd.DataFrame
+    tables: dict[str, pd.DataFrame]
     factors: EmissionFactors
     country_names: dict[str, str]
 
@@ -102,13 +131,77 @@ def run_pipeline(scenario: Scenario, inputs: Inputs) -> xr.Dataset:
             .assign_attrs(units="1"),
         }
     )
+    pack = None
+    if scenario.batteries is not None:
+        batteries = _batteries(scenario, scenario.batteries, inputs, sales, fleet)
+        pack = batteries.attrs.pop("pack")
+        dataset = dataset.merge(batteries)
     if scenario.emissions is not None:
-        dataset = dataset.merge(_use_phase(scenario, scenario.emissions, inputs, sales, fleet))
+        assert pack is not None
+        dataset = dataset.merge(_use_phase(scenario, scenario.emissions, inputs, sales, fleet, pack))
     return annotate(dataset.transpose("region", "segment", "powertrain", "year", ...))
 
 
+def _age_offset(scenario: Scenario, segments: list[str]) -> xr.DataArray:
+    """Age at the end of the entry year by segment (from each segment's ``inflow_at``)."""
+    lifetimes = [scenario.fleet.lifetime_by_segment.get(s, scenario.fleet.lifetime) for s in segments]
+    return xr.DataArray(
+        [INFLOW_AT_AGE_OFFSET[lt.inflow_at] for lt in lifetimes], coords={"segment": segments}
+    )
+
+
+def _batteries(
+    scenario: Scenario, spec: Batteries, inputs: Inputs, sales: xr.DataArray, fleet: xr.Dataset
+) -> xr.Dataset:
+    """Battery, manufacturing and materials stages; the pack array rides in ``attrs``."""
+    years = sales.year.values
+    at_sale = {"cohort": xr.DataArray(years, dims="year")}
+    segments = [str(s) for s in sales.segment.values]
+    cohorts = fleet.stock_by_cohort.cohort.values
+    pack = pack_kwh(spec.packs, segments, cohorts)
+    mix = chemistry_mix(spec.packs, cohorts)
+    demand = (sales * pack.sel(at_sale).drop_vars("cohort")) / 1e6
+    by_chemistry = (demand.sum(["segment", "powertrain"]) * mix.sel(at_sale).drop_vars("cohort"))
+    cumulative = cumulative_world_demand(world_demand_history(inputs.tables[IEA]), spec.price, years)
+    price = pack_price(price_anchors(inputs.tables[PRICES]), cumulative, spec.price.learning_rate)
+    plants = manufacturing(demand.sum(["segment", "powertrain"]), spec.manufacturing)
+    intensity = material_intensity(inputs.tables[INTENSITY])
+    metals = material_flows(
+        sales=sales, stock_by_cohort=fleet.stock_by_cohort,
+        outflow_by_cohort=fleet.outflow_by_cohort, pack=pack, mix=mix, intensity=intensity,
+        spec=spec.recycling,
+    )
+    checks.check_material_balance(metals)
+    supply = supply_indicators(mine_production(inputs.tables[USGS], inputs.tables[LITHIUM]))
+    by_metal = supply.reindex(list(METALS))  # NaN for metals without production data
+    retired = retired_capacity(fleet.outflow_by_cohort, pack, spec.packs.fade,
+                               _age_offset(scenario, segments))
+    result = xr.Dataset({
+        "battery_demand": demand.assign_attrs(units="GWh/yr"),
+        "battery_demand_by_chemistry": by_chemistry.transpose("region", "chemistry", "year")
+        .assign_attrs(units="GWh/yr"),
+        "world_battery_cumulative": cumulative,
+        "pack_price": price,
+        **plants.data_vars,
+        **metals.data_vars,
+        "lithium_carbonate_equivalent": (metals["metal_put_on_market"].sel(metal="lithium", drop=True)
+                                         * LCE_PER_LI).assign_attrs(units="t/yr"),
+        **retired.data_vars,
+        "share_of_world_mine_production": share_of_world_production(
+            metals["metal_primary_demand"], supply),
+        "supply_hhi": xr.DataArray(by_metal["hhi"].to_numpy(), coords={"metal": list(METALS)},
+                                   attrs={"units": "1"}),
+        "largest_producer_share": xr.DataArray(
+            by_metal["largest_share"].to_numpy(), coords={"metal": list(METALS)},
+            attrs={"units": "1"}),
+    })
+    result.attrs["pack"] = pack
+    return result
+
+
 def _use_phase(
-    scenario: Scenario, spec: Emissions, inputs: Inputs, sales: xr.DataArray, fleet: xr.Dataset
+    scenario: Scenario, spec: Emissions, inputs: Inputs, sales: xr.DataArray, fleet: xr.Dataset,
+    pack: xr.DataArray,
 ) -> xr.Dataset:
     """Activity, energy and emissions stages, and the per-car indicators."""
     years = sales.year.values
@@ -134,7 +227,7 @@ def _use_phase(
     grid = xr.concat(
         [
             grid_intensity(
-                intensity_history(inputs.grid_history, inputs.country_names[str(r)]), points, years
+                intensity_history(inputs.tables[GRID], inputs.country_names[str(r)]), points, years
             )
             for r in sales.region.values
         ],
@@ -148,11 +241,11 @@ def _use_phase(
     battery_grid = (
         grid
         if plant == "own"
-        else grid_intensity(intensity_history(inputs.grid_history, plant), {}, years).expand_dims(
+        else grid_intensity(intensity_history(inputs.tables[GRID], plant), {}, years).expand_dims(
             region=sales.region.values
         )
     )
-    per_car = manufacturing_per_car(spec.vehicle_cycle, factors, battery_grid, segments, cohorts)
+    per_car = manufacturing_per_car(spec.vehicle_cycle, factors, battery_grid, pack)
     life = xr.concat([expected_years_in_fleet(lt, cohorts) for lt in lifetimes], dim=offset.segment)
     cycle = amortised_vehicle_cycle(by_cohort, per_car, life)
     emissions = xr.concat([use, cycle.expand_dims(stage=["vehicle_cycle"])], dim="stage")

@@ -163,15 +163,13 @@ class VehicleCycle(Sourced):
     """Emissions of making a car: chassis, drive parts and battery.
 
     car [kg CO2e] = (chassis + engine if it has one + electric drive if it has one)
-    × ``kei_scale`` for kei cars + pack [kWh] × (battery_other + battery_electricity
-    × grid intensity where the battery is made), factors from the bundled dataset.
+    × ``kei_scale`` for kei cars + pack [kWh, from ``batteries.packs``] × (battery_other +
+    battery_electricity × grid intensity where the battery is made), factors from the
+    bundled dataset.
     """
 
     kei_scale: Annotated[float, Field(gt=0.0, le=2.0)] = Field(
         1.0, description="Manufacturing of a kei car relative to a registered car [fraction]."
-    )
-    pack_kwh: dict[str, dict[Powertrain, Annotated[float, Field(ge=0.0)] | YearPath]] = Field(
-        description="Battery pack by segment and powertrain [kWh], a number or a path by year."
     )
     battery_grid: Literal["own"] | str = Field(
         "own", description="'own': the region's grid; else an OWID country name."

@@ -23,6 +23,7 @@ from evpath.scenario.base import (
     Year,
     YearPath,
 )
+from evpath.scenario.batteries import Batteries
 from evpath.scenario.emissions import Emissions
 
 
@@ -250,9 +251,22 @@ class Scenario(Frozen):
     sales: Sales
     fleet: Fleet
     target_year: Year = Field(2050, description="Year by which every new car is electrified.")
+    batteries: Batteries | None = Field(
+        None, description="Packs, pack price, cell plants and recycling; omitted: none."
+    )
     emissions: Emissions | None = Field(
         None, description="Activity, energy, grid and emissions inputs; omitted: fleet only."
     )
+
+    @model_validator(mode="after")
+    def _emissions_need_packs(self) -> Scenario:
+        if self.emissions is not None and self.batteries is None:
+            msg = (
+                "emissions: the vehicle cycle needs battery pack sizes; allowed: add a "
+                "'batteries' block (batteries.packs.kwh) or drop 'emissions'"
+            )
+            raise ValueError(msg)
+        return self
 
     @model_validator(mode="after")
     def _milestones_fit_years(self) -> Scenario:

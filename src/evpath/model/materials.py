@@ -1,0 +1,153 @@
+"""Materials stage: metals in batteries put on the market, in the fleet and leaving it;
+used-car exports, second life, collection and recovery; primary demand; supply side.
+
+Balance, exact by construction and checked on every run:
+in_fleet(t) − in_fleet(t−1) = put_on_market(t) − retired(t), and
+retired = exported + Δin_second_life + recovered + lost.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import xarray as xr
+
+from evpath.model.paths import values_at
+from evpath.scenario.batteries import CHEMISTRIES, METALS, Recycling
+
+BATPAC_CHEMISTRY = {
+    "NMC111": "NMC 111", "NMC532": "NMC 532", "NMC622": "NMC 622", "NMC811": "NMC 811",
+    "NCA": "NCA", "LFP": "LFP", "SIB": "SIB", "SSB": "SS NMC 811",
+}
+BATPAC_METAL = {
+    "lithium": "Lithium", "nickel": "Nickel", "cobalt": "Cobalt", "manganese": "Manganese",
+    "graphite": "Graphite", "copper": "Copper", "aluminium": "Aluminum",
+}
+LCE_PER_LI = 5.323
+"""kg of lithium carbonate equivalent per kg of lithium metal."""
+BATPAC_VERSION = 5.1
+
+
+def material_intensity(table: pd.DataFrame) -> xr.DataArray:
+    """Metal per kWh of pack (chemistry, metal) [kg/kWh], BatPaC 5.1 default designs."""
+    rows = table[table["batpac_version"] == BATPAC_VERSION]
+    lookup = rows.set_index(["chemistry", "material"])["kg_per_kwh"]
+    values = [[float(lookup.get((BATPAC_CHEMISTRY[c], BATPAC_METAL[m]), 0.0)) for m in METALS]
+              for c in CHEMISTRIES]
+    return xr.DataArray(values, coords={"chemistry": list(CHEMISTRIES), "metal": list(METALS)},
+                        attrs={"units": "kg/kWh"})
+
+
+def material_flows(
+    *,
+    sales: xr.DataArray,
+    stock_by_cohort: xr.DataArray,
+    outflow_by_cohort: xr.DataArray,
+    pack: xr.DataArray,
+    mix: xr.DataArray,
+    intensity: xr.DataArray,
+    spec: Recycling,
+) -> xr.Dataset:
+    """Metal flows (region, metal, year) [t/yr; stocks in t].
+
+    Parameters
+    ----------
+    sales : DataArray (region, segment, powertrain, year) [vehicles/yr]
+    stock_by_cohort, outflow_by_cohort : DataArray (region, segment, powertrain, year,
+        cohort) [vehicles], [vehicles/yr]
+    pack : DataArray (segment, powertrain, cohort) [kWh/vehicle]
+    mix : DataArray (chemistry, cohort) [fraction]
+    intensity : DataArray (chemistry, metal) [kg/kWh]
+    """
+    per_car = pack * xr.dot(mix, intensity, dim="chemistry") / 1000.0  # t/vehicle
+    years = sales.year.values
+    at_sale = per_car.sel(cohort=xr.DataArray(years, dims="year")).drop_vars("cohort")
+    groups = ("segment", "powertrain")
+    put = (sales * at_sale).sum(groups)
+    in_fleet = xr.dot(stock_by_cohort, per_car, dim=["cohort", *groups])
+    retired = xr.dot(outflow_by_cohort, per_car, dim=["cohort", *groups])
+    export = xr.DataArray(values_at(spec.export_share, years), coords={"year": years})  # type: ignore[arg-type]
+    exported = retired * export
+    domestic = retired - exported
+    lag = spec.second_life_years
+    to_recycling = domestic.shift(year=lag, fill_value=0.0) if lag else domestic
+    in_second_life = domestic.cumsum("year") - to_recycling.cumsum("year")
+    recovery = xr.DataArray([spec.recovery[m] for m in METALS], coords={"metal": list(METALS)})  # type: ignore[index]
+    recovered = to_recycling * spec.collection_rate * recovery
+    flows = {
+        "metal_put_on_market": put,
+        "metal_in_fleet": in_fleet,
+        "metal_retired": retired,
+        "metal_exported": exported,
+        "metal_in_second_life": in_second_life,
+        "metal_recovered": recovered,
+        "metal_lost": to_recycling - recovered,
+        "metal_primary_demand": put - recovered,
+    }
+    units = {"metal_in_fleet": "t", "metal_in_second_life": "t"}
+    return xr.Dataset({
+        name: value.transpose("region", "metal", "year").assign_attrs(units=units.get(name, "t/yr"))
+        for name, value in flows.items()
+    })
+
+
+def retired_capacity(
+    outflow_by_cohort: xr.DataArray, pack: xr.DataArray, fade: float, age_offset: xr.DataArray
+) -> xr.Dataset:
+    """Battery capacity leaving the fleet (region, year) [GWh/yr]: nameplate, and what is
+    left after ``fade`` per year of age."""
+    age = (outflow_by_cohort.year - outflow_by_cohort.cohort + age_offset).clip(min=0.0)
+    nameplate = (outflow_by_cohort * pack).sum(["cohort", "segment", "powertrain"]) / 1e6
+    remaining = (outflow_by_cohort * pack * (1.0 - fade) ** age).sum(
+        ["cohort", "segment", "powertrain"]) / 1e6
+    return xr.Dataset({
+        "battery_retired": nameplate.assign_attrs(units="GWh/yr"),
+        "battery_retired_remaining": remaining.assign_attrs(units="GWh/yr"),
+    })
+
+
+SUPPLY_METALS = {"cobalt": "Cobalt", "nickel": "Nickel", "graphite": "Graphite (natural)",
+                 "lithium": "Lithium"}
+AGGREGATES = ("Other countries", "World total (rounded)", "World")
+
+
+def mine_production(usgs: pd.DataFrame, lithium: pd.DataFrame, year: int = 2023) -> pd.DataFrame:
+    """Mine production by metal and country [t/yr] in ``year`` (USGS MCS 2024).
+
+    Columns: metal, country, tonnes. Lithium: the US figure is withheld by the USGS.
+    """
+    rows = usgs[(usgs["year"] == year) & usgs["basis"].fillna("").str.startswith("mine production")]
+    frame = pd.DataFrame({"metal": rows["mineral"].map({v: k for k, v in SUPPLY_METALS.items()}),
+                          "country": rows["country"], "tonnes": rows["tonnes"].astype(float)})
+    li = lithium[(lithium["year"] == year) & (lithium["metric"] == "mine_production")]
+    frame = pd.concat([frame, pd.DataFrame({"metal": "lithium", "country": li["country"],
+                                            "tonnes": li["value"].astype(float)})])
+    return frame.dropna(subset=["metal", "tonnes"]).reset_index(drop=True)
+
+
+def supply_indicators(production: pd.DataFrame) -> pd.DataFrame:
+    """Per metal: world production [t/yr], Herfindahl–Hirschman index of country shares
+    [0–10,000], largest producer and its share.
+
+    World = the USGS rounded world total where given, else the sum of countries; the
+    "Other countries" aggregate counts in the world total but not in the HHI.
+    """
+    out = []
+    for metal, rows in production.groupby("metal"):
+        countries = rows[~rows["country"].isin(AGGREGATES)]
+        world_rows = rows[rows["country"].str.startswith("World")]
+        world = float(world_rows["tonnes"].iloc[0]) if len(world_rows) else float(
+            rows[~rows["country"].str.startswith("World")]["tonnes"].sum())
+        shares = countries.set_index("country")["tonnes"] / world
+        out.append({"metal": metal, "world_production_t": world,
+                    "hhi": float(((100 * shares) ** 2).sum()),
+                    "largest_producer": str(shares.idxmax()), "largest_share": float(shares.max())})
+    return pd.DataFrame(out).set_index("metal")
+
+
+def share_of_world_production(primary: xr.DataArray, supply: pd.DataFrame) -> xr.DataArray:
+    """Primary demand over world mine production in the data year (region, metal, year)
+    [fraction], for the metals with production data."""
+    metals = [m for m in METALS if m in supply.index]
+    world = xr.DataArray(supply.loc[metals, "world_production_t"].to_numpy(),
+                         coords={"metal": metals})
+    return (primary.sel(metal=metals) / world).assign_attrs(units="1")

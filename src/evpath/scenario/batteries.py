@@ -1,0 +1,113 @@
+"""Scenario blocks for EV batteries, the plants that make them, and their metals."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from evpath.scenario.base import SHARE_TOLERANCE, Frozen, Positive, Powertrain, Share, Sourced, Year, YearPath
+
+Chemistry = Literal["NMC111", "NMC532", "NMC622", "NMC811", "NCA", "LFP", "SIB", "SSB"]
+CHEMISTRIES: tuple[str, ...] = ("NMC111", "NMC532", "NMC622", "NMC811", "NCA", "LFP", "SIB", "SSB")
+Metal = Literal["lithium", "nickel", "cobalt", "manganese", "graphite", "copper", "aluminium"]
+METALS: tuple[str, ...] = ("lithium", "nickel", "cobalt", "manganese", "graphite", "copper", "aluminium")
+STEPS: tuple[str, ...] = ("electrode_making", "cell_assembly", "formation_ageing", "module_pack")
+
+
+def _sum_to_one(shares: dict[str, float], what: str) -> dict[str, float]:
+    total = sum(shares.values())
+    if abs(total - 1.0) > SHARE_TOLERANCE:
+        msg = f"{what} sum to {total:.6g}; allowed: a sum of 1 within {SHARE_TOLERANCE:g}"
+        raise ValueError(msg)
+    return shares
+
+
+class Packs(Sourced):
+    """Battery packs of new cars and their cell chemistry.
+
+    ``kwh``: pack capacity by segment and powertrain [kWh], a number or a path by model
+    year. ``chemistry``: shares of pack capacity by chemistry [fraction] by model year,
+    linear in between and held outside. ``fade``: capacity lost per year of age
+    [fraction/yr], for the remaining capacity of batteries leaving the fleet.
+    """
+
+    kwh: dict[str, dict[Powertrain, Annotated[float, Field(ge=0.0)] | YearPath]]
+    chemistry: dict[Year, dict[Chemistry, Share]] = Field(min_length=1)
+    fade: Annotated[float, Field(ge=0.0, le=0.2)] = 0.0
+
+    @field_validator("chemistry")
+    @classmethod
+    def _shares(cls, path: dict[int, dict[str, float]]) -> dict[int, dict[str, float]]:
+        for shares in path.values():
+            _sum_to_one(shares, "chemistry shares")
+        return path
+
+
+class PackPrice(Sourced):
+    """Pack price by Wright's law on cumulative world battery production.
+
+    price = P_anchor · (cumulative / cumulative_anchor)^(log2(1 − learning_rate)).
+    ``learning_rate`` omitted: the rate that joins the bundled 2010 and 2024 BNEF prices
+    over the IEA's cumulative world EV battery demand. World demand after the IEA history
+    follows ``world_demand`` [GWh/yr] by year, linear in between and held after.
+    """
+
+    learning_rate: Annotated[float, Field(gt=0.0, lt=0.6)] | None = None
+    world_demand: dict[Year, Positive] = Field(min_length=1)
+
+
+class Manufacturing(Sourced):
+    """Cell plants needed for the region's battery demand, their lines and equipment.
+
+    capacity = demand / utilisation; lines = capacity / line_gwh; equipment investment =
+    capacity added × capex per GWh (falling by ``capex_decline`` a year after
+    ``capex_year``), split by process step.
+    """
+
+    utilisation: Annotated[float, Field(gt=0.0, le=1.0)]
+    line_gwh: Positive = Field(description="Output of one production line [GWh/yr].")
+    capex_musd_per_gwh: Positive = Field(description="Equipment investment [million USD per GWh/yr].")
+    capex_year: Year
+    capex_decline: Annotated[float, Field(ge=0.0, lt=0.5)] = 0.0
+    steps: dict[Literal["electrode_making", "cell_assembly", "formation_ageing", "module_pack"], Share]
+
+    @field_validator("steps")
+    @classmethod
+    def _shares(cls, shares: dict[str, float]) -> dict[str, float]:
+        return _sum_to_one(shares, "process-step shares")
+
+
+class Recycling(Sourced):
+    """Batteries leaving the fleet: used-car exports, second life, collection, recovery.
+
+    Of the batteries in cars leaving the fleet, ``export_share`` leave the country in
+    used cars; the rest reach recycling after ``second_life_years``; ``collection_rate``
+    of those are collected and ``recovery`` of each metal recovered (secondary supply);
+    the rest is lost.
+    """
+
+    export_share: Share | YearPath
+    second_life_years: Annotated[int, Field(ge=0, le=30)] = 0
+    collection_rate: Share
+    recovery: dict[Metal, Share]
+
+    @model_validator(mode="after")
+    def _every_metal(self) -> Recycling:
+        missing = [m for m in METALS if m not in self.recovery]
+        if missing:
+            msg = f"recovery: no rate for {missing}; allowed: a rate in [0, 1] for each of {list(METALS)}"
+            raise ValueError(msg)
+        if isinstance(self.export_share, dict) and not all(0 <= v <= 1 for v in self.export_share.values()):
+            msg = "export_share: allowed: shares in [0, 1]"
+            raise ValueError(msg)
+        return self
+
+
+class Batteries(Frozen):
+    """Every input of the battery, manufacturing and materials stages."""
+
+    packs: Packs
+    price: PackPrice
+    manufacturing: Manufacturing
+    recycling: Recycling
