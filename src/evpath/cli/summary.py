@@ -79,9 +79,35 @@ def print_summary(results: Results) -> None:
             f"{share:.1f}% -> target {status} ({when})"
         )
 
+    if results.scenario.batteries is not None:
+        print_batteries(results)
     if results.scenario.emissions is not None:
         print_emissions(results)
         print_target_line(results)
+
+
+def print_batteries(results: Results) -> None:
+    """Battery GWh, plants, equipment, pack price and metals in key years."""
+    ds = results.dataset
+    years = [y for y in _years(ds) if y >= 2010]
+    for region in ds.region.values:
+        at = ds.sel(region=region, year=years)
+        table = _year_table(f"Batteries and metals, {region}", years)
+        rows = (
+            ("batteries (GWh/yr)", at["battery_demand"].sum(["segment", "powertrain"]), 1.0, 1),
+            ("cell capacity (GWh/yr)", at["cell_capacity"], 1.0, 1),
+            ("production lines", at["production_lines"], 1.0, 0),
+            ("equipment (M USD/yr)", at["equipment_investment"].sum("step"), 1.0, 0),
+            ("pack price (USD/kWh)", at["pack_price"], 1.0, 0),
+            ("cobalt (t/yr)", at["metal_put_on_market"].sel(metal="cobalt"), 1.0, 0),
+            ("lithium (t LCE/yr)", at["lithium_carbonate_equivalent"], 1.0, 0),
+            ("nickel (t/yr)", at["metal_put_on_market"].sel(metal="nickel"), 1.0, 0),
+            ("cobalt recovered (t/yr)", at["metal_recovered"].sel(metal="cobalt"), 1.0, 0),
+            ("Co % of world mining", at["share_of_world_mine_production"].sel(metal="cobalt"), 100.0, 2),
+        )
+        for label, values, scale, digits in rows:
+            table.add_row(label, *[f"{v * scale:,.{digits}f}" for v in values.values])
+        console.print(table)
 
 
 def print_emissions(results: Results) -> None:
