@@ -71,5 +71,5 @@ def load_inputs(scenario: Scenario) -> Inputs:
         history=spec.load(),
         tables={name: load_dataset(name) for name in TABLES},
         factors=emission_factors(),
-        country_names=spec.country_names,
+        country_names={r: spec.country_name(r) for r in scenario.regions},
     )

@@ -87,8 +87,9 @@ class Results:
     def history_check(self) -> pd.DataFrame:
         """The model against every observed fleet figure of its history, where modelled.
 
-        Metrics: stock, average_age, and with an emissions block vehicle_km, gasoline_use
-        and in_use_fuel_economy (vehicle-km per litre of gasoline).
+        Metrics: stock, average_age; with a batteries block battery_demand [GWh/yr]; with
+        an emissions block vehicle_km, gasoline_use and in_use_fuel_economy (vehicle-km
+        per litre of gasoline).
         """
         rows = []
         for row in self.observed.itertuples(index=False):
@@ -119,6 +120,7 @@ class Results:
             "vehicle_km": "vehicle_km",
             "gasoline_use": "energy_use",
             "in_use_fuel_economy": "energy_use",
+            "battery_demand": "battery_demand",
         }
         if metric != "stock" and needed.get(metric) not in ds:
             return None
@@ -140,6 +142,8 @@ class Results:
             return float((pick("average_age") * stock).sum() / stock.sum())
         if metric == "vehicle_km":
             return float(pick("vehicle_km").sum())
+        if metric == "battery_demand":
+            return float(pick("battery_demand").sum())
         litres = (
             float(pick("energy_use").sel(carrier="gasoline").sum())
             / (emission_factors().energy_content["gasoline"])

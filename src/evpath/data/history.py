@@ -39,19 +39,30 @@ class History:
 
 @dataclass(frozen=True)
 class HistorySpec:
-    """What a history covers, known without loading it (used to validate scenarios).
+    """What a history covers, known without building it (used to validate scenarios).
 
-    ``country_names`` maps each region code to its name in country-level datasets.
+    ``list_regions`` returns the region codes (it may read a dataset, once);
+    ``country_names`` maps region codes to names in country-level datasets (grid data)
+    where they differ.
     """
 
     name: str
     description: str
-    regions: tuple[str, ...]
+    list_regions: Callable[[], tuple[str, ...]]
     segments: tuple[str, ...]
     first_year: int
     last_year: int
     country_names: dict[str, str]
     builder: Callable[[], History]
+
+    @property
+    def regions(self) -> tuple[str, ...]:
+        """Region codes of the history."""
+        return self.list_regions()
+
+    def country_name(self, region: str) -> str:
+        """Name of ``region`` in country-level datasets."""
+        return self.country_names.get(region, region)
 
     def load(self) -> History:
         """Build the history from the bundled datasets."""
@@ -64,15 +75,39 @@ def _japan() -> History:
     return japan_history()
 
 
+def _iea() -> History:
+    from evpath.data.iea import iea_history
+
+    return iea_history()
+
+
+def _iea_regions() -> tuple[str, ...]:
+    from evpath.data.iea import iea_regions
+
+    return iea_regions()
+
+
 HISTORIES: dict[str, HistorySpec] = {
     "japan": HistorySpec(
         name="japan",
         description="Japan passenger cars (registered and kei), JADA/Zenkeijikyo/AIRIA/IEA",
-        regions=("JPN",),
+        list_regions=lambda: ("JPN",),
         segments=("registered", "kei"),
         first_year=1990,
         last_year=2024,
         country_names={"JPN": "Japan"},
         builder=_japan,
+    ),
+    "iea": HistorySpec(
+        name="iea",
+        description="Cars by region and country from the IEA Global EV Outlook 2025",
+        list_regions=_iea_regions,
+        segments=("all",),
+        first_year=2010,
+        last_year=2024,
+        country_names={"USA": "United States", "Korea": "South Korea", "Turkiye": "Turkey",
+                       "Viet Nam": "Vietnam", "Czech Republic": "Czechia",
+                       "EU27": "European Union (27)"},
+        builder=_iea,
     ),
 }
