@@ -124,7 +124,7 @@ CASES = [
         {"fleet": {"initial_stock": {"powertrain_shares": {"ICEV_gasoline": 0.5}}}},
         "fleet.initial_stock.powertrain_shares: shares sum to 0.5",
     ),
-    ({"sales": {"history": "mars"}}, "sales.history: got 'mars'; allowed: one of ['japan']"),
+    ({"sales": {"history": "mars"}}, "sales.history: got 'mars'; allowed: one of ['iea', 'japan']"),
     (
         {"emissions": {"grid": {"pathway": {2030: {"intensity": 300, "mix": {"coal": 1.0}}}}}},
         "emissions.grid.pathway[2030]: give either 'intensity' (g CO2e/kWh) or 'mix'",
@@ -271,3 +271,9 @@ def test_data_mappings_and_paths_are_replaced_not_merged(write_scenario):
     assert scenario.emissions.hydrogen.routes == {2024: {"electrolysis": 1.0}}
     assert list(scenario.emissions.grid.pathway) == [2040]
     assert scenario.emissions.grid.source == base.emissions.grid.source
+
+
+def test_unknown_region_of_a_long_list_suggests_close_names(write_scenario):
+    path = write_scenario({"extends": "world-current-trends", "regions": ["Chna"]})
+    with pytest.raises(ScenarioError, match=r"regions\[0\]: got 'Chna'; allowed: did you mean \['China'"):
+        load_scenario(path)

@@ -385,7 +385,7 @@ def fit_adoption(history: xr.DataArray, model: ModelName = "logistic", *,
     region = str(history.attrs.get("region", history.name or "history"))
     kind = str(history.attrs.get("kind", "EV"))
     hist = history.dropna("year").sortby("year")
-    t = hist["year"].to_numpy(dtype=float)
+    t = hist["year"].to_numpy().astype(float)
     s = hist.to_numpy().astype(float)
     positive = s > 0
     n_used, peak = int(positive.sum()), float(s.max()) if s.size else 0.0
@@ -475,7 +475,7 @@ def observed_crossing(history: xr.DataArray, level: float) -> float:
     float [yr]
         NaN if the history never reaches the level.
     """
-    years = history["year"].to_numpy(dtype=float)
+    years = history["year"].to_numpy().astype(float)
     s = history.to_numpy().astype(float)
     hit = np.flatnonzero(s >= level)
     if hit.size == 0:

@@ -7,6 +7,7 @@ Units are stated in each field's description.
 
 from __future__ import annotations
 
+import difflib
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -297,7 +298,7 @@ class Scenario(Frozen):
             raise ValueError(msg)
         for i, region in enumerate(self.regions):
             if region not in spec.regions:
-                msg = f"regions[{i}]: got {region!r}; allowed: one of {list(spec.regions)}"
+                msg = f"regions[{i}]: got {region!r}; allowed: {_choices(region, spec.regions)}"
                 raise ValueError(msg)
         if not spec.first_year <= self.years.start:
             msg = (
@@ -336,3 +337,12 @@ class Scenario(Frozen):
             )
             raise ValueError(msg)
         return self
+
+
+def _choices(value: str, allowed: tuple[str, ...], shown: int = 8) -> str:
+    """'one of [...]' for short lists; the closest names and the count for long ones."""
+    if len(allowed) <= shown:
+        return f"one of {list(allowed)}"
+    close = difflib.get_close_matches(value, allowed, n=3, cutoff=0.5)
+    hint = f"did you mean {close}? " if close else ""
+    return f"{hint}one of {len(allowed)} regions of this history ({', '.join(allowed[:shown])}, ...)"
