@@ -125,3 +125,11 @@ def test_supply_concentration_from_usgs():
     assert cobalt["largest_share"] == pytest.approx(170000 / 230000)
     assert 5000 < cobalt["hhi"] < 10000  # highly concentrated
     assert supply.loc["graphite", "largest_producer"] == "China"
+
+
+def test_retired_batteries_keep_their_chemistry_and_fade(japan):
+    retired = japan["battery_retired"]
+    remaining = japan["battery_retired_remaining"]
+    assert bool((remaining <= retired + 1e-12).all())
+    assert float(retired.sel(chemistry="NMC111", year=2025)) > 0  # early packs leave as NMC111
+    assert float(retired.sel(chemistry="SIB", year=2024)) == 0.0  # none built before 2025

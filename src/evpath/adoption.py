@@ -61,6 +61,9 @@ MIN_POINTS = 5
 """Fewest years with a non-zero share needed to fit a curve."""
 MIN_PEAK = 0.005
 """Highest observed share [fraction] must reach at least this to fit a curve."""
+MAX_RELATIVE_ERROR = 1.0
+"""Largest standard error of a fitted rate or saturation, relative to its value, for the
+curve to count as determined by the data."""
 FULL_SHARE = 0.995
 """Share [fraction] that stands for "100 %" in milestone tables; curves saturating at 1
 reach 1 only asymptotically, so the 100 % milestone is the year the curve reaches 99.5 %."""
@@ -378,8 +381,9 @@ def fit_adoption(history: xr.DataArray, model: ModelName = "logistic", *,
     ------
     InputError
         Fewer than ``MIN_POINTS`` years with a non-zero share, a peak share below
-        ``MIN_PEAK``, or a curve the data cannot determine. The message names the region,
-        the usable points and what is needed.
+        ``MIN_PEAK``, a fit that does not converge, or a curve the data cannot determine
+        (a rate or saturation with a standard error above ``MAX_RELATIVE_ERROR`` times its
+        value). The message names the region, the usable points and what is needed.
     """
     _check_choice("model", model, MODELS)
     region = str(history.attrs.get("region", history.name or "history"))
@@ -422,6 +426,16 @@ def fit_adoption(history: xr.DataArray, model: ModelName = "logistic", *,
         msg = (f"{region} ({kind} share): the {model} curve is not determined by "
                f"{n_used} years with a non-zero share (peak {peak:.2%}); the parameter "
                f"covariance is infinite; needs a history that bends towards saturation")
+        raise InputError(msg)
+    stderr = np.sqrt(np.diag(pcov))
+    vague = [f"{k}={v:.3g} ± {e:.2g}" for k, v, e in zip(free, popt, stderr, strict=True)
+             if k != "t0" and e > MAX_RELATIVE_ERROR * v]
+    if vague:
+        hint = ("fix the saturation K at 1 (the default)" if fit_saturation
+                else "a history that bends towards saturation")
+        msg = (f"{region} ({kind} share): the {model} curve is not determined by "
+               f"{n_used} years with a non-zero share (peak {peak:.2%}): standard error "
+               f"larger than the value for {', '.join(vague)}; needs {hint}")
         raise InputError(msg)
     residual = s - f(t, *popt)
     ss_res = float(residual @ residual)
@@ -500,8 +514,11 @@ def crossing_draws(fit: AdoptionFit, level: float, n: int = N_DRAWS,
         Number of draws.
     seed : int or numpy Generator
     use_history : bool
-        If the observed history already reached the level, use the observed crossing
-        (:func:`observed_crossing`, the same in every draw) rather than the curve.
+        Consult the observed history: if it already reached the level, use the observed
+        crossing (:func:`observed_crossing`, the same in every draw) rather than the curve;
+        if not, the level is reached after the last observed year, so fitted crossings
+        earlier than that year are moved to it (the curve runs ahead of the data, as for
+        Europe's 2023–2024 plateau).
 
     Returns
     -------
@@ -515,6 +532,8 @@ def crossing_draws(fit: AdoptionFit, level: float, n: int = N_DRAWS,
                                 coords={"draw": np.arange(n)}), "observed"
     years = fit.year_reaching(level, fit.sample(n, seed))
     assert isinstance(years, xr.DataArray)
+    if use_history and fit.history.size:
+        years = np.maximum(years, float(fit.history["year"][-1]))
     return years, "fitted"
 
 
@@ -555,8 +574,13 @@ def milestones(fits: Iterable[AdoptionFit], levels: Sequence[float] = LEVELS, *,
         One row per region and level: ``region``, ``kind``, ``model``, ``level``,
         ``target`` (share looked for), ``basis`` ("observed", "fitted" or "never"),
         ``year`` (first calendar year with a share ≥ target; for fitted curves the year
-        containing the median crossing), ``crossing`` (median fractional year),
-        ``low``/``high`` (interval bounds [yr]; equal to ``crossing`` when observed).
+        containing the median crossing, never before the year after the last observed
+        one), ``year_low``/``year_high`` (the same for the interval bounds; missing where
+        the bound is never), ``crossing`` (median fractional year),
+        ``low``/``high`` (interval bounds [yr]; equal to ``crossing`` when observed),
+        ``ahead_of_data`` (the fitted curve crossed the level by the last observed year
+        although the data did not; its crossing is then moved to that year, see
+        :func:`crossing_draws`, and ``year`` is the year after it).
     """
     rows = []
     for k, fit in enumerate(fits):
@@ -564,18 +588,24 @@ def milestones(fits: Iterable[AdoptionFit], levels: Sequence[float] = LEVELS, *,
             target = min(float(level), FULL_SHARE)
             draws, basis = crossing_draws(fit, target, n_draws, seed=[seed, k, j])
             mid, low, high = _quantiles(draws, interval)
+            hist = fit.history
+            last = int(hist["year"][-1])
+            point = float(fit.year_reaching(target))
             if basis == "observed":
-                hist = fit.history
-                year = int(hist["year"][hist >= target][0])
-            elif np.isfinite(fit.year_reaching(target)) and np.isfinite(mid):
-                year = int(np.ceil(mid))
+                year = year_low = year_high = int(hist["year"][hist >= target][0])
+            elif np.isfinite(point) and np.isfinite(mid):
+                year, year_low = (max(int(np.ceil(x)), last + 1) for x in (mid, low))
+                year_high = max(int(np.ceil(high)), last + 1) if np.isfinite(high) else None
             else:
-                basis, year = "never", None
+                basis, year, year_low, year_high = "never", None, None, None
             rows.append({"region": fit.region, "kind": fit.kind, "model": fit.model,
                          "level": float(level), "target": target, "basis": basis,
-                         "year": year, "crossing": mid, "low": low, "high": high})
+                         "year": year, "year_low": year_low, "year_high": year_high,
+                         "crossing": mid, "low": low, "high": high,
+                         "ahead_of_data": basis == "fitted" and point <= last})
     table = pd.DataFrame(rows)
-    table["year"] = table["year"].astype("Int64")
+    for col in ("year", "year_low", "year_high"):
+        table[col] = table[col].astype("Int64")
     return table
 
 

@@ -91,17 +91,22 @@ def material_flows(
 
 
 def retired_capacity(
-    outflow_by_cohort: xr.DataArray, pack: xr.DataArray, fade: float, age_offset: xr.DataArray
+    outflow_by_cohort: xr.DataArray,
+    pack: xr.DataArray,
+    mix: xr.DataArray,
+    fade: float,
+    age_offset: xr.DataArray,
 ) -> xr.Dataset:
-    """Battery capacity leaving the fleet (region, year) [GWh/yr]: nameplate, and what is
-    left after ``fade`` per year of age."""
+    """Battery capacity leaving the fleet by chemistry (region, chemistry, year) [GWh/yr]:
+    nameplate, and what is left after ``fade`` per year of age."""
     age = (outflow_by_cohort.year - outflow_by_cohort.cohort + age_offset).clip(min=0.0)
-    nameplate = (outflow_by_cohort * pack).sum(["cohort", "segment", "powertrain"]) / 1e6
-    remaining = (outflow_by_cohort * pack * (1.0 - fade) ** age).sum(
-        ["cohort", "segment", "powertrain"]) / 1e6
+    leaving = outflow_by_cohort * pack * mix / 1e6
+    every = ["cohort", "segment", "powertrain"]
     return xr.Dataset({
-        "battery_retired": nameplate.assign_attrs(units="GWh/yr"),
-        "battery_retired_remaining": remaining.assign_attrs(units="GWh/yr"),
+        "battery_retired": leaving.sum(every).transpose("region", "chemistry", "year")
+        .assign_attrs(units="GWh/yr"),
+        "battery_retired_remaining": (leaving * (1.0 - fade) ** age).sum(every)
+        .transpose("region", "chemistry", "year").assign_attrs(units="GWh/yr"),
     })
 
 

@@ -174,7 +174,7 @@ def _batteries(
     checks.check_material_balance(metals)
     supply = supply_indicators(mine_production(inputs.tables[USGS], inputs.tables[LITHIUM]))
     by_metal = supply.reindex(list(METALS))  # NaN for metals without production data
-    retired = retired_capacity(fleet.outflow_by_cohort, pack, spec.packs.fade,
+    retired = retired_capacity(fleet.outflow_by_cohort, pack, mix, spec.packs.fade,
                                _age_offset(scenario, segments))
     result = xr.Dataset({
         "battery_demand": demand.assign_attrs(units="GWh/yr"),
