@@ -64,6 +64,8 @@ MIN_PEAK = 0.005
 MAX_RELATIVE_ERROR = 1.0
 """Largest standard error of a fitted rate or saturation, relative to its value, for the
 curve to count as determined by the data."""
+MAX_LN_ERROR = float(np.log(100.0))
+"""Largest standard error of the Bass ln p (p known to within a factor of 100)."""
 FULL_SHARE = 0.995
 """Share [fraction] that stands for "100 %" in milestone tables; curves saturating at 1
 reach 1 only asymptotically, so the 100 % milestone is the year the curve reaches 99.5 %."""
@@ -80,7 +82,7 @@ _EV_POWERTRAINS = ("BEV", "PHEV", "FCEV")
 _BOUNDS: dict[str, tuple[float, float]] = {
     "r": (1e-4, 5.0),
     "t0": (1950.0, 2300.0),
-    "p": (1e-9, 1.0),
+    "ln_p": (float(np.log(1e-9)), 0.0),
     "q": (0.0, 5.0),
     "K": (1e-4, 1.0),
 }
@@ -210,8 +212,17 @@ def _inverse(model: str, level: ArrayLike, params: dict[str, ArrayLike]) -> NDAr
     return _bass_inverse(level, params["p"], params["q"], params["K"], params["ts"])
 
 
+def _natural(params: dict[str, float]) -> dict[str, float]:
+    """Curve parameters from fitted ones: the Bass ``p`` is fitted as ``ln_p``."""
+    out = dict(params)
+    if "ln_p" in out:
+        p = np.exp(out.pop("ln_p"))
+        out["p"] = float(p) if np.ndim(p) == 0 else p
+    return out
+
+
 def _free_names(model: str, fit_saturation: bool) -> tuple[str, ...]:
-    names = ("r", "t0") if model == "logistic" else ("p", "q")
+    names = ("r", "t0") if model == "logistic" else ("ln_p", "q")
     return (*names, "K") if fit_saturation else names
 
 
@@ -233,6 +244,8 @@ class AdoptionFit:
         Bass ``p`` [1/yr], ``q`` [1/yr], ``K`` [fraction], ``ts`` [yr].
     free : tuple of str
         Names of the fitted parameters, in the order of ``cov``; the others were fixed.
+        The Bass ``p`` is fitted (and drawn) as ``ln_p`` = ln p, so that it stays positive
+        and its uncertainty, often over orders of magnitude, is symmetric.
     cov : ndarray (len(free), len(free))
         Covariance of the fitted parameters (scaled by the residual variance).
     r2 : float [dimensionless]
@@ -258,7 +271,7 @@ class AdoptionFit:
 
     @property
     def stderr(self) -> dict[str, float]:
-        """Standard error of each fitted parameter."""
+        """Standard error of each fitted parameter (keys as in ``free``)."""
         return dict(zip(self.free, np.sqrt(np.diag(self.cov)).tolist(), strict=True))
 
     def predict(self, years: ArrayLike, draws: xr.Dataset | None = None) -> xr.DataArray:
@@ -321,7 +334,7 @@ class AdoptionFit:
         """Parameter draws for uncertainty: multivariate normal on the covariance.
 
         Draws are clipped to the valid range of each parameter (rates positive, ``K`` in
-        (0, 1]). Fixed parameters are repeated.
+        (0, 1]); the Bass ``p`` is drawn as ln p. Fixed parameters are repeated.
 
         Parameters
         ----------
@@ -339,13 +352,16 @@ class AdoptionFit:
             msg = f"n: got {n}; allowed: a positive number of draws"
             raise InputError(msg)
         rng = np.random.default_rng(seed)
-        mean = np.array([self.params[k] for k in self.free])
+        natural = {**self.params, "ln_p": np.log(self.params["p"])} if "p" in self.params \
+            else self.params
+        mean = np.array([natural[k] for k in self.free])
         values = rng.multivariate_normal(mean, self.cov, size=n, method="eigh")
         lo = np.array([_BOUNDS[k][0] for k in self.free])
         hi = np.array([_BOUNDS[k][1] for k in self.free])
         values = np.clip(values, lo, hi)
-        data = {k: ("draw", values[:, i]) for i, k in enumerate(self.free)}
-        data |= {k: ("draw", np.full(n, v)) for k, v in self.params.items() if k not in self.free}
+        drawn = _natural({k: values[:, i] for i, k in enumerate(self.free)})
+        data = {k: ("draw", np.asarray(drawn[k]) if k in drawn else np.full(n, v))
+                for k, v in self.params.items()}
         return xr.Dataset(data, coords={"draw": np.arange(n)})
 
     def _params(self, draws: xr.Dataset | None) -> dict[str, xr.DataArray | float]:
@@ -383,7 +399,7 @@ def fit_adoption(history: xr.DataArray, model: ModelName = "logistic", *,
         Fewer than ``MIN_POINTS`` years with a non-zero share, a peak share below
         ``MIN_PEAK``, a fit that does not converge, or a curve the data cannot determine
         (a rate or saturation with a standard error above ``MAX_RELATIVE_ERROR`` times its
-        value). The message names the region, the usable points and what is needed.
+        value, or ln p with one above ``MAX_LN_ERROR``). The message names the region, the usable points and what is needed.
     """
     _check_choice("model", model, MODELS)
     region = str(history.attrs.get("region", history.name or "history"))
@@ -408,7 +424,7 @@ def fit_adoption(history: xr.DataArray, model: ModelName = "logistic", *,
         p0.append(min(max(peak * 1.2, 0.5), 1.0))
 
     def f(tt: NDArray[np.float64], *vals: float) -> NDArray[np.float64]:
-        return _curve(model, tt, {**fixed, **dict(zip(free, vals, strict=True))})
+        return _curve(model, tt, _natural({**fixed, **dict(zip(free, vals, strict=True))}))
 
     lo = [_BOUNDS[k][0] for k in free]
     hi = [_BOUNDS[k][1] for k in free]
@@ -429,7 +445,8 @@ def fit_adoption(history: xr.DataArray, model: ModelName = "logistic", *,
         raise InputError(msg)
     stderr = np.sqrt(np.diag(pcov))
     vague = [f"{k}={v:.3g} ± {e:.2g}" for k, v, e in zip(free, popt, stderr, strict=True)
-             if k != "t0" and e > MAX_RELATIVE_ERROR * v]
+             if (k == "ln_p" and e > MAX_LN_ERROR)
+             or (k in ("r", "q", "K") and e > MAX_RELATIVE_ERROR * v)]
     if vague:
         hint = ("fix the saturation K at 1 (the default)" if fit_saturation
                 else "a history that bends towards saturation")
@@ -440,7 +457,7 @@ def fit_adoption(history: xr.DataArray, model: ModelName = "logistic", *,
     residual = s - f(t, *popt)
     ss_res = float(residual @ residual)
     ss_tot = float(((s - s.mean()) ** 2).sum())
-    params = {**dict(zip(free, popt.tolist(), strict=True)), **fixed}
+    params = _natural({**dict(zip(free, popt.tolist(), strict=True)), **fixed})
     order = ("r", "t0", "p", "q", "K", "ts")
     return AdoptionFit(
         model=model, region=region, kind=kind,
@@ -461,7 +478,7 @@ def _initial_guess(model: str, t: NDArray[np.float64], s: NDArray[np.float64],
     if model == "logistic":
         return [float(slope), float(-intercept / slope)]
     first = float(s[s > 0][0])
-    return [max(first, 1e-6), float(slope)]
+    return [float(np.log(max(first, 1e-6))), float(slope)]
 
 
 def fit_region(region: str, kind: Kind = "EV", model: ModelName = "logistic", *,

@@ -133,6 +133,8 @@ def _fit_table(fits: Sequence[AdoptionFit]) -> Table:
             text = f"{name}={value:.4g}{units[name]}"
             if name in err:
                 text += f" ± {err[name]:.2g}"
+            elif f"ln_{name}" in err:
+                text += f" (ln {name} ± {err[f'ln_{name}']:.2g})"
             elif name in ("K", "ts"):
                 text += " (fixed)"
             parts.append(text)
