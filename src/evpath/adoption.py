@@ -436,7 +436,8 @@ def fit_adoption(history: xr.DataArray, model: ModelName = "logistic", *,
                                    max_nfev=5000)
     except (RuntimeError, OptimizeWarning, ValueError) as exc:
         msg = (f"{region} ({kind} share): the {model} curve could not be fitted to "
-               f"{n_used} years with a non-zero share (peak {peak:.2%}): {exc}")
+               f"{n_used} years with a non-zero share (peak {peak:.2%}): {exc}; needs a "
+               f"history that rises along an S-curve, or the logistic model")
         raise InputError(msg) from None
     if not np.all(np.isfinite(pcov)):
         msg = (f"{region} ({kind} share): the {model} curve is not determined by "
