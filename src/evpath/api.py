@@ -11,6 +11,7 @@ from evpath.data.history import HISTORIES
 from evpath.data.registry import load_dataset
 from evpath.io.manifest import build_manifest
 from evpath.model.pipeline import (
+    COMPATIBILITY,
     GRID,
     IEA,
     INTENSITY,
@@ -54,6 +55,8 @@ def run(scenario: Scenario | str | Path, progress: ProgressHook | None = None) -
         datasets += (IEA, PRICES, INTENSITY, USGS, LITHIUM)
     if resolved.emissions is not None:
         datasets += (GRID, FACTORS_DATASET)
+    if resolved.charging is not None:
+        datasets += (COMPATIBILITY,)
     manifest = build_manifest(resolved, datasets)
     return Results(
         scenario=resolved,
@@ -72,4 +75,5 @@ def load_inputs(scenario: Scenario) -> Inputs:
         tables={name: load_dataset(name) for name in TABLES},
         factors=emission_factors(),
         country_names={r: spec.country_name(r) for r in scenario.regions},
+        iea_names={r: spec.iea_name(r) for r in scenario.regions},
     )

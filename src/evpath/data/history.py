@@ -7,7 +7,7 @@ was obtained (reported, derived, interpolated or assumed) in ``History.provenanc
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 import xarray as xr
@@ -43,7 +43,7 @@ class HistorySpec:
 
     ``list_regions`` returns the region codes (it may read a dataset, once);
     ``country_names`` maps region codes to names in country-level datasets (grid data)
-    where they differ.
+    and ``iea_names`` to names in the IEA data, where they differ.
     """
 
     name: str
@@ -54,6 +54,7 @@ class HistorySpec:
     last_year: int
     country_names: dict[str, str]
     builder: Callable[[], History]
+    iea_names: dict[str, str] = field(default_factory=dict)
 
     @property
     def regions(self) -> tuple[str, ...]:
@@ -63,6 +64,10 @@ class HistorySpec:
     def country_name(self, region: str) -> str:
         """Name of ``region`` in country-level datasets."""
         return self.country_names.get(region, region)
+
+    def iea_name(self, region: str) -> str:
+        """Name of ``region`` in the IEA Global EV Outlook data."""
+        return self.iea_names.get(region, region)
 
     def load(self) -> History:
         """Build the history from the bundled datasets."""
@@ -97,6 +102,7 @@ HISTORIES: dict[str, HistorySpec] = {
         last_year=2024,
         country_names={"JPN": "Japan"},
         builder=_japan,
+        iea_names={"JPN": "Japan"},
     ),
     "iea": HistorySpec(
         name="iea",

@@ -30,6 +30,7 @@ from evpath.model.materials import (
     share_of_world_production,
     supply_indicators,
 )
+from evpath.model.charging import charging, observed_chargers
 from evpath.model.decomposition import lmdi
 from evpath.model.emissions import (
     amortised_vehicle_cycle,
@@ -57,7 +58,8 @@ PRICES = "battery_pack_price_bnef_anchor_points"
 INTENSITY = "battery_material_intensity_batpac"
 USGS = "usgs_mcs_cobalt_nickel_graphite_production"
 LITHIUM = "usgs_mcs2024_lithium_production_and_reserves"
-TABLES = (GRID, IEA, PRICES, INTENSITY, USGS, LITHIUM)
+COMPATIBILITY = "connector_compatibility"
+TABLES = (GRID, IEA, PRICES, INTENSITY, USGS, LITHIUM, COMPATIBILITY)
 """Bundled datasets the stages after the fleet read."""
 
 ELECTRIFIED_TOLERANCE = 1e-9
@@ -78,12 +80,15 @@ class Inputs:
     factors : EmissionFactors
     country_names : dict
         Name of each region in the grid data.
+    iea_names : dict
+        Name of each region in the IEA data.
     """
 
     history: History
     tables: dict[str, pd.DataFrame]
     factors: EmissionFactors
     country_names: dict[str, str]
+    iea_names: dict[str, str]
 
 
 def run_pipeline(scenario: Scenario, inputs: Inputs) -> xr.Dataset:
@@ -139,6 +144,17 @@ def run_pipeline(scenario: Scenario, inputs: Inputs) -> xr.Dataset:
     if scenario.emissions is not None:
         assert pack is not None
         dataset = dataset.merge(_use_phase(scenario, scenario.emissions, inputs, sales, fleet, pack))
+    if scenario.charging is not None:
+        plugged = fleet.stock_by_cohort.sel(powertrain=["BEV", "PHEV"]).sum(["segment", "powertrain"])
+        observed = observed_chargers(inputs.tables[IEA], inputs.iea_names, years)
+        stations = charging(ev_stock_by_cohort=plugged, observed=observed, spec=scenario.charging,
+                            history_end=scenario.years.history_end,
+                            table=inputs.tables[COMPATIBILITY])
+        if "electricity_use" in dataset:
+            stations["public_charging_energy"] = (
+                dataset["electricity_use"] * scenario.charging.public_energy_share
+            ).assign_attrs(units="kWh/yr")
+        dataset = dataset.merge(stations)
     return annotate(dataset.transpose("region", "segment", "powertrain", "year", ...))
 
 

@@ -25,6 +25,7 @@ from evpath.scenario.base import (
     YearPath,
 )
 from evpath.scenario.batteries import Batteries
+from evpath.scenario.charging import Charging
 from evpath.scenario.emissions import Emissions
 
 
@@ -257,6 +258,9 @@ class Scenario(Frozen):
     )
     emissions: Emissions | None = Field(
         None, description="Activity, energy, grid and emissions inputs; omitted: fleet only."
+    )
+    charging: Charging | None = Field(
+        None, description="Public chargers and connector standards; omitted: none."
     )
 
     @model_validator(mode="after")

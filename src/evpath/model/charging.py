@@ -1,0 +1,143 @@
+"""Charging stage: public chargers needed, connector standards, stranded EVs, investment."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from evpath import stock as stock_engine
+from evpath.model.paths import interpolate_path, values_at
+from evpath.scenario.charging import CHARGER_TYPES, STANDARDS, Charging
+from evpath.survival import Fixed
+
+IEA_TYPES = {"Publicly available slow": "slow", "Publicly available fast": "fast"}
+ACCESS = {"native": 1.0, "adapter": 1.0}
+
+
+def observed_chargers(iea: pd.DataFrame, names: dict[str, str], years: np.ndarray) -> xr.DataArray:
+    """IEA public charging points (region, charger_type, year) [chargers]; NaN where missing."""
+    rows = iea[(iea["parameter"] == "EV charging points") & (iea["category"] == "Historical")
+               & iea["powertrain"].isin(IEA_TYPES)]
+    values = []
+    for region, name in names.items():
+        mine = rows[rows["region_country"] == name]
+        table = mine.pivot_table(index="powertrain", columns="year", values="value")
+        values.append([table.reindex(columns=years).loc[t].to_numpy() if t in table.index
+                       else np.full(len(years), np.nan) for t in IEA_TYPES])
+    return xr.DataArray(np.array(values, dtype=float),
+                        coords={"region": list(names), "charger_type": list(CHARGER_TYPES),
+                                "year": years}, attrs={"units": "chargers"})
+
+
+def evs_per_charger(ev_stock: xr.DataArray, observed: xr.DataArray, spec: Charging,
+                    history_end: int) -> tuple[xr.DataArray, xr.DataArray]:
+    """EVs per public charger (region, charger_type, year) [EVs/charger] and the fitted
+    log-linear trend of the history (region, charger_type) [1/yr].
+
+    History years: model EV stock / observed chargers. Later years: hold, trend or path.
+    """
+    years = ev_stock.year.values
+    ratio = (ev_stock / observed).where(observed > 0)
+    ratio = ratio.where(ratio.year <= history_end)
+    recent = ratio.sel(year=slice(history_end - spec.trend_years + 1, history_end))
+    logs = np.log(recent)
+    fit = logs.polyfit("year", deg=1, skipna=True)["polyfit_coefficients"]
+    slope = fit.sel(degree=1, drop=True)
+    last = _last_valid(ratio)
+    future = xr.DataArray(years, coords={"year": years})
+    if spec.ratio_method == "hold":
+        projected = last.broadcast_like(ratio)
+    elif spec.ratio_method == "trend":
+        steps = (np.minimum(future, spec.trend_until) - history_end).clip(min=0)
+        projected = last * np.exp(slope * steps)
+    else:
+        paths = spec.ratio_path or {}
+        projected = xr.concat(
+            [xr.concat([xr.DataArray(interpolate_path({history_end: float(last.sel(region=r, charger_type=t)),
+                                                       **paths.get(t, {})}, years),  # type: ignore[call-overload]
+                                     coords={"year": years})
+                        for t in CHARGER_TYPES], dim=xr.DataArray(list(CHARGER_TYPES), dims="charger_type"))
+             for r in ratio.region.values], dim=ratio.region)
+    result = ratio.where(future <= history_end, projected)
+    return result.assign_attrs(units="EVs/charger"), slope.assign_attrs(units="1/yr")
+
+
+def _last_valid(array: xr.DataArray) -> xr.DataArray:
+    """The last non-missing value along ``year`` of every series (NaN if none)."""
+    values = array.transpose(..., "year").to_numpy()
+    valid = ~np.isnan(values)
+    index = np.where(valid.any(-1), values.shape[-1] - 1 - np.argmax(valid[..., ::-1], axis=-1), 0)
+    last = np.take_along_axis(values, index[..., None], axis=-1)[..., 0]
+    dims = [d for d in array.transpose(..., "year").dims if d != "year"]
+    return xr.DataArray(last, coords={d: array[d] for d in dims}, dims=dims)
+
+
+def shares_by_year(path: dict[int, dict[str, float]], years: np.ndarray) -> xr.DataArray:
+    """Standard shares (standard, year) from a path by year, linear in between, held outside."""
+    values = [interpolate_path({y: s.get(std, 0.0) for y, s in path.items()}, years) for std in STANDARDS]
+    return xr.DataArray(values, coords={"standard": list(STANDARDS), "year": years})
+
+
+def compatibility(table: pd.DataFrame, adapters: bool) -> xr.DataArray:
+    """Access of a vehicle standard at a charger standard (vehicle, standard) [0 or 1]."""
+    matrix = np.zeros((len(STANDARDS), len(STANDARDS)))
+    for row in table.itertuples(index=False):
+        if row.access == "native" or (adapters and row.access == "adapter"):
+            matrix[STANDARDS.index(row.vehicle_standard), STANDARDS.index(row.charger_standard)] = 1.0
+    return xr.DataArray(matrix, coords={"vehicle": list(STANDARDS), "standard": list(STANDARDS)})
+
+
+def charging(*, ev_stock_by_cohort: xr.DataArray, observed: xr.DataArray, spec: Charging,
+             history_end: int, table: pd.DataFrame) -> xr.Dataset:
+    """Chargers, standards, stranded EVs and investment.
+
+    Parameters
+    ----------
+    ev_stock_by_cohort : DataArray (region, year, cohort) [vehicles]
+        BEV + PHEV stock by model year.
+    observed : DataArray (region, charger_type, year) [chargers]
+    """
+    years = ev_stock_by_cohort.year.values
+    ev_stock = ev_stock_by_cohort.sum("cohort")
+    ratio, trend = evs_per_charger(ev_stock, observed, spec, history_end)
+    needed = (ev_stock / ratio).fillna(0.0)
+    needed = xr.where(needed.year <= history_end, observed.fillna(needed), needed)
+
+    life = Fixed(mean=spec.charger_life)
+    fast = needed.sel(charger_type="fast", drop=True).transpose("year", ...)
+    new_mix = shares_by_year(spec.charger_standards, years).rename(standard="standard")
+    by_standard = stock_engine.stock_driven(
+        fast, life, type_shares=new_mix.transpose("year", ...), type_dim="standard",
+        negative_inflow="zero",
+    )
+    built = stock_engine.stock_driven(needed.transpose("year", ...), life, negative_inflow="zero")
+    fast_stock = by_standard.stock.transpose("region", "standard", "year")
+    charger_share = (fast_stock / fast_stock.sum("standard")).fillna(0.0)
+
+    vehicle_mix = shares_by_year(spec.vehicle_standards, ev_stock_by_cohort.cohort.values).rename(
+        year="cohort", standard="vehicle")
+    fleet = (ev_stock_by_cohort * vehicle_mix).sum("cohort")
+    fleet_share = (fleet / fleet.sum("vehicle")).fillna(0.0)
+    access = (compatibility(table, spec.adapters) * charger_share).sum("standard")
+    has_chargers = fast_stock.sum("standard") > 0
+    stranded = (fleet_share * (access < spec.access_threshold)).sum("vehicle").where(has_chargers, 0.0)
+
+    capex = xr.concat([xr.DataArray(values_at(spec.capex_usd[t], years), coords={"year": years})  # type: ignore[index]
+                       for t in CHARGER_TYPES], dim=xr.DataArray(list(CHARGER_TYPES), dims="charger_type"))
+    kw = xr.DataArray(values_at(spec.fast_kw, years), coords={"year": years})  # type: ignore[arg-type]
+    added = built.inflow.transpose("region", "charger_type", "year")
+    return xr.Dataset({
+        "evs_per_charger": ratio.transpose("region", "charger_type", "year"),
+        "evs_per_charger_trend": trend.transpose("region", "charger_type"),
+        "public_chargers": needed.transpose("region", "charger_type", "year").assign_attrs(units="chargers"),
+        "public_chargers_observed": observed,
+        "chargers_added": added.assign_attrs(units="chargers/yr"),
+        "fast_chargers_by_standard": fast_stock.assign_attrs(units="chargers"),
+        "ev_fleet_by_standard": fleet.transpose("region", "vehicle", "year").assign_attrs(units="vehicles"),
+        "fast_charger_access": access.transpose("region", "vehicle", "year").assign_attrs(units="1"),
+        "stranded_ev_share": stranded.transpose("region", "year").assign_attrs(units="1"),
+        "charging_investment": (added * capex / 1e6).transpose("region", "charger_type", "year")
+        .assign_attrs(units="million USD/yr"),
+        "fast_charging_grid_mw": (fast * kw / 1000.0).transpose("region", "year").assign_attrs(units="MW"),
+    })
