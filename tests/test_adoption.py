@@ -176,6 +176,15 @@ def test_milestones_beyond_history_come_from_the_curve_with_intervals():
     assert (table["year_low"] <= table["year"]).all() and (table["year"] <= table["year_high"]).all()
 
 
+def test_a_regions_intervals_do_not_depend_on_the_regions_compared():
+    japan, china, usa = (fit_region(r) for r in ("Japan", "China", "USA"))
+    alone = milestones([japan], n_draws=300)
+    among = milestones([china, usa, japan], n_draws=300)
+    among = among[among["region"] == "Japan"].reset_index(drop=True)
+    assert alone.equals(among)
+    assert lag(japan, china, 0.25, n_draws=300) == lag(japan, china, 0.25, n_draws=300)
+
+
 def test_curve_ahead_of_the_data_is_not_reported_in_the_past():
     # Europe's share stalled at 21–22 % in 2022–2024, below its fitted curve
     row = milestones([fit_region("Europe")], levels=(0.25,)).iloc[0]

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import difflib
 import warnings
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -555,6 +556,16 @@ def crossing_draws(fit: AdoptionFit, level: float, n: int = N_DRAWS,
     return years, "fitted"
 
 
+def fit_seed(fit: AdoptionFit, seed: int = 0) -> list[int]:
+    """Seed of a fit's parameter draws: ``seed`` plus a stable code of region, kind, model.
+
+    A region's draws are then the same whichever regions it is compared with and in
+    whatever order, and the same for every level (milestone years stay ordered in each
+    draw); two different regions get independent draws.
+    """
+    return [seed, zlib.crc32(f"{fit.region}|{fit.kind}|{fit.model}".encode())]
+
+
 def _quantiles(values: xr.DataArray, interval: float) -> tuple[float, float, float]:
     """Median and central interval of draws; ±inf draws (never reached) count as extremes."""
     tail = (1.0 - interval) / 2.0
@@ -583,6 +594,7 @@ def milestones(fits: Iterable[AdoptionFit], levels: Sequence[float] = LEVELS, *,
     n_draws : int
         Parameter draws for the intervals of fitted years.
     seed : int
+        Base seed of the draws (see :func:`fit_seed`).
     interval : float
         Probability of the interval (default 0.90: the 5th to 95th percentile).
 
@@ -601,10 +613,10 @@ def milestones(fits: Iterable[AdoptionFit], levels: Sequence[float] = LEVELS, *,
         :func:`crossing_draws`, and ``year`` is the year after it).
     """
     rows = []
-    for k, fit in enumerate(fits):
-        for j, level in enumerate(levels):
+    for fit in fits:
+        for level in levels:
             target = min(float(level), FULL_SHARE)
-            draws, basis = crossing_draws(fit, target, n_draws, seed=[seed, k, j])
+            draws, basis = crossing_draws(fit, target, n_draws, fit_seed(fit, seed))
             mid, low, high = _quantiles(draws, interval)
             hist = fit.history
             last = int(hist["year"][-1])
@@ -639,8 +651,8 @@ def lag(fit_a: AdoptionFit, fit_b: AdoptionFit, level: float, *, n_draws: int = 
         seed: int = 0, interval: float = INTERVAL, use_history: bool = True) -> Lag:
     """Years region ``a`` reaches ``level`` after region ``b``.
 
-    lag = crossing year of a − crossing year of b, computed on independent parameter draws
-    of the two fits (observed crossings, where the history already reached the level, are
+    lag = crossing year of a − crossing year of b, computed on the parameter draws of the
+    two fits (independent for different regions, see :func:`fit_seed`) (observed crossings, where the history already reached the level, are
     the same in every draw; see :func:`crossing_draws`).
 
     Parameters
@@ -661,8 +673,8 @@ def lag(fit_a: AdoptionFit, fit_b: AdoptionFit, level: float, *, n_draws: int = 
         ``inf`` where a never reaches the level in (part of) the draws; NaN if neither does.
     """
     target = min(float(level), FULL_SHARE)
-    a, _ = crossing_draws(fit_a, target, n_draws, [seed, 0], use_history=use_history)
-    b, _ = crossing_draws(fit_b, target, n_draws, [seed, 1], use_history=use_history)
+    a, _ = crossing_draws(fit_a, target, n_draws, fit_seed(fit_a, seed), use_history=use_history)
+    b, _ = crossing_draws(fit_b, target, n_draws, fit_seed(fit_b, seed), use_history=use_history)
     with np.errstate(invalid="ignore"):
         diff = a - b
     return Lag(*_quantiles(diff, interval))

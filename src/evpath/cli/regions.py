@@ -22,6 +22,7 @@ from evpath.adoption import (
     N_DRAWS,
     AdoptionFit,
     fit_region,
+    fit_seed,
     lag_table,
     milestones,
 )
@@ -115,6 +116,8 @@ def _year_range(low: int, high: int | None) -> str:
     """Calendar years of an interval, e.g. ``2028–31``, ``2062–2119`` or ``2040–never``."""
     if high is None or pd.isna(high):
         return f"{low}–never"
+    if low == high:
+        return str(low)
     if low // 100 == high // 100:
         return f"{low}–{high % 100:02d}"
     return f"{low}–{high}"
@@ -216,7 +219,7 @@ def write_chart(fits: Sequence[AdoptionFit], path: Path, *, n_draws: int = 1000,
     try:
         for k, fit in enumerate(fits):
             color = f"C{k % 10}"
-            band = fit.predict(years, fit.sample(n_draws, seed=[seed, k]))
+            band = fit.predict(years, fit.sample(n_draws, seed=fit_seed(fit, seed)))
             low, high = band.quantile([tail, 1.0 - tail], dim="draw").to_numpy()
             ax.fill_between(years, 100 * low, 100 * high, color=color, alpha=0.2, linewidth=0)
             ax.plot(years, 100 * fit.predict(years).to_numpy(), color=color, label=fit.region)
