@@ -84,6 +84,28 @@ def print_summary(results: Results) -> None:
     if results.scenario.emissions is not None:
         print_emissions(results)
         print_target_line(results)
+    if results.scenario.charging is not None:
+        print_charging(results)
+
+
+def print_charging(results: Results) -> None:
+    """Public chargers, EVs per charger, standards and investment in key years."""
+    ds = results.dataset
+    years = [y for y in _years(ds) if y >= 2010]
+    for region in ds.region.values:
+        at = ds.sel(region=region, year=years)
+        table = _year_table(f"Public charging, {region}", years)
+        rows = (
+            ("slow chargers", at["public_chargers"].sel(charger_type="slow"), 0),
+            ("fast chargers", at["public_chargers"].sel(charger_type="fast"), 0),
+            ("EVs per fast charger", at["evs_per_charger"].sel(charger_type="fast"), 1),
+            ("investment (M USD/yr)", at["charging_investment"].sum("charger_type"), 1),
+            ("fast grid (MW)", at["fast_charging_grid_mw"], 0),
+            ("stranded EVs (%)", 100 * at["stranded_ev_share"], 1),
+        )
+        for label, values, digits in rows:
+            table.add_row(label, *[f"{v:,.{digits}f}" for v in values.values])
+        console.print(table)
 
 
 def print_batteries(results: Results) -> None:
