@@ -29,7 +29,8 @@ from evpath.errors import InputError
 YEARS = np.arange(2010, 2025)
 
 
-def _history(values: np.ndarray, years: np.ndarray = YEARS, region: str = "Synthetic") -> xr.DataArray:
+def _history(values: np.ndarray, years: np.ndarray = YEARS,
+             region: str = "Synthetic") -> xr.DataArray:
     return xr.DataArray(values, coords={"year": years}, dims="year",
                         attrs={"region": region, "kind": "EV", "units": "fraction"})
 
@@ -173,7 +174,8 @@ def test_milestones_beyond_history_come_from_the_curve_with_intervals():
     assert table.loc[1.0, "target"] == FULL_SHARE
     assert (table["low"] < table["crossing"]).all() and (table["crossing"] < table["high"]).all()
     assert table["year"].is_monotonic_increasing and (table["year"] > 2024).all()
-    assert (table["year_low"] <= table["year"]).all() and (table["year"] <= table["year_high"]).all()
+    assert (table["year_low"] <= table["year"]).all()
+    assert (table["year"] <= table["year_high"]).all()
 
 
 def test_a_regions_intervals_do_not_depend_on_the_regions_compared():

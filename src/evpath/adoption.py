@@ -400,7 +400,8 @@ def fit_adoption(history: xr.DataArray, model: ModelName = "logistic", *,
         Fewer than ``MIN_POINTS`` years with a non-zero share, a peak share below
         ``MIN_PEAK``, a fit that does not converge, or a curve the data cannot determine
         (a rate or saturation with a standard error above ``MAX_RELATIVE_ERROR`` times its
-        value, or ln p with one above ``MAX_LN_ERROR``). The message names the region, the usable points and what is needed.
+        value, or ln p with one above ``MAX_LN_ERROR``). The message names the region,
+        the usable points and what is needed.
     """
     _check_choice("model", model, MODELS)
     region = str(history.attrs.get("region", history.name or "history"))
@@ -652,8 +653,9 @@ def lag(fit_a: AdoptionFit, fit_b: AdoptionFit, level: float, *, n_draws: int = 
     """Years region ``a`` reaches ``level`` after region ``b``.
 
     lag = crossing year of a − crossing year of b, computed on the parameter draws of the
-    two fits (independent for different regions, see :func:`fit_seed`) (observed crossings, where the history already reached the level, are
-    the same in every draw; see :func:`crossing_draws`).
+    two fits (independent for different regions, see :func:`fit_seed`); observed
+    crossings, where the history already reached the level, are the same in every draw
+    (see :func:`crossing_draws`).
 
     Parameters
     ----------

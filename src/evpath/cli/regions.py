@@ -58,7 +58,9 @@ def compare(
     fit_saturation: Annotated[
         bool, typer.Option(help="Fit the saturation share K instead of fixing it at 100 %.")
     ] = False,
-    draws: Annotated[int, typer.Option(help="Parameter draws for the intervals.", min=10)] = N_DRAWS,
+    draws: Annotated[
+        int, typer.Option(help="Parameter draws for the intervals.", min=10)
+    ] = N_DRAWS,
     seed: Annotated[int, typer.Option(help="Random seed of the draws.")] = 0,
     chart: Annotated[
         Path | None,
@@ -86,7 +88,10 @@ def compare(
         msg = f"--chart: got {str(path)!r}; allowed: a file ending in {' or '.join(CHART_SUFFIXES)}"
         raise InputError(msg)
 
-    fits = [fit_region(name, kind, model, fit_saturation=fit_saturation) for name in names]  # type: ignore[arg-type]
+    fits = [
+        fit_region(name, kind, model, fit_saturation=fit_saturation)  # type: ignore[arg-type]
+        for name in names
+    ]
     mile = milestones(fits, LEVELS, n_draws=draws, seed=seed)
     lags = lag_table(fits, reference, LAG_LEVELS, n_draws=draws, seed=seed)
 
@@ -124,10 +129,12 @@ def _year_range(low: int, high: int | None) -> str:
 
 
 def _fit_table(fits: Sequence[AdoptionFit]) -> Table:
-    table = Table(title=f"{fits[0].model.capitalize()} fits to the {fits[0].kind} share of car sales "
+    table = Table(title=f"{fits[0].model.capitalize()} fits to the {fits[0].kind} share of "
+                        "car sales "
                         "(IEA GEVO 2025)")
     for col in ("region", "parameters (± s.e.)", "R²", "RMSE", "points", "years"):
-        table.add_column(col, justify="left" if col in ("region", "parameters (± s.e.)") else "right")
+        left = col in ("region", "parameters (± s.e.)")
+        table.add_column(col, justify="left" if left else "right")
     units = {"r": "/yr", "p": "/yr", "q": "/yr", "t0": "", "K": "", "ts": ""}
     for fit in fits:
         err = fit.stderr
@@ -164,7 +171,8 @@ def _milestone_table(mile: pd.DataFrame) -> Table:
                 cells.append("never")
             else:
                 mark = "*" if row.ahead_of_data else ""
-                cells.append(f"{row.year}{mark}\n[dim]{_year_range(row.year_low, row.year_high)}[/]")
+                years = _year_range(row.year_low, row.year_high)
+                cells.append(f"{row.year}{mark}\n[dim]{years}[/]")
         table.add_row(str(region), *cells)
     table.caption = ("obs: observed year; fitted: first calendar year with share ≥ level. "
                      "* the curve passed the level by the last data year but the data did not.")
