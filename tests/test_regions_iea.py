@@ -58,3 +58,10 @@ def test_regions_run_together_as_one_dimension(write_scenario):
 def test_europe_reaches_zero_emission_sales_in_2035():
     verdict = evpath.run("europe-2035").dataset["sales_share"].sel(region="Europe", year=2035)
     assert float(verdict.sel(powertrain=["BEV", "FCEV"]).sum()) == pytest.approx(1.0)
+
+
+def test_a_world_run_of_every_iea_region(write_scenario):
+    path = write_scenario({"extends": "world-current-trends", "regions": list(iea_regions())})
+    ds = evpath.run(path).dataset
+    assert ds.sizes["region"] == len(iea_regions())
+    assert float(ds["stock"].min()) >= 0.0

@@ -1,4 +1,5 @@
-"""The ``evpath`` command line: run, targets, validate, scenarios, data."""
+"""The ``evpath`` command line: run, targets, compare, calibrate, fit-lifetime, validate,
+scenarios, data."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from evpath.cli import calibrate, regions
 from evpath.cli.console import console, report_errors, steps
 from evpath.cli.summary import print_emissions, print_reverse, print_summary, print_target_table
 from evpath.data.registry import datasets
@@ -129,6 +131,10 @@ def data() -> None:
         ):
             console.print(f"  {label:<9} {value}", highlight=False, soft_wrap=True)
         console.print()
+
+
+regions.register(app)
+calibrate.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,47 @@
+"""Scenarios started from history: adoption curves written as milestones; lifetimes fitted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import evpath
+from evpath.calibration import fit_lifetime
+from evpath.cli.app import app
+from evpath.cli.calibrate import scenario_from_fit
+from evpath.errors import InputError
+from evpath.scenario import load_scenario
+
+runner = CliRunner()
+
+
+def test_calibrated_scenario_follows_the_fitted_curve(tmp_path: Path):
+    result = runner.invoke(app, ["calibrate", "China", "--out", str(tmp_path / "c.yaml")])
+    assert result.exit_code == 0, result.output
+    results = evpath.run(tmp_path / "c.yaml")
+    from evpath.adoption import fit_region
+
+    fit = fit_region("China", "EV", "logistic")
+    share = results.dataset["sales_share"].sel(region="China", year=2035)
+    electric = float(share.sel(powertrain=["BEV", "PHEV"]).sum())
+    assert electric == pytest.approx(float(fit.predict([2035]).values[0]), abs=1e-5)
+
+
+def test_calibrate_refuses_unknown_regions():
+    with pytest.raises(InputError, match="region: got 'Atlantis'"):
+        scenario_from_fit("Atlantis")
+    assert runner.invoke(app, ["calibrate", "Atlantis"]).exit_code == 2
+
+
+def test_lifetime_fit_recovers_a_shifted_lifetime():
+    base = load_scenario("japan-2050")
+    lifetime = base.fleet.lifetime
+    shorter = base.model_copy(update={"fleet": base.fleet.model_copy(update={
+        "lifetime": lifetime.model_copy(update={"mean": {y: v - 1.5 for y, v in lifetime.mean.items()}}),
+    })})
+    fit = fit_lifetime(shorter)
+    assert fit.parameters["mean_shift"] == pytest.approx(1.5, abs=0.6)
+    check = fit.residuals
+    assert check[check.metric == "stock"].relative_difference.abs().max() < 0.03
