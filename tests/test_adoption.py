@@ -29,10 +29,15 @@ from evpath.errors import InputError
 YEARS = np.arange(2010, 2025)
 
 
-def _history(values: np.ndarray, years: np.ndarray = YEARS,
-             region: str = "Synthetic") -> xr.DataArray:
-    return xr.DataArray(values, coords={"year": years}, dims="year",
-                        attrs={"region": region, "kind": "EV", "units": "fraction"})
+def _history(
+    values: np.ndarray, years: np.ndarray = YEARS, region: str = "Synthetic"
+) -> xr.DataArray:
+    return xr.DataArray(
+        values,
+        coords={"year": years},
+        dims="year",
+        attrs={"region": region, "kind": "EV", "units": "fraction"},
+    )
 
 
 def _logistic(t, r, t0, K=1.0):
@@ -118,8 +123,11 @@ def test_draws_are_vectorised_and_in_range():
 @pytest.mark.parametrize("model", ["logistic", "bass"])
 @pytest.mark.parametrize("k", [3, 7])
 def test_lag_against_a_shifted_copy_equals_the_shift(model, k):
-    curve = (lambda t: _logistic(t, 0.5, 2022.0)) if model == "logistic" else (
-        lambda t: _bass(t, 0.003, 0.45, ts=2009.0))
+    curve = (
+        (lambda t: _logistic(t, 0.5, 2022.0))
+        if model == "logistic"
+        else (lambda t: _bass(t, 0.003, 0.45, ts=2009.0))
+    )
     years = np.arange(2010, 2025)
     lead = fit_adoption(_history(_noisy(curve(years), 0.005), years, "lead"), model)
     # the copy is the same noisy history k years later
@@ -149,14 +157,25 @@ def test_lag_sign_and_table():
 
 def _first_year_at_or_above(region: str, level: float) -> int:
     iea = load_dataset("iea_gevo2025_ev_data")
-    rows = iea[(iea["region_country"] == region) & (iea["parameter"] == "EV sales share")
-               & (iea["category"] == "Historical") & (iea["mode"] == "Cars")]
+    rows = iea[
+        (iea["region_country"] == region)
+        & (iea["parameter"] == "EV sales share")
+        & (iea["category"] == "Historical")
+        & (iea["mode"] == "Cars")
+    ]
     return int(rows[rows["value"] >= 100 * level]["year"].min())
 
 
-@pytest.mark.parametrize(("region", "level", "year"),
-                         [("Norway", 0.10, 2014), ("China", 0.10, 2021), ("Norway", 0.5, 2019),
-                          ("Europe", 0.10, 2020), ("China", 0.25, 2022)])
+@pytest.mark.parametrize(
+    ("region", "level", "year"),
+    [
+        ("Norway", 0.10, 2014),
+        ("China", 0.10, 2021),
+        ("Norway", 0.5, 2019),
+        ("Europe", 0.10, 2020),
+        ("China", 0.25, 2022),
+    ],
+)
 def test_milestones_in_history_are_the_years_of_the_data(region, level, year):
     assert _first_year_at_or_above(region, level) == year
     table = milestones([fit_region(region)], levels=(level,))
@@ -283,20 +302,42 @@ runner = CliRunner()
 
 def test_compare_prints_tables_and_writes_chart(tmp_path: Path):
     chart = tmp_path / "cmp.png"
-    result = runner.invoke(_app(), ["compare", "China", "Japan", "Europe", "--chart", str(chart),
-                                    "--draws", "300"])
+    result = runner.invoke(
+        _app(), ["compare", "China", "Japan", "Europe", "--chart", str(chart), "--draws", "300"]
+    )
     assert result.exit_code == 0, result.output
-    for text in ("Logistic fits", "Japan", "Year the share of sales", "2021 obs",
-                 "Years behind China", str(chart.name)):
+    for text in (
+        "Logistic fits",
+        "Japan",
+        "Year the share of sales",
+        "2021 obs",
+        "Years behind China",
+        str(chart.name),
+    ):
         assert text in result.output
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_compare_bass_svg_and_reference(tmp_path: Path):
     chart = tmp_path / "sub" / "cmp.svg"
-    result = runner.invoke(_app(), ["compare", "Japan", "USA", "--model", "bass", "--kind", "BEV",
-                                    "--reference", "Norway", "--chart", str(chart),
-                                    "--draws", "200"])
+    result = runner.invoke(
+        _app(),
+        [
+            "compare",
+            "Japan",
+            "USA",
+            "--model",
+            "bass",
+            "--kind",
+            "BEV",
+            "--reference",
+            "Norway",
+            "--chart",
+            str(chart),
+            "--draws",
+            "200",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "Bass fits to the BEV share" in result.output and "Years behind Norway" in result.output
     assert chart.read_text(encoding="utf-8").lstrip().startswith("<?xml")

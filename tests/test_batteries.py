@@ -35,8 +35,12 @@ def test_metal_balance_holds_exactly(japan):
     put = japan["metal_put_on_market"].cumsum("year")
     retired = japan["metal_retired"].cumsum("year")
     np.testing.assert_allclose(japan["metal_in_fleet"], put - retired, atol=1e-6)
-    end_of_life = (japan["metal_exported"].cumsum("year") + japan["metal_in_second_life"]
-                   + japan["metal_recovered"].cumsum("year") + japan["metal_lost"].cumsum("year"))
+    end_of_life = (
+        japan["metal_exported"].cumsum("year")
+        + japan["metal_in_second_life"]
+        + japan["metal_recovered"].cumsum("year")
+        + japan["metal_lost"].cumsum("year")
+    )
     np.testing.assert_allclose(end_of_life, retired, atol=1e-6)
     for name in ("metal_put_on_market", "metal_in_fleet", "metal_retired", "metal_recovered"):
         assert float(japan[name].min()) >= 0.0, name
@@ -51,9 +55,15 @@ def test_battery_demand_is_sales_times_pack(japan):
 
 
 def test_units(japan):
-    expected = {"battery_demand": "GWh/yr", "pack_price": "USD/kWh", "metal_in_fleet": "t",
-                "metal_put_on_market": "t/yr", "equipment_investment": "million USD/yr",
-                "production_lines": "lines", "share_of_world_mine_production": "1"}
+    expected = {
+        "battery_demand": "GWh/yr",
+        "pack_price": "USD/kWh",
+        "metal_in_fleet": "t",
+        "metal_put_on_market": "t/yr",
+        "equipment_investment": "million USD/yr",
+        "production_lines": "lines",
+        "share_of_world_mine_production": "1",
+    }
     for name, unit in expected.items():
         assert japan[name].attrs["units"] == unit, name
 
@@ -66,8 +76,9 @@ def test_lithium_carbonate_equivalent(japan):
 def test_learning_curve_reproduces_its_anchor_points():
     years = np.arange(2005, 2061)
     spec = PackPrice(world_demand={2030: 3000.0}, note="test")
-    cumulative = cumulative_world_demand(world_demand_history(load_dataset("iea_gevo2025_ev_data")),
-                                         spec, years)
+    cumulative = cumulative_world_demand(
+        world_demand_history(load_dataset("iea_gevo2025_ev_data")), spec, years
+    )
     anchors = price_anchors(load_dataset("battery_pack_price_bnef_anchor_points"))
     price = pack_price(anchors, cumulative, None)
     for row in anchors.itertuples():
@@ -78,26 +89,41 @@ def test_learning_curve_reproduces_its_anchor_points():
     fixed = pack_price(anchors, cumulative, 0.2)
     doubling = cumulative.sel(year=2024) * 2
     assert fixed.attrs["learning_rate"] == pytest.approx(0.2)
-    assert float(115.0 * (doubling / cumulative.sel(year=2024)) ** np.log2(0.8)) == pytest.approx(92.0)
+    assert float(115.0 * (doubling / cumulative.sel(year=2024)) ** np.log2(0.8)) == pytest.approx(
+        92.0
+    )
 
 
 def test_full_recycling_leaves_no_primary_demand_in_a_steady_state():
     years = np.arange(2000, 2041)
-    sales = xr.DataArray(np.full((1, 1, 1, years.size), 1000.0),
-                         coords={"region": ["R"], "segment": ["s"], "powertrain": ["BEV"],
-                                 "year": years}).transpose("year", ...)
+    sales = xr.DataArray(
+        np.full((1, 1, 1, years.size), 1000.0),
+        coords={"region": ["R"], "segment": ["s"], "powertrain": ["BEV"], "year": years},
+    ).transpose("year", ...)
     fleet = inflow_driven(sales, Fixed(mean=10.0), by_cohort=True)
     cohorts = fleet.stock_by_cohort.cohort.values
-    pack = xr.DataArray(np.full((1, 1, cohorts.size), 50.0),
-                        coords={"segment": ["s"], "powertrain": ["BEV"], "cohort": cohorts})
-    mix = xr.DataArray(np.ones((1, cohorts.size)), coords={"chemistry": ["NMC811"], "cohort": cohorts})
+    pack = xr.DataArray(
+        np.full((1, 1, cohorts.size), 50.0),
+        coords={"segment": ["s"], "powertrain": ["BEV"], "cohort": cohorts},
+    )
+    mix = xr.DataArray(
+        np.ones((1, cohorts.size)), coords={"chemistry": ["NMC811"], "cohort": cohorts}
+    )
     intensity = material_intensity(load_dataset("battery_material_intensity_batpac")).sel(
-        chemistry=["NMC811"])
-    everything = Recycling(export_share=0.0, collection_rate=1.0,
-                           recovery=dict.fromkeys(METALS, 1.0), note="test")
-    flows = material_flows(sales=sales.transpose("region", "segment", "powertrain", "year"),
-                           stock_by_cohort=fleet.stock_by_cohort, outflow_by_cohort=fleet.outflow_by_cohort,
-                           pack=pack, mix=mix, intensity=intensity, spec=everything)
+        chemistry=["NMC811"]
+    )
+    everything = Recycling(
+        export_share=0.0, collection_rate=1.0, recovery=dict.fromkeys(METALS, 1.0), note="test"
+    )
+    flows = material_flows(
+        sales=sales.transpose("region", "segment", "powertrain", "year"),
+        stock_by_cohort=fleet.stock_by_cohort,
+        outflow_by_cohort=fleet.outflow_by_cohort,
+        pack=pack,
+        mix=mix,
+        intensity=intensity,
+        spec=everything,
+    )
     steady = flows.sel(year=slice(2011, None))
     np.testing.assert_allclose(steady["metal_retired"], steady["metal_put_on_market"], rtol=1e-12)
     np.testing.assert_allclose(steady["metal_primary_demand"], 0.0, atol=1e-9)
@@ -105,10 +131,17 @@ def test_full_recycling_leaves_no_primary_demand_in_a_steady_state():
 
 
 def test_manufacturing_builds_for_the_peak_and_splits_investment():
-    demand = xr.DataArray([[10.0, 20.0, 15.0, 30.0]],
-                          coords={"region": ["R"], "year": [2001, 2002, 2003, 2004]})
-    spec = Manufacturing(utilisation=0.5, line_gwh=4.0, capex_musd_per_gwh=50.0, capex_year=2001,
-                         steps={"electrode_making": 0.5, "cell_assembly": 0.5}, note="test")
+    demand = xr.DataArray(
+        [[10.0, 20.0, 15.0, 30.0]], coords={"region": ["R"], "year": [2001, 2002, 2003, 2004]}
+    )
+    spec = Manufacturing(
+        utilisation=0.5,
+        line_gwh=4.0,
+        capex_musd_per_gwh=50.0,
+        capex_year=2001,
+        steps={"electrode_making": 0.5, "cell_assembly": 0.5},
+        note="test",
+    )
     plants = manufacturing(demand, spec).sel(region="R")
     np.testing.assert_allclose(plants["cell_capacity"], [20, 40, 30, 60])
     np.testing.assert_allclose(plants["capacity_added"], [20, 20, 0, 20])
@@ -117,9 +150,12 @@ def test_manufacturing_builds_for_the_peak_and_splits_investment():
 
 
 def test_supply_concentration_from_usgs():
-    supply = supply_indicators(mine_production(
-        load_dataset("usgs_mcs_cobalt_nickel_graphite_production"),
-        load_dataset("usgs_mcs2024_lithium_production_and_reserves")))
+    supply = supply_indicators(
+        mine_production(
+            load_dataset("usgs_mcs_cobalt_nickel_graphite_production"),
+            load_dataset("usgs_mcs2024_lithium_production_and_reserves"),
+        )
+    )
     cobalt = supply.loc["cobalt"]
     assert cobalt["largest_producer"] == "Congo (Kinshasa)"
     assert cobalt["largest_share"] == pytest.approx(170000 / 230000)

@@ -38,9 +38,17 @@ def test_calibrate_refuses_unknown_regions():
 def test_lifetime_fit_recovers_a_shifted_lifetime():
     base = load_scenario("japan-2050")
     lifetime = base.fleet.lifetime
-    shorter = base.model_copy(update={"fleet": base.fleet.model_copy(update={
-        "lifetime": lifetime.model_copy(update={"mean": {y: v - 1.5 for y, v in lifetime.mean.items()}}),
-    })})
+    shorter = base.model_copy(
+        update={
+            "fleet": base.fleet.model_copy(
+                update={
+                    "lifetime": lifetime.model_copy(
+                        update={"mean": {y: v - 1.5 for y, v in lifetime.mean.items()}}
+                    ),
+                }
+            )
+        }
+    )
     fit = fit_lifetime(shorter)
     assert fit.parameters["mean_shift"] == pytest.approx(1.5, abs=0.6)
     check = fit.residuals

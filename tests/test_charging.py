@@ -33,8 +33,9 @@ def test_trend_continues_then_holds(japan):
 
 def test_standard_shares_sum_to_one_and_fleet_adds_up(japan):
     fast = japan["fast_chargers_by_standard"].sum("standard")
-    np.testing.assert_allclose(fast, japan["public_chargers"].sel(charger_type="fast"), rtol=1e-9,
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        fast, japan["public_chargers"].sel(charger_type="fast"), rtol=1e-9, atol=1e-6
+    )
     ev = japan["stock"].sel(powertrain=["BEV", "PHEV"]).sum(["segment", "powertrain"])
     np.testing.assert_allclose(japan["ev_fleet_by_standard"].sum("vehicle"), ev, rtol=1e-9)
     assert float(japan["fast_charger_access"].max()) <= 1.0
@@ -43,12 +44,24 @@ def test_standard_shares_sum_to_one_and_fleet_adds_up(japan):
 
 
 def test_a_standards_switch_strands_old_cars_until_they_retire(write_scenario):
-    switch = write_scenario({"charging": {
-        "charger_standards": {2010: {"CHAdeMO": 1.0}, 2025: {"CHAdeMO": 1.0}, 2026: {"CCS2": 1.0}},
-        "vehicle_standards": {2010: {"CHAdeMO": 1.0}, 2025: {"CHAdeMO": 1.0}, 2026: {"CCS2": 1.0}},
-        "adapters": False,
-        "note": "test: Japan switches from CHAdeMO to CCS2 in 2026",
-    }})
+    switch = write_scenario(
+        {
+            "charging": {
+                "charger_standards": {
+                    2010: {"CHAdeMO": 1.0},
+                    2025: {"CHAdeMO": 1.0},
+                    2026: {"CCS2": 1.0},
+                },
+                "vehicle_standards": {
+                    2010: {"CHAdeMO": 1.0},
+                    2025: {"CHAdeMO": 1.0},
+                    2026: {"CCS2": 1.0},
+                },
+                "adapters": False,
+                "note": "test: Japan switches from CHAdeMO to CCS2 in 2026",
+            }
+        }
+    )
     stranded = evpath.run(switch).dataset["stranded_ev_share"].sel(region="JPN")
     assert float(stranded.sel(year=2024)) == 0.0
     peak = float(stranded.max())
@@ -58,11 +71,23 @@ def test_a_standards_switch_strands_old_cars_until_they_retire(write_scenario):
 
 
 def test_adapters_prevent_stranding(write_scenario):
-    bridged = write_scenario({"charging": {
-        "charger_standards": {2010: {"CHAdeMO": 1.0}, 2025: {"CHAdeMO": 1.0}, 2026: {"ChaoJi": 1.0}},
-        "vehicle_standards": {2010: {"CHAdeMO": 1.0}, 2025: {"CHAdeMO": 1.0}, 2026: {"ChaoJi": 1.0}},
-        "adapters": True,
-        "note": "test: CHAdeMO to ChaoJi, which is backward compatible through adapters",
-    }})
+    bridged = write_scenario(
+        {
+            "charging": {
+                "charger_standards": {
+                    2010: {"CHAdeMO": 1.0},
+                    2025: {"CHAdeMO": 1.0},
+                    2026: {"ChaoJi": 1.0},
+                },
+                "vehicle_standards": {
+                    2010: {"CHAdeMO": 1.0},
+                    2025: {"CHAdeMO": 1.0},
+                    2026: {"ChaoJi": 1.0},
+                },
+                "adapters": True,
+                "note": "test: CHAdeMO to ChaoJi, which is backward compatible through adapters",
+            }
+        }
+    )
     stranded = evpath.run(bridged).dataset["stranded_ev_share"]
     assert float(stranded.max()) == 0.0

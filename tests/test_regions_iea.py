@@ -27,8 +27,9 @@ def test_ev_sales_are_the_iea_figures_and_shares_are_reproduced(history):
     cars = iea[(iea["mode"] == "Cars") & (iea["category"] == "Historical")]
     china = cars[(cars.region_country == "China") & (cars.parameter == "EV sales")]
     for row in china.itertuples():
-        modelled = float(history.sales.sel(region="China", powertrain=row.powertrain,
-                                           year=row.year).sum())
+        modelled = float(
+            history.sales.sel(region="China", powertrain=row.powertrain, year=row.year).sum()
+        )
         assert modelled == pytest.approx(row.value)
     share = cars[(cars.region_country == "Norway") & (cars.parameter == "EV sales share")]
     sales = history.sales.sel(region="Norway").sum("segment")
@@ -37,8 +38,9 @@ def test_ev_sales_are_the_iea_figures_and_shares_are_reproduced(history):
         assert float(ev.sel(year=row.year)) == pytest.approx(row.value / 100, rel=1e-9)
 
 
-@pytest.mark.parametrize("name", ["world-current-trends", "china-current-trends", "europe-2035",
-                                  "usa-current-trends"])
+@pytest.mark.parametrize(
+    "name", ["world-current-trends", "china-current-trends", "europe-2035", "usa-current-trends"]
+)
 def test_battery_demand_within_ten_percent_of_the_iea_2022_2024(name):
     check = evpath.run(name).history_check()
     rows = check[(check.metric == "battery_demand") & check.year.between(2022, 2024)]
@@ -47,12 +49,15 @@ def test_battery_demand_within_ten_percent_of_the_iea_2022_2024(name):
 
 
 def test_regions_run_together_as_one_dimension(write_scenario):
-    path = write_scenario({"extends": "world-current-trends", "regions": ["China", "Europe", "USA"]})
+    path = write_scenario(
+        {"extends": "world-current-trends", "regions": ["China", "Europe", "USA"]}
+    )
     ds = evpath.run(path).dataset
     assert list(ds.region.values) == ["China", "Europe", "USA"]
     alone = evpath.run("usa-current-trends").dataset
-    np.testing.assert_allclose(ds["sales"].sel(region="USA", year=2024),
-                               alone["sales"].sel(region="USA", year=2024))
+    np.testing.assert_allclose(
+        ds["sales"].sel(region="USA", year=2024), alone["sales"].sel(region="USA", year=2024)
+    )
 
 
 def test_europe_reaches_zero_emission_sales_in_2035():

@@ -275,5 +275,7 @@ def test_data_mappings_and_paths_are_replaced_not_merged(write_scenario):
 
 def test_unknown_region_of_a_long_list_suggests_close_names(write_scenario):
     path = write_scenario({"extends": "world-current-trends", "regions": ["Chna"]})
-    with pytest.raises(ScenarioError, match=r"regions\[0\]: got 'Chna'; allowed: did you mean \['China'"):
+    with pytest.raises(
+        ScenarioError, match=r"regions\[0\]: got 'Chna'; allowed: did you mean \['China'"
+    ):
         load_scenario(path)

@@ -152,12 +152,16 @@ def share_history(region: str, kind: Kind = "EV") -> xr.DataArray:
     _check_region(region)
     cars = _cars()
     cars = cars[cars["region_country"] == region]
-    share = (cars[cars["parameter"] == "EV sales share"].groupby("year")["value"].sum()
-             .astype(float) / 100.0)
+    share = (
+        cars[cars["parameter"] == "EV sales share"].groupby("year")["value"].sum().astype(float)
+        / 100.0
+    )
     if kind != "EV":
-        sales = (cars[(cars["parameter"] == "EV sales") & cars["powertrain"].isin(_EV_POWERTRAINS)]
-                 .pivot_table(index="year", columns="powertrain", values="value", aggfunc="sum")
-                 .reindex(index=share.index, columns=list(_EV_POWERTRAINS)))
+        sales = (
+            cars[(cars["parameter"] == "EV sales") & cars["powertrain"].isin(_EV_POWERTRAINS)]
+            .pivot_table(index="year", columns="powertrain", values="value", aggfunc="sum")
+            .reindex(index=share.index, columns=list(_EV_POWERTRAINS))
+        )
         part = sales[kind].fillna(0.0)
         total = sales.fillna(0.0).sum(axis=1)
         share = (share * part / total.where(total > 0)).where(sales.notna().any(axis=1))
@@ -178,23 +182,26 @@ def _logistic(t: ArrayLike, r: ArrayLike, t0: ArrayLike, K: ArrayLike) -> NDArra
     return np.asarray(K / (1.0 + np.exp(-np.asarray(r) * (np.asarray(t) - t0))), dtype=float)
 
 
-def _logistic_inverse(level: ArrayLike, r: ArrayLike, t0: ArrayLike,
-                      K: ArrayLike) -> NDArray[np.float64]:
+def _logistic_inverse(
+    level: ArrayLike, r: ArrayLike, t0: ArrayLike, K: ArrayLike
+) -> NDArray[np.float64]:
     x = np.asarray(level, dtype=float) / np.asarray(K, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         t = t0 - np.log(1.0 / x - 1.0) / r
     return np.asarray(np.where(x >= 1.0, np.inf, np.where(x <= 0.0, -np.inf, t)), dtype=float)
 
 
-def _bass(t: ArrayLike, p: ArrayLike, q: ArrayLike, K: ArrayLike,
-          ts: ArrayLike) -> NDArray[np.float64]:
+def _bass(
+    t: ArrayLike, p: ArrayLike, q: ArrayLike, K: ArrayLike, ts: ArrayLike
+) -> NDArray[np.float64]:
     elapsed = np.maximum(np.asarray(t, dtype=float) - ts, 0.0)
     decay = np.exp(-(np.asarray(p) + q) * elapsed)
     return np.asarray(K * (1.0 - decay) / (1.0 + (q / np.asarray(p)) * decay), dtype=float)
 
 
-def _bass_inverse(level: ArrayLike, p: ArrayLike, q: ArrayLike, K: ArrayLike,
-                  ts: ArrayLike) -> NDArray[np.float64]:
+def _bass_inverse(
+    level: ArrayLike, p: ArrayLike, q: ArrayLike, K: ArrayLike, ts: ArrayLike
+) -> NDArray[np.float64]:
     x = np.asarray(level, dtype=float) / np.asarray(K, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         t = ts - np.log((1.0 - x) / (1.0 + x * np.asarray(q) / p)) / (np.asarray(p) + q)
@@ -292,14 +299,17 @@ class AdoptionFit:
         t = xr.DataArray(np.atleast_1d(np.asarray(years, dtype=float)), dims="year")
         t = t.assign_coords(year=t.values)
         params = self._params(draws)
-        out = xr.apply_ufunc(lambda tt, *vals: _curve(self.model, tt, dict(zip(params, vals,
-                                                                                 strict=True))),
-                             t, *params.values())
+        out = xr.apply_ufunc(
+            lambda tt, *vals: _curve(self.model, tt, dict(zip(params, vals, strict=True))),
+            t,
+            *params.values(),
+        )
         out.attrs.update(units="fraction", region=self.region, kind=self.kind)
         return out.rename("share").transpose(..., "year")
 
-    def year_reaching(self, level: ArrayLike,
-                      draws: xr.Dataset | None = None) -> float | xr.DataArray:
+    def year_reaching(
+        self, level: ArrayLike, draws: xr.Dataset | None = None
+    ) -> float | xr.DataArray:
         """Fractional calendar year at which the fitted curve reaches ``level``.
 
         Analytic inverse of the curve: logistic t = t0 − ln(K/s − 1)/r; Bass
@@ -321,9 +331,11 @@ class AdoptionFit:
         lv = xr.DataArray(np.atleast_1d(np.asarray(level, dtype=float)), dims="level")
         lv = lv.assign_coords(level=lv.values)
         params = self._params(draws)
-        out = xr.apply_ufunc(lambda x, *vals: _inverse(self.model, x, dict(zip(params, vals,
-                                                                                strict=True))),
-                             lv, *params.values())
+        out = xr.apply_ufunc(
+            lambda x, *vals: _inverse(self.model, x, dict(zip(params, vals, strict=True))),
+            lv,
+            *params.values(),
+        )
         if scalar:
             return float(out.item())
         if np.ndim(level) == 0:
@@ -353,16 +365,19 @@ class AdoptionFit:
             msg = f"n: got {n}; allowed: a positive number of draws"
             raise InputError(msg)
         rng = np.random.default_rng(seed)
-        natural = {**self.params, "ln_p": np.log(self.params["p"])} if "p" in self.params \
-            else self.params
+        natural = (
+            {**self.params, "ln_p": np.log(self.params["p"])} if "p" in self.params else self.params
+        )
         mean = np.array([natural[k] for k in self.free])
         values = rng.multivariate_normal(mean, self.cov, size=n, method="eigh")
         lo = np.array([_BOUNDS[k][0] for k in self.free])
         hi = np.array([_BOUNDS[k][1] for k in self.free])
         values = np.clip(values, lo, hi)
         drawn = _natural({k: values[:, i] for i, k in enumerate(self.free)})
-        data = {k: ("draw", np.asarray(drawn[k]) if k in drawn else np.full(n, v))
-                for k, v in self.params.items()}
+        data = {
+            k: ("draw", np.asarray(drawn[k]) if k in drawn else np.full(n, v))
+            for k, v in self.params.items()
+        }
         return xr.Dataset(data, coords={"draw": np.arange(n)})
 
     def _params(self, draws: xr.Dataset | None) -> dict[str, xr.DataArray | float]:
@@ -371,8 +386,9 @@ class AdoptionFit:
         return {k: draws[k] for k in self.params}
 
 
-def fit_adoption(history: xr.DataArray, model: ModelName = "logistic", *,
-                 fit_saturation: bool = False) -> AdoptionFit:
+def fit_adoption(
+    history: xr.DataArray, model: ModelName = "logistic", *, fit_saturation: bool = False
+) -> AdoptionFit:
     """Fit an adoption curve to a share history by non-linear least squares.
 
     Residuals are in share units (not logit), so the years with shares of several percent
@@ -412,9 +428,11 @@ def fit_adoption(history: xr.DataArray, model: ModelName = "logistic", *,
     positive = s > 0
     n_used, peak = int(positive.sum()), float(s.max()) if s.size else 0.0
     if n_used < MIN_POINTS or peak < MIN_PEAK:
-        msg = (f"{region} ({kind} share): too little history to fit a {model} curve: "
-               f"{n_used} year(s) with a non-zero share, peak share {peak:.2%}; needs at least "
-               f"{MIN_POINTS} years with a non-zero share and a peak of at least {MIN_PEAK:.1%}")
+        msg = (
+            f"{region} ({kind} share): too little history to fit a {model} curve: "
+            f"{n_used} year(s) with a non-zero share, peak share {peak:.2%}; needs at least "
+            f"{MIN_POINTS} years with a non-zero share and a peak of at least {MIN_PEAK:.1%}"
+        )
         raise InputError(msg)
 
     free = _free_names(model, fit_saturation)
@@ -434,28 +452,39 @@ def fit_adoption(history: xr.DataArray, model: ModelName = "logistic", *,
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", OptimizeWarning)
-            popt, pcov = curve_fit(f, t, s, p0=p0, bounds=(lo, hi), x_scale="jac",
-                                   max_nfev=5000)
+            popt, pcov = curve_fit(f, t, s, p0=p0, bounds=(lo, hi), x_scale="jac", max_nfev=5000)
     except (RuntimeError, OptimizeWarning, ValueError) as exc:
-        msg = (f"{region} ({kind} share): the {model} curve could not be fitted to "
-               f"{n_used} years with a non-zero share (peak {peak:.2%}): {exc}; needs a "
-               f"history that rises along an S-curve, or the logistic model")
+        msg = (
+            f"{region} ({kind} share): the {model} curve could not be fitted to "
+            f"{n_used} years with a non-zero share (peak {peak:.2%}): {exc}; needs a "
+            f"history that rises along an S-curve, or the logistic model"
+        )
         raise InputError(msg) from None
     if not np.all(np.isfinite(pcov)):
-        msg = (f"{region} ({kind} share): the {model} curve is not determined by "
-               f"{n_used} years with a non-zero share (peak {peak:.2%}); the parameter "
-               f"covariance is infinite; needs a history that bends towards saturation")
+        msg = (
+            f"{region} ({kind} share): the {model} curve is not determined by "
+            f"{n_used} years with a non-zero share (peak {peak:.2%}); the parameter "
+            f"covariance is infinite; needs a history that bends towards saturation"
+        )
         raise InputError(msg)
     stderr = np.sqrt(np.diag(pcov))
-    vague = [f"{k}={v:.3g} ± {e:.2g}" for k, v, e in zip(free, popt, stderr, strict=True)
-             if (k == "ln_p" and e > MAX_LN_ERROR)
-             or (k in ("r", "q", "K") and e > MAX_RELATIVE_ERROR * v)]
+    vague = [
+        f"{k}={v:.3g} ± {e:.2g}"
+        for k, v, e in zip(free, popt, stderr, strict=True)
+        if (k == "ln_p" and e > MAX_LN_ERROR)
+        or (k in ("r", "q", "K") and e > MAX_RELATIVE_ERROR * v)
+    ]
     if vague:
-        hint = ("fix the saturation K at 1 (the default)" if fit_saturation
-                else "a history that bends towards saturation")
-        msg = (f"{region} ({kind} share): the {model} curve is not determined by "
-               f"{n_used} years with a non-zero share (peak {peak:.2%}): standard error "
-               f"larger than the value for {', '.join(vague)}; needs {hint}")
+        hint = (
+            "fix the saturation K at 1 (the default)"
+            if fit_saturation
+            else "a history that bends towards saturation"
+        )
+        msg = (
+            f"{region} ({kind} share): the {model} curve is not determined by "
+            f"{n_used} years with a non-zero share (peak {peak:.2%}): standard error "
+            f"larger than the value for {', '.join(vague)}; needs {hint}"
+        )
         raise InputError(msg)
     residual = s - f(t, *popt)
     ss_res = float(residual @ residual)
@@ -463,15 +492,22 @@ def fit_adoption(history: xr.DataArray, model: ModelName = "logistic", *,
     params = _natural({**dict(zip(free, popt.tolist(), strict=True)), **fixed})
     order = ("r", "t0", "p", "q", "K", "ts")
     return AdoptionFit(
-        model=model, region=region, kind=kind,
+        model=model,
+        region=region,
+        kind=kind,
         params={k: params[k] for k in order if k in params},
-        free=free, cov=pcov, r2=1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan"),
-        rmse=float(np.sqrt(ss_res / s.size)), n_points=int(s.size), history=hist,
+        free=free,
+        cov=pcov,
+        r2=1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan"),
+        rmse=float(np.sqrt(ss_res / s.size)),
+        n_points=int(s.size),
+        history=hist,
     )
 
 
-def _initial_guess(model: str, t: NDArray[np.float64], s: NDArray[np.float64],
-                   fixed: dict[str, float]) -> list[float]:
+def _initial_guess(
+    model: str, t: NDArray[np.float64], s: NDArray[np.float64], fixed: dict[str, float]
+) -> list[float]:
     """Starting point from a straight line through logit(share) against year."""
     inside = (s > 0) & (s < 0.99)
     logit = np.log(s[inside] / (1.0 - s[inside]))
@@ -484,8 +520,9 @@ def _initial_guess(model: str, t: NDArray[np.float64], s: NDArray[np.float64],
     return [float(np.log(max(first, 1e-6))), float(slope)]
 
 
-def fit_region(region: str, kind: Kind = "EV", model: ModelName = "logistic", *,
-               fit_saturation: bool = False) -> AdoptionFit:
+def fit_region(
+    region: str, kind: Kind = "EV", model: ModelName = "logistic", *, fit_saturation: bool = False
+) -> AdoptionFit:
     """Fit an adoption curve to one IEA region's share history.
 
     Shorthand for ``fit_adoption(share_history(region, kind), model, ...)``; see both.
@@ -521,9 +558,9 @@ def observed_crossing(history: xr.DataArray, level: float) -> float:
     return float(years[i - 1] + frac * (years[i] - years[i - 1]))
 
 
-def crossing_draws(fit: AdoptionFit, level: float, n: int = N_DRAWS,
-                   seed: Seed = 0, *,
-                   use_history: bool = True) -> tuple[xr.DataArray, str]:
+def crossing_draws(
+    fit: AdoptionFit, level: float, n: int = N_DRAWS, seed: Seed = 0, *, use_history: bool = True
+) -> tuple[xr.DataArray, str]:
     """Draws of the year ``fit``'s region reaches ``level``.
 
     Parameters
@@ -548,8 +585,9 @@ def crossing_draws(fit: AdoptionFit, level: float, n: int = N_DRAWS,
     if use_history:
         seen = observed_crossing(fit.history, level)
         if np.isfinite(seen):
-            return xr.DataArray(np.full(n, seen), dims="draw",
-                                coords={"draw": np.arange(n)}), "observed"
+            return xr.DataArray(
+                np.full(n, seen), dims="draw", coords={"draw": np.arange(n)}
+            ), "observed"
     years = fit.year_reaching(level, fit.sample(n, seed))
     assert isinstance(years, xr.DataArray)
     if use_history and fit.history.size:
@@ -579,9 +617,14 @@ def _quantiles(values: xr.DataArray, interval: float) -> tuple[float, float, flo
     return float(q[0]), float(q[1]), float(q[2])
 
 
-def milestones(fits: Iterable[AdoptionFit], levels: Sequence[float] = LEVELS, *,
-               n_draws: int = N_DRAWS, seed: int = 0,
-               interval: float = INTERVAL) -> pd.DataFrame:
+def milestones(
+    fits: Iterable[AdoptionFit],
+    levels: Sequence[float] = LEVELS,
+    *,
+    n_draws: int = N_DRAWS,
+    seed: int = 0,
+    interval: float = INTERVAL,
+) -> pd.DataFrame:
     """Year each region reached, or on its fitted curve reaches, each share level.
 
     A level of 1 (100 %) is looked for as ``FULL_SHARE`` (99.5 %): a curve saturating at 1
@@ -629,11 +672,23 @@ def milestones(fits: Iterable[AdoptionFit], levels: Sequence[float] = LEVELS, *,
                 year_high = max(int(np.ceil(high)), last + 1) if np.isfinite(high) else None
             else:
                 basis, year, year_low, year_high = "never", None, None, None
-            rows.append({"region": fit.region, "kind": fit.kind, "model": fit.model,
-                         "level": float(level), "target": target, "basis": basis,
-                         "year": year, "year_low": year_low, "year_high": year_high,
-                         "crossing": mid, "low": low, "high": high,
-                         "ahead_of_data": basis == "fitted" and point <= last})
+            rows.append(
+                {
+                    "region": fit.region,
+                    "kind": fit.kind,
+                    "model": fit.model,
+                    "level": float(level),
+                    "target": target,
+                    "basis": basis,
+                    "year": year,
+                    "year_low": year_low,
+                    "year_high": year_high,
+                    "crossing": mid,
+                    "low": low,
+                    "high": high,
+                    "ahead_of_data": basis == "fitted" and point <= last,
+                }
+            )
     table = pd.DataFrame(rows)
     for col in ("year", "year_low", "year_high"):
         table[col] = table[col].astype("Int64")
@@ -648,8 +703,16 @@ class Lag(NamedTuple):
     high: float
 
 
-def lag(fit_a: AdoptionFit, fit_b: AdoptionFit, level: float, *, n_draws: int = N_DRAWS,
-        seed: int = 0, interval: float = INTERVAL, use_history: bool = True) -> Lag:
+def lag(
+    fit_a: AdoptionFit,
+    fit_b: AdoptionFit,
+    level: float,
+    *,
+    n_draws: int = N_DRAWS,
+    seed: int = 0,
+    interval: float = INTERVAL,
+    use_history: bool = True,
+) -> Lag:
     """Years region ``a`` reaches ``level`` after region ``b``.
 
     lag = crossing year of a − crossing year of b, computed on the parameter draws of the
@@ -682,9 +745,15 @@ def lag(fit_a: AdoptionFit, fit_b: AdoptionFit, level: float, *, n_draws: int = 
     return Lag(*_quantiles(diff, interval))
 
 
-def lag_table(fits: Sequence[AdoptionFit], reference: AdoptionFit | str,
-              levels: Sequence[float] = (0.10, 0.25, 0.50), *, n_draws: int = N_DRAWS,
-              seed: int = 0, interval: float = INTERVAL) -> pd.DataFrame:
+def lag_table(
+    fits: Sequence[AdoptionFit],
+    reference: AdoptionFit | str,
+    levels: Sequence[float] = (0.10, 0.25, 0.50),
+    *,
+    n_draws: int = N_DRAWS,
+    seed: int = 0,
+    interval: float = INTERVAL,
+) -> pd.DataFrame:
     """Lag of each region behind a reference region at several share levels.
 
     Parameters
@@ -705,14 +774,21 @@ def lag_table(fits: Sequence[AdoptionFit], reference: AdoptionFit | str,
     if isinstance(reference, str):
         match = [f for f in fits if f.region == reference]
         if not match:
-            msg = (f"reference: got {reference!r}; allowed: one of the compared regions "
-                   f"({', '.join(f.region for f in fits)})")
+            msg = (
+                f"reference: got {reference!r}; allowed: one of the compared regions "
+                f"({', '.join(f.region for f in fits)})"
+            )
             raise InputError(msg)
         reference = match[0]
     rows = [
-        {"region": fit.region, "reference": reference.region, "level": float(level),
-         **lag(fit, reference, level, n_draws=n_draws, seed=seed, interval=interval)._asdict()}
-        for fit in fits if fit is not reference and fit.region != reference.region
+        {
+            "region": fit.region,
+            "reference": reference.region,
+            "level": float(level),
+            **lag(fit, reference, level, n_draws=n_draws, seed=seed, interval=interval)._asdict(),
+        }
+        for fit in fits
+        if fit is not reference and fit.region != reference.region
         for level in levels
     ]
     return pd.DataFrame(rows, columns=["region", "reference", "level", "median", "low", "high"])

@@ -101,8 +101,12 @@ def fit_lifetime(scenario: Scenario, inputs: Inputs | None = None) -> LifetimeFi
     weibull = lifetime.model == "weibull"
     observed = inputs.history.observed
     observed = observed[observed["metric"].isin(WEIGHTS) & (observed["powertrain"] == "all")]
-    x0 = [0.0] + ([float(lifetime.shape)] if weibull else []) + [0.0] * (len(segments) - 1) + [
-        scenario.fleet.initial_stock.past_sales_growth]  # type: ignore[list-item]
+    x0 = (
+        [0.0]
+        + ([float(lifetime.shape)] if weibull else [])
+        + [0.0] * (len(segments) - 1)
+        + [scenario.fleet.initial_stock.past_sales_growth]
+    )  # type: ignore[list-item]
     if len(observed) < len(x0):
         msg = (
             f"{scenario.name}: {len(observed)} stock and age observations in the history; "
@@ -124,8 +128,12 @@ def fit_lifetime(scenario: Scenario, inputs: Inputs | None = None) -> LifetimeFi
     solution = least_squares(residuals, x0, bounds=(low, high), xtol=1e-6)
     rounded = np.round(solution.x, 4)
     fitted = _with(scenario, rounded, segments, weibull)
-    names = ["mean_shift"] + (["shape"] if weibull else []) + [
-        f"shift_{s}" for s in segments[1:]] + ["past_sales_growth"]
+    names = (
+        ["mean_shift"]
+        + (["shape"] if weibull else [])
+        + [f"shift_{s}" for s in segments[1:]]
+        + ["past_sales_growth"]
+    )
     return LifetimeFit(
         scenario=fitted,
         parameters=dict(zip(names, map(float, rounded), strict=True)),

@@ -38,13 +38,17 @@ def scenario_from_fit(region: str, model: str = "logistic") -> dict:
         mix = {"BEV": round(float(electric) * bev_part, 6)}
         mix["PHEV"] = round(float(electric) - mix["BEV"], 6)
         mix["ICEV_gasoline"] = round(1.0 - mix["BEV"] - mix["PHEV"], 6)
-        milestones.append({
-            "year": year,
-            "shares": {k: v for k, v in mix.items() if v > 0},
-            "source": (f"evpath {model} fit to the IEA GEVO 2025 electric share of car sales "
-                       f"in {region} (R² {fit.r2:.2f}, {fit.n_points} years)"),
-            "note": f"BEV:PHEV split of 2024 ({bev_part:.2f} BEV); cars without a plug as ICEV_gasoline",
-        })
+        milestones.append(
+            {
+                "year": year,
+                "shares": {k: v for k, v in mix.items() if v > 0},
+                "source": (
+                    f"evpath {model} fit to the IEA GEVO 2025 electric share of car sales "
+                    f"in {region} (R² {fit.r2:.2f}, {fit.n_points} years)"
+                ),
+                "note": f"BEV:PHEV split of 2024 ({bev_part:.2f} BEV); cars without a plug as ICEV_gasoline",
+            }
+        )
     slug = "".join(c if c.isalnum() else "-" for c in region.lower()).strip("-")
     return {
         "name": f"{slug}-fitted",
@@ -56,7 +60,9 @@ def scenario_from_fit(region: str, model: str = "logistic") -> dict:
 
 
 def calibrate(
-    region: Annotated[str, typer.Argument(help="IEA region or country, e.g. Japan, China, Europe.")],
+    region: Annotated[
+        str, typer.Argument(help="IEA region or country, e.g. Japan, China, Europe.")
+    ],
     model: Annotated[str, typer.Option(help="Adoption curve: logistic or bass.")] = "logistic",
     out: Annotated[Path | None, typer.Option(help="Scenario file to write.")] = None,
 ) -> None:

@@ -46,9 +46,7 @@ def compare(
     regions: Annotated[
         list[str], typer.Argument(help="IEA regions or countries, e.g. Japan China Europe USA.")
     ],
-    kind: Annotated[
-        str, typer.Option(help=f"Share compared; one of {', '.join(KINDS)}.")
-    ] = "EV",
+    kind: Annotated[str, typer.Option(help=f"Share compared; one of {', '.join(KINDS)}.")] = "EV",
     model: Annotated[
         str, typer.Option(help=f"Adoption curve; one of {', '.join(MODELS)}.")
     ] = "logistic",
@@ -129,9 +127,11 @@ def _year_range(low: int, high: int | None) -> str:
 
 
 def _fit_table(fits: Sequence[AdoptionFit]) -> Table:
-    table = Table(title=f"{fits[0].model.capitalize()} fits to the {fits[0].kind} share of "
-                        "car sales "
-                        "(IEA GEVO 2025)")
+    table = Table(
+        title=f"{fits[0].model.capitalize()} fits to the {fits[0].kind} share of "
+        "car sales "
+        "(IEA GEVO 2025)"
+    )
     for col in ("region", "parameters (± s.e.)", "R²", "RMSE", "points", "years"):
         left = col in ("region", "parameters (± s.e.)")
         table.add_column(col, justify="left" if left else "right")
@@ -149,14 +149,22 @@ def _fit_table(fits: Sequence[AdoptionFit]) -> Table:
                 text += " (fixed)"
             parts.append(text)
         years = fit.history["year"]
-        table.add_row(fit.region, ", ".join(parts), f"{fit.r2:.3f}", f"{fit.rmse:.2%}",
-                      str(fit.n_points), f"{int(years[0])}–{int(years[-1])}")
+        table.add_row(
+            fit.region,
+            ", ".join(parts),
+            f"{fit.r2:.3f}",
+            f"{fit.rmse:.2%}",
+            str(fit.n_points),
+            f"{int(years[0])}–{int(years[-1])}",
+        )
     return table
 
 
 def _milestone_table(mile: pd.DataFrame) -> Table:
-    table = Table(title=f"Year the share of sales first reaches each level "
-                        f"(fitted: median and {INTERVAL:.0%} interval)")
+    table = Table(
+        title=f"Year the share of sales first reaches each level "
+        f"(fitted: median and {INTERVAL:.0%} interval)"
+    )
     table.add_column("region")
     levels = list(dict.fromkeys(mile["level"]))
     for level in levels:
@@ -174,8 +182,10 @@ def _milestone_table(mile: pd.DataFrame) -> Table:
                 years = _year_range(row.year_low, row.year_high)
                 cells.append(f"{row.year}{mark}\n[dim]{years}[/]")
         table.add_row(str(region), *cells)
-    table.caption = ("obs: observed year; fitted: first calendar year with share ≥ level. "
-                     "* the curve passed the level by the last data year but the data did not.")
+    table.caption = (
+        "obs: observed year; fitted: first calendar year with share ≥ level. "
+        "* the curve passed the level by the last data year but the data did not."
+    )
     return table
 
 
@@ -200,8 +210,14 @@ def _lag_table(lags: pd.DataFrame) -> Table:
     return table
 
 
-def write_chart(fits: Sequence[AdoptionFit], path: Path, *, n_draws: int = 1000,
-                seed: int = 0, end_year: int = CHART_END_YEAR) -> Path:
+def write_chart(
+    fits: Sequence[AdoptionFit],
+    path: Path,
+    *,
+    n_draws: int = 1000,
+    seed: int = 0,
+    end_year: int = CHART_END_YEAR,
+) -> Path:
     """Draw history points and fitted curves with their 90 % band; PNG or SVG by suffix.
 
     Parameters
@@ -231,14 +247,17 @@ def write_chart(fits: Sequence[AdoptionFit], path: Path, *, n_draws: int = 1000,
             low, high = band.quantile([tail, 1.0 - tail], dim="draw").to_numpy()
             ax.fill_between(years, 100 * low, 100 * high, color=color, alpha=0.2, linewidth=0)
             ax.plot(years, 100 * fit.predict(years).to_numpy(), color=color, label=fit.region)
-            ax.plot(fit.history["year"], 100 * fit.history.to_numpy(), "o", color=color,
-                    markersize=4)
+            ax.plot(
+                fit.history["year"], 100 * fit.history.to_numpy(), "o", color=color, markersize=4
+            )
         ax.set_xlim(start, end_year)
         ax.set_ylim(0, 100)
         ax.set_xlabel("year")
         ax.set_ylabel(f"{fits[0].kind} share of new car sales [%]")
-        ax.set_title(f"{fits[0].model.capitalize()} fits to IEA GEVO 2025 history "
-                     f"(points) with {INTERVAL:.0%} bands")
+        ax.set_title(
+            f"{fits[0].model.capitalize()} fits to IEA GEVO 2025 history "
+            f"(points) with {INTERVAL:.0%} bands"
+        )
         ax.grid(alpha=0.3)
         ax.legend(loc="upper left")
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -125,7 +125,12 @@ def print_batteries(results: Results) -> None:
             ("lithium (t LCE/yr)", at["lithium_carbonate_equivalent"], 1.0, 0),
             ("nickel (t/yr)", at["metal_put_on_market"].sel(metal="nickel"), 1.0, 0),
             ("cobalt recovered (t/yr)", at["metal_recovered"].sel(metal="cobalt"), 1.0, 0),
-            ("Co % of world mining", at["share_of_world_mine_production"].sel(metal="cobalt"), 100.0, 2),
+            (
+                "Co % of world mining",
+                at["share_of_world_mine_production"].sel(metal="cobalt"),
+                100.0,
+                2,
+            ),
         )
         for label, values, scale, digits in rows:
             table.add_row(label, *[f"{v * scale:,.{digits}f}" for v in values.values])

@@ -111,9 +111,14 @@ HISTORIES: dict[str, HistorySpec] = {
         segments=("all",),
         first_year=2010,
         last_year=2024,
-        country_names={"USA": "United States", "Korea": "South Korea", "Turkiye": "Turkey",
-                       "Viet Nam": "Vietnam", "Czech Republic": "Czechia",
-                       "EU27": "European Union (27)"},
+        country_names={
+            "USA": "United States",
+            "Korea": "South Korea",
+            "Turkiye": "Turkey",
+            "Viet Nam": "Vietnam",
+            "Czech Republic": "Czechia",
+            "EU27": "European Union (27)",
+        },
         builder=_iea,
     ),
 }

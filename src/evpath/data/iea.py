@@ -46,57 +46,105 @@ def iea_history() -> History:
     cars = _cars()
     regions = list(iea_regions())
     years = np.arange(FIRST_YEAR, LAST_YEAR + 1)
-    ev = (cars[cars["parameter"] == "EV sales"]
-          .pivot_table(index=["region_country", "powertrain"], columns="year", values="value")
-          .reindex(columns=years))
-    share = (cars[cars["parameter"] == "EV sales share"]
-             .pivot_table(index="region_country", columns="year", values="value")
-             .reindex(index=regions, columns=years) / 100.0)
+    ev = (
+        cars[cars["parameter"] == "EV sales"]
+        .pivot_table(index=["region_country", "powertrain"], columns="year", values="value")
+        .reindex(columns=years)
+    )
+    share = (
+        cars[cars["parameter"] == "EV sales share"]
+        .pivot_table(index="region_country", columns="year", values="value")
+        .reindex(index=regions, columns=years)
+        / 100.0
+    )
     ev_sales = xr.DataArray(
-        np.stack([[ev.loc[(r, p)].to_numpy() if (r, p) in ev.index else np.zeros(len(years))
-                   for p in EV_POWERTRAINS] for r in regions]),
+        np.stack(
+            [
+                [
+                    ev.loc[(r, p)].to_numpy() if (r, p) in ev.index else np.zeros(len(years))
+                    for p in EV_POWERTRAINS
+                ]
+                for r in regions
+            ]
+        ),
         coords={"region": regions, "powertrain": list(EV_POWERTRAINS), "year": years},
     ).fillna(0.0)
     ev_total = ev_sales.sum("powertrain").to_pandas()
     derived = (ev_total / share).where(share >= MIN_SHARE)
     total = derived.interpolate(axis=1, limit_area="inside").ffill(axis=1).bfill(axis=1)
-    basis = np.where(derived.notna(), "derived (EV sales / EV share)",
-                     np.where(total.notna(), "interpolated or held", "missing"))
+    basis = np.where(
+        derived.notna(),
+        "derived (EV sales / EV share)",
+        np.where(total.notna(), "interpolated or held", "missing"),
+    )
     rest = (total - ev_total).clip(lower=0.0)
 
     sales = xr.DataArray(
         np.zeros((len(regions), 1, len(POWERTRAINS), len(years))),
-        coords={"region": regions, "segment": ["all"], "powertrain": list(POWERTRAINS),
-                "year": years},
+        coords={
+            "region": regions,
+            "segment": ["all"],
+            "powertrain": list(POWERTRAINS),
+            "year": years,
+        },
         dims=("region", "segment", "powertrain", "year"),
     )
     sales.loc[{"segment": "all", "powertrain": "ICEV_gasoline"}] = rest.to_numpy()
     for powertrain in EV_POWERTRAINS:
-        sales.loc[{"segment": "all", "powertrain": powertrain}] = ev_sales.sel(powertrain=powertrain)
+        sales.loc[{"segment": "all", "powertrain": powertrain}] = ev_sales.sel(
+            powertrain=powertrain
+        )
     sales.attrs["units"] = "vehicles/yr"
 
-    provenance = pd.DataFrame({
-        "region": np.repeat(regions, len(years)), "segment": "all", "powertrain": "total",
-        "year": np.tile(years, len(regions)), "value": total.to_numpy().ravel(),
-        "basis": basis.ravel(), "source": "IEA GEVO 2025",
-    })
-    return History(sales=sales, observed=_observations(cars, regions), provenance=provenance,
-                   datasets=(DATASET,))
+    provenance = pd.DataFrame(
+        {
+            "region": np.repeat(regions, len(years)),
+            "segment": "all",
+            "powertrain": "total",
+            "year": np.tile(years, len(regions)),
+            "value": total.to_numpy().ravel(),
+            "basis": basis.ravel(),
+            "source": "IEA GEVO 2025",
+        }
+    )
+    return History(
+        sales=sales,
+        observed=_observations(cars, regions),
+        provenance=provenance,
+        datasets=(DATASET,),
+    )
 
 
 def _observations(cars: pd.DataFrame, regions: list[str]) -> pd.DataFrame:
     """IEA EV stock by powertrain (end of year) and car battery demand [GWh/yr]."""
-    stock = cars[(cars["parameter"] == "EV stock") & cars["powertrain"].isin(EV_POWERTRAINS)
-                 & cars["region_country"].isin(regions)]
+    stock = cars[
+        (cars["parameter"] == "EV stock")
+        & cars["powertrain"].isin(EV_POWERTRAINS)
+        & cars["region_country"].isin(regions)
+    ]
     battery = cars[(cars["parameter"] == "Battery demand") & cars["region_country"].isin(regions)]
     frames = [
-        pd.DataFrame({"region": stock["region_country"], "segment": "all",
-                      "powertrain": stock["powertrain"], "metric": "stock",
-                      "year": stock["year"], "value": stock["value"].astype(float),
-                      "source": "IEA GEVO 2025 (EV stock)"}),
-        pd.DataFrame({"region": battery["region_country"], "segment": "all", "powertrain": "all",
-                      "metric": "battery_demand", "year": battery["year"],
-                      "value": battery["value"].astype(float),
-                      "source": "IEA GEVO 2025 (battery demand, cars)"}),
+        pd.DataFrame(
+            {
+                "region": stock["region_country"],
+                "segment": "all",
+                "powertrain": stock["powertrain"],
+                "metric": "stock",
+                "year": stock["year"],
+                "value": stock["value"].astype(float),
+                "source": "IEA GEVO 2025 (EV stock)",
+            }
+        ),
+        pd.DataFrame(
+            {
+                "region": battery["region_country"],
+                "segment": "all",
+                "powertrain": "all",
+                "metric": "battery_demand",
+                "year": battery["year"],
+                "value": battery["value"].astype(float),
+                "source": "IEA GEVO 2025 (battery demand, cars)",
+            }
+        ),
     ]
     return pd.concat(frames, ignore_index=True)

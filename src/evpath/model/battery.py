@@ -37,8 +37,11 @@ def chemistry_mix(spec: Packs, cohorts: np.ndarray) -> xr.DataArray:
 
 def world_demand_history(iea: pd.DataFrame) -> pd.Series:
     """IEA world EV battery demand, all vehicle modes (year -> GWh/yr)."""
-    rows = iea[(iea["region_country"] == "World") & (iea["category"] == "Historical")
-               & (iea["parameter"] == "Battery demand")]
+    rows = iea[
+        (iea["region_country"] == "World")
+        & (iea["category"] == "Historical")
+        & (iea["parameter"] == "Battery demand")
+    ]
     return rows.groupby("year")["value"].sum().astype(float).sort_index()
 
 
@@ -82,6 +85,9 @@ def pack_price(anchors: pd.DataFrame, cumulative: xr.DataArray, rate: float | No
 
 def price_anchors(table: pd.DataFrame) -> pd.DataFrame:
     """The bundled historical global average pack prices in real 2024 USD (year, value)."""
-    rows = table[(table["series"] == "global_avg_pack_all_segments") & (table["kind"] == "historical")
-                 & (table["price_basis"] == "real 2024 USD")]
+    rows = table[
+        (table["series"] == "global_avg_pack_all_segments")
+        & (table["kind"] == "historical")
+        & (table["price_basis"] == "real 2024 USD")
+    ]
     return rows[["year", "value"]].sort_values("year").reset_index(drop=True)

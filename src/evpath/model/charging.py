@@ -17,21 +17,33 @@ ACCESS = {"native": 1.0, "adapter": 1.0}
 
 def observed_chargers(iea: pd.DataFrame, names: dict[str, str], years: np.ndarray) -> xr.DataArray:
     """IEA public charging points (region, charger_type, year) [chargers]; NaN where missing."""
-    rows = iea[(iea["parameter"] == "EV charging points") & (iea["category"] == "Historical")
-               & iea["powertrain"].isin(IEA_TYPES)]
+    rows = iea[
+        (iea["parameter"] == "EV charging points")
+        & (iea["category"] == "Historical")
+        & iea["powertrain"].isin(IEA_TYPES)
+    ]
     values = []
-    for region, name in names.items():
+    for name in names.values():
         mine = rows[rows["region_country"] == name]
         table = mine.pivot_table(index="powertrain", columns="year", values="value")
-        values.append([table.reindex(columns=years).loc[t].to_numpy() if t in table.index
-                       else np.full(len(years), np.nan) for t in IEA_TYPES])
-    return xr.DataArray(np.array(values, dtype=float),
-                        coords={"region": list(names), "charger_type": list(CHARGER_TYPES),
-                                "year": years}, attrs={"units": "chargers"})
+        values.append(
+            [
+                table.reindex(columns=years).loc[t].to_numpy()
+                if t in table.index
+                else np.full(len(years), np.nan)
+                for t in IEA_TYPES
+            ]
+        )
+    return xr.DataArray(
+        np.array(values, dtype=float),
+        coords={"region": list(names), "charger_type": list(CHARGER_TYPES), "year": years},
+        attrs={"units": "chargers"},
+    )
 
 
-def evs_per_charger(ev_stock: xr.DataArray, observed: xr.DataArray, spec: Charging,
-                    history_end: int) -> tuple[xr.DataArray, xr.DataArray]:
+def evs_per_charger(
+    ev_stock: xr.DataArray, observed: xr.DataArray, spec: Charging, history_end: int
+) -> tuple[xr.DataArray, xr.DataArray]:
     """EVs per public charger (region, charger_type, year) [EVs/charger] and the fitted
     log-linear trend of the history (region, charger_type) [1/yr].
 
@@ -54,11 +66,27 @@ def evs_per_charger(ev_stock: xr.DataArray, observed: xr.DataArray, spec: Chargi
     else:
         paths = spec.ratio_path or {}
         projected = xr.concat(
-            [xr.concat([xr.DataArray(interpolate_path({history_end: float(last.sel(region=r, charger_type=t)),
-                                                       **paths.get(t, {})}, years),  # type: ignore[call-overload]
-                                     coords={"year": years})
-                        for t in CHARGER_TYPES], dim=xr.DataArray(list(CHARGER_TYPES), dims="charger_type"))
-             for r in ratio.region.values], dim=ratio.region)
+            [
+                xr.concat(
+                    [
+                        xr.DataArray(
+                            interpolate_path(
+                                {
+                                    history_end: float(last.sel(region=r, charger_type=t)),
+                                    **paths.get(t, {}),
+                                },
+                                years,
+                            ),  # type: ignore[call-overload]
+                            coords={"year": years},
+                        )
+                        for t in CHARGER_TYPES
+                    ],
+                    dim=xr.DataArray(list(CHARGER_TYPES), dims="charger_type"),
+                )
+                for r in ratio.region.values
+            ],
+            dim=ratio.region,
+        )
     result = ratio.where(future <= history_end, projected)
     return result.assign_attrs(units="EVs/charger"), slope.assign_attrs(units="1/yr")
 
@@ -75,7 +103,9 @@ def _last_valid(array: xr.DataArray) -> xr.DataArray:
 
 def shares_by_year(path: dict[int, dict[str, float]], years: np.ndarray) -> xr.DataArray:
     """Standard shares (standard, year) from a path by year, linear in between, held outside."""
-    values = [interpolate_path({y: s.get(std, 0.0) for y, s in path.items()}, years) for std in STANDARDS]
+    values = [
+        interpolate_path({y: s.get(std, 0.0) for y, s in path.items()}, years) for std in STANDARDS
+    ]
     return xr.DataArray(values, coords={"standard": list(STANDARDS), "year": years})
 
 
@@ -84,12 +114,20 @@ def compatibility(table: pd.DataFrame, adapters: bool) -> xr.DataArray:
     matrix = np.zeros((len(STANDARDS), len(STANDARDS)))
     for row in table.itertuples(index=False):
         if row.access == "native" or (adapters and row.access == "adapter"):
-            matrix[STANDARDS.index(row.vehicle_standard), STANDARDS.index(row.charger_standard)] = 1.0
+            matrix[STANDARDS.index(row.vehicle_standard), STANDARDS.index(row.charger_standard)] = (
+                1.0
+            )
     return xr.DataArray(matrix, coords={"vehicle": list(STANDARDS), "standard": list(STANDARDS)})
 
 
-def charging(*, ev_stock_by_cohort: xr.DataArray, observed: xr.DataArray, spec: Charging,
-             history_end: int, table: pd.DataFrame) -> xr.Dataset:
+def charging(
+    *,
+    ev_stock_by_cohort: xr.DataArray,
+    observed: xr.DataArray,
+    spec: Charging,
+    history_end: int,
+    table: pd.DataFrame,
+) -> xr.Dataset:
     """Chargers, standards, stranded EVs and investment.
 
     Parameters
@@ -108,7 +146,10 @@ def charging(*, ev_stock_by_cohort: xr.DataArray, observed: xr.DataArray, spec: 
     fast = needed.sel(charger_type="fast", drop=True).transpose("year", ...)
     new_mix = shares_by_year(spec.charger_standards, years).rename(standard="standard")
     by_standard = stock_engine.stock_driven(
-        fast, life, type_shares=new_mix.transpose("year", ...), type_dim="standard",
+        fast,
+        life,
+        type_shares=new_mix.transpose("year", ...),
+        type_dim="standard",
         negative_inflow="zero",
     )
     built = stock_engine.stock_driven(needed.transpose("year", ...), life, negative_inflow="zero")
@@ -116,28 +157,47 @@ def charging(*, ev_stock_by_cohort: xr.DataArray, observed: xr.DataArray, spec: 
     charger_share = (fast_stock / fast_stock.sum("standard")).fillna(0.0)
 
     vehicle_mix = shares_by_year(spec.vehicle_standards, ev_stock_by_cohort.cohort.values).rename(
-        year="cohort", standard="vehicle")
+        year="cohort", standard="vehicle"
+    )
     fleet = (ev_stock_by_cohort * vehicle_mix).sum("cohort")
     fleet_share = (fleet / fleet.sum("vehicle")).fillna(0.0)
     access = (compatibility(table, spec.adapters) * charger_share).sum("standard")
     has_chargers = fast_stock.sum("standard") > 0
-    stranded = (fleet_share * (access < spec.access_threshold)).sum("vehicle").where(has_chargers, 0.0)
+    stranded = (
+        (fleet_share * (access < spec.access_threshold)).sum("vehicle").where(has_chargers, 0.0)
+    )
 
-    capex = xr.concat([xr.DataArray(values_at(spec.capex_usd[t], years), coords={"year": years})  # type: ignore[index]
-                       for t in CHARGER_TYPES], dim=xr.DataArray(list(CHARGER_TYPES), dims="charger_type"))
+    capex = xr.concat(
+        [
+            xr.DataArray(values_at(spec.capex_usd[t], years), coords={"year": years})  # type: ignore[index]
+            for t in CHARGER_TYPES
+        ],
+        dim=xr.DataArray(list(CHARGER_TYPES), dims="charger_type"),
+    )
     kw = xr.DataArray(values_at(spec.fast_kw, years), coords={"year": years})  # type: ignore[arg-type]
     added = built.inflow.transpose("region", "charger_type", "year")
-    return xr.Dataset({
-        "evs_per_charger": ratio.transpose("region", "charger_type", "year"),
-        "evs_per_charger_trend": trend.transpose("region", "charger_type"),
-        "public_chargers": needed.transpose("region", "charger_type", "year").assign_attrs(units="chargers"),
-        "public_chargers_observed": observed,
-        "chargers_added": added.assign_attrs(units="chargers/yr"),
-        "fast_chargers_by_standard": fast_stock.assign_attrs(units="chargers"),
-        "ev_fleet_by_standard": fleet.transpose("region", "vehicle", "year").assign_attrs(units="vehicles"),
-        "fast_charger_access": access.transpose("region", "vehicle", "year").assign_attrs(units="1"),
-        "stranded_ev_share": stranded.transpose("region", "year").assign_attrs(units="1"),
-        "charging_investment": (added * capex / 1e6).transpose("region", "charger_type", "year")
-        .assign_attrs(units="million USD/yr"),
-        "fast_charging_grid_mw": (fast * kw / 1000.0).transpose("region", "year").assign_attrs(units="MW"),
-    })
+    return xr.Dataset(
+        {
+            "evs_per_charger": ratio.transpose("region", "charger_type", "year"),
+            "evs_per_charger_trend": trend.transpose("region", "charger_type"),
+            "public_chargers": needed.transpose("region", "charger_type", "year").assign_attrs(
+                units="chargers"
+            ),
+            "public_chargers_observed": observed,
+            "chargers_added": added.assign_attrs(units="chargers/yr"),
+            "fast_chargers_by_standard": fast_stock.assign_attrs(units="chargers"),
+            "ev_fleet_by_standard": fleet.transpose("region", "vehicle", "year").assign_attrs(
+                units="vehicles"
+            ),
+            "fast_charger_access": access.transpose("region", "vehicle", "year").assign_attrs(
+                units="1"
+            ),
+            "stranded_ev_share": stranded.transpose("region", "year").assign_attrs(units="1"),
+            "charging_investment": (added * capex / 1e6)
+            .transpose("region", "charger_type", "year")
+            .assign_attrs(units="million USD/yr"),
+            "fast_charging_grid_mw": (fast * kw / 1000.0)
+            .transpose("region", "year")
+            .assign_attrs(units="MW"),
+        }
+    )

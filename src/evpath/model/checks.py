@@ -61,10 +61,19 @@ def check_material_balance(flows: xr.Dataset) -> None:
     scale = max(float(abs(flows["metal_put_on_market"]).max()), 1.0)
     fleet_change = flows["metal_in_fleet"].diff("year")
     into = (flows["metal_put_on_market"] - flows["metal_retired"]).isel(year=slice(1, None))
-    outs = (flows["metal_exported"] + flows["metal_in_second_life"].diff("year", label="upper")
-            .reindex(year=flows.year, fill_value=0.0) + flows["metal_recovered"] + flows["metal_lost"])
+    outs = (
+        flows["metal_exported"]
+        + flows["metal_in_second_life"]
+        .diff("year", label="upper")
+        .reindex(year=flows.year, fill_value=0.0)
+        + flows["metal_recovered"]
+        + flows["metal_lost"]
+    )
     outs = outs.where(outs.year != flows.year[0], outs + flows["metal_in_second_life"].isel(year=0))
-    for name, gap in (("fleet", abs(fleet_change - into)), ("end of life", abs(outs - flows["metal_retired"]))):
+    for name, gap in (
+        ("fleet", abs(fleet_change - into)),
+        ("end of life", abs(outs - flows["metal_retired"])),
+    ):
         bad = gap > BALANCE_RTOL * scale
         if bool(bad.any()):
             msg = f"material balance ({name}) broken at {_first_offender(bad)} (gap {float(gap.max()):.6g} t)"

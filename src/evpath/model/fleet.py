@@ -124,7 +124,7 @@ def fleet_stock(scenario: Scenario, sales: xr.DataArray) -> xr.Dataset:
                     "stock": result.stock,
                     "outflow": result.outflow,
                     "stock_by_cohort": result.stock_by_cohort,
-                "outflow_by_cohort": result.outflow_by_cohort,
+                    "outflow_by_cohort": result.outflow_by_cohort,
                     "average_age": average_age(result.stock_by_cohort, spec.inflow_at),
                     "initial_stock": initial.sum("age"),
                 }

@@ -26,17 +26,25 @@ def manufacturing(demand_gwh: xr.DataArray, spec: Manufacturing) -> xr.Dataset:
     """
     capacity = (demand_gwh / spec.utilisation).assign_attrs(units="GWh/yr")
     peak = xr.apply_ufunc(
-        np.maximum.accumulate, capacity, input_core_dims=[["year"]], output_core_dims=[["year"]],
+        np.maximum.accumulate,
+        capacity,
+        input_core_dims=[["year"]],
+        output_core_dims=[["year"]],
         kwargs={"axis": -1},
     ).transpose(*capacity.dims)
     added = peak.diff("year", label="upper").reindex(year=capacity.year, fill_value=0.0)
     added = added.where(added.year != capacity.year[0], capacity.isel(year=0))
-    capex = spec.capex_musd_per_gwh * (1.0 - spec.capex_decline) ** (capacity.year - spec.capex_year)
+    capex = spec.capex_musd_per_gwh * (1.0 - spec.capex_decline) ** (
+        capacity.year - spec.capex_year
+    )
     shares = xr.DataArray([spec.steps.get(s, 0.0) for s in STEPS], coords={"step": list(STEPS)})  # type: ignore[call-overload]
-    return xr.Dataset({
-        "cell_capacity": capacity,
-        "capacity_added": added.assign_attrs(units="GWh/yr"),
-        "production_lines": (capacity / spec.line_gwh).assign_attrs(units="lines"),
-        "equipment_investment": (added * capex * shares).transpose("region", "step", "year")
-        .assign_attrs(units="million USD/yr"),
-    })
+    return xr.Dataset(
+        {
+            "cell_capacity": capacity,
+            "capacity_added": added.assign_attrs(units="GWh/yr"),
+            "production_lines": (capacity / spec.line_gwh).assign_attrs(units="lines"),
+            "equipment_investment": (added * capex * shares)
+            .transpose("region", "step", "year")
+            .assign_attrs(units="million USD/yr"),
+        }
+    )

@@ -15,12 +15,23 @@ from evpath.model.paths import values_at
 from evpath.scenario.batteries import CHEMISTRIES, METALS, Recycling
 
 BATPAC_CHEMISTRY = {
-    "NMC111": "NMC 111", "NMC532": "NMC 532", "NMC622": "NMC 622", "NMC811": "NMC 811",
-    "NCA": "NCA", "LFP": "LFP", "SIB": "SIB", "SSB": "SS NMC 811",
+    "NMC111": "NMC 111",
+    "NMC532": "NMC 532",
+    "NMC622": "NMC 622",
+    "NMC811": "NMC 811",
+    "NCA": "NCA",
+    "LFP": "LFP",
+    "SIB": "SIB",
+    "SSB": "SS NMC 811",
 }
 BATPAC_METAL = {
-    "lithium": "Lithium", "nickel": "Nickel", "cobalt": "Cobalt", "manganese": "Manganese",
-    "graphite": "Graphite", "copper": "Copper", "aluminium": "Aluminum",
+    "lithium": "Lithium",
+    "nickel": "Nickel",
+    "cobalt": "Cobalt",
+    "manganese": "Manganese",
+    "graphite": "Graphite",
+    "copper": "Copper",
+    "aluminium": "Aluminum",
 }
 LCE_PER_LI = 5.323
 """kg of lithium carbonate equivalent per kg of lithium metal."""
@@ -31,10 +42,15 @@ def material_intensity(table: pd.DataFrame) -> xr.DataArray:
     """Metal per kWh of pack (chemistry, metal) [kg/kWh], BatPaC 5.1 default designs."""
     rows = table[table["batpac_version"] == BATPAC_VERSION]
     lookup = rows.set_index(["chemistry", "material"])["kg_per_kwh"]
-    values = [[float(lookup.get((BATPAC_CHEMISTRY[c], BATPAC_METAL[m]), 0.0)) for m in METALS]
-              for c in CHEMISTRIES]
-    return xr.DataArray(values, coords={"chemistry": list(CHEMISTRIES), "metal": list(METALS)},
-                        attrs={"units": "kg/kWh"})
+    values = [
+        [float(lookup.get((BATPAC_CHEMISTRY[c], BATPAC_METAL[m]), 0.0)) for m in METALS]
+        for c in CHEMISTRIES
+    ]
+    return xr.DataArray(
+        values,
+        coords={"chemistry": list(CHEMISTRIES), "metal": list(METALS)},
+        attrs={"units": "kg/kWh"},
+    )
 
 
 def material_flows(
@@ -84,10 +100,14 @@ def material_flows(
         "metal_primary_demand": put - recovered,
     }
     units = {"metal_in_fleet": "t", "metal_in_second_life": "t"}
-    return xr.Dataset({
-        name: value.transpose("region", "metal", "year").assign_attrs(units=units.get(name, "t/yr"))
-        for name, value in flows.items()
-    })
+    return xr.Dataset(
+        {
+            name: value.transpose("region", "metal", "year").assign_attrs(
+                units=units.get(name, "t/yr")
+            )
+            for name, value in flows.items()
+        }
+    )
 
 
 def retired_capacity(
@@ -102,16 +122,25 @@ def retired_capacity(
     age = (outflow_by_cohort.year - outflow_by_cohort.cohort + age_offset).clip(min=0.0)
     leaving = outflow_by_cohort * pack * mix / 1e6
     every = ["cohort", "segment", "powertrain"]
-    return xr.Dataset({
-        "battery_retired": leaving.sum(every).transpose("region", "chemistry", "year")
-        .assign_attrs(units="GWh/yr"),
-        "battery_retired_remaining": (leaving * (1.0 - fade) ** age).sum(every)
-        .transpose("region", "chemistry", "year").assign_attrs(units="GWh/yr"),
-    })
+    return xr.Dataset(
+        {
+            "battery_retired": leaving.sum(every)
+            .transpose("region", "chemistry", "year")
+            .assign_attrs(units="GWh/yr"),
+            "battery_retired_remaining": (leaving * (1.0 - fade) ** age)
+            .sum(every)
+            .transpose("region", "chemistry", "year")
+            .assign_attrs(units="GWh/yr"),
+        }
+    )
 
 
-SUPPLY_METALS = {"cobalt": "Cobalt", "nickel": "Nickel", "graphite": "Graphite (natural)",
-                 "lithium": "Lithium"}
+SUPPLY_METALS = {
+    "cobalt": "Cobalt",
+    "nickel": "Nickel",
+    "graphite": "Graphite (natural)",
+    "lithium": "Lithium",
+}
 AGGREGATES = ("Other countries", "World total (rounded)", "World")
 
 
@@ -121,11 +150,22 @@ def mine_production(usgs: pd.DataFrame, lithium: pd.DataFrame, year: int = 2023)
     Columns: metal, country, tonnes. Lithium: the US figure is withheld by the USGS.
     """
     rows = usgs[(usgs["year"] == year) & usgs["basis"].fillna("").str.startswith("mine production")]
-    frame = pd.DataFrame({"metal": rows["mineral"].map({v: k for k, v in SUPPLY_METALS.items()}),
-                          "country": rows["country"], "tonnes": rows["tonnes"].astype(float)})
+    frame = pd.DataFrame(
+        {
+            "metal": rows["mineral"].map({v: k for k, v in SUPPLY_METALS.items()}),
+            "country": rows["country"],
+            "tonnes": rows["tonnes"].astype(float),
+        }
+    )
     li = lithium[(lithium["year"] == year) & (lithium["metric"] == "mine_production")]
-    frame = pd.concat([frame, pd.DataFrame({"metal": "lithium", "country": li["country"],
-                                            "tonnes": li["value"].astype(float)})])
+    frame = pd.concat(
+        [
+            frame,
+            pd.DataFrame(
+                {"metal": "lithium", "country": li["country"], "tonnes": li["value"].astype(float)}
+            ),
+        ]
+    )
     return frame.dropna(subset=["metal", "tonnes"]).reset_index(drop=True)
 
 
@@ -140,12 +180,21 @@ def supply_indicators(production: pd.DataFrame) -> pd.DataFrame:
     for metal, rows in production.groupby("metal"):
         countries = rows[~rows["country"].isin(AGGREGATES)]
         world_rows = rows[rows["country"].str.startswith("World")]
-        world = float(world_rows["tonnes"].iloc[0]) if len(world_rows) else float(
-            rows[~rows["country"].str.startswith("World")]["tonnes"].sum())
+        world = (
+            float(world_rows["tonnes"].iloc[0])
+            if len(world_rows)
+            else float(rows[~rows["country"].str.startswith("World")]["tonnes"].sum())
+        )
         shares = countries.set_index("country")["tonnes"] / world
-        out.append({"metal": metal, "world_production_t": world,
-                    "hhi": float(((100 * shares) ** 2).sum()),
-                    "largest_producer": str(shares.idxmax()), "largest_share": float(shares.max())})
+        out.append(
+            {
+                "metal": metal,
+                "world_production_t": world,
+                "hhi": float(((100 * shares) ** 2).sum()),
+                "largest_producer": str(shares.idxmax()),
+                "largest_share": float(shares.max()),
+            }
+        )
     return pd.DataFrame(out).set_index("metal")
 
 
@@ -153,6 +202,7 @@ def share_of_world_production(primary: xr.DataArray, supply: pd.DataFrame) -> xr
     """Primary demand over world mine production in the data year (region, metal, year)
     [fraction], for the metals with production data."""
     metals = [m for m in METALS if m in supply.index]
-    world = xr.DataArray(supply.loc[metals, "world_production_t"].to_numpy(),
-                         coords={"metal": metals})
+    world = xr.DataArray(
+        supply.loc[metals, "world_production_t"].to_numpy(), coords={"metal": metals}
+    )
     return (primary.sel(metal=metals) / world).assign_attrs(units="1")

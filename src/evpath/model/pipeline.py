@@ -20,16 +20,6 @@ from evpath.model.battery import (
     price_anchors,
     world_demand_history,
 )
-from evpath.model.manufacturing import manufacturing
-from evpath.model.materials import (
-    LCE_PER_LI,
-    material_flows,
-    material_intensity,
-    mine_production,
-    retired_capacity,
-    share_of_world_production,
-    supply_indicators,
-)
 from evpath.model.charging import charging, observed_chargers
 from evpath.model.decomposition import lmdi
 from evpath.model.emissions import (
@@ -43,6 +33,16 @@ from evpath.model.emissions import (
 from evpath.model.energy import energy_by_carrier, intensity_per_km
 from evpath.model.fleet import fleet_stock
 from evpath.model.grid import grid_intensity, intensity_history, pathway_points
+from evpath.model.manufacturing import manufacturing
+from evpath.model.materials import (
+    LCE_PER_LI,
+    material_flows,
+    material_intensity,
+    mine_production,
+    retired_capacity,
+    share_of_world_production,
+    supply_indicators,
+)
 from evpath.model.sales import new_sales
 from evpath.model.targets import per_car_metrics, reduction
 from evpath.scenario.base import ELECTRIFIED
@@ -143,13 +143,21 @@ def run_pipeline(scenario: Scenario, inputs: Inputs) -> xr.Dataset:
         dataset = dataset.merge(batteries)
     if scenario.emissions is not None:
         assert pack is not None
-        dataset = dataset.merge(_use_phase(scenario, scenario.emissions, inputs, sales, fleet, pack))
+        dataset = dataset.merge(
+            _use_phase(scenario, scenario.emissions, inputs, sales, fleet, pack)
+        )
     if scenario.charging is not None:
-        plugged = fleet.stock_by_cohort.sel(powertrain=["BEV", "PHEV"]).sum(["segment", "powertrain"])
+        plugged = fleet.stock_by_cohort.sel(powertrain=["BEV", "PHEV"]).sum(
+            ["segment", "powertrain"]
+        )
         observed = observed_chargers(inputs.tables[IEA], inputs.iea_names, years)
-        stations = charging(ev_stock_by_cohort=plugged, observed=observed, spec=scenario.charging,
-                            history_end=scenario.years.history_end,
-                            table=inputs.tables[COMPATIBILITY])
+        stations = charging(
+            ev_stock_by_cohort=plugged,
+            observed=observed,
+            spec=scenario.charging,
+            history_end=scenario.years.history_end,
+            table=inputs.tables[COMPATIBILITY],
+        )
         if "electricity_use" in dataset:
             stations["public_charging_energy"] = (
                 dataset["electricity_use"] * scenario.charging.public_energy_share
@@ -160,7 +168,9 @@ def run_pipeline(scenario: Scenario, inputs: Inputs) -> xr.Dataset:
 
 def _age_offset(scenario: Scenario, segments: list[str]) -> xr.DataArray:
     """Age at the end of the entry year by segment (from each segment's ``inflow_at``)."""
-    lifetimes = [scenario.fleet.lifetime_by_segment.get(s, scenario.fleet.lifetime) for s in segments]
+    lifetimes = [
+        scenario.fleet.lifetime_by_segment.get(s, scenario.fleet.lifetime) for s in segments
+    ]
     return xr.DataArray(
         [INFLOW_AT_AGE_OFFSET[lt.inflow_at] for lt in lifetimes], coords={"segment": segments}
     )
@@ -177,46 +187,65 @@ def _batteries(
     pack = pack_kwh(spec.packs, segments, cohorts)
     mix = chemistry_mix(spec.packs, cohorts)
     demand = (sales * pack.sel(at_sale).drop_vars("cohort")) / 1e6
-    by_chemistry = (demand.sum(["segment", "powertrain"]) * mix.sel(at_sale).drop_vars("cohort"))
-    cumulative = cumulative_world_demand(world_demand_history(inputs.tables[IEA]), spec.price, years)
+    by_chemistry = demand.sum(["segment", "powertrain"]) * mix.sel(at_sale).drop_vars("cohort")
+    cumulative = cumulative_world_demand(
+        world_demand_history(inputs.tables[IEA]), spec.price, years
+    )
     price = pack_price(price_anchors(inputs.tables[PRICES]), cumulative, spec.price.learning_rate)
     plants = manufacturing(demand.sum(["segment", "powertrain"]), spec.manufacturing)
     intensity = material_intensity(inputs.tables[INTENSITY])
     metals = material_flows(
-        sales=sales, stock_by_cohort=fleet.stock_by_cohort,
-        outflow_by_cohort=fleet.outflow_by_cohort, pack=pack, mix=mix, intensity=intensity,
+        sales=sales,
+        stock_by_cohort=fleet.stock_by_cohort,
+        outflow_by_cohort=fleet.outflow_by_cohort,
+        pack=pack,
+        mix=mix,
+        intensity=intensity,
         spec=spec.recycling,
     )
     checks.check_material_balance(metals)
     supply = supply_indicators(mine_production(inputs.tables[USGS], inputs.tables[LITHIUM]))
     by_metal = supply.reindex(list(METALS))  # NaN for metals without production data
-    retired = retired_capacity(fleet.outflow_by_cohort, pack, mix, spec.packs.fade,
-                               _age_offset(scenario, segments))
-    result = xr.Dataset({
-        "battery_demand": demand.assign_attrs(units="GWh/yr"),
-        "battery_demand_by_chemistry": by_chemistry.transpose("region", "chemistry", "year")
-        .assign_attrs(units="GWh/yr"),
-        "world_battery_cumulative": cumulative,
-        "pack_price": price,
-        **plants.data_vars,
-        **metals.data_vars,
-        "lithium_carbonate_equivalent": (metals["metal_put_on_market"].sel(metal="lithium", drop=True)
-                                         * LCE_PER_LI).assign_attrs(units="t/yr"),
-        **retired.data_vars,
-        "share_of_world_mine_production": share_of_world_production(
-            metals["metal_primary_demand"], supply),
-        "supply_hhi": xr.DataArray(by_metal["hhi"].to_numpy(), coords={"metal": list(METALS)},
-                                   attrs={"units": "1"}),
-        "largest_producer_share": xr.DataArray(
-            by_metal["largest_share"].to_numpy(), coords={"metal": list(METALS)},
-            attrs={"units": "1"}),
-    })
+    retired = retired_capacity(
+        fleet.outflow_by_cohort, pack, mix, spec.packs.fade, _age_offset(scenario, segments)
+    )
+    result = xr.Dataset(
+        {
+            "battery_demand": demand.assign_attrs(units="GWh/yr"),
+            "battery_demand_by_chemistry": by_chemistry.transpose(
+                "region", "chemistry", "year"
+            ).assign_attrs(units="GWh/yr"),
+            "world_battery_cumulative": cumulative,
+            "pack_price": price,
+            **plants.data_vars,
+            **metals.data_vars,
+            "lithium_carbonate_equivalent": (
+                metals["metal_put_on_market"].sel(metal="lithium", drop=True) * LCE_PER_LI
+            ).assign_attrs(units="t/yr"),
+            **retired.data_vars,
+            "share_of_world_mine_production": share_of_world_production(
+                metals["metal_primary_demand"], supply
+            ),
+            "supply_hhi": xr.DataArray(
+                by_metal["hhi"].to_numpy(), coords={"metal": list(METALS)}, attrs={"units": "1"}
+            ),
+            "largest_producer_share": xr.DataArray(
+                by_metal["largest_share"].to_numpy(),
+                coords={"metal": list(METALS)},
+                attrs={"units": "1"},
+            ),
+        }
+    )
     result.attrs["pack"] = pack
     return result
 
 
 def _use_phase(
-    scenario: Scenario, spec: Emissions, inputs: Inputs, sales: xr.DataArray, fleet: xr.Dataset,
+    scenario: Scenario,
+    spec: Emissions,
+    inputs: Inputs,
+    sales: xr.DataArray,
+    fleet: xr.Dataset,
     pack: xr.DataArray,
 ) -> xr.Dataset:
     """Activity, energy and emissions stages, and the per-car indicators."""

@@ -45,3 +45,24 @@ class Sourced(Frozen):
             msg = "this block holds assumptions: give a 'source:' or a 'note:' saying why"
             raise ValueError(msg)
         return self
+
+
+def check_shares(shares: dict[str, float], what: str = "shares") -> dict[str, float]:
+    """Shares that sum to 1 within ``SHARE_TOLERANCE``; never renormalised.
+
+    Raises ``ValueError`` (reported by pydantic with the field path) otherwise.
+    """
+    total = sum(shares.values())
+    if abs(total - 1.0) > SHARE_TOLERANCE:
+        msg = f"{what} sum to {total:.6g}; allowed: a sum of 1 within {SHARE_TOLERANCE:g}"
+        raise ValueError(msg)
+    return shares
+
+
+def check_shares_by_year(
+    path: dict[int, dict[str, float]], what: str = "shares"
+) -> dict[int, dict[str, float]]:
+    """Every year's shares of a path sum to 1 (see :func:`check_shares`)."""
+    for year, shares in path.items():
+        check_shares(shares, f"{what} in {year}")
+    return path

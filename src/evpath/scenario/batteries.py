@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
 
-from evpath.scenario.base import SHARE_TOLERANCE, Frozen, Positive, Powertrain, Share, Sourced, Year, YearPath
+from evpath.scenario.base import (
+    Frozen,
+    Positive,
+    Powertrain,
+    Share,
+    Sourced,
+    Year,
+    YearPath,
+    check_shares,
+    check_shares_by_year,
+)
 
 Chemistry = Literal["NMC111", "NMC532", "NMC622", "NMC811", "NCA", "LFP", "SIB", "SSB"]
-CHEMISTRIES: tuple[str, ...] = ("NMC111", "NMC532", "NMC622", "NMC811", "NCA", "LFP", "SIB", "SSB")
+CHEMISTRIES: tuple[str, ...] = get_args(Chemistry)
 Metal = Literal["lithium", "nickel", "cobalt", "manganese", "graphite", "copper", "aluminium"]
-METALS: tuple[str, ...] = ("lithium", "nickel", "cobalt", "manganese", "graphite", "copper", "aluminium")
-STEPS: tuple[str, ...] = ("electrode_making", "cell_assembly", "formation_ageing", "module_pack")
-
-
-def _sum_to_one(shares: dict[str, float], what: str) -> dict[str, float]:
-    total = sum(shares.values())
-    if abs(total - 1.0) > SHARE_TOLERANCE:
-        msg = f"{what} sum to {total:.6g}; allowed: a sum of 1 within {SHARE_TOLERANCE:g}"
-        raise ValueError(msg)
-    return shares
+METALS: tuple[str, ...] = get_args(Metal)
+Step = Literal["electrode_making", "cell_assembly", "formation_ageing", "module_pack"]
+STEPS: tuple[str, ...] = get_args(Step)
 
 
 class Packs(Sourced):
@@ -39,9 +42,7 @@ class Packs(Sourced):
     @field_validator("chemistry")
     @classmethod
     def _shares(cls, path: dict[int, dict[str, float]]) -> dict[int, dict[str, float]]:
-        for shares in path.values():
-            _sum_to_one(shares, "chemistry shares")
-        return path
+        return check_shares_by_year(path, "chemistry shares")
 
 
 class PackPrice(Sourced):
@@ -67,15 +68,17 @@ class Manufacturing(Sourced):
 
     utilisation: Annotated[float, Field(gt=0.0, le=1.0)]
     line_gwh: Positive = Field(description="Output of one production line [GWh/yr].")
-    capex_musd_per_gwh: Positive = Field(description="Equipment investment [million USD per GWh/yr].")
+    capex_musd_per_gwh: Positive = Field(
+        description="Equipment investment [million USD per GWh/yr]."
+    )
     capex_year: Year
     capex_decline: Annotated[float, Field(ge=0.0, lt=0.5)] = 0.0
-    steps: dict[Literal["electrode_making", "cell_assembly", "formation_ageing", "module_pack"], Share]
+    steps: dict[Step, Share]
 
     @field_validator("steps")
     @classmethod
     def _shares(cls, shares: dict[str, float]) -> dict[str, float]:
-        return _sum_to_one(shares, "process-step shares")
+        return check_shares(shares, "process-step shares")
 
 
 class Recycling(Sourced):
@@ -98,7 +101,9 @@ class Recycling(Sourced):
         if missing:
             msg = f"recovery: no rate for {missing}; allowed: a rate in [0, 1] for each of {list(METALS)}"
             raise ValueError(msg)
-        if isinstance(self.export_share, dict) and not all(0 <= v <= 1 for v in self.export_share.values()):
+        if isinstance(self.export_share, dict) and not all(
+            0 <= v <= 1 for v in self.export_share.values()
+        ):
             msg = "export_share: allowed: shares in [0, 1]"
             raise ValueError(msg)
         return self

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import Field, field_validator
 
-from evpath.scenario.base import SHARE_TOLERANCE, Positive, Share, Sourced, Year, YearPath
+from evpath.scenario.base import Positive, Share, Sourced, Year, YearPath, check_shares_by_year
 
 Standard = Literal["CHAdeMO", "CCS1", "CCS2", "GB/T", "NACS", "ChaoJi"]
-STANDARDS: tuple[str, ...] = ("CHAdeMO", "CCS1", "CCS2", "GB/T", "NACS", "ChaoJi")
+STANDARDS: tuple[str, ...] = get_args(Standard)
 CHARGER_TYPES: tuple[str, ...] = ("slow", "fast")
-
-
-def _shares_by_year(path: dict[int, dict[str, float]], what: str) -> dict[int, dict[str, float]]:
-    for year, shares in path.items():
-        total = sum(shares.values())
-        if abs(total - 1.0) > SHARE_TOLERANCE:
-            msg = f"{what} in {year} sum to {total:.6g}; allowed: a sum of 1 within {SHARE_TOLERANCE:g}"
-            raise ValueError(msg)
-    return path
 
 
 class Charging(Sourced):
@@ -56,4 +47,4 @@ class Charging(Sourced):
     @field_validator("charger_standards", "vehicle_standards")
     @classmethod
     def _sum_to_one(cls, path: dict[int, dict[str, float]]) -> dict[int, dict[str, float]]:
-        return _shares_by_year(path, "standard shares")
+        return check_shares_by_year(path, "standard shares")

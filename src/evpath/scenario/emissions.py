@@ -3,12 +3,11 @@ the per-car emissions target."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
 
 from evpath.scenario.base import (
-    SHARE_TOLERANCE,
     Frozen,
     NonNegative,
     Positive,
@@ -16,7 +15,8 @@ from evpath.scenario.base import (
     Share,
     Sourced,
     Year,
-    YearPath,
+    check_shares,
+    check_shares_by_year,
 )
 
 Carrier = Literal["gasoline", "diesel", "electricity", "hydrogen"]
@@ -36,22 +36,7 @@ Metric = Literal[
     "wtw_per_km_new",
     "wtw_per_km_fleet",
 ]
-METRICS: tuple[str, ...] = (
-    "wtw_per_new_car",
-    "wtw_per_car",
-    "lifecycle_per_new_car",
-    "lifecycle_per_car",
-    "wtw_per_km_new",
-    "wtw_per_km_fleet",
-)
-
-
-def _check_shares(shares: dict[str, float]) -> dict[str, float]:
-    total = sum(shares.values())
-    if abs(total - 1.0) > SHARE_TOLERANCE:
-        msg = f"shares sum to {total:.6g}; allowed: a sum of 1 within {SHARE_TOLERANCE:g}"
-        raise ValueError(msg)
-    return shares
+METRICS: tuple[str, ...] = get_args(Metric)
 
 
 class Activity(Sourced):
@@ -131,7 +116,7 @@ class GridPoint(Frozen):
             msg = "give either 'intensity' (g CO2e/kWh) or 'mix' (shares by technology)"
             raise ValueError(msg)
         if self.mix is not None:
-            _check_shares(self.mix)
+            check_shares(self.mix)
         return self
 
 
@@ -154,9 +139,7 @@ class Hydrogen(Sourced):
     @field_validator("routes")
     @classmethod
     def _sum_to_one(cls, routes: dict[int, dict[str, float]]) -> dict[int, dict[str, float]]:
-        for shares in routes.values():
-            _check_shares(shares)
-        return routes
+        return check_shares_by_year(routes, "route shares")
 
 
 class VehicleCycle(Sourced):

@@ -14,7 +14,6 @@ from pydantic import Field, field_validator, model_validator
 
 from evpath.data.history import HISTORIES
 from evpath.scenario.base import (
-    SHARE_TOLERANCE,
     Frozen,
     NonNegativeParam,
     PositiveParam,
@@ -23,6 +22,7 @@ from evpath.scenario.base import (
     Sourced,
     Year,
     YearPath,
+    check_shares,
 )
 from evpath.scenario.batteries import Batteries
 from evpath.scenario.charging import Charging
@@ -106,14 +106,11 @@ class ShareMilestone(Sourced):
     @field_validator("shares")
     @classmethod
     def _sum_to_one(cls, shares: dict[str, float]) -> dict[str, float]:
-        total = sum(shares.values())
-        if abs(total - 1.0) > SHARE_TOLERANCE:
-            msg = (
-                f"shares sum to {total:.6g}; allowed: a sum of 1 within {SHARE_TOLERANCE:g} "
-                "(powertrains not listed count as 0)"
-            )
-            raise ValueError(msg)
-        return shares
+        try:
+            return check_shares(shares)
+        except ValueError as exc:
+            msg = f"{exc} (powertrains not listed count as 0)"
+            raise ValueError(msg) from None
 
 
 class SegmentSplit(Sourced):
@@ -349,4 +346,6 @@ def _choices(value: str, allowed: tuple[str, ...], shown: int = 8) -> str:
         return f"one of {list(allowed)}"
     close = difflib.get_close_matches(value, allowed, n=3, cutoff=0.5)
     hint = f"did you mean {close}? " if close else ""
-    return f"{hint}one of {len(allowed)} regions of this history ({', '.join(allowed[:shown])}, ...)"
+    return (
+        f"{hint}one of {len(allowed)} regions of this history ({', '.join(allowed[:shown])}, ...)"
+    )
