@@ -1,0 +1,336 @@
+"""The alliance file: carmakers buying one battery metal together.
+
+Frozen pydantic models, like the scenario schema. Every number that is not read from a
+bundled dataset or an evpath run is an assumption and must say why, through ``source:``
+or ``note:`` on the block that holds it. Units are in each field's description.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from evpath.errors import ScenarioError
+from evpath.scenario.base import Frozen, NonNegative, Positive, Share, Sourced, Year
+from evpath.scenario.loader import format_validation_error
+
+KG_PER_T = 1000.0
+
+PRODUCTION_DATASETS = {
+    "cobalt": ("usgs_mcs_cobalt_nickel_graphite_production", "Cobalt"),
+    "nickel": ("usgs_mcs_cobalt_nickel_graphite_production", "Nickel"),
+    "lithium": ("usgs_mcs2024_lithium_production_and_reserves", "Lithium"),
+}
+"""Bundled mine-production dataset and its mineral name for each metal a supplier's
+capacity can be taken from [t contained metal/yr]."""
+
+Metal = Literal["lithium", "nickel", "cobalt", "manganese", "graphite", "copper", "aluminium"]
+
+
+class YearRange(Frozen):
+    """Consecutive calendar years from ``start`` to ``end``, both included."""
+
+    start: Year
+    end: Year
+
+    @model_validator(mode="after")
+    def _ordered(self) -> YearRange:
+        if self.end < self.start:
+            msg = f"end {self.end} is before start {self.start}; allowed: start <= end"
+            raise ValueError(msg)
+        return self
+
+
+class RunShare(Frozen):
+    """A member's demand as a share of a variable of an evpath run [t/yr].
+
+    demand(year) = ``share`` × ``variable``(region, metal, year) of scenario ``scenario``.
+    """
+
+    scenario: str = Field(description="Bundled scenario name or YAML path to run.")
+    variable: str = Field(
+        "metal_primary_demand",
+        description="Run variable with dims (region, metal, year) [t/yr].",
+    )
+    region: str = Field(description="Region of the run, e.g. 'JPN'.")
+    share: Share = Field(description="Member's share of the variable [fraction].")
+
+
+class Member(Sourced):
+    """A carmaker in the alliance and its demand for the metal [t/yr].
+
+    Give exactly one of ``demand`` (t/yr by year, linear between the years given; every
+    alliance year must lie within them) or ``share_of_run``.
+    """
+
+    name: str
+    demand: dict[Year, NonNegative] | None = Field(None, description="Demand by year [t/yr].")
+    share_of_run: RunShare | None = None
+
+    @model_validator(mode="after")
+    def _one_demand(self) -> Member:
+        if (self.demand is None) == (self.share_of_run is None):
+            msg = "give exactly one of 'demand:' (t/yr by year) or 'share_of_run:'"
+            raise ValueError(msg)
+        if self.demand is not None and not self.demand:
+            msg = "'demand:' is empty; allowed: t/yr by year, e.g. {2025: 120, 2030: 300}"
+            raise ValueError(msg)
+        return self
+
+
+class ProductionShare(Frozen):
+    """Capacity as a share of a country's mine production in a bundled USGS dataset.
+
+    capacity = ``share`` × production of ``country`` in ``year`` [t/yr], the same every
+    alliance year.
+    """
+
+    production_of: str = Field(description="Country as spelled in the USGS dataset.")
+    year: Year = Field(2023, description="Data year of the production figure.")
+    share: Share = Field(description="Share of that production open to the buyer [fraction].")
+
+
+class Tier(Frozen):
+    """One price bracket: ``price`` applies to the volume up to ``up_to`` [t/yr]."""
+
+    up_to: Positive | None = Field(
+        description="Upper end of the bracket [t/yr per buyer and year]; null: no upper end."
+    )
+    price: Positive = Field(description="Price in the bracket [the file's price_unit].")
+
+
+class Supplier(Sourced):
+    """A seller of the metal: capacity, price tiers, contract terms and risk.
+
+    Tiers are **incremental** volume discounts: each bracket's price applies only to the
+    tonnes inside that bracket, so the cost of a volume is a piecewise-linear, concave
+    (for discounts) function of the volume bought from this supplier in a year.
+    """
+
+    name: str
+    country: str = Field(description="Producing country, for the country cap and shares.")
+    capacity: Positive | dict[Year, NonNegative] | ProductionShare = Field(
+        description="Volume the supplier can sell to the alliance [t/yr]: a number, a path "
+        "by year (linear between the years given, flat outside) or a share of production."
+    )
+    tiers: list[Tier] = Field(min_length=1)
+    min_order: NonNegative = Field(
+        0.0, description="Smallest volume a buyer may take if it buys at all [t/yr]."
+    )
+    fixed_cost: NonNegative = Field(
+        0.0, description="Contract cost of buying from this supplier in a year [USD/yr]."
+    )
+    risk: Share = Field(0.0, description="Supply risk score [0 = none, 1 = highest].")
+
+    @field_validator("tiers")
+    @classmethod
+    def _tiers_ordered(cls, tiers: list[Tier]) -> list[Tier]:
+        ends = [t.up_to for t in tiers]
+        if ends[-1] is not None or any(e is None for e in ends[:-1]):
+            msg = (
+                f"up_to values {ends}: allowed: numbers for every tier but the last, "
+                "and null (no upper end) for the last"
+            )
+            raise ValueError(msg)
+        finite = [e for e in ends if e is not None]
+        if any(b <= a for a, b in zip(finite, finite[1:], strict=False)):
+            msg = f"up_to values {finite} [t/yr]; allowed: strictly increasing"
+            raise ValueError(msg)
+        return tiers
+
+
+class Stockpile(Frozen):
+    """Strategic stock held by each buyer [months of its own demand].
+
+    From year ``by`` on, the stock at the end of each year is at least
+    ``months`` / 12 × that year's demand; before ``by`` there is no floor, so the
+    optimiser chooses when to build it up.
+    """
+
+    months: Annotated[float, Field(ge=0.0, le=60.0)] = Field(description="Target [months].")
+    by: Year = Field(description="First year the target must be held.")
+
+
+class Policy(Sourced):
+    """Rules every buyer (a member alone, or the alliance) follows in every year."""
+
+    country_cap: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
+        1.0,
+        description="Largest share of a buyer's purchases in a year from one country "
+        "[fraction]; 1 means no cap.",
+    )
+    min_suppliers: Annotated[int, Field(ge=0)] = Field(
+        0, description="Fewest suppliers a buyer must buy from in every year."
+    )
+    stockpile: Stockpile | None = None
+    holding_cost: NonNegative = Field(
+        0.0, description="Cost of holding one tonne in stock for one year [USD/(t·yr)]."
+    )
+    objective: Literal["cost", "cost_plus_risk"] = Field(
+        "cost",
+        description="'cost': purchase and contract cost; 'cost_plus_risk' adds "
+        "risk_weight × risk × tonnes bought.",
+    )
+    risk_weight: NonNegative = Field(
+        0.0,
+        description="Penalty per tonne per unit of risk score [USD/t], for "
+        "objective 'cost_plus_risk'.",
+    )
+
+    @model_validator(mode="after")
+    def _risk_weight_used(self) -> Policy:
+        if self.objective == "cost" and self.risk_weight > 0:
+            msg = (
+                f"risk_weight {self.risk_weight:g} is ignored with objective 'cost'; "
+                "allowed: objective 'cost_plus_risk', or no risk_weight"
+            )
+            raise ValueError(msg)
+        return self
+
+
+class Alliance(Frozen):
+    """A joint procurement alliance for one metal: members, suppliers and policy."""
+
+    name: str
+    description: str = ""
+    metal: Metal
+    years: YearRange | list[Year] = Field(description="Consecutive years planned [yr].")
+    price_unit: Literal["USD/kg", "USD/t"] = Field(description="Unit of every tier price.")
+    members: list[Member] = Field(min_length=1)
+    suppliers: list[Supplier] = Field(min_length=1)
+    policy: Policy
+
+    @field_validator("years")
+    @classmethod
+    def _consecutive(cls, years: YearRange | list[int]) -> YearRange | list[int]:
+        if isinstance(years, list):
+            if not years:
+                msg = "no years given; allowed: a list of consecutive years or {start, end}"
+                raise ValueError(msg)
+            if any(b != a + 1 for a, b in zip(years, years[1:], strict=False)):
+                msg = (
+                    f"years {years} are not consecutive and increasing; allowed: consecutive "
+                    "years (stock carries from one year to the next)"
+                )
+                raise ValueError(msg)
+        return years
+
+    @field_validator("members", "suppliers")
+    @classmethod
+    def _unique_names(cls, items: list[Any]) -> list[Any]:
+        names = [item.name for item in items]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            msg = f"names repeated: {', '.join(repeated)}; allowed: each name once"
+            raise ValueError(msg)
+        return items
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Alliance:
+        first, last = int(self.year_values[0]), int(self.year_values[-1])
+        stock = self.policy.stockpile
+        if stock is not None and not first <= stock.by <= last:
+            msg = f"policy.stockpile.by: got {stock.by}; allowed: a year from {first} to {last}"
+            raise ValueError(msg)
+        for i, member in enumerate(self.members):
+            if member.demand is not None and (
+                min(member.demand) > first or max(member.demand) < last
+            ):
+                msg = (
+                    f"members[{i}].demand: years {min(member.demand)}-{max(member.demand)} do "
+                    f"not cover the alliance years {first}-{last}; allowed: demand given at or "
+                    f"before {first} and at or after {last}"
+                )
+                raise ValueError(msg)
+        for i, supplier in enumerate(self.suppliers):
+            if isinstance(supplier.capacity, ProductionShare) and self.metal not in (
+                PRODUCTION_DATASETS
+            ):
+                msg = (
+                    f"suppliers[{i}].capacity: production data exist for "
+                    f"{', '.join(PRODUCTION_DATASETS)}, not {self.metal}; allowed: a number or "
+                    "a path by year"
+                )
+                raise ValueError(msg)
+        return self
+
+    @property
+    def year_values(self) -> list[int]:
+        """The planned years, in order [yr]."""
+        if isinstance(self.years, YearRange):
+            return list(range(self.years.start, self.years.end + 1))
+        return list(self.years)
+
+    @property
+    def usd_per_t(self) -> float:
+        """Factor from the file's price unit to USD/t."""
+        return KG_PER_T if self.price_unit == "USD/kg" else 1.0
+
+
+def bundled_alliances() -> dict[str, Path]:
+    """Bundled alliance names (``japan-cobalt``) and their files."""
+    folder = Path(str(resources.files("evpath.alliances")))
+    return {p.stem.replace("_", "-"): p for p in sorted(folder.glob("*.yaml"))}
+
+
+def load_alliance(ref: str | Path | dict[str, Any]) -> Alliance:
+    """Read and validate an alliance file.
+
+    Parameters
+    ----------
+    ref : str, Path or dict
+        A bundled alliance name (see :func:`bundled_alliances`), a YAML file path, or the
+        file's content already parsed.
+
+    Raises
+    ------
+    ScenarioError
+        Naming the file, the field path, the bad value and what is allowed.
+    """
+    if isinstance(ref, dict):
+        where, document = "<alliance>", ref
+    else:
+        path = _resolve(ref)
+        where, document = str(path), _read(path)
+    try:
+        return Alliance.model_validate(document)
+    except ValidationError as exc:
+        text = format_validation_error(where, exc, Alliance)
+        raise ScenarioError(
+            text.replace(": invalid scenario", ": invalid alliance file", 1)
+        ) from None
+
+
+def _resolve(ref: str | Path) -> Path:
+    bundled = bundled_alliances()
+    if isinstance(ref, str) and ref in bundled:
+        return bundled[ref]
+    path = Path(ref)
+    if path.is_file():
+        return path
+    msg = (
+        f"{ref}: no such alliance file; allowed: a path to a YAML file or a bundled "
+        f"alliance name ({', '.join(bundled)})"
+    )
+    raise ScenarioError(msg)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        msg = f"{path}: cannot read the file ({exc.strerror})"
+        raise ScenarioError(msg) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        msg = f"{path}: not valid YAML{at}: {getattr(exc, 'problem', None) or 'invalid YAML'}"
+        raise ScenarioError(msg) from None
+    if not isinstance(document, dict):
+        msg = f"{path}: got a {type(document).__name__}; allowed: a YAML mapping of alliance fields"
+        raise ScenarioError(msg)
+    return document

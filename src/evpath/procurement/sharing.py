@@ -1,0 +1,110 @@
+"""Sharing the alliance's saving (Shapley value) and measuring supplier concentration."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from math import factorial
+
+import numpy as np
+import pandas as pd
+
+
+def shapley_exact(cost: np.ndarray) -> np.ndarray:
+    """Shapley value of a cost game given on every coalition.
+
+    Parameters
+    ----------
+    cost : ndarray (2**n,) [USD]
+        Cost of each coalition, indexed by bitmask (bit i set: member i is in it);
+        ``cost[0]`` is the empty coalition and must be 0.
+
+    Returns
+    -------
+    ndarray (n,) [USD]
+        φ_i = Σ_{S ∌ i} |S|! (n − |S| − 1)! / n! · (cost(S ∪ {i}) − cost(S)). The shares
+        add up to ``cost[-1]``, the grand coalition's cost.
+    """
+    n = int(np.log2(len(cost)))
+    masks = np.arange(2**n)
+    bits = (masks[:, None] >> np.arange(n)) & 1  # (coalition, member)
+    size = bits.sum(axis=1)
+    weight = np.array([factorial(s) * factorial(max(n - s - 1, 0)) for s in size]) / factorial(n)
+    joined = masks[:, None] | (1 << np.arange(n))
+    marginal = cost[joined] - cost[masks][:, None]
+    return (np.where(bits == 0, weight[:, None] * marginal, 0.0)).sum(axis=0)
+
+
+def shapley_sampled(
+    cost: Callable[[int], float], n: int, samples: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Shapley value estimated from random orders in which members join.
+
+    Parameters
+    ----------
+    cost : callable
+        Cost of a coalition given as a bitmask [USD]; called once per prefix of each
+        order, so it should cache.
+    n : int
+        Number of members.
+    samples : int
+        Number of random orders (at least 2).
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    estimate, standard_error : ndarray (n,) [USD]
+        Mean marginal cost of each member over the orders, and its standard error
+        (sample standard deviation / √samples). Every order's marginals add up to the
+        grand coalition's cost, so the estimates do too.
+    """
+    marginal = np.empty((samples, n))
+    for p in range(samples):
+        order = rng.permutation(n)
+        prefix = np.cumsum(1 << order)
+        values = np.array([cost(int(mask)) for mask in prefix])
+        marginal[p, order] = np.diff(values, prepend=0.0)
+    return marginal.mean(axis=0), marginal.std(axis=0, ddof=1) / np.sqrt(samples)
+
+
+def hhi(volume: np.ndarray) -> float:
+    """Herfindahl–Hirschman index of the shares of ``volume`` (group,) [0–10,000].
+
+    0 when nothing is bought.
+    """
+    total = volume.sum()
+    if total <= 0:
+        return 0.0
+    return float(((100.0 * volume / total) ** 2).sum())
+
+
+def concentration(volume: np.ndarray, countries: Sequence[str]) -> dict[str, float | str]:
+    """Concentration of a purchase plan.
+
+    Parameters
+    ----------
+    volume : ndarray (supplier, year) [t/yr]
+    countries : sequence of str
+        Country of each supplier.
+
+    Returns
+    -------
+    dict
+        ``hhi_supplier`` and ``hhi_country``: HHI of supplier and country shares of all
+        tonnes over the period [0–10,000]; ``top_country`` and ``top_country_share``: the
+        country with most tonnes over the period and its share [fraction];
+        ``max_country_share_in_a_year``: the highest share one country reaches in any one
+        year [fraction] (what the country cap limits); ``suppliers_per_year``: mean number
+        of suppliers bought from.
+    """
+    by_country = pd.DataFrame(volume, index=list(countries)).groupby(level=0).sum()
+    period = by_country.sum(axis=1)
+    yearly = by_country / by_country.sum(axis=0).where(lambda s: s > 0)
+    top = str(period.idxmax()) if period.sum() > 0 else ""
+    return {
+        "hhi_supplier": hhi(volume.sum(axis=1)),
+        "hhi_country": hhi(period.to_numpy()),
+        "top_country": top,
+        "top_country_share": float(period.max() / period.sum()) if period.sum() > 0 else 0.0,
+        "max_country_share_in_a_year": float(np.nan_to_num(yearly.to_numpy()).max()),
+        "suppliers_per_year": float((volume > 1e-6).sum(axis=0).mean()),
+    }
