@@ -907,7 +907,7 @@ def procure(
     shapley: str = "auto",
     samples: int = 200,
     seed: int = 0,
-    mip_rel_gap: float = 1e-6,
+    mip_rel_gap: float = 1e-4,
     time_limit: float = 60.0,
 ) -> ProcurementResult:
     """Solve every member alone and the alliance pooled, and split the saving.
@@ -973,10 +973,10 @@ def procure(
     if shapley == "exact" or shapley == "auto" and n <= EXACT_SHAPLEY_MAX:
         values = np.array([0.0] + [cost(mask) for mask in range(1, 1 << n)])
         cost_share, se = shapley_exact(values), np.zeros(n)
-        method = f"exact ({(1 << n) - 1} coalitions)"
+        method = f"exact, {(1 << n) - 1} coalitions"
     else:
         cost_share, se = shapley_sampled(cost, n, samples, np.random.default_rng(seed))
-        method = f"sampled ({samples} joining orders, {len(costs)} coalitions solved)"
+        method = f"sampled, {samples} joining orders, {len(costs)} coalitions solved"
     share = np.array([p.objective for p in alone]) - cost_share
     return ProcurementResult(
         instance, alone, pooled, share, se, method, binding_constraints(instance, pooled)

@@ -1,0 +1,129 @@
+"""The ``evpath procure`` command: a joint metal procurement alliance, alone vs pooled."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from evpath.cli.console import console, report_errors
+from evpath.errors import InputError
+from evpath.procurement import ProcurementResult, load_alliance, procure
+
+MUSD = 1e6
+FORMATS = ("parquet", "csv")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``procure`` command to ``app``."""
+    app.command("procure")(procure_command)
+
+
+@report_errors
+def procure_command(
+    alliance: Annotated[
+        str,
+        typer.Argument(help="Alliance YAML file or bundled alliance name (e.g. japan-cobalt)."),
+    ],
+    scenario: Annotated[
+        str | None,
+        typer.Option(help="Scenario run for members whose demand is a share of a run."),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Folder for the purchases table.")] = Path("results"),
+    file_format: Annotated[
+        str, typer.Option("--format", help="Purchases file format: parquet or csv.")
+    ] = "parquet",
+    gap: Annotated[
+        float, typer.Option(help="Relative MIP gap at which HiGHS stops each solve.")
+    ] = 1e-4,
+    samples: Annotated[
+        int, typer.Option(help="Random joining orders for the Shapley split above 8 members.")
+    ] = 200,
+) -> None:
+    """Plan purchases of each member alone and of the alliance together; split the saving.
+
+    Exits 2, with the reason in words, on an invalid file or when no plan meets the rules.
+    """
+    if file_format not in FORMATS:
+        msg = f"--format: got {file_format!r}; allowed: one of {', '.join(FORMATS)}"
+        raise InputError(msg)
+    if not 0 <= gap < 1:
+        msg = f"--gap: got {gap:g}; allowed: a relative gap from 0 to below 1"
+        raise InputError(msg)
+    if samples < 2:
+        msg = f"--samples: got {samples}; allowed: at least 2"
+        raise InputError(msg)
+    spec = load_alliance(alliance)
+    with console.status(f"solving {spec.name}: each member alone, every coalition, pooled"):
+        result = procure(spec, scenario, samples=samples, mip_rel_gap=gap)
+    print_procurement(spec.name, result)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{spec.name}-purchases.{file_format}"
+    table = result.to_frame()
+    if file_format == "csv":
+        table.to_csv(path, index=False)
+    else:
+        table.to_parquet(path, index=False)
+    console.print(f"[bold]purchases[/] {path}")
+
+
+def print_procurement(name: str, result: ProcurementResult) -> None:
+    """Costs alone vs pooled, the Shapley split, concentration and binding constraints."""
+    inst = result.instance
+    years = f"{inst.years[0]}-{inst.years[-1]}"
+    console.print(
+        f"[bold]{name}[/]: {inst.metal}, {years}, {len(inst.members)} members, "
+        f"{len(inst.suppliers)} suppliers",
+        highlight=False,
+    )
+    share = result.saving / result.cost_alone if result.cost_alone else 0.0
+    console.print(
+        f"cost alone {result.cost_alone / MUSD:,.1f} MUSD, pooled "
+        f"{result.cost_pooled / MUSD:,.1f} MUSD: saving [bold]{result.saving / MUSD:,.1f} MUSD"
+        f"[/] ({share:.1%}), undiscounted over {years}",
+        highlight=False,
+    )
+    members = Table(title=f"Shapley split of the saving ({result.shapley_method})")
+    for column in ("member", "alone [MUSD]", "saving share [MUSD]", "of saving", "after [MUSD]"):
+        members.add_column(column, justify="left" if column == "member" else "right")
+    exact = not result.shapley_se.any()
+    for row in result.members.itertuples():
+        part = row.shapley_saving / result.saving if result.saving else 0.0
+        spread = "" if exact else f" ± {row.shapley_se / MUSD:,.2f}"
+        members.add_row(
+            str(row.Index),
+            f"{row.cost_alone / MUSD:,.1f}",
+            f"{row.shapley_saving / MUSD:,.2f}{spread}",
+            f"{part:.1%}",
+            f"{row.cost_after_split / MUSD:,.1f}",
+        )
+    console.print(members)
+    concentration = Table(title="Concentration of purchases, members alone vs pooled")
+    for column in ("plan", "HHI suppliers", "top country", "its share", "max in a year",
+                   "suppliers/yr"):
+        concentration.add_column(column, justify="left" if column in ("plan", "top country")
+                                 else "right")
+    for plan, row in result.concentration.iterrows():
+        concentration.add_row(
+            str(plan),
+            f"{row.hhi_supplier:,.0f}",
+            str(row.top_country),
+            f"{row.top_country_share:.1%}",
+            f"{row.max_country_share_in_a_year:.1%}",
+            f"{row.suppliers_per_year:.1f}",
+        )
+    console.print(concentration)
+    binding = Table(title="Binding constraints of the pooled plan")
+    for column in ("constraint", "where", "cases", "mean shadow price [USD/t]"):
+        binding.add_column(column, justify="right" if column != "where" and column !=
+                           "constraint" else "left", overflow="fold")
+    for family, rows in result.binding.groupby("family", sort=False):
+        subjects = ", ".join(dict.fromkeys(rows["subject"]))
+        where = f"{subjects}; {rows['year'].min()}-{rows['year'].max()}"
+        price = rows["shadow_price"].mean()
+        binding.add_row(str(family), where, str(len(rows)),
+                        "n/a (binary)" if price != price else f"{price:,.0f}")
+    console.print(binding)
+

@@ -1,0 +1,339 @@
+"""Joint procurement: pooled vs stand-alone MIPs, Shapley split, explained infeasibility, CLI."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import typer
+import yaml
+from typer.testing import CliRunner
+
+from evpath.cli.procure import register
+from evpath.errors import ScenarioError
+from evpath.procurement import (
+    Instance,
+    ProcurementError,
+    load_alliance,
+    procure,
+    resolve,
+    solve_buyer,
+)
+from evpath.procurement.sharing import shapley_exact
+
+YEARS = np.arange(2030, 2033)
+
+
+def instance(**changes: Any) -> Instance:
+    """Two members, three suppliers in two countries, three years; discounts and terms."""
+    base: dict[str, Any] = dict(
+        metal="cobalt",
+        years=YEARS,
+        members=("A", "B"),
+        suppliers=("s1", "s2", "s3"),
+        countries=("X", "X", "Y"),
+        demand=np.array([[100.0, 120.0, 150.0], [40.0, 50.0, 60.0]]),
+        capacity=np.full((3, 3), 300.0),
+        tier_end=np.array([[80.0, np.inf], [50.0, np.inf], [np.inf, np.inf]]),
+        tier_price=np.array([[35_000.0, 31_000.0], [34_000.0, 32_000.0], [33_500.0, np.nan]]),
+        min_order=np.array([10.0, 5.0, 0.0]),
+        fixed_cost=np.array([100_000.0, 50_000.0, 80_000.0]),
+        risk=np.array([0.2, 0.5, 0.8]),
+        country_cap=0.7,
+        min_suppliers=2,
+        holding_cost=2_000.0,
+    )
+    base.update(changes)
+    return Instance(**base)
+
+
+def random_instance(seed: int, members: int = 3) -> Instance:
+    rng = np.random.default_rng(seed)
+    n_s = 4
+    demand = rng.uniform(10, 200, (members, len(YEARS)))
+    first = rng.uniform(20, 150, (n_s, 1))
+    return instance(
+        members=tuple(f"m{i}" for i in range(members)),
+        suppliers=tuple(f"s{j}" for j in range(n_s)),
+        countries=("X", "X", "Y", "Z"),
+        demand=demand,
+        capacity=np.full((n_s, len(YEARS)), demand.sum(axis=0).max()),
+        tier_end=np.hstack([first, 2 * first, np.full((n_s, 1), np.inf)]),
+        tier_price=rng.uniform(30_000, 36_000, (n_s, 1)) - [[0.0, 1_500.0, 3_000.0]],
+        min_order=rng.uniform(0, 10, n_s),
+        fixed_cost=rng.uniform(0, 100_000, n_s),
+        risk=rng.uniform(0, 1, n_s),
+        country_cap=0.6,
+        stock_months=2.0,
+        stock_by=2031,
+        risk_weight=500.0,
+    )
+
+
+def assert_plan_meets_rules(inst: Instance, result: Any) -> None:
+    """Demand met with stock never negative; country cap and capacity held."""
+    for plan in (*result.alone, result.pooled):
+        bought = plan.purchases.sum(axis=1)  # (member, year)
+        stock = np.cumsum(bought - inst.demand[list(plan.members)], axis=1)
+        assert (stock > -1e-6).all()
+        volume = plan.volume
+        by_country = pd.DataFrame(volume, index=list(inst.countries)).groupby(level=0).sum()
+        assert (by_country <= inst.country_cap * volume.sum(axis=0) + 1e-6).all().all()
+    assert (result.pooled.volume <= inst.capacity + 1e-6).all()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_pooled_costs_no_more_than_members_alone(seed: int):
+    inst = random_instance(seed)
+    result = procure(inst)
+    assert result.cost_pooled <= result.cost_alone + 1e-6
+    assert result.saving >= 0
+    assert_plan_meets_rules(inst, result)
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_shapley_shares_add_up_to_the_saving(seed: int):
+    result = procure(random_instance(seed))
+    assert result.shapley.sum() == pytest.approx(result.saving, rel=1e-9, abs=1e-6)
+    sampled = procure(random_instance(seed), shapley="sampled", samples=30, seed=1)
+    assert sampled.shapley.sum() == pytest.approx(sampled.saving, rel=1e-9, abs=1e-6)
+    assert (sampled.shapley_se > 0).any()
+    assert np.abs(sampled.shapley - result.shapley).max() < 5 * sampled.shapley_se.max() + 1.0
+
+
+def test_shapley_exact_on_a_known_game():
+    # cost(∅)=0, cost(1)=10, cost(2)=20, cost(12)=24: φ1 = (10 + 4)/2 = 7, φ2 = (20 + 14)/2 = 17
+    assert shapley_exact(np.array([0.0, 10.0, 20.0, 24.0])) == pytest.approx([7.0, 17.0])
+
+
+def test_hand_solvable_instance():
+    # one buyer, one year, 150 t; supplier 1: first 100 t at 10, the rest at 8 USD/t, contract
+    # 50 USD; supplier 2: flat 9.5 USD/t, contract 40 USD. Supplier 1 alone costs
+    # 50 + 1000 + 400 = 1450; supplier 2 alone 40 + 1425 = 1465; splitting pays both contracts.
+    inst = instance(
+        years=np.array([2030]), members=("A",), suppliers=("s1", "s2"), countries=("X", "Y"),
+        demand=np.array([[150.0]]), capacity=np.full((2, 1), 1000.0),
+        tier_end=np.array([[100.0, np.inf], [np.inf, np.inf]]),
+        tier_price=np.array([[10.0, 8.0], [9.5, np.nan]]), min_order=np.zeros(2),
+        fixed_cost=np.array([50.0, 40.0]), risk=np.zeros(2), country_cap=1.0, min_suppliers=0,
+        holding_cost=0.0,
+    )
+    plan = solve_buyer(inst, (0,))
+    assert plan.objective == pytest.approx(1450.0)
+    assert plan.volume[:, 0] == pytest.approx([150.0, 0.0])
+    # at most 60 % from one country: s1 can no longer reach its cheap bracket, and s2 (9.5)
+    # beats s1's first bracket (10), so 90 t from s2 and 60 t from s1
+    capped = solve_buyer(inst.__class__(**{**inst.__dict__, "country_cap": 0.6}), (0,))
+    assert capped.objective == pytest.approx(50 + 600 + 40 + 855)
+    assert capped.volume[:, 0] == pytest.approx([60.0, 90.0])
+
+
+def cost_of(q: np.ndarray, inst: Instance) -> float:
+    """Direct cost of buying q (supplier,) [t] in one year from the instance's price lists."""
+    total = 0.0
+    for s, volume in enumerate(q):
+        if volume <= 0:
+            continue
+        start = 0.0
+        total += inst.fixed_cost[s] + inst.risk_weight * inst.risk[s] * volume
+        for end, price in zip(inst.tier_end[s], inst.tier_price[s], strict=True):
+            if np.isnan(price):
+                break
+            total += price * max(0.0, min(volume, end) - start)
+            start = end
+    return total
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_mip_equals_brute_force_enumeration(seed: int):
+    rng = np.random.default_rng(seed)
+    n_s, demand = 3, 12
+    inst = instance(
+        years=np.array([2030]), members=("A",), suppliers=("a", "b", "c"),
+        countries=("X", "Y", "Y"), demand=np.array([[float(demand)]]),
+        capacity=rng.integers(4, 11, (n_s, 1)).astype(float),
+        tier_end=np.hstack([rng.integers(2, 6, (n_s, 1)), np.full((n_s, 1), np.inf)]),
+        tier_price=np.hstack([rng.integers(90, 110, (n_s, 1)), rng.integers(60, 90, (n_s, 1))]
+                             ).astype(float),
+        min_order=rng.integers(0, 4, n_s).astype(float),
+        fixed_cost=rng.integers(0, 200, n_s).astype(float), risk=rng.uniform(0, 1, n_s),
+        country_cap=0.75, min_suppliers=2, holding_cost=1e6, risk_weight=3.0,
+    )
+    best = np.inf
+    for q in itertools.product(range(demand + 1), repeat=n_s):
+        q = np.array(q, dtype=float)
+        used = q > 0
+        ok = (q.sum() == demand and (q <= inst.capacity[:, 0]).all()
+              and (q[used] >= inst.min_order[used]).all() and used.sum() >= 2
+              and q[0] <= 0.75 * demand and q[1:].sum() <= 0.75 * demand)
+        if ok:
+            best = min(best, cost_of(q, inst))
+    assert np.isfinite(best)
+    assert solve_buyer(inst, (0,)).objective == pytest.approx(best, rel=1e-6)
+
+
+def test_linear_prices_give_zero_saving():
+    # one price per supplier, no contract cost, no minimum order: buying together changes
+    # nothing, even with a country cap, a stockpile, holding cost and a risk penalty
+    inst = instance(
+        tier_end=np.full((3, 1), np.inf), tier_price=np.array([[35_000.0], [34_000.0],
+                                                               [33_000.0]]),
+        min_order=np.zeros(3), fixed_cost=np.zeros(3), country_cap=0.6, min_suppliers=2,
+        stock_months=3.0, stock_by=2031, risk_weight=800.0,
+    )
+    result = procure(inst)
+    assert result.saving == pytest.approx(0.0, abs=1e-6 * result.cost_alone)
+    assert result.shapley == pytest.approx([0.0, 0.0], abs=1e-6 * result.cost_alone)
+
+
+def test_discounts_and_contract_costs_give_a_saving():
+    result = procure(instance())
+    assert result.saving > 0
+    assert set(result.binding["family"]) <= {"capacity", "country_cap", "stockpile",
+                                             "min_order", "min_suppliers"}
+    frame = result.to_frame()
+    assert list(frame.columns) == ["plan", "member", "supplier", "country", "year", "tonnes"]
+
+
+def test_capacity_shortage_is_explained():
+    # 150 t a year; demand 140, 170, 210 t: stock from 2030 covers only 10 of 20 t in 2031
+    inst = instance(capacity=np.full((3, 3), 50.0))
+    with pytest.raises(ProcurementError, match=r"the alliance: demand in 2030-2031 is 310 t, "
+                       r"but suppliers can sell it at most 300 t over those years: short by "
+                       r"10 t"):
+        procure(inst)
+
+
+def test_country_cap_that_cannot_hold_is_explained():
+    capacity = np.array([[300.0] * 3, [300.0] * 3, [20.0] * 3])  # Y: 20 t, X: 600 t
+    with pytest.raises(ProcurementError, match=r"country_cap 70% cannot hold.* in 2030 X can "
+                       r"sell 600 t and the other countries only 20 t"):
+        procure(instance(capacity=capacity))
+
+
+def test_too_many_suppliers_required_is_explained():
+    with pytest.raises(ProcurementError, match=r"min_suppliers 4 cannot hold: in 2030 only 3 "
+                       r"supplier\(s\).*allowed: min_suppliers <= 3"):
+        procure(instance(min_suppliers=4))
+
+
+def test_member_alone_explained_when_its_capacity_share_is_below_minimum_orders():
+    inst = instance(min_order=np.array([10.0, 90.0, 90.0]))  # B's share of s2, s3 < 90 t
+    with pytest.raises(ProcurementError, match=r"member B alone: policy.min_suppliers 2 cannot "
+                       r"hold.*share of alliance demand"):
+        procure(inst)
+
+
+def test_solver_infeasibility_names_the_constraint_family():
+    inst = instance(min_suppliers=4)
+    with pytest.raises(ProcurementError, match=r"dropping the minimum number of suppliers "
+                       r"\(policy.min_suppliers\) alone would allow one"):
+        solve_buyer(inst, (0, 1), check=False)
+
+
+def alliance_document(**changes: Any) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "name": "tiny",
+        "metal": "nickel",
+        "years": [2030, 2031],
+        "price_unit": "USD/kg",
+        "members": [
+            {"name": "A", "demand": {2030: 100, 2031: 120}, "note": "test figures"},
+            {"name": "B", "demand": {2030: 30, 2031: 40}, "note": "test figures"},
+        ],
+        "suppliers": [
+            {"name": "s1", "country": "X", "capacity": 500,
+             "tiers": [{"up_to": 60, "price": 20}, {"up_to": None, "price": 18}],
+             "fixed_cost": 20000, "note": "test figures"},
+            {"name": "s2", "country": "Y", "capacity": {2030: 200, 2031: 300},
+             "tiers": [{"up_to": None, "price": 19}], "min_order": 5, "note": "test figures"},
+        ],
+        "policy": {"country_cap": 0.8, "min_suppliers": 2, "note": "test rules"},
+    }
+    document.update(changes)
+    return document
+
+
+def test_alliance_file_resolves_units_and_paths():
+    inst = resolve(load_alliance(alliance_document()))
+    assert inst.tier_price[0].tolist() == [20_000.0, 18_000.0]  # USD/kg -> USD/t
+    assert inst.capacity[1].tolist() == [200.0, 300.0]
+    assert inst.demand.tolist() == [[100.0, 120.0], [30.0, 40.0]]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"policy": {"country_cap": 0.8}},
+         r"<alliance>: invalid alliance file\n  policy: this block holds assumptions"),
+        ({"years": [2030, 2032]}, r"years: years \[2030, 2032\] are not consecutive"),
+        ({"metal": "zinc"}, r"metal: allowed: 'lithium', .* \(got 'zinc'\)"),
+        ({"suppliers": [{"name": "s", "country": "X", "capacity": 10, "note": "n",
+                         "tiers": [{"up_to": None, "price": 1}, {"up_to": 5, "price": 2}]}]},
+         r"suppliers\[0\].tiers: Value error, up_to values|suppliers\[0\].tiers: up_to values"),
+        ({"policy": {"country_cap": 1.5, "note": "n"}},
+         r"policy.country_cap: allowed: less than or equal to 1 \(got 1.5\)"),
+    ],
+)
+def test_alliance_file_errors_name_field_and_value(change: dict[str, Any], message: str):
+    with pytest.raises(ScenarioError, match=message):
+        load_alliance(alliance_document(**change))
+
+
+def test_bundled_example_loads_and_solves():
+    alliance = load_alliance("japan-cobalt")
+    result = procure(alliance, mip_rel_gap=1e-2)
+    inst = result.instance
+    assert inst.members[0] == "Toyota group" and inst.years[[0, -1]].tolist() == [2025, 2040]
+    assert inst.capacity[0, 0] == pytest.approx(0.03 * 170_000)  # Congo (Kinshasa), USGS 2023
+    assert 0 < result.saving < result.cost_alone
+    assert result.shapley.sum() == pytest.approx(result.saving)
+    assert (result.concentration["max_country_share_in_a_year"] <= 0.6 + 1e-6).all()
+    assert_plan_meets_rules(inst, result)
+
+
+def cli() -> typer.Typer:
+    app = typer.Typer()
+    register(app)
+    app.callback()(lambda: None)
+    return app
+
+
+def test_cli_prints_summary_and_writes_purchases(tmp_path: Path):
+    file = tmp_path / "tiny.yaml"
+    file.write_text(yaml.safe_dump(alliance_document()), encoding="utf-8")
+    result = CliRunner().invoke(cli(), ["procure", str(file), "--out", str(tmp_path),
+                                        "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    assert "saving" in result.output and "Shapley split" in result.output
+    table = pd.read_csv(tmp_path / "tiny-purchases.csv")
+    assert set(table["plan"]) == {"alone", "pooled"}
+
+
+@pytest.mark.parametrize(
+    ("document", "args", "message"),
+    [
+        (alliance_document(policy={"min_suppliers": 3, "note": "n"}), [],
+         "min_suppliers 3 cannot hold"),
+        (alliance_document(members=[{"name": "A", "demand": {2030: 1}}]), [],
+         "members[0]: this block holds assumptions"),
+        (alliance_document(), ["--format", "xlsx"], "--format: got 'xlsx'"),
+    ],
+)
+def test_cli_exits_2_with_the_reason(tmp_path: Path, document: dict[str, Any], args: list[str],
+                                     message: str):
+    file = tmp_path / "bad.yaml"
+    file.write_text(yaml.safe_dump(document), encoding="utf-8")
+    result = CliRunner().invoke(cli(), ["procure", str(file), "--out", str(tmp_path), *args])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_cli_unknown_alliance_exits_2():
+    result = CliRunner().invoke(cli(), ["procure", "no-such-alliance"])
+    assert result.exit_code == 2 and "japan-cobalt" in result.output
