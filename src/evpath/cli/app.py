@@ -1,5 +1,5 @@
-"""The ``evpath`` command line: run, targets, compare, calibrate, fit-lifetime, validate,
-scenarios, data."""
+"""The ``evpath`` command line: run, targets, compare, calibrate, fit-lifetime, procure,
+validate, scenarios, data."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from evpath.cli import calibrate, regions
+from evpath.cli import calibrate, procure, regions
 from evpath.cli.console import console, report_errors, steps
 from evpath.cli.summary import print_emissions, print_reverse, print_summary, print_target_table
 from evpath.data.registry import datasets
@@ -135,6 +135,7 @@ def data() -> None:
 
 regions.register(app)
 calibrate.register(app)
+procure.register(app)
 
 
 def main() -> None:
