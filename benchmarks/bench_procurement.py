@@ -72,8 +72,10 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [tuple(int(n) for n in size.split("x")) for size in args.sizes.split(",")]
     print(f"relative MIP gap {args.gap:g}\n")
-    print("| members × suppliers × years | rows | columns | binaries | alone, all members [s] "
-          "| slowest member [s] | pooled [s] | shadow LP [s] | pooled gap | saving |")
+    print(
+        "| members × suppliers × years | rows | columns | binaries | alone, all members [s] "
+        "| slowest member [s] | pooled [s] | shadow LP [s] | pooled gap | saving |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for m, s, y in sizes:
         instance = random_instance(m, s, y)
@@ -93,9 +95,12 @@ def main() -> None:
         shadow_prices(instance, pooled)
         lp_time = time.perf_counter() - start
         saving = 1 - pooled.objective / sum(p.objective for p in alone)
-        print(f"| {m} × {s} × {y} | {model.lp.num_row_:,} | {model.lp.num_col_:,} | "
-              f"{binaries:,} | {sum(times):.2f} | {max(times):.2f} | {pooled_time:.2f} | "
-              f"{lp_time:.2f} | {pooled.mip_gap:.1e} | {saving:.1%} |", flush=True)
+        print(
+            f"| {m} × {s} × {y} | {model.lp.num_row_:,} | {model.lp.num_col_:,} | "
+            f"{binaries:,} | {sum(times):.2f} | {max(times):.2f} | {pooled_time:.2f} | "
+            f"{lp_time:.2f} | {pooled.mip_gap:.1e} | {saving:.1%} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

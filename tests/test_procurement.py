@@ -6,6 +6,7 @@ import itertools
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,6 +16,7 @@ from typer.testing import CliRunner
 
 from evpath.cli.procure import register
 from evpath.errors import ScenarioError
+from evpath.io.store import ResultsStore
 from evpath.procurement import (
     Instance,
     ProcurementError,
@@ -115,11 +117,19 @@ def test_hand_solvable_instance():
     # 50 USD; supplier 2: flat 9.5 USD/t, contract 40 USD. Supplier 1 alone costs
     # 50 + 1000 + 400 = 1450; supplier 2 alone 40 + 1425 = 1465; splitting pays both contracts.
     inst = instance(
-        years=np.array([2030]), members=("A",), suppliers=("s1", "s2"), countries=("X", "Y"),
-        demand=np.array([[150.0]]), capacity=np.full((2, 1), 1000.0),
+        years=np.array([2030]),
+        members=("A",),
+        suppliers=("s1", "s2"),
+        countries=("X", "Y"),
+        demand=np.array([[150.0]]),
+        capacity=np.full((2, 1), 1000.0),
         tier_end=np.array([[100.0, np.inf], [np.inf, np.inf]]),
-        tier_price=np.array([[10.0, 8.0], [9.5, np.nan]]), min_order=np.zeros(2),
-        fixed_cost=np.array([50.0, 40.0]), risk=np.zeros(2), country_cap=1.0, min_suppliers=0,
+        tier_price=np.array([[10.0, 8.0], [9.5, np.nan]]),
+        min_order=np.zeros(2),
+        fixed_cost=np.array([50.0, 40.0]),
+        risk=np.zeros(2),
+        country_cap=1.0,
+        min_suppliers=0,
         holding_cost=0.0,
     )
     plan = solve_buyer(inst, (0,))
@@ -153,23 +163,36 @@ def test_mip_equals_brute_force_enumeration(seed: int):
     rng = np.random.default_rng(seed)
     n_s, demand = 3, 12
     inst = instance(
-        years=np.array([2030]), members=("A",), suppliers=("a", "b", "c"),
-        countries=("X", "Y", "Y"), demand=np.array([[float(demand)]]),
+        years=np.array([2030]),
+        members=("A",),
+        suppliers=("a", "b", "c"),
+        countries=("X", "Y", "Y"),
+        demand=np.array([[float(demand)]]),
         capacity=rng.integers(4, 11, (n_s, 1)).astype(float),
         tier_end=np.hstack([rng.integers(2, 6, (n_s, 1)), np.full((n_s, 1), np.inf)]),
-        tier_price=np.hstack([rng.integers(90, 110, (n_s, 1)), rng.integers(60, 90, (n_s, 1))]
-                             ).astype(float),
+        tier_price=np.hstack(
+            [rng.integers(90, 110, (n_s, 1)), rng.integers(60, 90, (n_s, 1))]
+        ).astype(float),
         min_order=rng.integers(0, 4, n_s).astype(float),
-        fixed_cost=rng.integers(0, 200, n_s).astype(float), risk=rng.uniform(0, 1, n_s),
-        country_cap=0.75, min_suppliers=2, holding_cost=1e6, risk_weight=3.0,
+        fixed_cost=rng.integers(0, 200, n_s).astype(float),
+        risk=rng.uniform(0, 1, n_s),
+        country_cap=0.75,
+        min_suppliers=2,
+        holding_cost=1e6,
+        risk_weight=3.0,
     )
     best = np.inf
     for q in itertools.product(range(demand + 1), repeat=n_s):
         q = np.array(q, dtype=float)
         used = q > 0
-        ok = (q.sum() == demand and (q <= inst.capacity[:, 0]).all()
-              and (q[used] >= inst.min_order[used]).all() and used.sum() >= 2
-              and q[0] <= 0.75 * demand and q[1:].sum() <= 0.75 * demand)
+        ok = (
+            q.sum() == demand
+            and (q <= inst.capacity[:, 0]).all()
+            and (q[used] >= inst.min_order[used]).all()
+            and used.sum() >= 2
+            and q[0] <= 0.75 * demand
+            and q[1:].sum() <= 0.75 * demand
+        )
         if ok:
             best = min(best, cost_of(q, inst))
     assert np.isfinite(best)
@@ -180,10 +203,15 @@ def test_linear_prices_give_zero_saving():
     # one price per supplier, no contract cost, no minimum order: buying together changes
     # nothing, even with a country cap, a stockpile, holding cost and a risk penalty
     inst = instance(
-        tier_end=np.full((3, 1), np.inf), tier_price=np.array([[35_000.0], [34_000.0],
-                                                               [33_000.0]]),
-        min_order=np.zeros(3), fixed_cost=np.zeros(3), country_cap=0.6, min_suppliers=2,
-        stock_months=3.0, stock_by=2031, risk_weight=800.0,
+        tier_end=np.full((3, 1), np.inf),
+        tier_price=np.array([[35_000.0], [34_000.0], [33_000.0]]),
+        min_order=np.zeros(3),
+        fixed_cost=np.zeros(3),
+        country_cap=0.6,
+        min_suppliers=2,
+        stock_months=3.0,
+        stock_by=2031,
+        risk_weight=800.0,
     )
     result = procure(inst)
     assert result.saving == pytest.approx(0.0, abs=1e-6 * result.cost_alone)
@@ -193,8 +221,13 @@ def test_linear_prices_give_zero_saving():
 def test_discounts_and_contract_costs_give_a_saving():
     result = procure(instance())
     assert result.saving > 0
-    assert set(result.binding["family"]) <= {"capacity", "country_cap", "stockpile",
-                                             "min_order", "min_suppliers"}
+    assert set(result.binding["family"]) <= {
+        "capacity",
+        "country_cap",
+        "stockpile",
+        "min_order",
+        "min_suppliers",
+    }
     frame = result.to_frame()
     assert list(frame.columns) == ["plan", "member", "supplier", "country", "year", "tonnes"]
 
@@ -202,36 +235,51 @@ def test_discounts_and_contract_costs_give_a_saving():
 def test_capacity_shortage_is_explained():
     # 150 t a year; demand 140, 170, 210 t: stock from 2030 covers only 10 of 20 t in 2031
     inst = instance(capacity=np.full((3, 3), 50.0))
-    with pytest.raises(ProcurementError, match=r"the alliance: demand in 2030-2031 is 310 t, "
-                       r"but suppliers can sell it at most 300 t over those years: short by "
-                       r"10 t"):
+    with pytest.raises(
+        ProcurementError,
+        match=r"the alliance: demand in 2030-2031 is 310 t, "
+        r"but suppliers can sell it at most 300 t over those years: short by "
+        r"10 t",
+    ):
         procure(inst)
 
 
 def test_country_cap_that_cannot_hold_is_explained():
     capacity = np.array([[300.0] * 3, [300.0] * 3, [20.0] * 3])  # Y: 20 t, X: 600 t
-    with pytest.raises(ProcurementError, match=r"country_cap 70% cannot hold.* in 2030 X can "
-                       r"sell 600 t and the other countries only 20 t"):
+    with pytest.raises(
+        ProcurementError,
+        match=r"country_cap 70% cannot hold.* in 2030 X can "
+        r"sell 600 t and the other countries only 20 t",
+    ):
         procure(instance(capacity=capacity))
 
 
 def test_too_many_suppliers_required_is_explained():
-    with pytest.raises(ProcurementError, match=r"min_suppliers 4 cannot hold: in 2030 only 3 "
-                       r"supplier\(s\).*allowed: min_suppliers <= 3"):
+    with pytest.raises(
+        ProcurementError,
+        match=r"min_suppliers 4 cannot hold: in 2030 only 3 "
+        r"supplier\(s\).*allowed: min_suppliers <= 3",
+    ):
         procure(instance(min_suppliers=4))
 
 
 def test_member_alone_explained_when_its_capacity_share_is_below_minimum_orders():
     inst = instance(min_order=np.array([10.0, 90.0, 90.0]))  # B's share of s2, s3 < 90 t
-    with pytest.raises(ProcurementError, match=r"member B alone: policy.min_suppliers 2 cannot "
-                       r"hold.*share of alliance demand"):
+    with pytest.raises(
+        ProcurementError,
+        match=r"member B alone: policy.min_suppliers 2 cannot "
+        r"hold.*share of alliance demand",
+    ):
         procure(inst)
 
 
 def test_solver_infeasibility_names_the_constraint_family():
     inst = instance(min_suppliers=4)
-    with pytest.raises(ProcurementError, match=r"dropping the minimum number of suppliers "
-                       r"\(policy.min_suppliers\) alone would allow one"):
+    with pytest.raises(
+        ProcurementError,
+        match=r"dropping the minimum number of suppliers "
+        r"\(policy.min_suppliers\) alone would allow one",
+    ):
         solve_buyer(inst, (0, 1), check=False)
 
 
@@ -246,11 +294,22 @@ def alliance_document(**changes: Any) -> dict[str, Any]:
             {"name": "B", "demand": {2030: 30, 2031: 40}, "note": "test figures"},
         ],
         "suppliers": [
-            {"name": "s1", "country": "X", "capacity": 500,
-             "tiers": [{"up_to": 60, "price": 20}, {"up_to": None, "price": 18}],
-             "fixed_cost": 20000, "note": "test figures"},
-            {"name": "s2", "country": "Y", "capacity": {2030: 200, 2031: 300},
-             "tiers": [{"up_to": None, "price": 19}], "min_order": 5, "note": "test figures"},
+            {
+                "name": "s1",
+                "country": "X",
+                "capacity": 500,
+                "tiers": [{"up_to": 60, "price": 20}, {"up_to": None, "price": 18}],
+                "fixed_cost": 20000,
+                "note": "test figures",
+            },
+            {
+                "name": "s2",
+                "country": "Y",
+                "capacity": {2030: 200, 2031: 300},
+                "tiers": [{"up_to": None, "price": 19}],
+                "min_order": 5,
+                "note": "test figures",
+            },
         ],
         "policy": {"country_cap": 0.8, "min_suppliers": 2, "note": "test rules"},
     }
@@ -268,15 +327,30 @@ def test_alliance_file_resolves_units_and_paths():
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"policy": {"country_cap": 0.8}},
-         r"<alliance>: invalid alliance file\n  policy: this block holds assumptions"),
+        (
+            {"policy": {"country_cap": 0.8}},
+            r"<alliance>: invalid alliance file\n  policy: this block holds assumptions",
+        ),
         ({"years": [2030, 2032]}, r"years: years \[2030, 2032\] are not consecutive"),
         ({"metal": "zinc"}, r"metal: allowed: 'lithium', .* \(got 'zinc'\)"),
-        ({"suppliers": [{"name": "s", "country": "X", "capacity": 10, "note": "n",
-                         "tiers": [{"up_to": None, "price": 1}, {"up_to": 5, "price": 2}]}]},
-         r"suppliers\[0\].tiers: Value error, up_to values|suppliers\[0\].tiers: up_to values"),
-        ({"policy": {"country_cap": 1.5, "note": "n"}},
-         r"policy.country_cap: allowed: less than or equal to 1 \(got 1.5\)"),
+        (
+            {
+                "suppliers": [
+                    {
+                        "name": "s",
+                        "country": "X",
+                        "capacity": 10,
+                        "note": "n",
+                        "tiers": [{"up_to": None, "price": 1}, {"up_to": 5, "price": 2}],
+                    }
+                ]
+            },
+            r"suppliers\[0\].tiers: Value error, up_to values|suppliers\[0\].tiers: up_to values",
+        ),
+        (
+            {"policy": {"country_cap": 1.5, "note": "n"}},
+            r"policy.country_cap: allowed: less than or equal to 1 \(got 1.5\)",
+        ),
     ],
 )
 def test_alliance_file_errors_name_field_and_value(change: dict[str, Any], message: str):
@@ -306,29 +380,96 @@ def cli() -> typer.Typer:
 def test_cli_prints_summary_and_writes_purchases(tmp_path: Path):
     file = tmp_path / "tiny.yaml"
     file.write_text(yaml.safe_dump(alliance_document()), encoding="utf-8")
-    result = CliRunner().invoke(cli(), ["procure", str(file), "--out", str(tmp_path),
-                                        "--format", "csv"])
+    store = tmp_path / "store.duckdb"
+    result = CliRunner().invoke(
+        cli(),
+        ["procure", str(file), "--out", str(tmp_path), "--format", "csv", "--store", str(store)],
+    )
     assert result.exit_code == 0, result.output
     assert "saving" in result.output and "Shapley split" in result.output
     table = pd.read_csv(tmp_path / "tiny-purchases.csv")
     assert set(table["plan"]) == {"alone", "pooled"}
+    stored = ResultsStore(store)
+    with duckdb.connect(str(store)) as con:
+        rows = con.execute("SELECT count(*) FROM procurement WHERE alliance = 'tiny'").fetchone()
+    assert rows[0] == len(table)
+    assert stored.runs().empty
+
+
+def test_demand_from_a_stored_run_equals_demand_from_the_scenario(tmp_path: Path):
+    import evpath
+
+    store = tmp_path / "store.duckdb"
+    run = evpath.run("japan-2050")
+    run.write(tmp_path, store)
+    document = alliance_document(
+        members=[
+            {
+                "name": "A",
+                "note": "n",
+                "share_of_run": {
+                    "scenario": "japan-2050",
+                    "region": "JPN",
+                    "variable": "metal_primary_demand",
+                    "share": 0.01,
+                },
+            },
+            {"name": "B", "demand": {2030: 5.0, 2031: 5.0}, "note": "n"},
+        ]
+    )
+    alliance = load_alliance(document)
+    from_store = resolve(
+        alliance, run_data=ResultsStore(store).run_dataset(run.run_id, ["metal_primary_demand"])
+    )
+    from_run = resolve(alliance)
+    np.testing.assert_allclose(from_store.demand, from_run.demand, rtol=1e-12)
+    file = tmp_path / "a.yaml"
+    file.write_text(yaml.safe_dump(document), encoding="utf-8")
+    both = CliRunner().invoke(
+        cli(), ["procure", str(file), "--run", run.run_id, "--scenario", "japan-2050", "--no-store"]
+    )
+    assert both.exit_code == 2 and "--run and --scenario: got both" in both.output
+    missing = CliRunner().invoke(
+        cli(),
+        [
+            "procure",
+            str(file),
+            "--run",
+            "no-such-run",
+            "--store",
+            str(store),
+            "--no-store",
+            "--out",
+            str(tmp_path),
+        ],
+    )
+    assert missing.exit_code == 2 and "no variable" in missing.output
 
 
 @pytest.mark.parametrize(
     ("document", "args", "message"),
     [
-        (alliance_document(policy={"min_suppliers": 3, "note": "n"}), [],
-         "min_suppliers 3 cannot hold"),
-        (alliance_document(members=[{"name": "A", "demand": {2030: 1}}]), [],
-         "members[0]: this block holds assumptions"),
+        (
+            alliance_document(policy={"min_suppliers": 3, "note": "n"}),
+            [],
+            "min_suppliers 3 cannot hold",
+        ),
+        (
+            alliance_document(members=[{"name": "A", "demand": {2030: 1}}]),
+            [],
+            "members[0]: this block holds assumptions",
+        ),
         (alliance_document(), ["--format", "xlsx"], "--format: got 'xlsx'"),
     ],
 )
-def test_cli_exits_2_with_the_reason(tmp_path: Path, document: dict[str, Any], args: list[str],
-                                     message: str):
+def test_cli_exits_2_with_the_reason(
+    tmp_path: Path, document: dict[str, Any], args: list[str], message: str
+):
     file = tmp_path / "bad.yaml"
     file.write_text(yaml.safe_dump(document), encoding="utf-8")
-    result = CliRunner().invoke(cli(), ["procure", str(file), "--out", str(tmp_path), *args])
+    result = CliRunner().invoke(
+        cli(), ["procure", str(file), "--out", str(tmp_path), "--no-store", *args]
+    )
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from evpath.cli.console import console, report_errors
 from evpath.errors import InputError
+from evpath.io.store import ResultsStore
 from evpath.procurement import ProcurementResult, load_alliance, procure
 
 MUSD = 1e6
@@ -31,6 +32,18 @@ def procure_command(
         str | None,
         typer.Option(help="Scenario run for members whose demand is a share of a run."),
     ] = None,
+    run: Annotated[
+        str | None,
+        typer.Option(
+            "--run", help="Stored run (id) whose demand the members share, instead of a scenario."
+        ),
+    ] = None,
+    store: Annotated[
+        Path, typer.Option(help="DuckDB results store to read --run from and add the plan to.")
+    ] = Path("results/evpath.duckdb"),
+    no_store: Annotated[
+        bool, typer.Option("--no-store", help="Do not write to the store.")
+    ] = False,
     out: Annotated[Path, typer.Option(help="Folder for the purchases table.")] = Path("results"),
     file_format: Annotated[
         str, typer.Option("--format", help="Purchases file format: parquet or csv.")
@@ -55,9 +68,17 @@ def procure_command(
     if samples < 2:
         msg = f"--samples: got {samples}; allowed: at least 2"
         raise InputError(msg)
+    if run is not None and scenario is not None:
+        msg = "--run and --scenario: got both; allowed: one source of demand"
+        raise InputError(msg)
     spec = load_alliance(alliance)
+    results_store = ResultsStore(store)
+    run_data = None
+    if run is not None:
+        variables = sorted({m.share_of_run.variable for m in spec.members if m.share_of_run})
+        run_data = results_store.run_dataset(run, variables)
     with console.status(f"solving {spec.name}: each member alone, every coalition, pooled"):
-        result = procure(spec, scenario, samples=samples, mip_rel_gap=gap)
+        result = procure(spec, scenario, run_data=run_data, samples=samples, mip_rel_gap=gap)
     print_procurement(spec.name, result)
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{spec.name}-purchases.{file_format}"
@@ -67,6 +88,12 @@ def procure_command(
     else:
         table.to_parquet(path, index=False)
     console.print(f"[bold]purchases[/] {path}")
+    if not no_store:
+        results_store.write_table("procurement", run, table.assign(alliance=spec.name))
+        console.print(
+            f"[bold]store[/]     {store} (table procurement{', run ' + run if run else ''})",
+            soft_wrap=True,
+        )
 
 
 def print_procurement(name: str, result: ProcurementResult) -> None:
@@ -101,10 +128,17 @@ def print_procurement(name: str, result: ProcurementResult) -> None:
         )
     console.print(members)
     concentration = Table(title="Concentration of purchases, members alone vs pooled")
-    for column in ("plan", "HHI suppliers", "top country", "its share", "max in a year",
-                   "suppliers/yr"):
-        concentration.add_column(column, justify="left" if column in ("plan", "top country")
-                                 else "right")
+    for column in (
+        "plan",
+        "HHI suppliers",
+        "top country",
+        "its share",
+        "max in a year",
+        "suppliers/yr",
+    ):
+        concentration.add_column(
+            column, justify="left" if column in ("plan", "top country") else "right"
+        )
     for plan, row in result.concentration.iterrows():
         concentration.add_row(
             str(plan),
@@ -117,13 +151,19 @@ def print_procurement(name: str, result: ProcurementResult) -> None:
     console.print(concentration)
     binding = Table(title="Binding constraints of the pooled plan")
     for column in ("constraint", "where", "cases", "mean shadow price [USD/t]"):
-        binding.add_column(column, justify="right" if column != "where" and column !=
-                           "constraint" else "left", overflow="fold")
+        binding.add_column(
+            column,
+            justify="right" if column != "where" and column != "constraint" else "left",
+            overflow="fold",
+        )
     for family, rows in result.binding.groupby("family", sort=False):
         subjects = ", ".join(dict.fromkeys(rows["subject"]))
         where = f"{subjects}; {rows['year'].min()}-{rows['year'].max()}"
         price = rows["shadow_price"].mean()
-        binding.add_row(str(family), where, str(len(rows)),
-                        "n/a (binary)" if price != price else f"{price:,.0f}")
+        binding.add_row(
+            str(family),
+            where,
+            str(len(rows)),
+            "n/a (binary)" if price != price else f"{price:,.0f}",
+        )
     console.print(binding)
-

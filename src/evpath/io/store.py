@@ -17,6 +17,7 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import xarray as xr
 
 from evpath.errors import StoreError
 
@@ -113,6 +114,42 @@ class ResultsStore:
             msg = f"{self.path}: no run {run_id!r}; list runs with ResultsStore.runs()"
             raise StoreError(msg)
         return dict(json.loads(row[0]))
+
+    def run_dataset(self, run_id: str, variables: list[str]) -> xr.Dataset:
+        """Stored variables of one run as labelled arrays (dims from the tidy columns)."""
+        arrays = {}
+        for variable in variables:
+            table = self.results(run_id, variable)
+            if table.empty:
+                msg = f"{self.path}: run {run_id!r} has no variable {variable!r}"
+                raise StoreError(msg)
+            dims = [c for c in table.columns if c not in ("variable", "unit", "value")]
+            arrays[variable] = table.set_index(dims)["value"].to_xarray()
+        return xr.Dataset(arrays)
+
+    def write_table(self, name: str, run_id: str | None, table: pd.DataFrame) -> None:
+        """Add rows to table ``name`` (created on first use), tagged with ``run_id``,
+        in one transaction."""
+        if not name.isidentifier():
+            msg = f"table name {name!r}; allowed: letters, digits and underscores"
+            raise StoreError(msg)
+        connection = self._connect()
+        rows = table.assign(run_id=run_id)
+        try:
+            connection.execute("BEGIN TRANSACTION")
+            connection.register("incoming", rows)
+            connection.execute(
+                f"CREATE TABLE IF NOT EXISTS {name} AS SELECT * FROM incoming LIMIT 0"
+            )
+            connection.execute(f"INSERT INTO {name} BY NAME SELECT * FROM incoming")
+            connection.unregister("incoming")
+            connection.execute("COMMIT")
+        except duckdb.Error as exc:
+            connection.execute("ROLLBACK")
+            msg = f"{self.path}: could not store {name} rows ({exc}); the store is unchanged"
+            raise StoreError(msg) from None
+        finally:
+            connection.close()
 
     def results(self, run_id: str, variable: str | None = None) -> pd.DataFrame:
         """Tidy results of one run (optionally one variable), without empty dim columns."""

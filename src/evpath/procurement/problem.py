@@ -134,7 +134,9 @@ class Instance:
         return self.stock_months / 12.0 * self.demand * held
 
 
-def resolve(alliance: Alliance, scenario: str | None = None) -> Instance:
+def resolve(
+    alliance: Alliance, scenario: str | None = None, run_data: xr.Dataset | None = None
+) -> Instance:
     """Turn an alliance file into arrays, running evpath where demand is a share of a run.
 
     Parameters
@@ -142,6 +144,8 @@ def resolve(alliance: Alliance, scenario: str | None = None) -> Instance:
     alliance : Alliance
     scenario : str, optional
         Scenario used instead of each member's ``share_of_run.scenario``.
+    run_data : Dataset, optional
+        Results of a stored run, used instead of running any scenario.
 
     Raises
     ------
@@ -160,6 +164,8 @@ def resolve(alliance: Alliance, scenario: str | None = None) -> Instance:
         share = member.share_of_run
         assert share is not None  # the schema requires demand or share_of_run
         name = scenario or share.scenario
+        if run_data is not None:
+            runs[name] = run_data
         if name not in runs:
             runs[name] = run_scenario(name).dataset
         demand[i] = share.share * _run_series(
@@ -904,6 +910,7 @@ def procure(
     alliance: Alliance | Instance,
     scenario: str | None = None,
     *,
+    run_data: xr.Dataset | None = None,
     shapley: str = "auto",
     samples: int = 200,
     seed: int = 0,
@@ -917,6 +924,8 @@ def procure(
     alliance : Alliance or Instance
     scenario : str, optional
         Scenario used instead of the members' ``share_of_run.scenario``.
+    run_data : Dataset, optional
+        Results of a stored run, used instead of running a scenario.
     shapley : {'auto', 'exact', 'sampled'}
         'exact' solves every coalition (2**n − 1 MIPs); 'sampled' averages marginal
         costs over ``samples`` random joining orders; 'auto' is exact up to
@@ -943,7 +952,7 @@ def procure(
     members' stand-alone plans combined, so its cost never exceeds the sum of theirs,
     whatever gap HiGHS stops at.
     """
-    instance = alliance if isinstance(alliance, Instance) else resolve(alliance, scenario)
+    instance = alliance if isinstance(alliance, Instance) else resolve(alliance, scenario, run_data)
     allowed = ("auto", "exact", "sampled")
     if shapley not in allowed:
         msg = f"shapley: got {shapley!r}; allowed: one of {', '.join(allowed)}"
