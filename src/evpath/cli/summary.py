@@ -46,19 +46,17 @@ def print_summary(results: Results) -> None:
     years = _years(ds)
     for region in ds.region.values:
         at = ds.sel(region=region, year=years)
-        table = _year_table(f"Fleet, {region}", years)
-        table.add_row(
-            "sales (M/yr)",
-            *[f"{v / 1e6:.2f}" for v in at["sales"].sum(["segment", "powertrain"]).values],
-        )
-        table.add_row(
-            "stock (M)",
-            *[f"{v / 1e6:.1f}" for v in at["stock"].sum(["segment", "powertrain"]).values],
-        )
         stock = at["stock"].sum("powertrain")
         age = (at["average_age"] * stock).sum("segment") / stock.sum("segment")
-        table.add_row("age (years)", *[f"{v:.1f}" for v in age.values])
-        console.print(table)
+        _print_rows(
+            f"Fleet, {region}",
+            years,
+            (
+                ("sales (M/yr)", at["sales"].sum(["segment", "powertrain"]) / 1e6, 2),
+                ("stock (M)", stock.sum("segment") / 1e6, 1),
+                ("age (years)", age, 1),
+            ),
+        )
     check = results.history_check()
     if not check.empty:
         ev_stock = (check["metric"] == "stock") & (check["powertrain"] != "all")
@@ -88,24 +86,35 @@ def print_summary(results: Results) -> None:
         print_charging(results)
 
 
+Row = tuple[str, xr.DataArray, int]
+"""A table row: label, values over the table's years, decimals shown."""
+
+
+def _print_rows(title: str, years: list[int], rows: tuple[Row, ...]) -> None:
+    table = _year_table(title, years)
+    for label, values, digits in rows:
+        table.add_row(label, *[f"{v:,.{digits}f}" for v in values.values])
+    console.print(table)
+
+
 def print_charging(results: Results) -> None:
     """Public chargers, EVs per charger, standards and investment in key years."""
     ds = results.dataset
     years = [y for y in _years(ds) if y >= 2010]
     for region in ds.region.values:
         at = ds.sel(region=region, year=years)
-        table = _year_table(f"Public charging, {region}", years)
-        rows = (
-            ("slow chargers", at["public_chargers"].sel(charger_type="slow"), 0),
-            ("fast chargers", at["public_chargers"].sel(charger_type="fast"), 0),
-            ("EVs per fast charger", at["evs_per_charger"].sel(charger_type="fast"), 1),
-            ("investment (M USD/yr)", at["charging_investment"].sum("charger_type"), 1),
-            ("fast grid (MW)", at["fast_charging_grid_mw"], 0),
-            ("stranded EVs (%)", 100 * at["stranded_ev_share"], 1),
+        _print_rows(
+            f"Public charging, {region}",
+            years,
+            (
+                ("slow chargers", at["public_chargers"].sel(charger_type="slow"), 0),
+                ("fast chargers", at["public_chargers"].sel(charger_type="fast"), 0),
+                ("EVs per fast charger", at["evs_per_charger"].sel(charger_type="fast"), 1),
+                ("investment (M USD/yr)", at["charging_investment"].sum("charger_type"), 1),
+                ("fast grid (MW)", at["fast_charging_grid_mw"], 0),
+                ("stranded EVs (%)", 100 * at["stranded_ev_share"], 1),
+            ),
         )
-        for label, values, digits in rows:
-            table.add_row(label, *[f"{v:,.{digits}f}" for v in values.values])
-        console.print(table)
 
 
 def print_batteries(results: Results) -> None:
@@ -114,52 +123,50 @@ def print_batteries(results: Results) -> None:
     years = [y for y in _years(ds) if y >= 2010]
     for region in ds.region.values:
         at = ds.sel(region=region, year=years)
-        table = _year_table(f"Batteries and metals, {region}", years)
-        rows = (
-            ("batteries (GWh/yr)", at["battery_demand"].sum(["segment", "powertrain"]), 1.0, 1),
-            ("cell capacity (GWh/yr)", at["cell_capacity"], 1.0, 1),
-            ("production lines", at["production_lines"], 1.0, 0),
-            ("equipment (M USD/yr)", at["equipment_investment"].sum("step"), 1.0, 0),
-            ("pack price (USD/kWh)", at["pack_price"], 1.0, 0),
-            ("cobalt (t/yr)", at["metal_put_on_market"].sel(metal="cobalt"), 1.0, 0),
-            ("lithium (t LCE/yr)", at["lithium_carbonate_equivalent"], 1.0, 0),
-            ("nickel (t/yr)", at["metal_put_on_market"].sel(metal="nickel"), 1.0, 0),
-            ("cobalt recovered (t/yr)", at["metal_recovered"].sel(metal="cobalt"), 1.0, 0),
+        metal = at["metal_put_on_market"]
+        _print_rows(
+            f"Batteries and metals, {region}",
+            years,
             (
-                "Co % of world mining",
-                at["share_of_world_mine_production"].sel(metal="cobalt"),
-                100.0,
-                2,
+                ("batteries (GWh/yr)", at["battery_demand"].sum(["segment", "powertrain"]), 1),
+                ("cell capacity (GWh/yr)", at["cell_capacity"], 1),
+                ("production lines", at["production_lines"], 0),
+                ("equipment (M USD/yr)", at["equipment_investment"].sum("step"), 0),
+                ("pack price (USD/kWh)", at["pack_price"], 0),
+                ("cobalt (t/yr)", metal.sel(metal="cobalt"), 0),
+                ("lithium (t LCE/yr)", at["lithium_carbonate_equivalent"], 0),
+                ("nickel (t/yr)", metal.sel(metal="nickel"), 0),
+                ("cobalt recovered (t/yr)", at["metal_recovered"].sel(metal="cobalt"), 0),
+                (
+                    "Co % of world mining",
+                    100 * at["share_of_world_mine_production"].sel(metal="cobalt"),
+                    2,
+                ),
             ),
         )
-        for label, values, scale, digits in rows:
-            table.add_row(label, *[f"{v * scale:,.{digits}f}" for v in values.values])
-        console.print(table)
 
 
 def print_emissions(results: Results) -> None:
     """Emissions per car, per km and for the fleet in key years, and the decomposition."""
     ds = results.dataset
     years = _years(ds)
-    rows = (
-        ("WTW per new car (t/yr)", "wtw_per_new_car", 1e-3),
-        ("WTW per car (t/yr)", "wtw_per_car", 1e-3),
-        ("LCA per new car (t/yr)", "lifecycle_per_new_car", 1e-3),
-        ("WTW new car (g/km)", "wtw_per_km_new", 1.0),
-        ("grid (g CO2e/kWh)", "grid_intensity", 1.0),
-    )
     for region in ds.region.values:
         at = ds.sel(region=region, year=years)
-        table = _year_table(f"Greenhouse gases, {region} [CO2e]", years)
-        for label, name, scale in rows:
-            table.add_row(
-                label, *[f"{v * scale:.{2 if scale < 1 else 0}f}" for v in at[name].values]
-            )
         fleet = at["emissions"].sum(["segment", "powertrain"])
         wtw = fleet.sel(stage=["tank_to_wheel", "well_to_tank"]).sum("stage")
-        table.add_row("fleet WTW (Mt/yr)", *[f"{v / 1e9:.1f}" for v in wtw.values])
-        table.add_row("fleet LCA (Mt/yr)", *[f"{v / 1e9:.1f}" for v in fleet.sum("stage").values])
-        console.print(table)
+        _print_rows(
+            f"Greenhouse gases, {region} [CO2e]",
+            years,
+            (
+                ("WTW per new car (t/yr)", at["wtw_per_new_car"] / 1e3, 2),
+                ("WTW per car (t/yr)", at["wtw_per_car"] / 1e3, 2),
+                ("LCA per new car (t/yr)", at["lifecycle_per_new_car"] / 1e3, 2),
+                ("WTW new car (g/km)", at["wtw_per_km_new"], 0),
+                ("grid (g CO2e/kWh)", at["grid_intensity"], 0),
+                ("fleet WTW (Mt/yr)", wtw / 1e9, 1),
+                ("fleet LCA (Mt/yr)", fleet.sum("stage") / 1e9, 1),
+            ),
+        )
         target = results.scenario.emissions.target  # type: ignore[union-attr]
         parts = ds["emission_change_factors"].sel(region=region)
         total = float(parts.sum())
