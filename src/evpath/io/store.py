@@ -12,6 +12,8 @@ store as it was.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -57,11 +59,28 @@ class ResultsStore:
         connection.execute(_SCHEMA)
         return connection
 
-    def write(self, manifest: dict[str, Any], table: pd.DataFrame) -> str:
-        """Store one run (its manifest and tidy results) atomically; returns its run_id."""
+    @contextmanager
+    def _transaction(self, what: str) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection inside one transaction: committed on success, rolled back (and
+        the store left unchanged) on any failure; duckdb errors become StoreError."""
         connection = self._connect()
         try:
             connection.execute("BEGIN TRANSACTION")
+            yield connection
+            connection.execute("COMMIT")
+        except duckdb.Error as exc:
+            connection.execute("ROLLBACK")
+            msg = f"{self.path}: could not store {what} ({exc}); the store is unchanged"
+            raise StoreError(msg) from None
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        finally:
+            connection.close()
+
+    def write(self, manifest: dict[str, Any], table: pd.DataFrame) -> str:
+        """Store one run (its manifest and tidy results) atomically; returns its run_id."""
+        with self._transaction(f"run {manifest['run_id']}") as connection:
             existing = {row[0] for row in connection.execute("DESCRIBE results").fetchall()}
             for column in table.columns:
                 if column not in existing and column != "run_id":
@@ -78,20 +97,9 @@ class ResultsStore:
                     json.dumps(manifest),
                 ],
             )
-            rows = table.assign(run_id=manifest["run_id"])
-            connection.register("incoming", rows)
+            connection.register("incoming", table.assign(run_id=manifest["run_id"]))
             connection.execute("INSERT INTO results BY NAME SELECT * FROM incoming")
             connection.unregister("incoming")
-            connection.execute("COMMIT")
-        except duckdb.Error as exc:
-            connection.execute("ROLLBACK")
-            msg = f"{self.path}: could not store run {manifest['run_id']} ({exc}); the store is unchanged"
-            raise StoreError(msg) from None
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        finally:
-            connection.close()
         return str(manifest["run_id"])
 
     def runs(self) -> pd.DataFrame:
@@ -133,23 +141,13 @@ class ResultsStore:
         if not name.isidentifier():
             msg = f"table name {name!r}; allowed: letters, digits and underscores"
             raise StoreError(msg)
-        connection = self._connect()
-        rows = table.assign(run_id=run_id)
-        try:
-            connection.execute("BEGIN TRANSACTION")
-            connection.register("incoming", rows)
+        with self._transaction(f"{name} rows") as connection:
+            connection.register("incoming", table.assign(run_id=run_id))
             connection.execute(
                 f"CREATE TABLE IF NOT EXISTS {name} AS SELECT * FROM incoming LIMIT 0"
             )
             connection.execute(f"INSERT INTO {name} BY NAME SELECT * FROM incoming")
             connection.unregister("incoming")
-            connection.execute("COMMIT")
-        except duckdb.Error as exc:
-            connection.execute("ROLLBACK")
-            msg = f"{self.path}: could not store {name} rows ({exc}); the store is unchanged"
-            raise StoreError(msg) from None
-        finally:
-            connection.close()
 
     def results(self, run_id: str, variable: str | None = None) -> pd.DataFrame:
         """Tidy results of one run (optionally one variable), without empty dim columns."""

@@ -11,12 +11,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from evpath.errors import ScenarioError
 from evpath.scenario.base import Frozen, NonNegative, Positive, Share, Sourced, Year
-from evpath.scenario.loader import format_validation_error
+from evpath.scenario.loader import format_validation_error, read_yaml_mapping
 
 KG_PER_T = 1000.0
 
@@ -320,17 +319,4 @@ def _resolve(ref: str | Path) -> Path:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        msg = f"{path}: cannot read the file ({exc.strerror})"
-        raise ScenarioError(msg) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        msg = f"{path}: not valid YAML{at}: {getattr(exc, 'problem', None) or 'invalid YAML'}"
-        raise ScenarioError(msg) from None
-    if not isinstance(document, dict):
-        msg = f"{path}: got a {type(document).__name__}; allowed: a YAML mapping of alliance fields"
-        raise ScenarioError(msg)
-    return document
+    return read_yaml_mapping(path, "alliance")

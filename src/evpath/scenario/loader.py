@@ -70,7 +70,8 @@ def load_scenario(ref: str | Path) -> Scenario:
         raise ScenarioError(format_validation_error(where, exc, Scenario)) from None
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+def read_yaml_mapping(path: Path, kind: str = "scenario") -> dict[str, Any]:
+    """The YAML mapping in ``path``; ScenarioError naming the file, line and problem."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -85,7 +86,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         msg = f"{path}: not valid YAML{at}: {problem}"
         raise ScenarioError(msg) from None
     if not isinstance(document, dict):
-        msg = f"{path}: got a {type(document).__name__}; allowed: a YAML mapping of scenario fields"
+        msg = f"{path}: got a {type(document).__name__}; allowed: a YAML mapping of {kind} fields"
         raise ScenarioError(msg)
     return document
 
@@ -95,7 +96,7 @@ def _merged_document(path: Path, depth: int) -> tuple[dict[str, Any], list[str]]
     if depth > MAX_EXTENDS_DEPTH:
         msg = f"{path}: 'extends' chain longer than {MAX_EXTENDS_DEPTH}; is there a cycle?"
         raise ScenarioError(msg)
-    document = _read_yaml(path)
+    document = read_yaml_mapping(path)
     base_ref = document.get("extends")
     if base_ref is None:
         return document, [str(path)]
