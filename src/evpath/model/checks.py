@@ -39,42 +39,44 @@ def check_shares(shares: xr.DataArray, dim: str, name: str) -> None:
 
 
 def check_stock_balance(
-    stock: xr.DataArray, inflow: xr.DataArray, outflow: xr.DataArray, stock_before: xr.DataArray
+    stock: xr.DataArray,
+    inflow: xr.DataArray,
+    outflow: xr.DataArray,
+    stock_before: xr.DataArray | float,
+    *,
+    name: str = "stock",
+    scale: float | None = None,
 ) -> None:
     """stock(t) − stock(t−1) = inflow(t) − outflow(t) for every element.
 
-    ``stock_before`` is the stock at the end of the year before the first model year.
+    ``stock_before`` is the stock at the end of the year before the first model year;
+    the tolerance is ``BALANCE_RTOL`` × ``scale`` (default: the largest stock).
     """
-    previous = xr.concat([stock_before.expand_dims(year=[int(stock.year[0]) - 1]), stock], "year")
+    before = xr.zeros_like(stock.isel(year=0, drop=True)) + stock_before
+    previous = xr.concat([before.expand_dims(year=[int(stock.year[0]) - 1]), stock], "year")
     change = previous.diff("year", label="upper")
     gap = abs(change - (inflow - outflow))
-    scale = max(float(abs(stock).max()), 1.0)
-    bad = gap > BALANCE_RTOL * scale
+    limit = BALANCE_RTOL * max(float(abs(stock).max()) if scale is None else scale, 1.0)
+    bad = gap > limit
     if bool(bad.any()):
-        msg = f"stock balance broken at {_first_offender(bad)} (gap {float(gap.max()):.6g})"
+        msg = f"{name} balance broken at {_first_offender(bad)} (gap {float(gap.max()):.6g})"
         raise InvariantError(msg)
 
 
 def check_material_balance(flows: xr.Dataset) -> None:
-    """Metal in batteries: Δin_fleet = put_on_market − retired, and retired = exported +
-    Δin_second_life + recovered + lost, every metal and year [t]."""
-    scale = max(float(abs(flows["metal_put_on_market"]).max()), 1.0)
-    fleet_change = flows["metal_in_fleet"].diff("year")
-    into = (flows["metal_put_on_market"] - flows["metal_retired"]).isel(year=slice(1, None))
-    outs = (
-        flows["metal_exported"]
-        + flows["metal_in_second_life"]
-        .diff("year", label="upper")
-        .reindex(year=flows.year, fill_value=0.0)
-        + flows["metal_recovered"]
-        + flows["metal_lost"]
+    """Metal in batteries [t], every metal and year: the fleet's batteries gain what is put
+    on the market and lose what retires; batteries in second life gain what retires and
+    is not exported, and lose what is recovered or lost."""
+    put, retired = flows["metal_put_on_market"], flows["metal_retired"]
+    scale = float(abs(put).max())
+    in_fleet = flows["metal_in_fleet"]
+    first = in_fleet.isel(year=0, drop=True) - (put - retired).isel(year=0, drop=True)
+    check_stock_balance(in_fleet, put, retired, first, name="metal in the fleet", scale=scale)
+    check_stock_balance(
+        flows["metal_in_second_life"],
+        retired - flows["metal_exported"],
+        flows["metal_recovered"] + flows["metal_lost"],
+        0.0,
+        name="metal reaching end of life",
+        scale=scale,
     )
-    outs = outs.where(outs.year != flows.year[0], outs + flows["metal_in_second_life"].isel(year=0))
-    for name, gap in (
-        ("fleet", abs(fleet_change - into)),
-        ("end of life", abs(outs - flows["metal_retired"])),
-    ):
-        bad = gap > BALANCE_RTOL * scale
-        if bool(bad.any()):
-            msg = f"material balance ({name}) broken at {_first_offender(bad)} (gap {float(gap.max()):.6g} t)"
-            raise InvariantError(msg)
