@@ -1,4 +1,4 @@
-"""Adoption curves, milestone years and lags between regions (evpath.adoption, evpath compare)."""
+"""Adoption curves, milestone years and lags between regions (evpath.analysis.adoption, evpath compare)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import typer
 import xarray as xr
 from typer.testing import CliRunner
 
-from evpath import adoption
-from evpath.adoption import (
+from evpath.analysis import adoption
+from evpath.analysis.adoption import (
     FULL_SHARE,
     AdoptionFit,
     fit_adoption,

@@ -7,21 +7,22 @@ import pytest
 import xarray as xr
 
 import evpath
+from evpath.core.dims import METALS
+from evpath.data.iea import world_battery_demand
 from evpath.data.registry import load_dataset
+from evpath.data.usgs import mine_production
 from evpath.model.battery import (
     cumulative_world_demand,
     pack_price,
     price_anchors,
-    world_demand_history,
 )
 from evpath.model.manufacturing import manufacturing
 from evpath.model.materials import (
     material_flows,
     material_intensity,
-    mine_production,
     supply_indicators,
 )
-from evpath.scenario.batteries import METALS, Manufacturing, PackPrice, Recycling
+from evpath.scenario.batteries import Manufacturing, PackPrice, Recycling
 from evpath.stock import inflow_driven
 from evpath.survival import Fixed
 
@@ -76,9 +77,7 @@ def test_lithium_carbonate_equivalent(japan):
 def test_learning_curve_reproduces_its_anchor_points():
     years = np.arange(2005, 2061)
     spec = PackPrice(world_demand={2030: 3000.0}, note="test")
-    cumulative = cumulative_world_demand(
-        world_demand_history(load_dataset("iea_gevo2025_ev_data")), spec, years
-    )
+    cumulative = cumulative_world_demand(world_battery_demand(), spec, years)
     anchors = price_anchors(load_dataset("battery_pack_price_bnef_anchor_points"))
     price = pack_price(anchors, cumulative, None)
     for row in anchors.itertuples():
@@ -150,12 +149,7 @@ def test_manufacturing_builds_for_the_peak_and_splits_investment():
 
 
 def test_supply_concentration_from_usgs():
-    supply = supply_indicators(
-        mine_production(
-            load_dataset("usgs_mcs_cobalt_nickel_graphite_production"),
-            load_dataset("usgs_mcs2024_lithium_production_and_reserves"),
-        )
-    )
+    supply = supply_indicators(mine_production())
     cobalt = supply.loc["cobalt"]
     assert cobalt["largest_producer"] == "Congo (Kinshasa)"
     assert cobalt["largest_share"] == pytest.approx(170000 / 230000)

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 import evpath
-from evpath.calibration import fit_lifetime
+from evpath.analysis.calibration import fit_lifetime
 from evpath.cli.app import app
 from evpath.cli.calibrate import scenario_from_fit
 from evpath.errors import InputError
@@ -21,7 +21,7 @@ def test_calibrated_scenario_follows_the_fitted_curve(tmp_path: Path):
     result = runner.invoke(app, ["calibrate", "China", "--out", str(tmp_path / "c.yaml")])
     assert result.exit_code == 0, result.output
     results = evpath.run(tmp_path / "c.yaml")
-    from evpath.adoption import fit_region
+    from evpath.analysis.adoption import fit_region
 
     fit = fit_region("China", "EV", "logistic")
     share = results.dataset["sales_share"].sel(region="China", year=2035)

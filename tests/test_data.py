@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from evpath.data import dataset_path, datasets, load_dataset
-from evpath.data.history import HISTORIES
+from evpath.data.histories import HISTORIES
 from evpath.errors import DataError
 
 FILES = Path(__file__).parents[1] / "src" / "evpath" / "data" / "files"

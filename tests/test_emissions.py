@@ -7,13 +7,13 @@ import pytest
 import xarray as xr
 
 import evpath
+from evpath.analysis.reverse import solve_reverse
 from evpath.api import load_inputs
 from evpath.data.factors import emission_factors
 from evpath.model.activity import distance_per_car
 from evpath.model.decomposition import lmdi
 from evpath.model.energy import intensity_per_km
 from evpath.scenario import load_scenario
-from evpath.targets import solve_reverse
 
 WTW = ["tank_to_wheel", "well_to_tank"]
 
@@ -146,9 +146,9 @@ def test_reverse_answers_meet_the_target_exactly_where_they_say():
     inputs = load_inputs(scenario)
     answer = solve_reverse(scenario, inputs, metric="wtw_per_car")
     assert answer.phase_out_year is not None and answer.plug_in_shift is not None
+    from evpath.analysis.reverse import with_phase_out
+    from evpath.model.indicators import target_table
     from evpath.model.pipeline import run_pipeline
-    from evpath.model.targets import target_table
-    from evpath.targets import with_phase_out
 
     spec = scenario.emissions.target.model_copy(update={"metric": "wtw_per_car"})
     base = run_pipeline(scenario, inputs)

@@ -7,7 +7,7 @@ import pytest
 import xarray as xr
 
 import evpath
-from evpath.data.history import HISTORIES
+from evpath.data.histories import HISTORIES
 from evpath.scenario import ELECTRIFIED
 
 

@@ -6,8 +6,8 @@ import pytest
 import xarray as xr
 
 import evpath
+from evpath.core.variables import annotate, catalogue
 from evpath.errors import InvariantError
-from evpath.variables import annotate, catalogue
 
 
 def test_every_run_variable_is_catalogued_with_its_description():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from evpath.data.factors import DATASET as FACTORS_DATASET
 from evpath.data.factors import emission_factors
-from evpath.data.history import HISTORIES
+from evpath.data.histories import HISTORIES
 from evpath.data.registry import load_dataset
 from evpath.io.manifest import build_manifest
 from evpath.model.pipeline import (

@@ -10,11 +10,12 @@ from typing import Any
 import pandas as pd
 import xarray as xr
 
+from evpath.core.tolerances import FULL_SHARE_TOLERANCE
 from evpath.data.factors import emission_factors
 from evpath.io import export
 from evpath.io.store import ResultsStore
+from evpath.model.indicators import target_table
 from evpath.model.pipeline import first_year_fully_electrified
-from evpath.model.targets import target_table
 from evpath.scenario.schema import Scenario
 
 SUMMARY_YEARS = (2010, 2024, 2030, 2035, 2040, 2050)
@@ -74,7 +75,7 @@ class Results:
                 "target_year": target,
                 "electrified_share": share.to_series(),
                 "first_year_all_electrified": first.to_series(),
-                "met": (share >= 1.0 - 1e-9).to_series(),
+                "met": (share >= 1.0 - FULL_SHARE_TOLERANCE).to_series(),
             }
         )
 

@@ -72,9 +72,9 @@ def targets(
 
     Exits 0 whether or not the target is met.
     """
+    from evpath.analysis.reverse import solve_reverse
     from evpath.api import load_inputs
     from evpath.api import run as run_scenario
-    from evpath.targets import solve_reverse
 
     if metric is not None and metric not in METRICS:
         msg = f"--metric: got {metric!r}; allowed: one of {', '.join(METRICS)}"

@@ -22,7 +22,7 @@ def scenario_from_fit(region: str, model: str = "logistic") -> dict:
     split between BEV and PHEV in their 2024 proportions; the rest are cars without a plug.
     The document extends ``world-current-trends`` (lifetime, batteries, plants, recycling).
     """
-    from evpath.adoption import fit_region, share_history
+    from evpath.analysis.adoption import fit_region, share_history
     from evpath.data.iea import iea_regions
 
     if region not in iea_regions():
@@ -84,7 +84,7 @@ def fit_lifetime_command(
     out: Annotated[Path | None, typer.Option(help="Scenario file to write.")] = None,
 ) -> None:
     """Fit the lifetime to the history's stock and age; write the fitted scenario."""
-    from evpath.calibration import fit_lifetime
+    from evpath.analysis.calibration import fit_lifetime
     from evpath.scenario.loader import load_scenario
 
     with console.status("fitting the lifetime (re-runs the model)"):

@@ -13,7 +13,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from evpath.adoption import (
+from evpath.analysis.adoption import (
     FULL_SHARE,
     INTERVAL,
     KINDS,

@@ -5,11 +5,11 @@ from __future__ import annotations
 import xarray as xr
 from rich.table import Table
 
+from evpath.analysis.reverse import ReverseAnswer
 from evpath.cli.console import console
-from evpath.model.targets import target_table
+from evpath.model.indicators import target_table
 from evpath.results import SUMMARY_YEARS, Results
 from evpath.scenario.emissions import METRICS
-from evpath.targets import ReverseAnswer
 
 
 def say(text: str) -> None:

@@ -1,4 +1,4 @@
-"""Sales and stock histories that scenarios start from.
+"""What a sales and stock history is (the registry of histories is :mod:`evpath.data.histories`).
 
 A history is built from the bundled datasets by a function; every value carries how it
 was obtained (reported, derived, interpolated or assumed) in ``History.provenance``.
@@ -72,53 +72,3 @@ class HistorySpec:
     def load(self) -> History:
         """Build the history from the bundled datasets."""
         return self.builder()
-
-
-def _japan() -> History:
-    from evpath.data.japan import japan_history
-
-    return japan_history()
-
-
-def _iea() -> History:
-    from evpath.data.iea import iea_history
-
-    return iea_history()
-
-
-def _iea_regions() -> tuple[str, ...]:
-    from evpath.data.iea import iea_regions
-
-    return iea_regions()
-
-
-HISTORIES: dict[str, HistorySpec] = {
-    "japan": HistorySpec(
-        name="japan",
-        description="Japan passenger cars (registered and kei), JADA/Zenkeijikyo/AIRIA/IEA",
-        list_regions=lambda: ("JPN",),
-        segments=("registered", "kei"),
-        first_year=1990,
-        last_year=2024,
-        country_names={"JPN": "Japan"},
-        builder=_japan,
-        iea_names={"JPN": "Japan"},
-    ),
-    "iea": HistorySpec(
-        name="iea",
-        description="Cars by region and country from the IEA Global EV Outlook 2025",
-        list_regions=_iea_regions,
-        segments=("all",),
-        first_year=2010,
-        last_year=2024,
-        country_names={
-            "USA": "United States",
-            "Korea": "South Korea",
-            "Turkiye": "Turkey",
-            "Viet Nam": "Vietnam",
-            "Czech Republic": "Czechia",
-            "EU27": "European Union (27)",
-        },
-        builder=_iea,
-    ),
-}

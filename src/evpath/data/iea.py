@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from evpath.core.dims import POWERTRAINS
 from evpath.data.history import History
 from evpath.data.registry import load_dataset
-from evpath.scenario.base import POWERTRAINS
 
 DATASET = "iea_gevo2025_ev_data"
 FIRST_YEAR, LAST_YEAR = 2010, 2024
@@ -28,9 +28,91 @@ MIN_SHARE = 0.01
 EV_POWERTRAINS = ("BEV", "PHEV", "FCEV")
 
 
-def _cars() -> pd.DataFrame:
+CHARGER_TYPES = {"Publicly available slow": "slow", "Publicly available fast": "fast"}
+"""IEA name of each public charger type and its evpath label."""
+
+
+@cache
+def _historical() -> pd.DataFrame:
     iea = load_dataset(DATASET)
-    return iea[(iea["mode"] == "Cars") & (iea["category"] == "Historical")]
+    return iea[iea["category"] == "Historical"]
+
+
+@cache
+def _cars() -> pd.DataFrame:
+    historical = _historical()
+    return historical[historical["mode"] == "Cars"]
+
+
+@cache
+def all_regions() -> tuple[str, ...]:
+    """Every region and country in the IEA file, sorted."""
+    return tuple(sorted(load_dataset(DATASET)["region_country"].unique()))
+
+
+def ev_sales_share(region: str) -> pd.Series:
+    """Electric (BEV + PHEV + FCEV) share of new car sales by year [fraction]; reported
+    years only."""
+    cars = _cars()
+    rows = cars[(cars["region_country"] == region) & (cars["parameter"] == "EV sales share")]
+    return rows.groupby("year")["value"].sum().astype(float) / 100.0
+
+
+def ev_sales(region: str) -> pd.DataFrame:
+    """Electric car sales (year × BEV, PHEV, FCEV) [vehicles/yr]; NaN where not reported."""
+    cars = _cars()
+    rows = cars[
+        (cars["region_country"] == region)
+        & (cars["parameter"] == "EV sales")
+        & cars["powertrain"].isin(EV_POWERTRAINS)
+    ]
+    return rows.pivot_table(index="year", columns="powertrain", values="value", aggfunc="sum")
+
+
+def car_series(region: str, parameters: list[str]) -> dict[str, pd.Series]:
+    """Historical car series of one region by powertrain (indexed by year) for
+    ``parameters`` (e.g. "EV sales", "EV stock") [vehicles or vehicles/yr]."""
+    cars = _cars()
+    rows = cars[(cars["region_country"] == region) & (cars["parameter"].isin(parameters))]
+    return {p: g.set_index("year")["value"].astype(float) for p, g in rows.groupby("powertrain")}
+
+
+def world_battery_demand() -> pd.Series:
+    """World EV battery demand, every vehicle mode (year -> GWh/yr)."""
+    historical = _historical()
+    rows = historical[
+        (historical["region_country"] == "World") & (historical["parameter"] == "Battery demand")
+    ]
+    return rows.groupby("year")["value"].sum().astype(float).sort_index()
+
+
+def public_chargers(names: dict[str, str], years: np.ndarray) -> xr.DataArray:
+    """Public charging points (region, charger_type, year) [chargers]; NaN where missing.
+
+    ``names`` maps each region code to its IEA name; charger types are ``slow``, ``fast``.
+    """
+    historical = _historical()
+    rows = historical[
+        (historical["parameter"] == "EV charging points")
+        & historical["powertrain"].isin(CHARGER_TYPES)
+    ]
+    values = []
+    for name in names.values():
+        mine = rows[rows["region_country"] == name]
+        table = mine.pivot_table(index="powertrain", columns="year", values="value")
+        values.append(
+            [
+                table.reindex(columns=years).loc[t].to_numpy()
+                if t in table.index
+                else np.full(len(years), np.nan)
+                for t in CHARGER_TYPES
+            ]
+        )
+    return xr.DataArray(
+        np.array(values, dtype=float),
+        coords={"region": list(names), "charger_type": list(CHARGER_TYPES.values()), "year": years},
+        attrs={"units": "chargers"},
+    )
 
 
 @cache

@@ -25,10 +25,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from evpath.core.dims import POWERTRAINS
 from evpath.data.history import History
+from evpath.data.iea import car_series
 from evpath.data.registry import load_dataset
 from evpath.errors import DataError
-from evpath.scenario.base import POWERTRAINS
 
 REGION = "JPN"
 SEGMENTS = ("registered", "kei")
@@ -50,7 +51,7 @@ def japan_history() -> History:
     years = np.arange(FIRST_YEAR, LAST_YEAR + 1)
     totals, total_basis = segment_totals(years)
     anchors = load_dataset("japan_sales_share_anchors")
-    iea = _iea_cars(["EV sales"])
+    iea = car_series("Japan", ["EV sales"])
 
     sales = xr.DataArray(
         np.zeros((1, len(SEGMENTS), len(POWERTRAINS), len(years))),
@@ -204,18 +205,6 @@ def _anchor_path(
     return values, labels
 
 
-def _iea_cars(parameters: list[str]) -> dict[str, pd.Series]:
-    """IEA historical Japan car series by powertrain (indexed by year) for one parameter."""
-    iea = load_dataset("iea_gevo2025_ev_data")
-    rows = iea[
-        (iea["region_country"] == "Japan")
-        & (iea["category"] == "Historical")
-        & (iea["mode"] == "Cars")
-        & (iea["parameter"].isin(parameters))
-    ]
-    return {p: g.set_index("year")["value"].astype(float) for p, g in rows.groupby("powertrain")}
-
-
 def observations() -> pd.DataFrame:
     """Observed fleet figures the model is checked against.
 
@@ -268,7 +257,7 @@ def observations() -> pd.DataFrame:
         ignore_index=True,
     )
     frame = pd.concat([frame, _use_observations()], ignore_index=True)
-    for powertrain, series in _iea_cars(["EV stock"]).items():
+    for powertrain, series in car_series("Japan", ["EV stock"]).items():
         frame = pd.concat(
             [
                 frame,

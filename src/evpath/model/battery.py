@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from evpath.model.paths import interpolate_path, values_at
-from evpath.scenario.base import POWERTRAINS
-from evpath.scenario.batteries import CHEMISTRIES, PackPrice, Packs
+from evpath.core.dims import CHEMISTRIES, POWERTRAINS
+from evpath.core.paths import interpolate_path, values_at
+from evpath.scenario.batteries import PackPrice, Packs
 
 
 def pack_kwh(spec: Packs, segments: list[str], cohorts: np.ndarray) -> xr.DataArray:
@@ -33,16 +33,6 @@ def chemistry_mix(spec: Packs, cohorts: np.ndarray) -> xr.DataArray:
     return xr.DataArray(
         shares, coords={"chemistry": list(CHEMISTRIES), "cohort": cohorts}, attrs={"units": "1"}
     )
-
-
-def world_demand_history(iea: pd.DataFrame) -> pd.Series:
-    """IEA world EV battery demand, all vehicle modes (year -> GWh/yr)."""
-    rows = iea[
-        (iea["region_country"] == "World")
-        & (iea["category"] == "Historical")
-        & (iea["parameter"] == "Battery demand")
-    ]
-    return rows.groupby("year")["value"].sum().astype(float).sort_index()
 
 
 def cumulative_world_demand(history: pd.Series, spec: PackPrice, years: np.ndarray) -> xr.DataArray:

@@ -6,39 +6,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from evpath import stock as stock_engine
-from evpath.model.paths import interpolate_path, values_at
-from evpath.scenario.charging import CHARGER_TYPES, STANDARDS, Charging
-from evpath.survival import Fixed
+from evpath.core.dims import CHARGER_TYPES, STANDARDS
+from evpath.core.paths import interpolate_path, values_at
+from evpath.model import stock as stock_engine
+from evpath.model.survival import Fixed
+from evpath.scenario.charging import Charging
 
-IEA_TYPES = {"Publicly available slow": "slow", "Publicly available fast": "fast"}
 ACCESS = {"native": 1.0, "adapter": 1.0}
-
-
-def observed_chargers(iea: pd.DataFrame, names: dict[str, str], years: np.ndarray) -> xr.DataArray:
-    """IEA public charging points (region, charger_type, year) [chargers]; NaN where missing."""
-    rows = iea[
-        (iea["parameter"] == "EV charging points")
-        & (iea["category"] == "Historical")
-        & iea["powertrain"].isin(IEA_TYPES)
-    ]
-    values = []
-    for name in names.values():
-        mine = rows[rows["region_country"] == name]
-        table = mine.pivot_table(index="powertrain", columns="year", values="value")
-        values.append(
-            [
-                table.reindex(columns=years).loc[t].to_numpy()
-                if t in table.index
-                else np.full(len(years), np.nan)
-                for t in IEA_TYPES
-            ]
-        )
-    return xr.DataArray(
-        np.array(values, dtype=float),
-        coords={"region": list(names), "charger_type": list(CHARGER_TYPES), "year": years},
-        attrs={"units": "chargers"},
-    )
 
 
 def evs_per_charger(

@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from evpath.core.tolerances import BALANCE_RTOL, SHARE_TOLERANCE
 from evpath.errors import InvariantError
-from evpath.scenario.base import SHARE_TOLERANCE
 
-BALANCE_RTOL = 1e-9
 """Relative tolerance of the stock balance, against the largest stock [dimensionless]."""
 
 

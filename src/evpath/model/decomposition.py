@@ -17,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from evpath.core.tolerances import LOG_MEAN_RTOL
+
 FACTORS = ("activity", "mix", "energy_intensity", "carbon_intensity")
 EPSILON = 1e-30
 
@@ -24,7 +26,7 @@ EPSILON = 1e-30
 def _log_mean(a: xr.DataArray, b: xr.DataArray) -> xr.DataArray:
     a, b = a.clip(min=EPSILON), b.clip(min=EPSILON)
     ratio = np.log(a / b)
-    same = abs(a - b) <= 1e-12 * abs(a)
+    same = abs(a - b) <= LOG_MEAN_RTOL * abs(a)
     return xr.where(same, a, (a - b) / xr.where(same, 1.0, ratio))
 
 

@@ -13,10 +13,10 @@ import numpy as np
 import xarray as xr
 from scipy.special import gamma, ndtr
 
+from evpath.core.dims import CARRIERS, POWERTRAINS
+from evpath.core.paths import interpolate_path, survival_table, values_at
 from evpath.data.factors import EmissionFactors
-from evpath.model.paths import interpolate_path, survival_table, values_at
-from evpath.scenario.base import POWERTRAINS
-from evpath.scenario.emissions import CARRIERS, Hydrogen, VehicleCycle
+from evpath.scenario.emissions import Hydrogen, VehicleCycle
 from evpath.scenario.schema import Lifetime
 
 STAGES = ("tank_to_wheel", "well_to_tank")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from evpath.scenario.base import POWERTRAINS
-from evpath.scenario.emissions import CARRIERS, Energy
+from evpath.core.dims import CARRIERS, POWERTRAINS
+from evpath.scenario.emissions import Energy
 
 
 def intensity_per_km(spec: Energy, segments: list[str], cohorts: np.ndarray) -> xr.DataArray:

@@ -6,10 +6,10 @@ import numpy as np
 import xarray as xr
 from scipy.special import gamma
 
-from evpath import stock as stock_engine
-from evpath import survival
-from evpath.model.paths import interpolate_path, survival_table
-from evpath.scenario.base import POWERTRAINS
+from evpath.core.dims import POWERTRAINS
+from evpath.core.paths import interpolate_path, survival_table
+from evpath.model import stock as stock_engine
+from evpath.model import survival
 from evpath.scenario.schema import InitialStock, Lifetime, Scenario
 
 

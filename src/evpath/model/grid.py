@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from evpath.core.paths import interpolate_path
 from evpath.errors import DataError
-from evpath.model.paths import interpolate_path
 from evpath.scenario.emissions import Grid
 
 GRID_UNIT = "g CO2e/kWh"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from evpath.scenario.batteries import STEPS, Manufacturing
+from evpath.core.dims import STEPS
+from evpath.scenario.batteries import Manufacturing
 
 
 def manufacturing(demand_gwh: xr.DataArray, spec: Manufacturing) -> xr.Dataset:

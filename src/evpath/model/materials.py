@@ -11,8 +11,10 @@ from __future__ import annotations
 import pandas as pd
 import xarray as xr
 
-from evpath.model.paths import values_at
-from evpath.scenario.batteries import CHEMISTRIES, METALS, Recycling
+from evpath.core.dims import CHEMISTRIES, METALS
+from evpath.core.paths import values_at
+from evpath.data.usgs import AGGREGATES
+from evpath.scenario.batteries import Recycling
 
 BATPAC_CHEMISTRY = {
     "NMC111": "NMC 111",
@@ -133,40 +135,6 @@ def retired_capacity(
             .assign_attrs(units="GWh/yr"),
         }
     )
-
-
-SUPPLY_METALS = {
-    "cobalt": "Cobalt",
-    "nickel": "Nickel",
-    "graphite": "Graphite (natural)",
-    "lithium": "Lithium",
-}
-AGGREGATES = ("Other countries", "World total (rounded)", "World")
-
-
-def mine_production(usgs: pd.DataFrame, lithium: pd.DataFrame, year: int = 2023) -> pd.DataFrame:
-    """Mine production by metal and country [t/yr] in ``year`` (USGS MCS 2024).
-
-    Columns: metal, country, tonnes. Lithium: the US figure is withheld by the USGS.
-    """
-    rows = usgs[(usgs["year"] == year) & usgs["basis"].fillna("").str.startswith("mine production")]
-    frame = pd.DataFrame(
-        {
-            "metal": rows["mineral"].map({v: k for k, v in SUPPLY_METALS.items()}),
-            "country": rows["country"],
-            "tonnes": rows["tonnes"].astype(float),
-        }
-    )
-    li = lithium[(lithium["year"] == year) & (lithium["metric"] == "mine_production")]
-    frame = pd.concat(
-        [
-            frame,
-            pd.DataFrame(
-                {"metal": "lithium", "country": li["country"], "tonnes": li["value"].astype(float)}
-            ),
-        ]
-    )
-    return frame.dropna(subset=["metal", "tonnes"]).reset_index(drop=True)
 
 
 def supply_indicators(production: pd.DataFrame) -> pd.DataFrame:

@@ -8,8 +8,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from evpath.core.dims import ELECTRIFIED, METALS
+from evpath.core.tolerances import FULL_SHARE_TOLERANCE
+from evpath.core.variables import annotate
 from evpath.data.factors import EmissionFactors
 from evpath.data.history import History
+from evpath.data.iea import public_chargers, world_battery_demand
+from evpath.data.usgs import mine_production
 from evpath.model import checks
 from evpath.model.activity import distance_per_car, vehicle_km
 from evpath.model.battery import (
@@ -18,9 +23,8 @@ from evpath.model.battery import (
     pack_kwh,
     pack_price,
     price_anchors,
-    world_demand_history,
 )
-from evpath.model.charging import charging, observed_chargers
+from evpath.model.charging import charging
 from evpath.model.decomposition import lmdi
 from evpath.model.emissions import (
     amortised_vehicle_cycle,
@@ -33,24 +37,21 @@ from evpath.model.emissions import (
 from evpath.model.energy import energy_by_carrier, intensity_per_km
 from evpath.model.fleet import fleet_stock
 from evpath.model.grid import grid_intensity, intensity_history, pathway_points
+from evpath.model.indicators import per_car_metrics, reduction
 from evpath.model.manufacturing import manufacturing
 from evpath.model.materials import (
     LCE_PER_LI,
     material_flows,
     material_intensity,
-    mine_production,
     retired_capacity,
     share_of_world_production,
     supply_indicators,
 )
 from evpath.model.sales import new_sales
-from evpath.model.targets import per_car_metrics, reduction
-from evpath.scenario.base import ELECTRIFIED
-from evpath.scenario.batteries import METALS, Batteries
+from evpath.model.survival import INFLOW_AT_AGE_OFFSET
+from evpath.scenario.batteries import Batteries
 from evpath.scenario.emissions import CARRIER_UNITS, Emissions
 from evpath.scenario.schema import Scenario
-from evpath.survival import INFLOW_AT_AGE_OFFSET
-from evpath.variables import annotate
 
 GRID = "owid_electricity_mix_carbon_intensity"
 IEA = "iea_gevo2025_ev_data"
@@ -61,9 +62,6 @@ LITHIUM = "usgs_mcs2024_lithium_production_and_reserves"
 COMPATIBILITY = "connector_compatibility"
 TABLES = (GRID, IEA, PRICES, INTENSITY, USGS, LITHIUM, COMPATIBILITY)
 """Bundled datasets the stages after the fleet read."""
-
-ELECTRIFIED_TOLERANCE = 1e-9
-"""Electrified share counted as 100% when within this of 1 [dimensionless]."""
 
 
 @dataclass(frozen=True)
@@ -150,7 +148,7 @@ def run_pipeline(scenario: Scenario, inputs: Inputs) -> xr.Dataset:
         plugged = fleet.stock_by_cohort.sel(powertrain=["BEV", "PHEV"]).sum(
             ["segment", "powertrain"]
         )
-        observed = observed_chargers(inputs.tables[IEA], inputs.iea_names, years)
+        observed = public_chargers(inputs.iea_names, years)
         stations = charging(
             ev_stock_by_cohort=plugged,
             observed=observed,
@@ -188,9 +186,7 @@ def _batteries(
     mix = chemistry_mix(spec.packs, cohorts)
     demand = (sales * pack.sel(at_sale).drop_vars("cohort")) / 1e6
     by_chemistry = demand.sum(["segment", "powertrain"]) * mix.sel(at_sale).drop_vars("cohort")
-    cumulative = cumulative_world_demand(
-        world_demand_history(inputs.tables[IEA]), spec.price, years
-    )
+    cumulative = cumulative_world_demand(world_battery_demand(), spec.price, years)
     price = pack_price(price_anchors(inputs.tables[PRICES]), cumulative, spec.price.learning_rate)
     plants = manufacturing(demand.sum(["segment", "powertrain"]), spec.manufacturing)
     intensity = material_intensity(inputs.tables[INTENSITY])
@@ -204,7 +200,7 @@ def _batteries(
         spec=spec.recycling,
     )
     checks.check_material_balance(metals)
-    supply = supply_indicators(mine_production(inputs.tables[USGS], inputs.tables[LITHIUM]))
+    supply = supply_indicators(mine_production())
     by_metal = supply.reindex(list(METALS))  # NaN for metals without production data
     retired = retired_capacity(
         fleet.outflow_by_cohort, pack, mix, spec.packs.fade, _age_offset(scenario, segments)
@@ -353,7 +349,7 @@ def _share(values: xr.DataArray, dim: str) -> xr.DataArray:
 
 def first_year_fully_electrified(electrified_share: xr.DataArray) -> xr.DataArray:
     """First year (region) from which every new car is electrified; NaN if never."""
-    full = electrified_share >= 1.0 - ELECTRIFIED_TOLERANCE
+    full = electrified_share >= 1.0 - FULL_SHARE_TOLERANCE
     stays = full.isel(year=slice(None, None, -1)).cumprod("year").isel(year=slice(None, None, -1))
     first = stays.year.where(stays.astype(bool)).min("year")
     return first

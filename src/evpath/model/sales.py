@@ -3,7 +3,7 @@
 History years take the bundled sales history as it is. After ``history_end``:
 total sales follow a growth rate or a path, the segment split is held or follows a
 path, and powertrain shares move from the last historical mix through the scenario's
-milestones along one transition curve (see :mod:`evpath.model.curves`).
+milestones along one transition curve (see :mod:`evpath.core.curves`).
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from evpath.core.curves import progress
+from evpath.core.dims import POWERTRAINS
+from evpath.core.paths import interpolate_path
 from evpath.errors import ScenarioError
-from evpath.model.curves import progress
-from evpath.model.paths import interpolate_path
-from evpath.scenario.base import POWERTRAINS
 from evpath.scenario.schema import Sales, Scenario, SegmentSplit, TotalSales
 
 SALES_UNIT = "vehicles/yr"

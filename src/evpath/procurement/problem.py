@@ -51,9 +51,9 @@ import pandas as pd
 import xarray as xr
 from scipy import sparse
 
+from evpath.core.paths import interpolate_path, values_at
 from evpath.data.registry import load_dataset
 from evpath.errors import EvpathError
-from evpath.model.paths import interpolate_path, values_at
 from evpath.procurement.schema import PRODUCTION_DATASETS, Alliance, ProductionShare
 from evpath.procurement.sharing import concentration, shapley_exact, shapley_sampled
 

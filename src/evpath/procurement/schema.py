@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from evpath.core.dims import Metal
 from evpath.errors import ScenarioError
 from evpath.scenario.base import Frozen, NonNegative, Positive, Share, Sourced, Year
 from evpath.scenario.loader import format_validation_error, read_yaml_mapping
@@ -26,8 +27,6 @@ PRODUCTION_DATASETS = {
 }
 """Bundled mine-production dataset and its mineral name for each metal a supplier's
 capacity can be taken from [t contained metal/yr]."""
-
-Metal = Literal["lithium", "nickel", "cobalt", "manganese", "graphite", "copper", "aluminium"]
 
 
 class YearRange(Frozen):

@@ -1,6 +1,6 @@
 """Scenario files: schema, loading and inheritance."""
 
-from evpath.scenario.base import ELECTRIFIED, POWERTRAINS
+from evpath.core.dims import ELECTRIFIED, POWERTRAINS
 from evpath.scenario.loader import bundled_scenarios, load_scenario
 from evpath.scenario.schema import Scenario
 

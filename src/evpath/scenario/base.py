@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-POWERTRAINS: tuple[str, ...] = ("ICEV_gasoline", "ICEV_diesel", "HEV", "PHEV", "BEV", "FCEV")
-"""Powertrains evpath models, in reporting order."""
+from evpath.core.tolerances import SHARE_TOLERANCE
 
-ELECTRIFIED: tuple[str, ...] = ("HEV", "PHEV", "BEV", "FCEV")
-"""Powertrains that count as electrified in Japan's 2050 target."""
-
-SHARE_TOLERANCE = 1e-6
-"""Largest allowed deviation of a share vector's sum from 1 [dimensionless]."""
-
-Powertrain = Literal["ICEV_gasoline", "ICEV_diesel", "HEV", "PHEV", "BEV", "FCEV"]
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 Year = Annotated[int, Field(ge=1900, le=2200)]
 YearPath = dict[Year, float]

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, get_args
+from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
 
+from evpath.core.dims import METALS, Chemistry, Metal, Powertrain, Step
 from evpath.scenario.base import (
     Frozen,
     Positive,
-    Powertrain,
     Share,
     Sourced,
     Year,
@@ -17,13 +17,6 @@ from evpath.scenario.base import (
     check_shares,
     check_shares_by_year,
 )
-
-Chemistry = Literal["NMC111", "NMC532", "NMC622", "NMC811", "NCA", "LFP", "SIB", "SSB"]
-CHEMISTRIES: tuple[str, ...] = get_args(Chemistry)
-Metal = Literal["lithium", "nickel", "cobalt", "manganese", "graphite", "copper", "aluminium"]
-METALS: tuple[str, ...] = get_args(Metal)
-Step = Literal["electrode_making", "cell_assembly", "formation_ageing", "module_pack"]
-STEPS: tuple[str, ...] = get_args(Step)
 
 
 class Packs(Sourced):

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
+from evpath.core.dims import Standard
 from evpath.scenario.base import Positive, Share, Sourced, Year, YearPath, check_shares_by_year
-
-Standard = Literal["CHAdeMO", "CCS1", "CCS2", "GB/T", "NACS", "ChaoJi"]
-STANDARDS: tuple[str, ...] = get_args(Standard)
-CHARGER_TYPES: tuple[str, ...] = ("slow", "fast")
 
 
 class Charging(Sourced):

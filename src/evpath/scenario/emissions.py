@@ -7,11 +7,11 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
 
+from evpath.core.dims import Carrier, Powertrain
 from evpath.scenario.base import (
     Frozen,
     NonNegative,
     Positive,
-    Powertrain,
     Share,
     Sourced,
     Year,
@@ -19,8 +19,6 @@ from evpath.scenario.base import (
     check_shares_by_year,
 )
 
-Carrier = Literal["gasoline", "diesel", "electricity", "hydrogen"]
-CARRIERS: tuple[str, ...] = ("gasoline", "diesel", "electricity", "hydrogen")
 CARRIER_UNITS = {"gasoline": "L", "diesel": "L", "electricity": "kWh", "hydrogen": "kg"}
 """Physical unit each carrier is counted in at the vehicle."""
 

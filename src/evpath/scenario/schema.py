@@ -12,12 +12,12 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from evpath.data.history import HISTORIES
+from evpath.core.dims import Powertrain
+from evpath.data.histories import HISTORIES
 from evpath.scenario.base import (
     Frozen,
     NonNegativeParam,
     PositiveParam,
-    Powertrain,
     Share,
     Sourced,
     Year,

@@ -29,7 +29,7 @@ class Variable:
 @cache
 def catalogue() -> dict[str, Variable]:
     """All model variables by name."""
-    path = resources.files("evpath") / "variables.csv"
+    path = resources.files("evpath.core") / "variables.csv"
     with resources.as_file(path) as file:
         table = pd.read_csv(file, dtype=str)
     return {

@@ -21,10 +21,10 @@ import pandas as pd
 import xarray as xr
 from scipy.optimize import brentq
 
+from evpath.core.dims import POWERTRAINS
 from evpath.errors import ScenarioError
+from evpath.model.indicators import target_table
 from evpath.model.pipeline import Inputs, run_pipeline
-from evpath.model.targets import target_table
-from evpath.scenario.base import POWERTRAINS
 from evpath.scenario.schema import Scenario, ShareMilestone
 
 NON_PLUG_IN = ("ICEV_gasoline", "ICEV_diesel", "HEV")

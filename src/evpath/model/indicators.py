@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from evpath.core.tolerances import TARGET_TOLERANCE
 from evpath.scenario.emissions import Target
 
 PER_CAR_UNIT = "kg CO2e/vehicle/yr"
@@ -71,7 +72,7 @@ def target_table(metrics: xr.Dataset, spec: Target) -> pd.DataFrame:
     whether it is met, the gap, and the first year the reduction reaches the target."""
     metric = metrics[spec.metric]
     cut = reduction(metric, spec.base_year)
-    reached = cut >= spec.reduction - 1e-12
+    reached = cut >= spec.reduction - TARGET_TOLERANCE
     first = cut.year.where(reached).min("year")
     rows = []
     for region in metric.region.values:
@@ -88,7 +89,7 @@ def target_table(metrics: xr.Dataset, spec: Target) -> pd.DataFrame:
                 "value": float(metric.sel(region=region, year=spec.year)),
                 "target_reduction": spec.reduction,
                 "reduction": achieved,
-                "met": achieved >= spec.reduction - 1e-12,
+                "met": achieved >= spec.reduction - TARGET_TOLERANCE,
                 "gap": max(spec.reduction - achieved, 0.0),
                 "first_year_met": None if np.isnan(first_year) else int(first_year),
             }

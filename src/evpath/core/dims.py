@@ -1,0 +1,40 @@
+"""Labels of the dimensions every stage shares."""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+Powertrain = Literal["ICEV_gasoline", "ICEV_diesel", "HEV", "PHEV", "BEV", "FCEV"]
+
+POWERTRAINS: tuple[str, ...] = get_args(Powertrain)
+"""Powertrains evpath models, in reporting order."""
+
+ELECTRIFIED: tuple[str, ...] = ("HEV", "PHEV", "BEV", "FCEV")
+"""Powertrains that count as electrified in Japan's 2050 target."""
+
+PLUG_IN: tuple[str, ...] = ("BEV", "PHEV")
+"""Powertrains charged from the grid."""
+
+Chemistry = Literal["NMC111", "NMC532", "NMC622", "NMC811", "NCA", "LFP", "SIB", "SSB"]
+CHEMISTRIES: tuple[str, ...] = get_args(Chemistry)
+"""Battery cell chemistries (SIB sodium-ion, SSB solid state)."""
+
+Metal = Literal["lithium", "nickel", "cobalt", "manganese", "graphite", "copper", "aluminium"]
+METALS: tuple[str, ...] = get_args(Metal)
+"""Materials of battery packs."""
+
+Step = Literal["electrode_making", "cell_assembly", "formation_ageing", "module_pack"]
+STEPS: tuple[str, ...] = get_args(Step)
+"""Process steps of a cell and pack plant."""
+
+Carrier = Literal["gasoline", "diesel", "electricity", "hydrogen"]
+CARRIERS: tuple[str, ...] = get_args(Carrier)
+"""Energy carriers at the vehicle."""
+
+Standard = Literal["CHAdeMO", "CCS1", "CCS2", "GB/T", "NACS", "ChaoJi"]
+STANDARDS: tuple[str, ...] = get_args(Standard)
+"""DC fast-charging connector standards."""
+
+ChargerType = Literal["slow", "fast"]
+CHARGER_TYPES: tuple[str, ...] = get_args(ChargerType)
+"""Public charger types."""

@@ -1,0 +1,38 @@
+"""The sales histories scenarios can start from, by name (``sales.history``)."""
+
+from __future__ import annotations
+
+from evpath.data.history import HistorySpec
+from evpath.data.iea import iea_history, iea_regions
+from evpath.data.japan import japan_history
+
+HISTORIES: dict[str, HistorySpec] = {
+    "japan": HistorySpec(
+        name="japan",
+        description="Japan passenger cars (registered and kei), JADA/Zenkeijikyo/AIRIA/IEA",
+        list_regions=lambda: ("JPN",),
+        segments=("registered", "kei"),
+        first_year=1990,
+        last_year=2024,
+        country_names={"JPN": "Japan"},
+        builder=japan_history,
+        iea_names={"JPN": "Japan"},
+    ),
+    "iea": HistorySpec(
+        name="iea",
+        description="Cars by region and country from the IEA Global EV Outlook 2025",
+        list_regions=iea_regions,
+        segments=("all",),
+        first_year=2010,
+        last_year=2024,
+        country_names={
+            "USA": "United States",
+            "Korea": "South Korea",
+            "Turkiye": "Turkey",
+            "Viet Nam": "Vietnam",
+            "Czech Republic": "Czechia",
+            "EU27": "European Union (27)",
+        },
+        builder=iea_history,
+    ),
+}
