@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-import numpy as np
 import xarray as xr
 
+from evpath.core.messages import first_true
 from evpath.core.tolerances import BALANCE_RTOL, SHARE_TOLERANCE
 from evpath.errors import InvariantError
-
-"""Relative tolerance of the stock balance, against the largest stock [dimensionless]."""
-
-
-def _first_offender(mask: xr.DataArray) -> str:
-    index = np.unravel_index(int(np.argmax(mask.values)), mask.shape)
-    return ", ".join(
-        f"{dim}={mask[dim].values[i]}" for dim, i in zip(mask.dims, index, strict=True)
-    )
 
 
 def check_non_negative(array: xr.DataArray, name: str) -> None:
     """No element of ``array`` is negative."""
     negative = array < 0
     if bool(negative.any()):
-        where = _first_offender(negative)
-        value = float(array.values[np.unravel_index(int(np.argmax(negative.values)), array.shape)])
-        msg = f"{name} is negative at {where} (got {value:.6g}); allowed: >= 0"
+        cell = first_true(negative)
+        value = float(array.values[cell.position])
+        msg = f"{name} is negative at {cell.describe(str)} (got {value:.6g}); allowed: >= 0"
         raise InvariantError(msg)
 
 
@@ -33,7 +24,7 @@ def check_shares(shares: xr.DataArray, dim: str, name: str) -> None:
     check_non_negative(shares, name)
     off = abs(shares.sum(dim) - 1.0) > SHARE_TOLERANCE
     if bool(off.any()):
-        msg = f"{name} over {dim} do not sum to 1 at {_first_offender(off)}"
+        msg = f"{name} over {dim} do not sum to 1 at {first_true(off).describe(str)}"
         raise InvariantError(msg)
 
 
@@ -58,7 +49,9 @@ def check_stock_balance(
     limit = BALANCE_RTOL * max(float(abs(stock).max()) if scale is None else scale, 1.0)
     bad = gap > limit
     if bool(bad.any()):
-        msg = f"{name} balance broken at {_first_offender(bad)} (gap {float(gap.max()):.6g})"
+        msg = (
+            f"{name} balance broken at {first_true(bad).describe(str)} (gap {float(gap.max()):.6g})"
+        )
         raise InvariantError(msg)
 
 

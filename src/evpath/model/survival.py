@@ -1,7 +1,7 @@
-"""Lifetime models and survival matrices of the dynamic stock engine.
+"""Survival matrices of the dynamic stock engine.
 
-A lifetime model says how long a vehicle stays in the fleet. The stock engine only
-needs one thing from it: the survival matrix
+A lifetime model (:mod:`evpath.model.lifetimes`) says how long a vehicle stays in the
+fleet. The stock engine only needs one thing from it: the survival matrix
 
     S[t, c] = fraction of the inflow of cohort c still in stock at the END of year t,
 
@@ -23,39 +23,58 @@ convention of flodym's lifetime models with one quadrature point per year.
 
 :class:`Empirical` models are tables by whole year of age and ignore ``inflow_at``:
 ``survival[a]`` is already the fraction left at the end of calendar year ``c + a``.
-
-Every parameter may be a number or an :class:`xarray.DataArray`. A DataArray may vary
-by ``cohort`` (labels are model years) and by any other dims (region, powertrain, draw,
-...). Lifetimes are in years.
+The lifetime models are re-exported here.
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from numbers import Real
 from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy.special import ndtr
 
+from evpath.core.alignment import label_mismatch, reorder
+from evpath.core.messages import labels
 from evpath.errors import InputError
+from evpath.model.lifetimes import (
+    RESERVED_DIMS,
+    Empirical,
+    Fixed,
+    FoldedNormal,
+    LifetimeModel,
+    LogNormal,
+    Normal,
+    Weibull,
+    broadcast_parameters,
+)
+
+__all__ = [
+    "INFLOW_AT_AGE_OFFSET",
+    "RESERVED_DIMS",
+    "Empirical",
+    "Fixed",
+    "FoldedNormal",
+    "InflowAt",
+    "LifetimeModel",
+    "LogNormal",
+    "Normal",
+    "SurvivalArrays",
+    "Weibull",
+    "check_inflow_at",
+    "check_years",
+    "survival_arrays",
+    "survival_matrix",
+]
 
 InflowAt = Literal["start", "middle", "end"]
 """When in its year the inflow of a cohort enters the stock."""
 
 INFLOW_AT_AGE_OFFSET: Mapping[str, float] = {"start": 1.0, "middle": 0.5, "end": 0.0}
 """Age [years] of a cohort at the end of its entry year, by ``inflow_at``."""
-
-RESERVED_DIMS = ("year", "cohort", "age")
-"""Dims with a fixed meaning in the stock engine."""
-
-Param = float | xr.DataArray
-"""A lifetime parameter: a number, or a DataArray over ``cohort`` and/or other dims."""
 
 
 def check_inflow_at(inflow_at: str) -> float:
@@ -81,397 +100,6 @@ def check_inflow_at(inflow_at: str) -> float:
         msg = f"inflow_at must be one of {allowed}; got {inflow_at!r}."
         raise InputError(msg)
     return INFLOW_AT_AGE_OFFSET[inflow_at]
-
-
-def label(value: object) -> str:
-    """``repr`` of a coordinate label, with numpy scalars shown as Python values."""
-    return repr(value.item() if isinstance(value, np.generic) else value)
-
-
-def labels(values: Sequence[object] | pd.Index | np.ndarray, limit: int = 6) -> str:
-    """First ``limit`` labels as a list, e.g. ``[1, 2, 3] ...``."""
-    items = list(values)
-    shown = ", ".join(label(v) for v in items[:limit])
-    return f"[{shown}]{' ...' if len(items) > limit else ''}"
-
-
-def where(da: xr.DataArray, flat_index: int) -> str:
-    """Describe the labels of element ``flat_index`` of ``da``, e.g. " at region='JP'"."""
-    if da.ndim == 0:
-        return ""
-    position = np.unravel_index(flat_index, da.shape)
-    parts = [f"{d}={label(da.get_index(d)[i])}" for d, i in zip(da.dims, position, strict=True)]
-    return " at " + ", ".join(parts)
-
-
-def _check_param(
-    model: str,
-    name: str,
-    value: object,
-    ok: Callable[[np.ndarray], np.ndarray],
-    allowed: str,
-    *,
-    allowed_dims: tuple[str, ...] = ("cohort",),
-) -> Param:
-    """Validate one lifetime parameter and return it as a float or a float DataArray.
-
-    Parameters
-    ----------
-    model : str
-        Class name of the lifetime model, for messages.
-    name : str
-        Parameter name, for messages.
-    value : object
-        The value passed by the user.
-    ok : callable
-        Maps the values to a boolean array, True where the value is allowed.
-    allowed : str
-        Words for the allowed values, for messages.
-    allowed_dims : tuple of str
-        Reserved dims this parameter may have.
-
-    Raises
-    ------
-    InputError
-        If the value is not a number or a DataArray, has a reserved dim it may not have,
-        is not finite, or fails ``ok``.
-    """
-    if isinstance(value, Real) and not isinstance(value, bool):
-        checked: Param = float(value)
-        values = np.asarray(checked)
-        da = xr.DataArray(checked)
-    elif isinstance(value, xr.DataArray):
-        bad_dims = [d for d in value.dims if d in RESERVED_DIMS and d not in allowed_dims]
-        if bad_dims:
-            msg = (
-                f"{model} parameter {name!r} has dim(s) {bad_dims}; lifetime parameters may "
-                f"vary by {list(allowed_dims)} and by any dim other than {list(RESERVED_DIMS)}."
-            )
-            raise InputError(msg)
-        if not np.issubdtype(value.dtype, np.number) or np.issubdtype(value.dtype, np.bool_):
-            msg = f"{model} parameter {name!r} must hold numbers; got dtype {value.dtype}."
-            raise InputError(msg)
-        da = value.astype(float)
-        values = da.values
-        checked = da
-    else:
-        msg = (
-            f"{model} parameter {name!r} must be a number or an xarray DataArray; "
-            f"got {type(value).__name__} {value!r}."
-        )
-        raise InputError(msg)
-    with np.errstate(invalid="ignore"):
-        good = np.isfinite(values) & ok(values)
-    if not np.all(good):
-        i = int(np.flatnonzero(~np.asarray(good).ravel())[0])
-        bad = float(values.ravel()[i])
-        msg = f"{model} parameter {name!r} got {bad!r}{where(da, i)}; allowed: {allowed}."
-        raise InputError(msg)
-    return checked
-
-
-def _positive(v: np.ndarray) -> np.ndarray:
-    return v > 0
-
-
-def _non_negative(v: np.ndarray) -> np.ndarray:
-    return v >= 0
-
-
-@dataclass(frozen=True, eq=False)
-class LifetimeModel(ABC):
-    """Base class of the lifetime models: a survival function of age by cohort.
-
-    Subclasses are frozen dataclasses whose fields are the parameters.
-    """
-
-    def __post_init__(self) -> None:
-        for f in fields(self):
-            ok, allowed = self._constraints()[f.name]
-            checked = _check_param(
-                type(self).__name__,
-                f.name,
-                getattr(self, f.name),
-                ok,
-                allowed,
-                allowed_dims=self._allowed_dims(f.name),
-            )
-            object.__setattr__(self, f.name, checked)
-
-    @classmethod
-    @abstractmethod
-    def _constraints(cls) -> dict[str, tuple[Callable[[np.ndarray], np.ndarray], str]]:
-        """Map each parameter name to (check, words for the allowed values)."""
-
-    @classmethod
-    def _allowed_dims(cls, name: str) -> tuple[str, ...]:
-        """Reserved dims parameter ``name`` may have."""
-        return ("cohort",)
-
-    def parameters(self) -> dict[str, xr.DataArray]:
-        """Parameters by name, each as a DataArray (0-d for a number).
-
-        Returns
-        -------
-        parameters : dict of str to DataArray
-        """
-        return {f.name: xr.DataArray(getattr(self, f.name)) for f in fields(self)}
-
-    @property
-    def dims(self) -> tuple[str, ...]:
-        """Dims the lifetime varies by, other than ``cohort`` and ``age``."""
-        out: list[str] = []
-        for da in self.parameters().values():
-            out.extend(str(d) for d in da.dims if d not in RESERVED_DIMS and d not in out)
-        return tuple(out)
-
-    @abstractmethod
-    def _lag_survival(
-        self, lags: np.ndarray, offset: float, prms: Mapping[str, np.ndarray]
-    ) -> np.ndarray:
-        """Survival ``g_c(m)`` at the end of the m-th year after the entry year.
-
-        Parameters
-        ----------
-        lags : ndarray (lag,) [years]
-            Whole years ``m = t - c >= 0`` since the entry year.
-        offset : float [years]
-            Age at the end of the entry year (see :func:`check_inflow_at`).
-        prms : mapping of str to ndarray (*dims, cohort, k)
-            Parameters, with ``k = 1`` for numbers and ``k = age`` for tables.
-
-        Returns
-        -------
-        g : ndarray (*dims, cohort, lag) [1]
-        """
-
-
-class _Parametric(LifetimeModel):
-    """A lifetime model given by a survival function of continuous age."""
-
-    @abstractmethod
-    def _sf(self, age: np.ndarray, prms: Mapping[str, np.ndarray]) -> np.ndarray:
-        """Survival function at ``age`` [years] (>= 0), broadcast against ``prms``."""
-
-    def _lag_survival(
-        self, lags: np.ndarray, offset: float, prms: Mapping[str, np.ndarray]
-    ) -> np.ndarray:
-        return self._sf(lags + offset, prms)
-
-
-@dataclass(frozen=True, eq=False)
-class Fixed(_Parametric):
-    """Every vehicle retires at the same age.
-
-    ``sf(x) = 1 if x < mean else 0``: with ``mean = 3.5`` a vehicle is still in stock at
-    ages 0, 1, 2 and 3 and gone at age 4.
-
-    Parameters
-    ----------
-    mean : float or DataArray (cohort?, ...) [years]
-        The lifetime, >= 0.
-    """
-
-    mean: Param
-
-    @classmethod
-    def _constraints(cls) -> dict[str, tuple[Callable[[np.ndarray], np.ndarray], str]]:
-        return {"mean": (_non_negative, "a finite number of years >= 0")}
-
-    def _sf(self, age: np.ndarray, prms: Mapping[str, np.ndarray]) -> np.ndarray:
-        return (age < prms["mean"]).astype(float)
-
-
-@dataclass(frozen=True, eq=False)
-class _NormalFamily(_Parametric):
-    """Lifetimes built on a normal distribution of the given ``mean`` and ``std``."""
-
-    mean: Param
-    std: Param
-
-    @classmethod
-    def _constraints(cls) -> dict[str, tuple[Callable[[np.ndarray], np.ndarray], str]]:
-        return {
-            "mean": (_non_negative, "a finite number of years >= 0"),
-            "std": (_positive, "a finite number of years > 0"),
-        }
-
-
-@dataclass(frozen=True, eq=False)
-class Normal(_NormalFamily):
-    """Normally distributed lifetime.
-
-    ``sf(x) = Phi((mean - x) / std)``, with Phi the standard normal CDF. The mass at
-    negative ages leaves in the entry year.
-
-    Parameters
-    ----------
-    mean : float or DataArray (cohort?, ...) [years]
-        Mean lifetime, >= 0.
-    std : float or DataArray (cohort?, ...) [years]
-        Standard deviation of the lifetime, > 0.
-    """
-
-    def _sf(self, age: np.ndarray, prms: Mapping[str, np.ndarray]) -> np.ndarray:
-        return ndtr((prms["mean"] - age) / prms["std"])
-
-
-@dataclass(frozen=True, eq=False)
-class FoldedNormal(_NormalFamily):
-    """Lifetime ``|X|`` with ``X`` normal; ``mean`` and ``std`` are those of ``X``.
-
-    ``sf(x) = Phi((mean - x) / std) + Phi(-(mean + x) / std)`` for ``x >= 0``.
-
-    Parameters
-    ----------
-    mean : float or DataArray (cohort?, ...) [years]
-        Mean of the normal distribution before folding, >= 0.
-    std : float or DataArray (cohort?, ...) [years]
-        Standard deviation of the normal distribution before folding, > 0.
-    """
-
-    def _sf(self, age: np.ndarray, prms: Mapping[str, np.ndarray]) -> np.ndarray:
-        z = age / prms["std"]
-        c = prms["mean"] / prms["std"]
-        return ndtr(c - z) + ndtr(-(z + c))
-
-
-@dataclass(frozen=True, eq=False)
-class LogNormal(_Parametric):
-    """Log-normally distributed lifetime; ``mean`` and ``std`` are those of the lifetime.
-
-    With ``sigma**2 = ln(1 + std**2 / mean**2)`` and
-    ``mu = ln(mean**2 / sqrt(mean**2 + std**2))``:
-    ``sf(x) = Phi((mu - ln x) / sigma)`` for ``x > 0`` and ``sf(0) = 1``.
-
-    Parameters
-    ----------
-    mean : float or DataArray (cohort?, ...) [years]
-        Mean lifetime, > 0.
-    std : float or DataArray (cohort?, ...) [years]
-        Standard deviation of the lifetime, > 0.
-    """
-
-    mean: Param
-    std: Param
-
-    @classmethod
-    def _constraints(cls) -> dict[str, tuple[Callable[[np.ndarray], np.ndarray], str]]:
-        return {
-            "mean": (_positive, "a finite number of years > 0"),
-            "std": (_positive, "a finite number of years > 0"),
-        }
-
-    def _sf(self, age: np.ndarray, prms: Mapping[str, np.ndarray]) -> np.ndarray:
-        mean_sq = prms["mean"] ** 2
-        std_sq = prms["std"] ** 2
-        mu = np.log(mean_sq / np.sqrt(mean_sq + std_sq))
-        sigma = np.sqrt(np.log1p(std_sq / mean_sq))
-        with np.errstate(divide="ignore"):
-            log_age = np.log(age)
-        return ndtr((mu - log_age) / sigma)
-
-
-@dataclass(frozen=True, eq=False)
-class Weibull(_Parametric):
-    """Weibull-distributed lifetime.
-
-    ``sf(x) = exp(-(x / scale) ** shape)`` for ``x >= 0``.
-
-    Parameters
-    ----------
-    shape : float or DataArray (cohort?, ...) [1]
-        Shape parameter, > 0.
-    scale : float or DataArray (cohort?, ...) [years]
-        Scale parameter, > 0.
-    """
-
-    shape: Param
-    scale: Param
-
-    @classmethod
-    def _constraints(cls) -> dict[str, tuple[Callable[[np.ndarray], np.ndarray], str]]:
-        return {
-            "shape": (_positive, "a finite number > 0"),
-            "scale": (_positive, "a finite number of years > 0"),
-        }
-
-    def _sf(self, age: np.ndarray, prms: Mapping[str, np.ndarray]) -> np.ndarray:
-        return np.exp(-((age / prms["scale"]) ** prms["shape"]))
-
-
-@dataclass(frozen=True, eq=False)
-class Empirical(LifetimeModel):
-    """Survival given as a table by whole year of age.
-
-    ``S[t, c] = survival[t - c]`` for ``0 <= t - c <= A`` and 0 beyond the last tabulated
-    age ``A``: ``survival[a]`` is the fraction of a cohort still in stock at the end of
-    the calendar year ``c + a``, so ``survival[0]`` already accounts for retirements in
-    the entry year and ``inflow_at`` has no effect.
-
-    Parameters
-    ----------
-    survival : DataArray (age, cohort?, ...) [1]
-        Survival fraction by age; ``age`` labels are 0, 1, 2, ... in order. Values lie
-        in [0, 1] and do not increase with age.
-    """
-
-    survival: xr.DataArray
-
-    @classmethod
-    def _constraints(cls) -> dict[str, tuple[Callable[[np.ndarray], np.ndarray], str]]:
-        return {"survival": (_in_unit_interval, "fractions within [0, 1]")}
-
-    @classmethod
-    def _allowed_dims(cls, name: str) -> tuple[str, ...]:
-        return ("cohort", "age")
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.survival, xr.DataArray) or "age" not in self.survival.dims:
-            got = (
-                f"dims {self.survival.dims}"
-                if isinstance(self.survival, xr.DataArray)
-                else type(self.survival).__name__
-            )
-            msg = (
-                "Empirical parameter 'survival' must be a DataArray with an 'age' dim "
-                f"(ages 0, 1, 2, ...); got {got}."
-            )
-            raise InputError(msg)
-        super().__post_init__()
-        survival = self.survival
-        ages = survival.get_index("age")
-        expected = np.arange(survival.sizes["age"])
-        if not np.array_equal(np.asarray(ages), expected):
-            msg = (
-                f"Empirical parameter 'survival' has age labels {labels(ages)}; "
-                "allowed: consecutive whole ages 0, 1, 2, ... in increasing order."
-            )
-            raise InputError(msg)
-        ordered = survival.transpose("age", ...)
-        values = ordered.values
-        rising = np.diff(values, axis=0) > 0
-        if np.any(rising):
-            i = int(np.flatnonzero(rising.ravel())[0])
-            before = np.unravel_index(i, rising.shape)
-            after = (before[0] + 1, *before[1:])
-            at = where(ordered, int(np.ravel_multi_index(after, values.shape)))
-            msg = (
-                f"Empirical parameter 'survival' rises from {float(values[before])!r} to "
-                f"{float(values[after])!r}{at}; allowed: non-increasing with age."
-            )
-            raise InputError(msg)
-
-    def _lag_survival(
-        self, lags: np.ndarray, offset: float, prms: Mapping[str, np.ndarray]
-    ) -> np.ndarray:
-        table = prms["survival"]
-        padded = np.concatenate([table, np.zeros((*table.shape[:-1], 1))], axis=-1)
-        return padded[..., np.minimum(lags, table.shape[-1])]
-
-
-def _in_unit_interval(v: np.ndarray) -> np.ndarray:
-    return (v >= 0) & (v <= 1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -542,27 +170,23 @@ def _align_param(
 ) -> xr.DataArray:
     """Put the labels of ``da`` in the order of ``coords`` and pick the model cohorts."""
     for d in da.dims:
-        if d in coords:
-            own = da.get_index(d)
-            target = coords[d]
-            if not own.equals(target):
-                if len(own) != len(target) or set(own) != set(target) or own.has_duplicates:
-                    missing = labels([x for x in target if x not in set(own)])
-                    extra = labels([x for x in own if x not in set(target)])
-                    msg = (
-                        f"{model} parameter {name!r} has {d} labels that differ from the "
-                        f"input's: missing {missing}, extra {extra}; allowed: the same "
-                        f"{d} labels as the input, in any order."
-                    )
-                    raise InputError(msg)
-                da = da.sel({d: target})
-    if "cohort" in da.dims:
-        own = da.get_index("cohort")
-        missing = [int(y) for y in years if y not in set(own)]
-        if missing:
+        mismatch = label_mismatch(da.get_index(d), coords[str(d)]) if d in coords else None
+        if mismatch is not None:
+            missing, extra = mismatch
             msg = (
-                f"{model} parameter {name!r} has no value for cohort(s) {missing[:10]}"
-                f"{' ...' if len(missing) > 10 else ''}; its 'cohort' labels must cover "
+                f"{model} parameter {name!r} has {d} labels that differ from the "
+                f"input's: missing {missing}, extra {extra}; allowed: the same "
+                f"{d} labels as the input, in any order."
+            )
+            raise InputError(msg)
+    da = reorder(da, coords)
+    if "cohort" in da.dims:
+        own = set(da.get_index("cohort"))
+        uncovered = [int(y) for y in years if y not in own]
+        if uncovered:
+            msg = (
+                f"{model} parameter {name!r} has no value for cohort(s) {uncovered[:10]}"
+                f"{' ...' if len(uncovered) > 10 else ''}; its 'cohort' labels must cover "
                 f"the model years {years[0]}-{years[-1]}."
             )
             raise InputError(msg)
@@ -615,12 +239,7 @@ def survival_arrays(
         scalars = {k: np.full((1, 1), v) for k, v in values.items()}
         return _survival_from_params(model, yrs, offset, scalars, (), {}, False, n_initial_ages)
     params = {k: _align_param(name, k, v, yrs, coords) for k, v in model.parameters().items()}
-    try:
-        aligned = xr.align(*params.values(), join="exact")
-    except ValueError as err:
-        msg = f"{name} parameters {list(params)} have different labels on a shared dim: {err}"
-        raise InputError(msg) from err
-    full = dict(zip(params, xr.broadcast(*aligned), strict=True))
+    full = broadcast_parameters(name, params)
     some = next(iter(full.values()))
     other = [str(d) for d in some.dims if d not in RESERVED_DIMS]
     dims = tuple([d for d in lead_dims if d in other] + [d for d in other if d not in lead_dims])

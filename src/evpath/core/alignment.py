@@ -1,0 +1,40 @@
+"""Matching the labels of arrays that share a dim: the same labels, in any order."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+import xarray as xr
+
+from evpath.core.messages import labels
+
+
+def label_mismatch(own: pd.Index, target: pd.Index) -> tuple[str, str] | None:
+    """How the labels ``own`` differ from ``target``, or None if they match.
+
+    They match when ``own`` holds every label of ``target`` exactly once, in any order.
+
+    Returns
+    -------
+    (missing, extra) or None
+        Labels of ``target`` not in ``own`` and labels of ``own`` not in ``target``,
+        each written as a list (see :func:`evpath.core.messages.labels`).
+    """
+    if own.equals(target):
+        return None
+    own_set, target_set = set(own), set(target)
+    if len(own) == len(target) and own_set == target_set and not own.has_duplicates:
+        return None
+    missing = labels([x for x in target if x not in own_set])
+    extra = labels([x for x in own if x not in target_set])
+    return missing, extra
+
+
+def reorder(da: xr.DataArray, coords: Mapping[str, pd.Index]) -> xr.DataArray:
+    """Put the labels of ``da`` on the dims in ``coords`` in the order of ``coords``."""
+    for d in da.dims:
+        name = str(d)
+        if name in coords and not da.get_index(d).equals(coords[name]):
+            da = da.sel({d: coords[name]})
+    return da
