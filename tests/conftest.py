@@ -1,12 +1,22 @@
-"""Shared fixtures: scenario files written into a temporary folder."""
+"""Shared fixtures: scenario files written into a temporary folder, and model results computed
+once and shared read-only by every test that only reads them."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import yaml
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+    from evpath.analysis.reverse import ReverseAnswer
+    from evpath.model.pipeline import Inputs
+    from evpath.results import Results
 
 
 @pytest.fixture
@@ -20,3 +30,73 @@ def write_scenario(tmp_path: Path) -> Callable[[dict], Path]:
         return path
 
     return write
+
+
+def read_only(dataset: xr.Dataset) -> xr.Dataset:
+    """A deep copy of ``dataset`` whose arrays refuse in-place writes.
+
+    Results shared between tests are handed out this way, so a test that changed one in
+    place would fail at that write instead of silently changing what later tests see. A
+    test that needs to change a result works on ``dataset.copy(deep=True)``.
+    """
+    copy = dataset.copy(deep=True)
+    for variable in copy.variables.values():
+        variable.values.flags.writeable = False
+    return copy
+
+
+@pytest.fixture(scope="session")
+def shared_run() -> Callable[[str | Path], Results]:
+    """``evpath.run`` of a bundled scenario name or a scenario file, computed once.
+
+    The results are shared: their dataset is read-only (see :func:`read_only`). Tests that
+    check something about a fresh run (a new run id, say) call ``evpath.run`` themselves.
+    """
+    import evpath
+
+    cache: dict[str, Results] = {}
+
+    def run(scenario: str | Path) -> Results:
+        key = str(scenario)
+        if key not in cache:
+            results = evpath.run(scenario)
+            cache[key] = dataclasses.replace(results, dataset=read_only(results.dataset))
+        return cache[key]
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def japan_2050(shared_run) -> Results:
+    """The bundled japan-2050 scenario, run once."""
+    return shared_run("japan-2050")
+
+
+@pytest.fixture(scope="session")
+def japan_current_trends(shared_run) -> Results:
+    """The bundled japan-current-trends scenario, run once."""
+    return shared_run("japan-current-trends")
+
+
+@pytest.fixture(scope="session")
+def japan_2050_inputs(japan_2050) -> Inputs:
+    """Every dataset japan-2050 reads (``evpath.api.load_inputs``), loaded once."""
+    from evpath.api import load_inputs
+
+    return load_inputs(japan_2050.scenario)
+
+
+@pytest.fixture(scope="session")
+def reverse_answers(japan_2050, japan_2050_inputs) -> Callable[[str | None], ReverseAnswer]:
+    """``solve_reverse`` for japan-2050 by target metric (None: the scenario's own), each
+    metric solved once."""
+    from evpath.analysis.reverse import solve_reverse
+
+    cache: dict[str | None, ReverseAnswer] = {}
+
+    def answer(metric: str | None = None) -> ReverseAnswer:
+        if metric not in cache:
+            cache[metric] = solve_reverse(japan_2050.scenario, japan_2050_inputs, metric=metric)
+        return cache[metric]
+
+    return answer

@@ -6,20 +6,17 @@ import numpy as np
 import pytest
 import xarray as xr
 
-import evpath
 from evpath.core.dims import METALS
+from evpath.data.batteries import material_intensity, price_anchors
 from evpath.data.iea import world_battery_demand
-from evpath.data.registry import load_dataset
 from evpath.data.usgs import mine_production
 from evpath.model.battery import (
     cumulative_world_demand,
     pack_price,
-    price_anchors,
 )
 from evpath.model.manufacturing import manufacturing
 from evpath.model.materials import (
     material_flows,
-    material_intensity,
     supply_indicators,
 )
 from evpath.scenario.batteries import Manufacturing, PackPrice, Recycling
@@ -27,9 +24,9 @@ from evpath.stock import inflow_driven
 from evpath.survival import Fixed
 
 
-@pytest.fixture(scope="module")
-def japan():
-    return evpath.run("japan-2050").dataset.sel(region="JPN")
+@pytest.fixture
+def japan(japan_2050):
+    return japan_2050.dataset.sel(region="JPN")
 
 
 def test_metal_balance_holds_exactly(japan):
@@ -78,7 +75,7 @@ def test_learning_curve_reproduces_its_anchor_points():
     years = np.arange(2005, 2061)
     spec = PackPrice(world_demand={2030: 3000.0}, note="test")
     cumulative = cumulative_world_demand(world_battery_demand(), spec, years)
-    anchors = price_anchors(load_dataset("battery_pack_price_bnef_anchor_points"))
+    anchors = price_anchors()
     price = pack_price(anchors, cumulative, None)
     for row in anchors.itertuples():
         assert float(price.sel(year=row.year)) == pytest.approx(row.value, rel=1e-12)
@@ -108,9 +105,7 @@ def test_full_recycling_leaves_no_primary_demand_in_a_steady_state():
     mix = xr.DataArray(
         np.ones((1, cohorts.size)), coords={"chemistry": ["NMC811"], "cohort": cohorts}
     )
-    intensity = material_intensity(load_dataset("battery_material_intensity_batpac")).sel(
-        chemistry=["NMC811"]
-    )
+    intensity = material_intensity().sel(chemistry=["NMC811"])
     everything = Recycling(
         export_share=0.0, collection_rate=1.0, recovery=dict.fromkeys(METALS, 1.0), note="test"
     )

@@ -9,9 +9,9 @@ import pytest
 import evpath
 
 
-@pytest.fixture(scope="module")
-def japan():
-    return evpath.run("japan-2050").dataset.sel(region="JPN")
+@pytest.fixture
+def japan(japan_2050):
+    return japan_2050.dataset.sel(region="JPN")
 
 
 def test_fitted_ratios_reproduce_the_historical_charger_counts(japan):

@@ -6,15 +6,13 @@ from pathlib import Path
 
 import pytest
 
-import evpath
-
 ROOT = Path(__file__).parents[1]
 EXAMPLES = sorted((ROOT / "docs" / "examples").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
-def test_example_runs(path: Path):
-    results = evpath.run(path)
+def test_example_runs(shared_run, path: Path):
+    results = shared_run(path)
     assert results.scenario.name == path.stem
 
 
@@ -23,6 +21,6 @@ def test_readme_example_is_the_file():
     assert (ROOT / "docs/examples/japan-faster.yaml").read_text(encoding="utf-8") in readme
 
 
-def test_faster_example_meets_its_2035_target():
-    verdict = evpath.run(ROOT / "docs/examples/japan-faster.yaml").target_verdict().loc["JPN"]
+def test_faster_example_meets_its_2035_target(shared_run):
+    verdict = shared_run(ROOT / "docs/examples/japan-faster.yaml").target_verdict().loc["JPN"]
     assert verdict["met"] and verdict["first_year_all_electrified"] == 2035

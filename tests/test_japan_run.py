@@ -11,14 +11,14 @@ from evpath.data.histories import HISTORIES
 from evpath.scenario import ELECTRIFIED
 
 
-@pytest.fixture(scope="module")
-def target():
-    return evpath.run("japan-2050")
+@pytest.fixture
+def target(japan_2050):
+    return japan_2050
 
 
-@pytest.fixture(scope="module")
-def trends():
-    return evpath.run("japan-current-trends")
+@pytest.fixture
+def trends(japan_current_trends):
+    return japan_current_trends
 
 
 def test_sales_in_2010_and_2024_are_the_historical_data(target):

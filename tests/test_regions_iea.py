@@ -41,27 +41,27 @@ def test_ev_sales_are_the_iea_figures_and_shares_are_reproduced(history):
 @pytest.mark.parametrize(
     "name", ["world-current-trends", "china-current-trends", "europe-2035", "usa-current-trends"]
 )
-def test_battery_demand_within_ten_percent_of_the_iea_2022_2024(name):
-    check = evpath.run(name).history_check()
+def test_battery_demand_within_ten_percent_of_the_iea_2022_2024(shared_run, name):
+    check = shared_run(name).history_check()
     rows = check[(check.metric == "battery_demand") & check.year.between(2022, 2024)]
     assert len(rows) == 3
     assert rows.relative_difference.abs().max() < 0.10, rows
 
 
-def test_regions_run_together_as_one_dimension(write_scenario):
+def test_regions_run_together_as_one_dimension(write_scenario, shared_run):
     path = write_scenario(
         {"extends": "world-current-trends", "regions": ["China", "Europe", "USA"]}
     )
     ds = evpath.run(path).dataset
     assert list(ds.region.values) == ["China", "Europe", "USA"]
-    alone = evpath.run("usa-current-trends").dataset
+    alone = shared_run("usa-current-trends").dataset
     np.testing.assert_allclose(
         ds["sales"].sel(region="USA", year=2024), alone["sales"].sel(region="USA", year=2024)
     )
 
 
-def test_europe_reaches_zero_emission_sales_in_2035():
-    verdict = evpath.run("europe-2035").dataset["sales_share"].sel(region="Europe", year=2035)
+def test_europe_reaches_zero_emission_sales_in_2035(shared_run):
+    verdict = shared_run("europe-2035").dataset["sales_share"].sel(region="Europe", year=2035)
     assert float(verdict.sel(powertrain=["BEV", "FCEV"]).sum()) == pytest.approx(1.0)
 
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 import pytest
 import xarray as xr
 
-import evpath
 from evpath.core.variables import annotate, catalogue
 from evpath.errors import InvariantError
 
 
-def test_every_run_variable_is_catalogued_with_its_description():
-    ds = evpath.run("japan-2050").dataset
+def test_every_run_variable_is_catalogued_with_its_description(japan_2050):
+    ds = japan_2050.dataset
     assert set(ds.data_vars) == set(catalogue())
     for name, array in ds.data_vars.items():
         assert array.attrs["long_name"] == catalogue()[name].description
