@@ -23,6 +23,8 @@ from evpath.analysis.adoption import (
     AdoptionFit,
     fit_region,
     fit_seed,
+    is_kind,
+    is_model,
     lag_table,
     milestones,
 )
@@ -71,10 +73,10 @@ def compare(
     curve with a 90 % interval. 100 % stands for 99.5 % (curves saturating at 1 never
     reach 1). A lag is the years a region reaches a share after the reference region.
     """
-    if kind not in KINDS:
+    if not is_kind(kind):
         msg = f"--kind: got {kind!r}; allowed: one of {', '.join(KINDS)}"
         raise InputError(msg)
-    if model not in MODELS:
+    if not is_model(model):
         msg = f"--model: got {model!r}; allowed: one of {', '.join(MODELS)}"
         raise InputError(msg)
     names = list(dict.fromkeys(regions))
@@ -86,10 +88,7 @@ def compare(
         msg = f"--chart: got {str(path)!r}; allowed: a file ending in {' or '.join(CHART_SUFFIXES)}"
         raise InputError(msg)
 
-    fits = [
-        fit_region(name, kind, model, fit_saturation=fit_saturation)  # type: ignore[arg-type]
-        for name in names
-    ]
+    fits = [fit_region(name, kind, model, fit_saturation=fit_saturation) for name in names]
     mile = milestones(fits, LEVELS, n_draws=draws, seed=seed)
     lags = lag_table(fits, reference, LAG_LEVELS, n_draws=draws, seed=seed)
 
