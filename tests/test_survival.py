@@ -7,6 +7,7 @@ import pytest
 import xarray as xr
 from flodym import Dimension, DimensionSet
 from flodym import lifetime_models as flm
+from scipy import stats
 
 from evpath.errors import InputError
 from evpath.survival import (
@@ -266,3 +267,84 @@ def test_parameter_label_mismatch_with_input() -> None:
         InputError, match=r"'mean' has region labels that differ .* missing \['c'\], extra \['b'\]"
     ):
         survival_arrays(Fixed(mean), [2000], coords={"region": pd.Index(["a", "c"])})
+
+
+@pytest.mark.parametrize(
+    ("model", "reference"),
+    [
+        (Fixed(7.0), 7.0),
+        (Normal(9.0, 3.0), stats.norm(loc=9.0, scale=3.0).mean()),
+        (FoldedNormal(3.0, 4.0), stats.foldnorm(c=3.0 / 4.0, scale=4.0).mean()),
+        (FoldedNormal(0.0, 4.0), stats.foldnorm(c=0.0, scale=4.0).mean()),
+        (
+            LogNormal(9.0, 4.0),
+            stats.lognorm(
+                s=np.sqrt(np.log1p(16.0 / 81.0)), scale=81.0 / np.sqrt(81.0 + 16.0)
+            ).mean(),
+        ),
+        (Weibull(2.2, 10.0), stats.weibull_min(c=2.2, scale=10.0).mean()),
+        (Weibull(0.8, 6.0), stats.weibull_min(c=0.8, scale=6.0).mean()),
+    ],
+)
+def test_mean_lifetime_matches_scipy_and_the_survival_integral(
+    model: LifetimeModel, reference: float
+) -> None:
+    """The mean against scipy.stats, and against the midpoint rule for the integral of sf.
+
+    With inflow_at="middle", S[t, c] = sf(t - c + 1/2), so the vehicle-years of a cohort
+    (sum over t) approximate the integral of sf over age, which is the mean lifetime.
+    """
+    mean = model.mean_lifetime()
+    assert isinstance(mean, float)
+    assert mean == pytest.approx(reference, rel=1e-12)
+    years = np.arange(2000, 2200)
+    vehicle_years = float(survival_matrix(model, years, "middle").isel(cohort=0).sum())
+    assert vehicle_years == pytest.approx(mean, rel=5e-3)
+
+
+def test_mean_lifetime_of_empirical_is_expected_whole_years_in_fleet() -> None:
+    table = xr.DataArray([1.0, 0.9, 0.6, 0.2, 0.0], dims="age", coords={"age": np.arange(5)})
+    model = Empirical(table)
+    assert model.mean_lifetime() == pytest.approx(2.7)
+    vehicle_years = float(survival_matrix(model, range(2000, 2010)).isel(cohort=0).sum())
+    assert vehicle_years == pytest.approx(2.7)
+
+
+def test_mean_lifetime_over_cohort_and_other_dims() -> None:
+    cohorts = [2000, 2001, 2002]
+    mean = xr.DataArray([3.0, 6.0, 9.0], dims="cohort", coords={"cohort": cohorts})
+    std = xr.DataArray([2.0, 4.0], dims="region", coords={"region": ["JP", "DE"]})
+    got = FoldedNormal(mean, std).mean_lifetime()
+    assert isinstance(got, xr.DataArray)
+    assert set(got.dims) == {"cohort", "region"}
+    assert got.attrs["units"] == "years"
+    for c, m in zip(cohorts, mean.values, strict=True):
+        for r, s in zip(["JP", "DE"], std.values, strict=True):
+            expected = FoldedNormal(float(m), float(s)).mean_lifetime()
+            assert float(got.sel(cohort=c, region=r)) == pytest.approx(expected, rel=1e-12)
+
+    scale = xr.DataArray([10.0, 12.0, 14.0], dims="cohort", coords={"cohort": cohorts})
+    weibull = Weibull(2.0, scale).mean_lifetime()
+    assert isinstance(weibull, xr.DataArray)
+    assert weibull.dims == ("cohort",)
+    np.testing.assert_allclose(
+        weibull.values, stats.weibull_min(c=2.0, scale=scale.values).mean(), rtol=1e-12
+    )
+    assert Normal(mean, 2.0).mean_lifetime().identical(mean.assign_attrs(units="years"))
+
+    table = xr.DataArray(
+        [[1.0, 1.0], [0.5, 0.8], [0.0, 0.4]],
+        dims=("age", "cohort"),
+        coords={"age": [0, 1, 2], "cohort": [2000, 2001]},
+    )
+    empirical = Empirical(table).mean_lifetime()
+    assert isinstance(empirical, xr.DataArray)
+    assert empirical.dims == ("cohort",)
+    np.testing.assert_allclose(empirical.values, [1.5, 2.2])
+
+
+def test_mean_lifetime_rejects_parameters_with_different_labels() -> None:
+    mean = xr.DataArray([9.0, 10.0], dims="cohort", coords={"cohort": [2000, 2001]})
+    std = xr.DataArray([2.0, 3.0], dims="cohort", coords={"cohort": [2001, 2002]})
+    with pytest.raises(InputError, match="Normal parameters \\['mean', 'std'\\] have different"):
+        Normal(mean, std).mean_lifetime()

@@ -4,10 +4,11 @@
 """
 
 from evpath.model.stock import (
+    NegativeInflow,
     NegativeInflowReport,
     StockResult,
     inflow_driven,
     stock_driven,
 )
 
-__all__ = ["NegativeInflowReport", "StockResult", "inflow_driven", "stock_driven"]
+__all__ = ["NegativeInflow", "NegativeInflowReport", "StockResult", "inflow_driven", "stock_driven"]
