@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -15,29 +16,48 @@ from evpath.cli.app import app
 runner = CliRunner()
 
 
-def test_run_prints_summary_and_writes_every_output(tmp_path: Path):
-    store = tmp_path / "store.duckdb"
-    result = runner.invoke(
-        app, ["run", "japan-2050", "--out", str(tmp_path), "--store", str(store)]
-    )
+@pytest.fixture(scope="session")
+def japan_run_folder(tmp_path_factory):
+    """``evpath run japan-2050`` into a fresh folder and store (``store.duckdb`` in it), once.
+
+    Tests that only read the folder share it; tests that write more into it work on a copy.
+    """
+    out = tmp_path_factory.mktemp("japan-2050-run")
+    store = out / "store.duckdb"
+    result = runner.invoke(app, ["run", "japan-2050", "--out", str(out), "--store", str(store)])
+    return result, out
+
+
+def _copy(folder: Path, into: Path) -> Path:
+    shutil.copytree(folder, into, dirs_exist_ok=True)
+    return into
+
+
+def test_run_prints_summary_and_writes_every_output(japan_run_folder):
+    result, out = japan_run_folder
+    store = out / "store.duckdb"
     assert result.exit_code == 0, result.output
     assert "New sales mix, JPN" in result.output and "Stock mix, JPN" in result.output
     assert "target met" in result.output
-    with xr.open_dataset(tmp_path / "japan-2050.nc", engine="h5netcdf") as ds:
+    with xr.open_dataset(out / "japan-2050.nc", engine="h5netcdf") as ds:
         assert ds["stock"].attrs["units"] == "vehicles"
-    table = pd.read_parquet(tmp_path / "japan-2050.parquet")
+    table = pd.read_parquet(out / "japan-2050.parquet")
     assert {"variable", "unit", "region", "powertrain", "year", "value"} <= set(table.columns)
-    with duckdb.connect(str(store)) as con:
+    with duckdb.connect(str(store), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == 1
         stored = con.execute("SELECT count(*) FROM results").fetchone()[0]
     assert stored == len(table)
 
 
-def test_second_run_adds_to_the_store(tmp_path: Path):
-    store = tmp_path / "store.duckdb"
-    for name in ("japan-2050", "japan-current-trends"):
-        result = runner.invoke(app, ["run", name, "--out", str(tmp_path), "--store", str(store)])
-        assert result.exit_code == 0, result.output
+def test_second_run_adds_to_the_store(japan_run_folder, tmp_path: Path):
+    first, folder = japan_run_folder
+    out = _copy(folder, tmp_path)
+    store = out / "store.duckdb"
+    assert first.exit_code == 0, first.output  # japan-2050, the first run in the store
+    result = runner.invoke(
+        app, ["run", "japan-current-trends", "--out", str(out), "--store", str(store)]
+    )
+    assert result.exit_code == 0, result.output
     with duckdb.connect(str(store)) as con:
         names = {r[0] for r in con.execute("SELECT scenario FROM runs").fetchall()}
     assert names == {"japan-2050", "japan-current-trends"}
@@ -65,20 +85,17 @@ def test_missing_scenario_file_exits_2(tmp_path: Path, command):
     assert "Traceback" not in result.output
 
 
-def test_failed_run_leaves_earlier_results(tmp_path: Path):
-    store = tmp_path / "store.duckdb"
-    assert (
-        runner.invoke(
-            app, ["run", "japan-2050", "--out", str(tmp_path), "--store", str(store)]
-        ).exit_code
-        == 0
-    )
-    before = (tmp_path / "japan-2050.parquet").read_bytes()
-    bad = tmp_path / "bad.yaml"
+def test_failed_run_leaves_earlier_results(japan_run_folder, tmp_path: Path):
+    first, folder = japan_run_folder
+    out = _copy(folder, tmp_path)
+    store = out / "store.duckdb"
+    assert first.exit_code == 0, first.output
+    before = (out / "japan-2050.parquet").read_bytes()
+    bad = out / "bad.yaml"
     bad.write_text("extends: japan-2050\nname: japan-2050\ntarget_year: soon\n", encoding="utf-8")
-    result = runner.invoke(app, ["run", str(bad), "--out", str(tmp_path), "--store", str(store)])
+    result = runner.invoke(app, ["run", str(bad), "--out", str(out), "--store", str(store)])
     assert result.exit_code == 2
-    assert (tmp_path / "japan-2050.parquet").read_bytes() == before
+    assert (out / "japan-2050.parquet").read_bytes() == before
     with duckdb.connect(str(store)) as con:
         assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == 1
 
@@ -106,7 +123,15 @@ def test_targets_reports_and_exits_0_when_the_target_is_missed():
     assert "(LMDI)" in result.output
 
 
-def test_targets_answers_the_reverse_questions():
+def test_targets_answers_the_reverse_questions(monkeypatch, japan_2050, reverse_answers):
+    """The command prints the answer ``solve_reverse`` gives for the scenario and metric
+    asked (solved once and shared with the tests of the answer itself)."""
+
+    def solve_reverse(scenario, inputs, metric=None, **options):
+        assert scenario == japan_2050.scenario and not options
+        return reverse_answers(metric)
+
+    monkeypatch.setattr("evpath.analysis.reverse.solve_reverse", solve_reverse)
     result = runner.invoke(app, ["targets", "japan-2050"], terminal_width=120)
     assert result.exit_code == 0, result.output
     assert "must end by 2050" in result.output
