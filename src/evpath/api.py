@@ -5,23 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from evpath.data.factors import DATASET as FACTORS_DATASET
-from evpath.data.factors import emission_factors
-from evpath.data.histories import HISTORIES
-from evpath.data.registry import load_dataset
 from evpath.io.manifest import build_manifest
-from evpath.model.pipeline import (
-    COMPATIBILITY,
-    GRID,
-    IEA,
-    INTENSITY,
-    LITHIUM,
-    PRICES,
-    TABLES,
-    USGS,
-    Inputs,
-    run_pipeline,
-)
+from evpath.model.pipeline import Inputs, run_pipeline
 from evpath.results import Results
 from evpath.scenario.loader import load_scenario
 from evpath.scenario.schema import Scenario
@@ -50,18 +35,10 @@ def run(scenario: Scenario | str | Path, progress: ProgressHook | None = None) -
     inputs = load_inputs(resolved)
     step("run model")
     dataset = run_pipeline(resolved, inputs)
-    datasets = inputs.history.datasets
-    if resolved.batteries is not None:
-        datasets += (IEA, PRICES, INTENSITY, USGS, LITHIUM)
-    if resolved.emissions is not None:
-        datasets += (GRID, FACTORS_DATASET)
-    if resolved.charging is not None:
-        datasets += (COMPATIBILITY,)
-    manifest = build_manifest(resolved, datasets)
     return Results(
         scenario=resolved,
         dataset=dataset,
-        manifest=manifest,
+        manifest=build_manifest(resolved, inputs.datasets),
         history_provenance=inputs.history.provenance,
         observed=inputs.history.observed,
     )
@@ -69,11 +46,4 @@ def run(scenario: Scenario | str | Path, progress: ProgressHook | None = None) -
 
 def load_inputs(scenario: Scenario) -> Inputs:
     """Read every dataset the scenario needs, once."""
-    spec = HISTORIES[scenario.sales.history]
-    return Inputs(
-        history=spec.load(),
-        tables={name: load_dataset(name) for name in TABLES},
-        factors=emission_factors(),
-        country_names={r: spec.country_name(r) for r in scenario.regions},
-        iea_names={r: spec.iea_name(r) for r in scenario.regions},
-    )
+    return Inputs.load(scenario)

@@ -14,8 +14,7 @@ from evpath.core.tolerances import FULL_SHARE_TOLERANCE
 from evpath.data.factors import emission_factors
 from evpath.io import export
 from evpath.io.store import ResultsStore
-from evpath.model.indicators import target_table
-from evpath.model.pipeline import first_year_fully_electrified
+from evpath.model.indicators import first_year_fully_electrified, target_table
 from evpath.scenario.schema import Scenario
 
 SUMMARY_YEARS = (2010, 2024, 2030, 2035, 2040, 2050)

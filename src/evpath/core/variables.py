@@ -39,12 +39,12 @@ def catalogue() -> dict[str, Variable]:
 
 
 def annotate(dataset: xr.Dataset) -> xr.Dataset:
-    """Check every variable's dims and unit against the catalogue; add its description.
+    """Give every variable its unit and description from the catalogue, checking its dims.
 
     Raises
     ------
     InvariantError
-        A variable missing from the catalogue, or with other dims or another unit.
+        A variable missing from the catalogue, with other dims, or carrying another unit.
     """
     known = catalogue()
     annotated = {}
@@ -53,12 +53,13 @@ def annotate(dataset: xr.Dataset) -> xr.Dataset:
         if entry is None:
             msg = f"variable {name!r} is not in variables.csv; add its dims, unit and description"
             raise InvariantError(msg)
-        if set(array.dims) != set(entry.dims) or array.attrs.get("units") != entry.unit:
+        unit = array.attrs.get("units", entry.unit)
+        if set(array.dims) != set(entry.dims) or unit != entry.unit:
             msg = (
                 f"variable {name!r} has dims {sorted(array.dims)} and unit "
-                f"{array.attrs.get('units')!r}; variables.csv says {sorted(entry.dims)} and "
+                f"{unit!r}; variables.csv says {sorted(entry.dims)} and "
                 f"{entry.unit!r}"
             )
             raise InvariantError(msg)
-        annotated[name] = array.assign_attrs(long_name=entry.description)
+        annotated[name] = array.assign_attrs(units=entry.unit, long_name=entry.description)
     return dataset.assign(annotated)

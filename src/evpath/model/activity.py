@@ -37,7 +37,7 @@ def distance_per_car(
         coords={"segment": stock_by_cohort.segment},
     )
     distance = (target / mean_shape).drop_vars("year", errors="ignore") * shape
-    return distance.assign_attrs(units="km/yr")
+    return distance
 
 
 def vehicle_km(stock_by_cohort: xr.DataArray, distance: xr.DataArray) -> xr.DataArray:
@@ -45,4 +45,4 @@ def vehicle_km(stock_by_cohort: xr.DataArray, distance: xr.DataArray) -> xr.Data
 
     The stock at the end of the year stands for the year's fleet.
     """
-    return (stock_by_cohort * distance).assign_attrs(units="km/yr")
+    return stock_by_cohort * distance

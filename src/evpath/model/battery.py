@@ -20,7 +20,6 @@ def pack_kwh(spec: Packs, segments: list[str], cohorts: np.ndarray) -> xr.DataAr
     return xr.DataArray(
         values,
         coords={"segment": segments, "powertrain": list(POWERTRAINS), "cohort": cohorts},
-        attrs={"units": "kWh/vehicle"},
     )
 
 
@@ -30,9 +29,7 @@ def chemistry_mix(spec: Packs, cohorts: np.ndarray) -> xr.DataArray:
         interpolate_path({y: mix.get(c, 0.0) for y, mix in spec.chemistry.items()}, cohorts)  # type: ignore[call-overload]
         for c in CHEMISTRIES
     ]
-    return xr.DataArray(
-        shares, coords={"chemistry": list(CHEMISTRIES), "cohort": cohorts}, attrs={"units": "1"}
-    )
+    return xr.DataArray(shares, coords={"chemistry": list(CHEMISTRIES), "cohort": cohorts})
 
 
 def cumulative_world_demand(history: pd.Series, spec: PackPrice, years: np.ndarray) -> xr.DataArray:
@@ -49,7 +46,7 @@ def cumulative_world_demand(history: pd.Series, spec: PackPrice, years: np.ndarr
         interpolate_path({last: float(history.iloc[-1]), **later}, span),
     )
     cumulative = pd.Series(np.cumsum(annual), index=span).reindex(years)
-    return xr.DataArray(cumulative.to_numpy(), coords={"year": years}, attrs={"units": "GWh"})
+    return xr.DataArray(cumulative.to_numpy(), coords={"year": years})
 
 
 def learning_exponent(anchors: pd.DataFrame, cumulative: xr.DataArray, rate: float | None) -> float:
@@ -70,14 +67,4 @@ def pack_price(anchors: pd.DataFrame, cumulative: xr.DataArray, rate: float | No
     last = anchors.iloc[-1]
     reference = float(cumulative.sel(year=int(last["year"])))
     price = float(last["value"]) * (cumulative / reference) ** (-exponent)
-    return price.assign_attrs(units="USD/kWh", learning_rate=float(1.0 - 2.0 ** (-exponent)))
-
-
-def price_anchors(table: pd.DataFrame) -> pd.DataFrame:
-    """The bundled historical global average pack prices in real 2024 USD (year, value)."""
-    rows = table[
-        (table["series"] == "global_avg_pack_all_segments")
-        & (table["kind"] == "historical")
-        & (table["price_basis"] == "real 2024 USD")
-    ]
-    return rows[["year", "value"]].sort_values("year").reset_index(drop=True)
+    return price.assign_attrs(learning_rate=float(1.0 - 2.0 ** (-exponent)))

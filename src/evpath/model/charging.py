@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import xarray as xr
 
 from evpath.core.dims import CHARGER_TYPES, STANDARDS
@@ -62,7 +61,7 @@ def evs_per_charger(
             dim=ratio.region,
         )
     result = ratio.where(future <= history_end, projected)
-    return result.assign_attrs(units="EVs/charger"), slope.assign_attrs(units="1/yr")
+    return result, slope
 
 
 def _last_valid(array: xr.DataArray) -> xr.DataArray:
@@ -83,24 +82,13 @@ def shares_by_year(path: dict[int, dict[str, float]], years: np.ndarray) -> xr.D
     return xr.DataArray(values, coords={"standard": list(STANDARDS), "year": years})
 
 
-def compatibility(table: pd.DataFrame, adapters: bool) -> xr.DataArray:
-    """Access of a vehicle standard at a charger standard (vehicle, standard) [0 or 1]."""
-    matrix = np.zeros((len(STANDARDS), len(STANDARDS)))
-    for row in table.itertuples(index=False):
-        if row.access == "native" or (adapters and row.access == "adapter"):
-            matrix[STANDARDS.index(row.vehicle_standard), STANDARDS.index(row.charger_standard)] = (
-                1.0
-            )
-    return xr.DataArray(matrix, coords={"vehicle": list(STANDARDS), "standard": list(STANDARDS)})
-
-
 def charging(
     *,
     ev_stock_by_cohort: xr.DataArray,
     observed: xr.DataArray,
     spec: Charging,
     history_end: int,
-    table: pd.DataFrame,
+    compatibility: xr.DataArray,
 ) -> xr.Dataset:
     """Chargers, standards, stranded EVs and investment.
 
@@ -109,6 +97,8 @@ def charging(
     ev_stock_by_cohort : DataArray (region, year, cohort) [vehicles]
         BEV + PHEV stock by model year.
     observed : DataArray (region, charger_type, year) [chargers]
+    compatibility : DataArray (vehicle, standard) [0 or 1]
+        Access of each vehicle inlet standard at each charger standard.
     """
     years = ev_stock_by_cohort.year.values
     ev_stock = ev_stock_by_cohort.sum("cohort")
@@ -135,7 +125,7 @@ def charging(
     )
     fleet = (ev_stock_by_cohort * vehicle_mix).sum("cohort")
     fleet_share = (fleet / fleet.sum("vehicle")).fillna(0.0)
-    access = (compatibility(table, spec.adapters) * charger_share).sum("standard")
+    access = (compatibility * charger_share).sum("standard")
     has_chargers = fast_stock.sum("standard") > 0
     stranded = (
         (fleet_share * (access < spec.access_threshold)).sum("vehicle").where(has_chargers, 0.0)
@@ -154,24 +144,16 @@ def charging(
         {
             "evs_per_charger": ratio.transpose("region", "charger_type", "year"),
             "evs_per_charger_trend": trend.transpose("region", "charger_type"),
-            "public_chargers": needed.transpose("region", "charger_type", "year").assign_attrs(
-                units="chargers"
-            ),
+            "public_chargers": needed.transpose("region", "charger_type", "year"),
             "public_chargers_observed": observed,
-            "chargers_added": added.assign_attrs(units="chargers/yr"),
-            "fast_chargers_by_standard": fast_stock.assign_attrs(units="chargers"),
-            "ev_fleet_by_standard": fleet.transpose("region", "vehicle", "year").assign_attrs(
-                units="vehicles"
+            "chargers_added": added,
+            "fast_chargers_by_standard": fast_stock,
+            "ev_fleet_by_standard": fleet.transpose("region", "vehicle", "year"),
+            "fast_charger_access": access.transpose("region", "vehicle", "year"),
+            "stranded_ev_share": stranded.transpose("region", "year"),
+            "charging_investment": (added * capex / 1e6).transpose(
+                "region", "charger_type", "year"
             ),
-            "fast_charger_access": access.transpose("region", "vehicle", "year").assign_attrs(
-                units="1"
-            ),
-            "stranded_ev_share": stranded.transpose("region", "year").assign_attrs(units="1"),
-            "charging_investment": (added * capex / 1e6)
-            .transpose("region", "charger_type", "year")
-            .assign_attrs(units="million USD/yr"),
-            "fast_charging_grid_mw": (fast * kw / 1000.0)
-            .transpose("region", "year")
-            .assign_attrs(units="MW"),
+            "fast_charging_grid_mw": (fast * kw / 1000.0).transpose("region", "year"),
         }
     )

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 import xarray as xr
-from scipy.special import gamma, ndtr
 
 from evpath.core.dims import CARRIERS, POWERTRAINS
-from evpath.core.paths import interpolate_path, survival_table, values_at
+from evpath.core.paths import interpolate_path
 from evpath.data.factors import EmissionFactors
 from evpath.scenario.emissions import Hydrogen, VehicleCycle
-from evpath.scenario.schema import Lifetime
 
 STAGES = ("tank_to_wheel", "well_to_tank")
 
@@ -36,7 +34,7 @@ def hydrogen_intensity(
             factors.electrolysis_kwh_per_kg * grid / 1000.0 if route == "electrolysis" else 0.0
         )
         total = total + share * per_kg
-    return total.assign_attrs(units="kg CO2e/kg H2")
+    return total
 
 
 def carrier_factors(
@@ -59,15 +57,13 @@ def carrier_factors(
             ttw, wtt = xr.zeros_like(grid), hydrogen
         rows.append(xr.concat([ttw, wtt], dim=xr.DataArray(list(STAGES), dims="stage")))
     result = xr.concat(rows, dim=xr.DataArray(list(CARRIERS), dims="carrier"))
-    return result.transpose("stage", "carrier", ...).assign_attrs(units="kg CO2e/carrier unit")
+    return result.transpose("stage", "carrier", ...)
 
 
 def fleet_emissions(energy: xr.DataArray, per_unit: xr.DataArray) -> xr.DataArray:
     """Use-phase emissions (region, segment, powertrain, stage, year) [kg CO2e/yr]."""
-    return (
-        xr.dot(energy, per_unit, dim="carrier")
-        .transpose("region", "segment", "powertrain", "stage", "year")
-        .assign_attrs(units="kg CO2e/yr")
+    return xr.dot(energy, per_unit, dim="carrier").transpose(
+        "region", "segment", "powertrain", "stage", "year"
     )
 
 
@@ -111,34 +107,7 @@ def manufacturing_per_car(
         .assign_coords(cohort=cohorts)
     )
     per_kwh = factors.battery_other + factors.battery_electricity * grid_at / 1000.0
-    return (body * scale + pack * per_kwh).assign_attrs(units="kg CO2e/vehicle")
-
-
-def expected_years_in_fleet(lifetime: Lifetime, cohorts: np.ndarray) -> xr.DataArray:
-    """Mean lifetime of each cohort (cohort) [years], from the lifetime distribution."""
-
-    def param(value: float | dict[int, float] | None) -> np.ndarray:
-        assert value is not None
-        return values_at(value, cohorts)
-
-    if lifetime.model == "empirical":
-        assert lifetime.survival is not None
-        mean = np.full(len(cohorts), float(survival_table(lifetime.survival).sum()))
-    elif lifetime.model == "weibull":
-        shape = param(lifetime.shape)
-        mean = (
-            param(lifetime.mean)
-            if lifetime.mean is not None
-            else param(lifetime.scale) * gamma(1 + 1 / shape)
-        )
-    elif lifetime.model == "folded_normal":
-        mu, sigma = param(lifetime.mean), param(lifetime.std)
-        mean = sigma * np.sqrt(2 / np.pi) * np.exp(-(mu**2) / (2 * sigma**2)) + mu * (
-            1 - 2 * ndtr(-mu / sigma)
-        )
-    else:
-        mean = param(lifetime.mean)
-    return xr.DataArray(mean, coords={"cohort": cohorts}, attrs={"units": "years"})
+    return body * scale + pack * per_kwh
 
 
 def amortised_vehicle_cycle(
@@ -146,6 +115,4 @@ def amortised_vehicle_cycle(
 ) -> xr.DataArray:
     """Vehicle-cycle emissions spread over the fleet (region, segment, powertrain, year)
     [kg CO2e/yr]: Σ_c stock(t, c) · M_c / L_c."""
-    return xr.dot(stock_by_cohort, per_car / years_in_fleet, dim="cohort").assign_attrs(
-        units="kg CO2e/yr"
-    )
+    return xr.dot(stock_by_cohort, per_car / years_in_fleet, dim="cohort")

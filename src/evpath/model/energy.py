@@ -54,9 +54,7 @@ def intensity_per_km(spec: Energy, segments: list[str], cohorts: np.ndarray) -> 
         [spec.kei_factor if s == "kei" else 1.0 for s in segments], coords={"segment": segments}
     )
     intensity = test * trend * uplift * plug * phev_split * segment
-    return intensity.transpose("segment", "powertrain", "carrier", "cohort").assign_attrs(
-        units="carrier unit/km"
-    )
+    return intensity.transpose("segment", "powertrain", "carrier", "cohort")
 
 
 def energy_by_carrier(vkt_by_cohort: xr.DataArray, intensity: xr.DataArray) -> xr.DataArray:

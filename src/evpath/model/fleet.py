@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import xarray as xr
-from scipy.special import gamma
+from scipy.special import gamma, ndtr
 
 from evpath.core.dims import POWERTRAINS
-from evpath.core.paths import interpolate_path, survival_table
+from evpath.core.paths import interpolate_path, survival_table, values_at
+from evpath.core.variables import catalogue
 from evpath.model import stock as stock_engine
 from evpath.model import survival
 from evpath.scenario.schema import InitialStock, Lifetime, Scenario
@@ -80,7 +83,7 @@ def initial_stock_by_age(
         [spec.powertrain_shares.get(p, 0.0) for p in POWERTRAINS],
         coords={"powertrain": list(POWERTRAINS)},
     )
-    return (by_age * shares).transpose("age", ...).assign_attrs(units="vehicles")
+    return (by_age * shares).transpose("age", ...).assign_attrs(units=catalogue()["stock"].unit)
 
 
 def _at_cohort(model: survival.LifetimeModel, cohort: int) -> survival.LifetimeModel:
@@ -94,7 +97,38 @@ def _at_cohort(model: survival.LifetimeModel, cohort: int) -> survival.LifetimeM
     return type(model)(**values)
 
 
-def fleet_stock(scenario: Scenario, sales: xr.DataArray) -> xr.Dataset:
+@dataclass(frozen=True)
+class FleetResult:
+    """The fleet by segment, region, powertrain and year.
+
+    Attributes
+    ----------
+    stock, outflow : DataArray (region, segment, powertrain, year) [vehicles], [vehicles/yr]
+    stock_by_cohort, outflow_by_cohort : DataArray (…, cohort) [vehicles], [vehicles/yr]
+    average_age : DataArray (region, segment, year) [years]
+    initial_stock : DataArray (region, segment, powertrain) [vehicles]
+        Stock at the end of the year before the first model year.
+    entry_age : DataArray (segment) [years]
+        Age of a car at the end of the year it is sold (from each segment's ``inflow_at``).
+    mean_lifetime : DataArray (segment, cohort) [years]
+        Expected years a car of each cohort spends in the fleet.
+    """
+
+    stock: xr.DataArray
+    outflow: xr.DataArray
+    stock_by_cohort: xr.DataArray
+    outflow_by_cohort: xr.DataArray
+    average_age: xr.DataArray
+    initial_stock: xr.DataArray
+    entry_age: xr.DataArray
+    mean_lifetime: xr.DataArray
+
+    @property
+    def segments(self) -> list[str]:
+        return [str(s) for s in self.stock.segment.values]
+
+
+def fleet_stock(scenario: Scenario, sales: xr.DataArray) -> FleetResult:
     """Stock, outflow, stock by cohort and average age of the fleet, per segment.
 
     Parameters
@@ -103,9 +137,13 @@ def fleet_stock(scenario: Scenario, sales: xr.DataArray) -> xr.Dataset:
     sales : DataArray (region, segment, powertrain, year) [vehicles/yr]
     """
     years = sales.year.values
+    segments = sales.segment
+    specs = [
+        scenario.fleet.lifetime_by_segment.get(str(s), scenario.fleet.lifetime)
+        for s in segments.values
+    ]
     per_segment = []
-    for segment in sales.segment.values:
-        spec = scenario.fleet.lifetime_by_segment.get(str(segment), scenario.fleet.lifetime)
+    for segment, spec in zip(segments.values, specs, strict=True):
         model = lifetime_model(spec, years)
         totals = scenario.fleet.initial_stock.total
         inflow = sales.sel(segment=segment)
@@ -130,7 +168,50 @@ def fleet_stock(scenario: Scenario, sales: xr.DataArray) -> xr.Dataset:
                 }
             )
         )
-    return xr.concat(per_segment, dim=sales.segment)
+    fleet = xr.concat(per_segment, dim=segments)
+    cohorts = fleet.stock_by_cohort.cohort.values
+    return FleetResult(
+        stock=fleet.stock,
+        outflow=fleet.outflow,
+        stock_by_cohort=fleet.stock_by_cohort,
+        outflow_by_cohort=fleet.outflow_by_cohort,
+        average_age=fleet.average_age,
+        initial_stock=fleet.initial_stock,
+        entry_age=xr.DataArray(
+            [survival.INFLOW_AT_AGE_OFFSET[spec.inflow_at] for spec in specs],
+            coords={"segment": segments.values},
+        ),
+        mean_lifetime=xr.concat(
+            [expected_years_in_fleet(spec, cohorts) for spec in specs], dim=segments
+        ),
+    )
+
+
+def expected_years_in_fleet(lifetime: Lifetime, cohorts: np.ndarray) -> xr.DataArray:
+    """Mean lifetime of each cohort (cohort) [years], from the lifetime distribution."""
+
+    def param(value: float | dict[int, float] | None) -> np.ndarray:
+        assert value is not None
+        return values_at(value, cohorts)
+
+    if lifetime.model == "empirical":
+        assert lifetime.survival is not None
+        mean = np.full(len(cohorts), float(survival_table(lifetime.survival).sum()))
+    elif lifetime.model == "weibull":
+        shape = param(lifetime.shape)
+        mean = (
+            param(lifetime.mean)
+            if lifetime.mean is not None
+            else param(lifetime.scale) * gamma(1 + 1 / shape)
+        )
+    elif lifetime.model == "folded_normal":
+        mu, sigma = param(lifetime.mean), param(lifetime.std)
+        mean = sigma * np.sqrt(2 / np.pi) * np.exp(-(mu**2) / (2 * sigma**2)) + mu * (
+            1 - 2 * ndtr(-mu / sigma)
+        )
+    else:
+        mean = param(lifetime.mean)
+    return xr.DataArray(mean, coords={"cohort": cohorts})
 
 
 def average_age(stock_by_cohort: xr.DataArray, inflow_at: str) -> xr.DataArray:
@@ -142,4 +223,4 @@ def average_age(stock_by_cohort: xr.DataArray, inflow_at: str) -> xr.DataArray:
     age = stock_by_cohort.year - stock_by_cohort.cohort + survival.INFLOW_AT_AGE_OFFSET[inflow_at]
     cars = stock_by_cohort.sum("powertrain")
     mean = (cars * age).sum("cohort") / cars.sum("cohort")
-    return mean.assign_attrs(units="years")
+    return mean

@@ -7,24 +7,12 @@ import pandas as pd
 import xarray as xr
 
 from evpath.core.paths import interpolate_path
-from evpath.errors import DataError
 from evpath.scenario.emissions import Grid
-
-GRID_UNIT = "g CO2e/kWh"
 
 
 def mix_intensity(mix: dict[str, float], lifecycle: dict[str, float]) -> float:
     """Life-cycle intensity of a generation mix [g CO2e/kWh]: Σ share × factor."""
     return float(sum(share * lifecycle[technology] for technology, share in mix.items()))
-
-
-def intensity_history(history: pd.DataFrame, country: str) -> pd.Series:
-    """Historical life-cycle intensity of one country (year -> g CO2e/kWh)."""
-    rows = history[(history["country"] == country) & history["carbon_intensity_elec"].notna()]
-    if rows.empty:
-        msg = f"no grid carbon intensity for {country!r} in the bundled OWID data"
-        raise DataError(msg)
-    return rows.set_index("year")["carbon_intensity_elec"].astype(float).sort_index()
 
 
 def pathway_points(spec: Grid, lifecycle: dict[str, float]) -> dict[int, float]:
@@ -49,4 +37,4 @@ def grid_intensity(history: pd.Series, points: dict[int, float], years: np.ndarr
     future = interpolate_path({last: float(history.iloc[-1]), **later}, years)
     past = np.interp(years, history.index.to_numpy(), history.to_numpy())
     values = np.where(years <= last, past, future)
-    return xr.DataArray(values, coords={"year": years}, attrs={"units": GRID_UNIT})
+    return xr.DataArray(values, coords={"year": years})

@@ -12,11 +12,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from evpath.core.tolerances import TARGET_TOLERANCE
+from evpath.core.tolerances import FULL_SHARE_TOLERANCE, TARGET_TOLERANCE
 from evpath.scenario.emissions import Target
-
-PER_CAR_UNIT = "kg CO2e/vehicle/yr"
-PER_KM_UNIT = "g CO2e/km"
 
 
 def per_car_metrics(
@@ -50,21 +47,19 @@ def per_car_metrics(
     new_cycle = (sales * new_car_manufacturing_per_year).sum(every)
     fleet_wtw, fleet_cars = wtw.sum(every), stock.sum(every)
     metrics = {
-        "wtw_per_new_car": (new_wtw / cars, PER_CAR_UNIT),
-        "wtw_per_car": (fleet_wtw / fleet_cars, PER_CAR_UNIT),
-        "lifecycle_per_new_car": ((new_wtw + new_cycle) / cars, PER_CAR_UNIT),
-        "lifecycle_per_car": ((fleet_wtw + vehicle_cycle.sum(every)) / fleet_cars, PER_CAR_UNIT),
-        "wtw_per_km_new": (1000.0 * new_wtw / new_km, PER_KM_UNIT),
-        "wtw_per_km_fleet": (1000.0 * fleet_wtw / vehicle_km.sum(every), PER_KM_UNIT),
+        "wtw_per_new_car": new_wtw / cars,
+        "wtw_per_car": fleet_wtw / fleet_cars,
+        "lifecycle_per_new_car": (new_wtw + new_cycle) / cars,
+        "lifecycle_per_car": (fleet_wtw + vehicle_cycle.sum(every)) / fleet_cars,
+        "wtw_per_km_new": 1000.0 * new_wtw / new_km,
+        "wtw_per_km_fleet": 1000.0 * fleet_wtw / vehicle_km.sum(every),
     }
-    return xr.Dataset(
-        {name: value.assign_attrs(units=unit) for name, (value, unit) in metrics.items()}
-    )
+    return xr.Dataset(metrics)
 
 
 def reduction(metric: xr.DataArray, base_year: int) -> xr.DataArray:
     """1 − metric(t) / metric(base_year) (region, year) [fraction]."""
-    return (1.0 - metric / metric.sel(year=base_year, drop=True)).assign_attrs(units="1")
+    return 1.0 - metric / metric.sel(year=base_year, drop=True)
 
 
 def target_table(metrics: xr.Dataset, spec: Target) -> pd.DataFrame:
@@ -95,3 +90,10 @@ def target_table(metrics: xr.Dataset, spec: Target) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows).set_index("region")
+
+
+def first_year_fully_electrified(electrified_share: xr.DataArray) -> xr.DataArray:
+    """First year (region) from which every new car is electrified; NaN if never."""
+    full = electrified_share >= 1.0 - FULL_SHARE_TOLERANCE
+    stays = full.isel(year=slice(None, None, -1)).cumprod("year").isel(year=slice(None, None, -1))
+    return stays.year.where(stays.astype(bool)).min("year")

@@ -25,7 +25,7 @@ def manufacturing(demand_gwh: xr.DataArray, spec: Manufacturing) -> xr.Dataset:
         [million USD/yr] = capacity added × capex per GWh × step share, capex falling by
         ``capex_decline`` per year from ``capex_year``.
     """
-    capacity = (demand_gwh / spec.utilisation).assign_attrs(units="GWh/yr")
+    capacity = demand_gwh / spec.utilisation
     peak = xr.apply_ufunc(
         np.maximum.accumulate,
         capacity,
@@ -42,10 +42,8 @@ def manufacturing(demand_gwh: xr.DataArray, spec: Manufacturing) -> xr.Dataset:
     return xr.Dataset(
         {
             "cell_capacity": capacity,
-            "capacity_added": added.assign_attrs(units="GWh/yr"),
-            "production_lines": (capacity / spec.line_gwh).assign_attrs(units="lines"),
-            "equipment_investment": (added * capex * shares)
-            .transpose("region", "step", "year")
-            .assign_attrs(units="million USD/yr"),
+            "capacity_added": added,
+            "production_lines": (capacity / spec.line_gwh),
+            "equipment_investment": (added * capex * shares).transpose("region", "step", "year"),
         }
     )

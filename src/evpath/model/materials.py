@@ -11,48 +11,13 @@ from __future__ import annotations
 import pandas as pd
 import xarray as xr
 
-from evpath.core.dims import CHEMISTRIES, METALS
+from evpath.core.dims import METALS
 from evpath.core.paths import values_at
 from evpath.data.usgs import AGGREGATES
 from evpath.scenario.batteries import Recycling
 
-BATPAC_CHEMISTRY = {
-    "NMC111": "NMC 111",
-    "NMC532": "NMC 532",
-    "NMC622": "NMC 622",
-    "NMC811": "NMC 811",
-    "NCA": "NCA",
-    "LFP": "LFP",
-    "SIB": "SIB",
-    "SSB": "SS NMC 811",
-}
-BATPAC_METAL = {
-    "lithium": "Lithium",
-    "nickel": "Nickel",
-    "cobalt": "Cobalt",
-    "manganese": "Manganese",
-    "graphite": "Graphite",
-    "copper": "Copper",
-    "aluminium": "Aluminum",
-}
 LCE_PER_LI = 5.323
 """kg of lithium carbonate equivalent per kg of lithium metal."""
-BATPAC_VERSION = 5.1
-
-
-def material_intensity(table: pd.DataFrame) -> xr.DataArray:
-    """Metal per kWh of pack (chemistry, metal) [kg/kWh], BatPaC 5.1 default designs."""
-    rows = table[table["batpac_version"] == BATPAC_VERSION]
-    lookup = rows.set_index(["chemistry", "material"])["kg_per_kwh"]
-    values = [
-        [float(lookup.get((BATPAC_CHEMISTRY[c], BATPAC_METAL[m]), 0.0)) for m in METALS]
-        for c in CHEMISTRIES
-    ]
-    return xr.DataArray(
-        values,
-        coords={"chemistry": list(CHEMISTRIES), "metal": list(METALS)},
-        attrs={"units": "kg/kWh"},
-    )
 
 
 def material_flows(
@@ -101,14 +66,8 @@ def material_flows(
         "metal_lost": to_recycling - recovered,
         "metal_primary_demand": put - recovered,
     }
-    units = {"metal_in_fleet": "t", "metal_in_second_life": "t"}
     return xr.Dataset(
-        {
-            name: value.transpose("region", "metal", "year").assign_attrs(
-                units=units.get(name, "t/yr")
-            )
-            for name, value in flows.items()
-        }
+        {name: value.transpose("region", "metal", "year") for name, value in flows.items()}
     )
 
 
@@ -126,13 +85,10 @@ def retired_capacity(
     every = ["cohort", "segment", "powertrain"]
     return xr.Dataset(
         {
-            "battery_retired": leaving.sum(every)
-            .transpose("region", "chemistry", "year")
-            .assign_attrs(units="GWh/yr"),
+            "battery_retired": leaving.sum(every).transpose("region", "chemistry", "year"),
             "battery_retired_remaining": (leaving * (1.0 - fade) ** age)
             .sum(every)
-            .transpose("region", "chemistry", "year")
-            .assign_attrs(units="GWh/yr"),
+            .transpose("region", "chemistry", "year"),
         }
     )
 
@@ -173,4 +129,4 @@ def share_of_world_production(primary: xr.DataArray, supply: pd.DataFrame) -> xr
     world = xr.DataArray(
         supply.loc[metals, "world_production_t"].to_numpy(), coords={"metal": metals}
     )
-    return (primary.sel(metal=metals) / world).assign_attrs(units="1")
+    return primary.sel(metal=metals) / world

@@ -14,10 +14,9 @@ import xarray as xr
 from evpath.core.curves import progress
 from evpath.core.dims import POWERTRAINS
 from evpath.core.paths import interpolate_path
+from evpath.core.variables import catalogue
 from evpath.errors import ScenarioError
 from evpath.scenario.schema import Sales, Scenario, SegmentSplit, TotalSales
-
-SALES_UNIT = "vehicles/yr"
 
 
 def project_total(history_total: xr.DataArray, years: np.ndarray, spec: TotalSales) -> xr.DataArray:
@@ -147,5 +146,4 @@ def new_sales(scenario: Scenario, history_sales: xr.DataArray, years: np.ndarray
     shares = project_powertrain_shares(history / by_segment, years, scenario.sales)
     projected = total.sel(year=split.year) * split * shares
     result = xr.concat([history, projected.transpose(*history.dims)], "year")
-    result.attrs["units"] = SALES_UNIT
-    return result.rename("sales")
+    return result.rename("sales").assign_attrs(units=catalogue()["sales"].unit)

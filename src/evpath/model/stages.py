@@ -1,0 +1,305 @@
+"""The stages after the fleet: each with the data it reads (a typed ``…Data`` that names
+its bundled datasets and loads them through :mod:`evpath.data`), its function, and its
+typed result. :mod:`evpath.model.pipeline` runs them in order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from evpath.core.dims import METALS, PLUG_IN
+from evpath.data import batteries as battery_data
+from evpath.data import connectors, grid, iea, usgs
+from evpath.data.factors import DATASET as FACTORS
+from evpath.data.factors import EmissionFactors, emission_factors
+from evpath.model import checks
+from evpath.model.activity import distance_per_car, vehicle_km
+from evpath.model.battery import chemistry_mix, cumulative_world_demand, pack_kwh, pack_price
+from evpath.model.charging import charging
+from evpath.model.decomposition import lmdi
+from evpath.model.emissions import (
+    amortised_vehicle_cycle,
+    carrier_factors,
+    fleet_emissions,
+    hydrogen_intensity,
+    manufacturing_per_car,
+)
+from evpath.model.energy import energy_by_carrier, intensity_per_km
+from evpath.model.fleet import FleetResult
+from evpath.model.grid import grid_intensity, pathway_points
+from evpath.model.indicators import per_car_metrics, reduction
+from evpath.model.manufacturing import manufacturing
+from evpath.model.materials import (
+    LCE_PER_LI,
+    material_flows,
+    retired_capacity,
+    share_of_world_production,
+    supply_indicators,
+)
+from evpath.scenario.batteries import Batteries
+from evpath.scenario.charging import Charging
+from evpath.scenario.emissions import Emissions
+from evpath.scenario.schema import Scenario
+
+
+def _at_sale(per_cohort: xr.DataArray, years: np.ndarray) -> xr.DataArray:
+    """A (…, cohort) array taken for the cars sold in each year (…, year)."""
+    return per_cohort.sel(cohort=xr.DataArray(years, dims="year")).drop_vars("cohort")
+
+
+# --------------------------------------------------------------------------- batteries
+
+
+@dataclass(frozen=True)
+class BatteryData:
+    """Data of the battery, plant and metal stages.
+
+    Attributes
+    ----------
+    world_demand : Series (year) [GWh/yr]
+        IEA world EV battery demand, every vehicle mode.
+    price_anchors : DataFrame
+        BNEF global average pack prices (year, value [USD/kWh]).
+    intensity : DataArray (chemistry, metal) [kg/kWh]
+    production : DataFrame
+        USGS mine production (metal, country, tonnes [t/yr]).
+    """
+
+    DATASETS: ClassVar[tuple[str, ...]] = (
+        iea.DATASET,
+        battery_data.PRICES,
+        battery_data.INTENSITY,
+        *usgs.DATASETS,
+    )
+
+    world_demand: pd.Series
+    price_anchors: pd.DataFrame
+    intensity: xr.DataArray
+    production: pd.DataFrame
+
+    @classmethod
+    def load(cls) -> BatteryData:
+        return cls(
+            world_demand=iea.world_battery_demand(),
+            price_anchors=battery_data.price_anchors(),
+            intensity=battery_data.material_intensity(),
+            production=usgs.mine_production(),
+        )
+
+
+@dataclass(frozen=True)
+class BatteryResult:
+    """Pack size of every cohort (segment, powertrain, cohort) [kWh/vehicle], which the
+    vehicle cycle needs, and the battery, plant and metal variables of the run."""
+
+    pack: xr.DataArray
+    variables: xr.Dataset
+
+
+def battery_stage(
+    spec: Batteries, data: BatteryData, sales: xr.DataArray, fleet: FleetResult
+) -> BatteryResult:
+    """GWh demand, pack price, cell plants, metal flows with recycling, supply shares."""
+    years = sales.year.values
+    cohorts = fleet.stock_by_cohort.cohort.values
+    pack = pack_kwh(spec.packs, fleet.segments, cohorts)
+    mix = chemistry_mix(spec.packs, cohorts)
+    demand = (sales * _at_sale(pack, years)) / 1e6
+    by_chemistry = demand.sum(["segment", "powertrain"]) * _at_sale(mix, years)
+    cumulative = cumulative_world_demand(data.world_demand, spec.price, years)
+    price = pack_price(data.price_anchors, cumulative, spec.price.learning_rate)
+    plants = manufacturing(demand.sum(["segment", "powertrain"]), spec.manufacturing)
+    metals = material_flows(
+        sales=sales,
+        stock_by_cohort=fleet.stock_by_cohort,
+        outflow_by_cohort=fleet.outflow_by_cohort,
+        pack=pack,
+        mix=mix,
+        intensity=data.intensity,
+        spec=spec.recycling,
+    )
+    checks.check_material_balance(metals)
+    supply = supply_indicators(data.production)
+    by_metal = supply.reindex(list(METALS))  # NaN for metals without production data
+    retired = retired_capacity(fleet.outflow_by_cohort, pack, mix, spec.packs.fade, fleet.entry_age)
+    variables = xr.Dataset(
+        {
+            "battery_demand": demand,
+            "battery_demand_by_chemistry": by_chemistry.transpose("region", "chemistry", "year"),
+            "world_battery_cumulative": cumulative,
+            "pack_price": price,
+            **plants.data_vars,
+            **metals.data_vars,
+            "lithium_carbonate_equivalent": (
+                metals["metal_put_on_market"].sel(metal="lithium", drop=True) * LCE_PER_LI
+            ),
+            **retired.data_vars,
+            "share_of_world_mine_production": share_of_world_production(
+                metals["metal_primary_demand"], supply
+            ),
+            "supply_hhi": xr.DataArray(by_metal["hhi"].to_numpy(), coords={"metal": list(METALS)}),
+            "largest_producer_share": xr.DataArray(
+                by_metal["largest_share"].to_numpy(), coords={"metal": list(METALS)}
+            ),
+        }
+    )
+    return BatteryResult(pack=pack, variables=variables)
+
+
+# --------------------------------------------------------------------------- use phase
+
+
+@dataclass(frozen=True)
+class UseData:
+    """Data of the activity, energy and emissions stages.
+
+    Attributes
+    ----------
+    factors : EmissionFactors
+    grid_history : dict of Series (year) [g CO2e/kWh]
+        Historical grid intensity of each region.
+    plant_grid_history : Series (year) [g CO2e/kWh] or None
+        Grid of the battery plants when it is not each region's own.
+    """
+
+    DATASETS: ClassVar[tuple[str, ...]] = (grid.DATASET, FACTORS)
+
+    factors: EmissionFactors
+    grid_history: dict[str, pd.Series]
+    plant_grid_history: pd.Series | None
+
+    @classmethod
+    def load(cls, spec: Emissions, country_names: dict[str, str]) -> UseData:
+        """``country_names`` maps each region to its name in the grid data."""
+        plant = spec.vehicle_cycle.battery_grid
+        return cls(
+            factors=emission_factors(),
+            grid_history={r: grid.intensity_history(name) for r, name in country_names.items()},
+            plant_grid_history=None if plant == "own" else grid.intensity_history(plant),
+        )
+
+
+def use_phase_stage(
+    spec: Emissions, data: UseData, sales: xr.DataArray, fleet: FleetResult, pack: xr.DataArray
+) -> xr.Dataset:
+    """Vehicle-km, energy by carrier, emissions by stage, grid and hydrogen intensity,
+    per-car indicators, the reduction against the base year and its decomposition."""
+    years = sales.year.values
+    regions = sales.region.values
+    by_cohort = fleet.stock_by_cohort
+    cohorts = by_cohort.cohort.values
+    factors = data.factors
+
+    distance = distance_per_car(by_cohort, spec.activity, fleet.entry_age)
+    km_by_cohort = vehicle_km(by_cohort, distance)
+    intensity = intensity_per_km(spec.energy, fleet.segments, cohorts)
+    energy = energy_by_carrier(km_by_cohort, intensity)
+
+    points = pathway_points(spec.grid, factors.lifecycle_intensity)
+    grid_by_region = xr.concat(
+        [grid_intensity(data.grid_history[str(r)], points, years) for r in regions],
+        dim=xr.DataArray(regions, dims="region"),
+    )
+    h2 = hydrogen_intensity(spec.hydrogen, factors, grid_by_region)
+    per_unit = carrier_factors(factors, grid_by_region, h2)
+    use = fleet_emissions(energy, per_unit)
+
+    battery_grid = (
+        grid_by_region
+        if data.plant_grid_history is None
+        else grid_intensity(data.plant_grid_history, {}, years).expand_dims(region=regions)
+    )
+    per_car = manufacturing_per_car(spec.vehicle_cycle, factors, battery_grid, pack)
+    life = fleet.mean_lifetime
+    cycle = amortised_vehicle_cycle(by_cohort, per_car, life)
+    emissions = xr.concat([use, cycle.expand_dims(stage=["vehicle_cycle"])], dim="stage")
+    wtw = use.sum("stage")
+
+    fleet_km = km_by_cohort.sum("cohort")
+    metrics = per_car_metrics(
+        sales=sales,
+        stock=fleet.stock,
+        vehicle_km=fleet_km,
+        wtw=wtw,
+        vehicle_cycle=cycle,
+        new_car_km=_at_sale(distance, years),
+        new_car_wtw_per_km=xr.dot(_at_sale(intensity, years), per_unit.sum("stage"), dim="carrier"),
+        new_car_manufacturing_per_year=_at_sale(per_car / life, years),
+    )
+    content = xr.DataArray(
+        [factors.energy_content[str(c)] for c in energy.carrier.values],
+        coords={"carrier": energy.carrier},
+    )
+    energy_mj = energy * content
+    physical = {
+        f"{carrier}_use": energy.sel(carrier=carrier, drop=True).sum(["segment", "powertrain"])
+        for carrier in energy.carrier.values
+    }
+    target = spec.target
+    return xr.Dataset(
+        {
+            "vehicle_km": fleet_km,
+            "energy_use": energy_mj.transpose("region", "segment", "powertrain", "carrier", "year"),
+            **physical,
+            "grid_intensity": grid_by_region,
+            "hydrogen_intensity": h2,
+            "emissions": emissions.transpose("region", "segment", "powertrain", "stage", "year"),
+            "manufacturing_per_car": _at_sale(per_car, years),
+            **metrics.data_vars,
+            "emission_reduction": reduction(metrics[target.metric], target.base_year),
+            "emission_change_factors": lmdi(
+                fleet_km, energy_mj.sum("carrier"), wtw, target.base_year, target.year
+            ),
+        }
+    )
+
+
+# --------------------------------------------------------------------------- charging
+
+
+@dataclass(frozen=True)
+class ChargingData:
+    """Data of the charging stage.
+
+    Attributes
+    ----------
+    observed : DataArray (region, charger_type, year) [chargers]
+        IEA public charging points; NaN where missing.
+    """
+
+    DATASETS: ClassVar[tuple[str, ...]] = (iea.DATASET, connectors.DATASET)
+
+    observed: xr.DataArray
+
+    @classmethod
+    def load(cls, scenario: Scenario, iea_names: dict[str, str]) -> ChargingData:
+        """``iea_names`` maps each region to its name in the IEA data."""
+        years = np.arange(scenario.years.start, scenario.years.end + 1)
+        return cls(observed=iea.public_chargers(iea_names, years))
+
+
+def charging_stage(
+    spec: Charging,
+    data: ChargingData,
+    fleet: FleetResult,
+    history_end: int,
+    electricity_use: xr.DataArray | None,
+) -> xr.Dataset:
+    """Public chargers by type and standard, EV access, investment; with the fleet's
+    electricity use [kWh/yr], the part charged in public."""
+    plugged = fleet.stock_by_cohort.sel(powertrain=list(PLUG_IN)).sum(["segment", "powertrain"])
+    stations = charging(
+        ev_stock_by_cohort=plugged,
+        observed=data.observed,
+        spec=spec,
+        history_end=history_end,
+        compatibility=connectors.compatibility(spec.adapters),
+    )
+    if electricity_use is not None:
+        stations["public_charging_energy"] = electricity_use * spec.public_energy_share
+    return stations
