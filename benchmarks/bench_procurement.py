@@ -22,13 +22,10 @@ import time
 
 import numpy as np
 
-from evpath.procurement.problem import (
-    Instance,
-    _build,
-    combine,
-    shadow_prices,
-    solve_buyer,
-)
+from evpath.procurement import Instance, solve_buyer
+from evpath.procurement.duals import shadow_prices
+from evpath.procurement.mip import build
+from evpath.procurement.solve import combine
 
 SIZES = ((3, 5, 5), (5, 10, 10), (5, 20, 16), (10, 20, 20), (10, 30, 30))
 
@@ -79,8 +76,8 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|---|")
     for m, s, y in sizes:
         instance = random_instance(m, s, y)
-        model = _build(instance, tuple(range(m)), frozenset())
-        binaries = int(np.asarray(model.lp.col_upper_)[model.w.ravel()].sum())
+        model = build(instance, tuple(range(m)), frozenset())
+        binaries = int(np.asarray(model.lp.col_upper_)[model.cols["w"].ravel()].sum())
         times = []
         alone = []
         for i in range(m):

@@ -30,3 +30,7 @@ class DataError(EvpathError, ValueError):
 
 class StoreError(EvpathError, RuntimeError):
     """The results store cannot be opened or written."""
+
+
+class ProcurementError(EvpathError, ValueError):
+    """No purchase plan satisfies an alliance's rules, or the solver gave up."""

@@ -6,18 +6,21 @@
 
 Each member alone and the alliance pooled are solved as mixed-integer programs with
 HiGHS; the saving of buying together is split among members by their Shapley values.
+
+Modules, in the order of the method: ``schema`` (the alliance file), ``instance`` (the
+file resolved to arrays), ``segments`` (price brackets as cost lines), ``mip`` (the
+model and its formulation), ``highs`` (solver settings and statuses), ``diagnosis``
+(why a plan cannot exist), ``solve`` (one buyer's plan), ``duals`` (what limits a plan),
+``sharing`` (Shapley value, concentration), ``result`` and ``pooling`` (alone vs
+pooled).
 """
 
-from evpath.procurement.problem import (
-    Instance,
-    Plan,
-    ProcurementError,
-    ProcurementResult,
-    procure,
-    resolve,
-    solve_buyer,
-)
+from evpath.errors import ProcurementError
+from evpath.procurement.instance import Instance, resolve
+from evpath.procurement.pooling import procure
+from evpath.procurement.result import Plan, ProcurementResult
 from evpath.procurement.schema import Alliance, bundled_alliances, load_alliance
+from evpath.procurement.solve import solve_buyer
 
 __all__ = [
     "Alliance",

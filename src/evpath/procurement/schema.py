@@ -20,13 +20,9 @@ from evpath.scenario.loader import format_validation_error, read_yaml_mapping
 
 KG_PER_T = 1000.0
 
-PRODUCTION_DATASETS = {
-    "cobalt": ("usgs_mcs_cobalt_nickel_graphite_production", "Cobalt"),
-    "nickel": ("usgs_mcs_cobalt_nickel_graphite_production", "Nickel"),
-    "lithium": ("usgs_mcs2024_lithium_production_and_reserves", "Lithium"),
-}
-"""Bundled mine-production dataset and its mineral name for each metal a supplier's
-capacity can be taken from [t contained metal/yr]."""
+PRODUCTION_METALS = ("cobalt", "nickel", "lithium")
+"""Metals whose supplier capacity can be a share of USGS mine production, read through
+:mod:`evpath.data.usgs` [t contained metal/yr]."""
 
 
 class YearRange(Frozen):
@@ -245,12 +241,13 @@ class Alliance(Frozen):
                 )
                 raise ValueError(msg)
         for i, supplier in enumerate(self.suppliers):
-            if isinstance(supplier.capacity, ProductionShare) and self.metal not in (
-                PRODUCTION_DATASETS
+            if (
+                isinstance(supplier.capacity, ProductionShare)
+                and self.metal not in PRODUCTION_METALS
             ):
                 msg = (
                     f"suppliers[{i}].capacity: production data exist for "
-                    f"{', '.join(PRODUCTION_DATASETS)}, not {self.metal}; allowed: a number or "
+                    f"{', '.join(PRODUCTION_METALS)}, not {self.metal}; allowed: a number or "
                     "a path by year"
                 )
                 raise ValueError(msg)

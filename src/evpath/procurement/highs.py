@@ -1,0 +1,44 @@
+"""HiGHS settings and statuses shared by every procurement solve."""
+
+from __future__ import annotations
+
+import highspy
+import numpy as np
+
+
+def run(
+    lp: highspy.HighsLp, mip_rel_gap: float, time_limit: float, start: np.ndarray | None = None
+) -> highspy.Highs:
+    """Solve ``lp`` silently and deterministically (random seed 0), from the solution
+    vector ``start`` if given; returns the solver to read the outcome from.
+
+    mip_rel_gap : float [fraction]
+        Relative optimality gap at which HiGHS stops.
+    time_limit : float [s]
+    """
+    h = highspy.Highs()
+    h.silent()
+    h.setOptionValue("mip_rel_gap", mip_rel_gap)
+    h.setOptionValue("time_limit", time_limit)
+    h.setOptionValue("random_seed", 0)
+    h.passModel(lp)
+    if start is not None:
+        solution = highspy.HighsSolution()
+        solution.col_value = list(start)
+        solution.value_valid = True
+        h.setSolution(solution)
+    h.run()
+    return h
+
+
+def has_solution(h: highspy.Highs) -> bool:
+    """Whether the solver holds a feasible solution."""
+    return h.getInfo().primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
+
+
+def proved_infeasible(h: highspy.Highs) -> bool:
+    """Whether the solver proved that no solution exists."""
+    status = h.getModelStatus()
+    return status == highspy.HighsModelStatus.kInfeasible or (
+        not has_solution(h) and status == highspy.HighsModelStatus.kUnboundedOrInfeasible
+    )

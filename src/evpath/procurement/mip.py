@@ -1,0 +1,217 @@
+"""The procurement MIP of a buyer: a member alone, a coalition, the alliance.
+
+A *buyer* is a set of members buying together. Per supplier ``s`` and year ``t`` the
+buyer pays the supplier's incremental-discount price schedule on the volume it buys,
+plus the supplier's fixed contract cost if it buys at all, plus (objective
+``cost_plus_risk``) ``risk_weight × risk_s`` per tonne, plus a holding cost on stock.
+
+The cost of a volume ``q`` from one supplier in one year is piecewise linear: on the
+bracket ``[e_{k-1}, e_k]`` it is ``a_k + b_k q`` with slope ``b_k`` (the bracket's price
+plus the risk penalty) and intercept ``a_k`` (the fixed cost plus the cost of the brackets
+below, minus ``b_k e_{k-1}``). Volume discounts make it concave, so it cannot be written
+as an LP. Each bracket becomes a *segment* (:mod:`evpath.procurement.segments`): a binary
+``w[s,t,k]`` (the volume lies in segment k) and a volume ``v[s,t,k]`` with
+
+    lo[s,t,k] · w ≤ v ≤ hi[s,t,k] · w,     Σ_k w[s,t,k] ≤ 1,
+    cost = Σ_k a_k w[s,t,k] + b_k v[s,t,k],
+
+where ``lo = max(e_{k-1}, minimum order)`` and ``hi = min(e_k, capacity)``. This
+multiple-choice form describes the convex hull of each supplier-year cost function, so
+its LP relaxation is as tight as a single piecewise-linear function allows; minimum
+orders and fixed costs need no further binaries.
+
+The other rows, for members ``m`` of the buyer:
+
+    Σ_{s,k} v[s,t,k] = Σ_m x[m,t]                       (link: who gets the tonnes)
+    Σ_k v[s,t,k] ≤ share_t × capacity[s,t]              (capacity)
+    stock[m,t] = stock[m,t-1] + x[m,t] − d[m,t]         (balance, stock before the first
+                                                        year is 0)
+    stock[m,t] ≥ months / 12 × d[m,t] for t ≥ by        (stockpile, a column bound)
+    Σ_{s in c} q[s,t] ≤ cap × Σ_s q[s,t]                (country cap, q = Σ_k v)
+    Σ_{s,k} w[s,t,k] ≥ n                                (minimum number of suppliers)
+
+``share_t`` is the buyer's share of alliance demand in year t: 1 for the alliance, the
+pro-rata share for a member alone or a coalition (see
+:func:`evpath.procurement.instance.capacity_share`).
+
+Members' purchases ``x[m,t]`` are yearly totals; every rule on suppliers and countries
+applies to the buyer's total, so a member's tonnes by supplier are reported pro rata,
+``x[m,t] · q[s,t] / Σ_s q[s,t]``. Variables by member *and* supplier would only add
+equivalent, degenerate solutions, which slow HiGHS down markedly.
+
+Columns are the blocks ``v``, ``w``, ``x``, ``stock`` in that order; rows are the groups
+``seg_hi``, ``seg_lo``, ``one_segment``, ``link``, ``capacity``, ``balance``, then
+``country_cap`` and ``min_suppliers`` when the rule applies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import highspy
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy import sparse
+
+from evpath.procurement.instance import Instance
+from evpath.procurement.segments import Segments, segments
+
+
+class Layout:
+    """Named blocks of consecutive indices (columns or rows), in the order they are added."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self._blocks: dict[str, np.ndarray] = {}
+
+    def add(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
+        """Reserve the next ``prod(shape)`` indices for ``name``; returns them in ``shape``."""
+        index = self.size + np.arange(int(np.prod(shape))).reshape(shape)
+        self._blocks[name] = index
+        self.size += index.size
+        return index
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self._blocks[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._blocks
+
+
+@dataclass
+class Builder:
+    """A sparse MIP put together from named variable blocks and constraint groups."""
+
+    cols: Layout = field(default_factory=Layout)
+    rows: Layout = field(default_factory=Layout)
+    _cost: list[np.ndarray] = field(default_factory=list)
+    _col_lower: list[np.ndarray] = field(default_factory=list)
+    _col_upper: list[np.ndarray] = field(default_factory=list)
+    _integrality: list[highspy.HighsVarType] = field(default_factory=list)
+    _row_lower: list[np.ndarray] = field(default_factory=list)
+    _row_upper: list[np.ndarray] = field(default_factory=list)
+    _entries: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
+
+    def variables(
+        self,
+        name: str,
+        shape: tuple[int, ...],
+        *,
+        cost: ArrayLike = 0.0,
+        lower: ArrayLike = 0.0,
+        upper: ArrayLike = np.inf,
+        integer: bool = False,
+    ) -> np.ndarray:
+        """A block of columns; cost and bounds broadcast to ``shape``. Returns its indices."""
+        index = self.cols.add(name, shape)
+        self._cost.append(_flat(cost, shape))
+        self._col_lower.append(_flat(lower, shape))
+        self._col_upper.append(_flat(upper, shape))
+        kind = highspy.HighsVarType.kInteger if integer else highspy.HighsVarType.kContinuous
+        self._integrality += [kind] * index.size
+        return index
+
+    def constraints(
+        self, name: str, shape: tuple[int, ...], lower: ArrayLike, upper: ArrayLike
+    ) -> np.ndarray:
+        """A group of rows ``lower ≤ A x ≤ upper``, bounds broadcast to ``shape``. Returns
+        its indices; fill its coefficients with :meth:`terms`."""
+        index = self.rows.add(name, shape)
+        self._row_lower.append(_flat(lower, shape))
+        self._row_upper.append(_flat(upper, shape))
+        return index
+
+    def terms(self, rows: np.ndarray, cols: np.ndarray, coefficient: ArrayLike) -> None:
+        """Coefficients at (row, column), the three broadcast together; repeats add up."""
+        r, c, a = np.broadcast_arrays(rows, cols, coefficient)
+        self._entries.append((r.ravel(), c.ravel(), a.ravel().astype(float)))
+
+    def lp(self) -> highspy.HighsLp:
+        """The model for HiGHS, the matrix stored by column."""
+        r, c, a = (np.concatenate(part) for part in zip(*self._entries, strict=True))
+        matrix = sparse.csc_matrix((a, (r, c)), shape=(self.rows.size, self.cols.size))
+        matrix.sum_duplicates()
+        matrix.eliminate_zeros()
+        lp = highspy.HighsLp()
+        lp.num_col_ = self.cols.size
+        lp.num_row_ = self.rows.size
+        lp.col_cost_ = np.concatenate(self._cost)
+        lp.col_lower_ = np.concatenate(self._col_lower)
+        lp.col_upper_ = np.concatenate(self._col_upper)
+        lp.row_lower_ = np.concatenate(self._row_lower)
+        lp.row_upper_ = np.concatenate(self._row_upper)
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = matrix.indptr
+        lp.a_matrix_.index_ = matrix.indices
+        lp.a_matrix_.value_ = matrix.data
+        lp.integrality_ = list(self._integrality)
+        return lp
+
+
+def _flat(value: ArrayLike, shape: tuple[int, ...]) -> np.ndarray:
+    return np.broadcast_to(value, shape).ravel().astype(float)
+
+
+@dataclass
+class Model:
+    """One buyer's MIP: its segments, column blocks and row groups by name, and the LP."""
+
+    instance: Instance
+    members: tuple[int, ...]
+    relax: frozenset[str]
+    seg: Segments
+    cols: Layout
+    rows: Layout
+    lp: highspy.HighsLp
+
+
+def build(instance: Instance, members: tuple[int, ...], relax: frozenset[str]) -> Model:
+    """The MIP of the buyer made of ``members``, without the rule families in ``relax``
+    (country_cap, min_suppliers, min_order, stockpile)."""
+    seg = segments(instance, members, min_order="min_order" not in relax)
+    n_s, n_t, n_k = seg.lo.shape
+    n_m = len(members)
+    demand = instance.demand[list(members)]
+    target = np.zeros_like(demand) if "stockpile" in relax else instance.stock_target[list(members)]
+    inf = np.inf
+
+    b = Builder()
+    v = b.variables(
+        "v",
+        (n_s, n_t, n_k),
+        cost=seg.slope[:, None, :],
+        upper=np.where(seg.valid, seg.hi, 0.0),
+    )
+    w = b.variables(
+        "w", (n_s, n_t, n_k), cost=seg.intercept[:, None, :], upper=seg.valid, integer=True
+    )
+    x = b.variables("x", (n_m, n_t))
+    stock = b.variables("stock", (n_m, n_t), cost=instance.holding_cost, lower=target)
+
+    rows = b.constraints("seg_hi", (n_s, n_t, n_k), -inf, 0.0)
+    b.terms(rows, v, 1.0)
+    b.terms(rows, w, -seg.hi)
+    rows = b.constraints("seg_lo", (n_s, n_t, n_k), 0.0, inf)
+    b.terms(rows, v, 1.0)
+    b.terms(rows, w, -seg.lo)
+    rows = b.constraints("one_segment", (n_s, n_t), -inf, 1.0)
+    b.terms(rows[:, :, None], w, 1.0)
+    rows = b.constraints("link", (n_t,), 0.0, 0.0)
+    b.terms(rows[None, :, None], v, 1.0)
+    b.terms(rows[None], x, -1.0)
+    rows = b.constraints("capacity", (n_s, n_t), -inf, seg.cap)
+    b.terms(rows[:, :, None], v, 1.0)
+    rows = b.constraints("balance", (n_m, n_t), -demand, -demand)
+    b.terms(rows, stock, 1.0)
+    b.terms(rows[:, 1:], stock[:, :-1], -1.0)
+    b.terms(rows, x, -1.0)
+    countries = sorted(set(instance.countries))
+    if instance.country_cap < 1.0 and "country_cap" not in relax and len(countries) > 0:
+        member_of = np.array(instance.countries)[None, :] == np.array(countries)[:, None]
+        coef = member_of.astype(float) - instance.country_cap  # (country, supplier)
+        rows = b.constraints("country_cap", (len(countries), n_t), -inf, 0.0)
+        b.terms(rows[:, None, :, None], v[None], coef[:, :, None, None])
+    if instance.min_suppliers > 0 and "min_suppliers" not in relax:
+        rows = b.constraints("min_suppliers", (n_t,), float(instance.min_suppliers), inf)
+        b.terms(rows[None, :, None], w, 1.0)
+    return Model(instance, members, relax, seg, b.cols, b.rows, b.lp())

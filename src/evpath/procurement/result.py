@@ -1,0 +1,151 @@
+"""What a procurement solve returns: a buyer's plan, and the alliance's result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from evpath.procurement.instance import Instance
+from evpath.procurement.sharing import concentration
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A buyer's optimal plan.
+
+    Attributes
+    ----------
+    members : tuple of int
+        Indices of the members in the buyer.
+    purchases : ndarray (member, supplier, year) [t/yr]
+        For the buyer's members, in their order.
+    stock : ndarray (member, year) [t]
+        End-of-year stock.
+    used : ndarray (supplier, year) bool
+    purchase_cost, contract_cost, holding_cost, risk_penalty : float [USD]
+        Over all years, undiscounted.
+    objective : float [USD]
+        Their sum (risk penalty zero for objective 'cost').
+    mip_gap : float [fraction]
+        Relative gap HiGHS proved.
+    columns : ndarray
+        The solution vector, for warm starts.
+    """
+
+    members: tuple[int, ...]
+    purchases: np.ndarray
+    stock: np.ndarray
+    used: np.ndarray
+    purchase_cost: float
+    contract_cost: float
+    holding_cost: float
+    risk_penalty: float
+    objective: float
+    mip_gap: float
+    columns: np.ndarray = field(repr=False)
+
+    @property
+    def volume(self) -> np.ndarray:
+        """Tonnes bought from each supplier (supplier, year) [t/yr]."""
+        return self.purchases.sum(axis=0)
+
+
+@dataclass(frozen=True)
+class ProcurementResult:
+    """Plans of every member alone and of the alliance, the saving and how to share it.
+
+    Attributes
+    ----------
+    instance : Instance
+    alone : tuple of Plan
+        One plan per member, each buying alone (stand-alone convention of
+        :func:`~evpath.procurement.instance.capacity_share`).
+    pooled : Plan
+        The alliance buying together.
+    shapley : ndarray (member,) [USD]
+        Each member's Shapley share of the saving; the shares add up to :attr:`saving`.
+    shapley_se : ndarray (member,) [USD]
+        Standard error of the shares (0 when exact).
+    shapley_method : str
+    binding : pandas.DataFrame
+        Constraints of the pooled plan at their limit (see
+        :func:`~evpath.procurement.duals.binding_constraints`).
+    """
+
+    instance: Instance
+    alone: tuple[Plan, ...]
+    pooled: Plan
+    shapley: np.ndarray
+    shapley_se: np.ndarray
+    shapley_method: str
+    binding: pd.DataFrame
+
+    @property
+    def cost_alone(self) -> float:
+        """Sum of the members' stand-alone objectives [USD]."""
+        return float(sum(p.objective for p in self.alone))
+
+    @property
+    def cost_pooled(self) -> float:
+        """The alliance's objective [USD]."""
+        return self.pooled.objective
+
+    @property
+    def saving(self) -> float:
+        """cost_alone − cost_pooled [USD], never negative."""
+        return self.cost_alone - self.cost_pooled
+
+    @property
+    def purchases(self) -> xr.DataArray:
+        """Tonnes bought (plan, member, supplier, year) [t/yr]; plan 'alone' or 'pooled'."""
+        inst = self.instance
+        alone = np.stack([p.purchases[0] for p in self.alone])
+        return xr.DataArray(
+            np.stack([alone, self.pooled.purchases]),
+            coords={
+                "plan": ["alone", "pooled"],
+                "member": list(inst.members),
+                "supplier": list(inst.suppliers),
+                "year": inst.years,
+                "country": ("supplier", list(inst.countries)),
+            },
+            dims=("plan", "member", "supplier", "year"),
+            name="purchases",
+            attrs={"units": "t/yr", "metal": inst.metal},
+        )
+
+    @property
+    def members(self) -> pd.DataFrame:
+        """By member: stand-alone cost, Shapley share of the saving and its standard
+        error, and the cost after the split (stand-alone cost − share) [USD]."""
+        alone = np.array([p.objective for p in self.alone])
+        return pd.DataFrame(
+            {
+                "cost_alone": alone,
+                "shapley_saving": self.shapley,
+                "shapley_se": self.shapley_se,
+                "cost_after_split": alone - self.shapley,
+            },
+            index=pd.Index(self.instance.members, name="member"),
+        )
+
+    @property
+    def concentration(self) -> pd.DataFrame:
+        """Supplier and country concentration of the members buying alone (all stand-alone
+        plans together) and of the pooled plan (see :func:`sharing.concentration`)."""
+        alone = sum((p.volume for p in self.alone), np.zeros_like(self.pooled.volume))
+        rows = {
+            name: concentration(volume, self.instance.countries)
+            for name, volume in (("alone", alone), ("pooled", self.pooled.volume))
+        }
+        return pd.DataFrame(rows).T.rename_axis("plan")
+
+    def to_frame(self) -> pd.DataFrame:
+        """Purchases as a tidy table: plan, member, supplier, country, year, tonnes."""
+        frame = self.purchases.to_dataframe().reset_index()
+        return frame.rename(columns={"purchases": "tonnes"})[
+            ["plan", "member", "supplier", "country", "year", "tonnes"]
+        ]

@@ -1,0 +1,123 @@
+"""Solve one buyer's MIP into a plan, and combine plans into a warm start."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from evpath.errors import ProcurementError
+from evpath.procurement.diagnosis import check_feasible, explain_infeasible
+from evpath.procurement.highs import has_solution, proved_infeasible, run
+from evpath.procurement.instance import TOLERANCE_T, Instance, buyer_name
+from evpath.procurement.mip import Model, build
+from evpath.procurement.result import Plan
+
+
+def solve_buyer(
+    instance: Instance,
+    members: Sequence[int],
+    start: np.ndarray | None = None,
+    *,
+    mip_rel_gap: float = 1e-6,
+    time_limit: float = 60.0,
+    check: bool = True,
+) -> Plan:
+    """Optimal plan of the buyer made of ``members``.
+
+    Parameters
+    ----------
+    instance : Instance
+    members : sequence of int
+        Indices into ``instance.members``.
+    start : ndarray, optional
+        A feasible solution vector to start from (see :func:`combine`).
+    mip_rel_gap : float
+        Relative optimality gap at which HiGHS stops [fraction].
+    time_limit : float
+        Seconds per solve.
+    check : bool
+        Run :func:`~evpath.procurement.diagnosis.check_feasible` first and raise its
+        explanation.
+
+    Raises
+    ------
+    ProcurementError
+        Explaining in words which rule cannot hold, never a bare solver status.
+    """
+    buyer = tuple(sorted(members))
+    if check:
+        problems = check_feasible(instance, buyer)
+        if problems:
+            raise ProcurementError("\n".join(problems))
+    model = build(instance, buyer, frozenset())
+    h = run(model.lp, mip_rel_gap, time_limit, start)
+    if proved_infeasible(h):
+        raise ProcurementError(explain_infeasible(instance, buyer, mip_rel_gap, time_limit))
+    if not has_solution(h):
+        msg = (
+            f"{buyer_name(instance, buyer)}: HiGHS found no plan "
+            f"({h.modelStatusToString(h.getModelStatus())}) within {time_limit:g} s; allowed: "
+            "a larger time_limit, or fewer members, suppliers or years"
+        )
+        raise ProcurementError(msg)
+    return _plan(model, np.asarray(h.getSolution().col_value), h.getInfo().mip_gap)
+
+
+def _plan(model: Model, col: np.ndarray, gap: float) -> Plan:
+    """The plan in a solution vector ``col``; ``gap`` is HiGHS's proved gap [fraction]."""
+    inst, seg = model.instance, model.seg
+    w = np.round(col[model.cols["w"]]) * seg.valid
+    v = col[model.cols["v"]] * w
+    volume = v.sum(axis=2)
+    total = volume.sum(axis=0)
+    split = np.divide(volume, total, out=np.zeros_like(volume), where=total > TOLERANCE_T)
+    x = np.maximum(col[model.cols["x"]], 0.0)[:, None, :] * split[None]
+    stock = col[model.cols["stock"]]
+    price_part = np.nan_to_num(inst.tier_price)
+    fixed = inst.fixed_cost[:, None, None] * w
+    tier_cost = (seg.intercept[:, None, :] * w - fixed + price_part[:, None, :] * v).sum()
+    risk = (inst.risk_weight * inst.risk[:, None, None] * v).sum()
+    holding = inst.holding_cost * stock.sum()
+    return Plan(
+        members=model.members,
+        purchases=x,
+        stock=stock,
+        used=w.sum(axis=2) > 0.5,
+        purchase_cost=float(tier_cost),
+        contract_cost=float(fixed.sum()),
+        holding_cost=float(holding),
+        risk_penalty=float(risk),
+        objective=float(tier_cost + fixed.sum() + risk + holding),
+        mip_gap=float(gap),
+        columns=col,
+    )
+
+
+def combine(instance: Instance, plans: Sequence[Plan]) -> tuple[tuple[int, ...], np.ndarray | None]:
+    """The solution vector of the buyer made of the plans' members that buys what the
+    plans buy together: a warm start whose cost is at most the sum of theirs.
+
+    Returns the buyer's members and the vector (None if the combined volume fits no
+    segment, which concave prices rule out).
+    """
+    members = tuple(sorted(m for p in plans for m in p.members))
+    model = build(instance, members, frozenset())
+    seg = model.seg
+    where = {m: (p, i) for p in plans for i, m in enumerate(p.members)}
+    x = np.stack([where[m][0].purchases[where[m][1]] for m in members])
+    stock = np.stack([where[m][0].stock[where[m][1]] for m in members])
+    volume = x.sum(axis=0)
+    slack = 1e-6 * np.maximum(1.0, seg.hi)
+    fits = seg.valid & (volume[..., None] >= seg.lo - slack) & (volume[..., None] <= seg.hi + slack)
+    bought = volume > TOLERANCE_T
+    if (bought & ~fits.any(axis=2)).any():
+        return members, None
+    k = np.argmax(fits, axis=2)
+    one_hot = (np.arange(seg.lo.shape[2]) == k[..., None]) & bought[..., None]
+    col = np.zeros(model.cols.size)
+    col[model.cols["v"]] = one_hot * volume[..., None]
+    col[model.cols["w"]] = one_hot
+    col[model.cols["x"]] = x.sum(axis=1)
+    col[model.cols["stock"]] = stock
+    return members, col
