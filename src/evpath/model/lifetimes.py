@@ -1,7 +1,8 @@
 """Lifetime models of the dynamic stock engine: how long a vehicle stays in the fleet.
 
-Each model is a survival function of age by cohort; :mod:`evpath.model.survival` turns
-it into survival matrices. Every parameter may be a number or an
+Each model is a survival function of age by cohort, with its mean
+(:meth:`LifetimeModel.mean_lifetime`); :mod:`evpath.model.survival` turns it into
+survival matrices. Every parameter may be a number or an
 :class:`xarray.DataArray`. A DataArray may vary by ``cohort`` (labels are model years)
 and by any other dims (region, powertrain, draw, ...). Lifetimes are in years.
 """

@@ -347,7 +347,7 @@ def survival_matrix(
     --------
     >>> S = survival_matrix(Normal(mean=15.0, std=5.0), range(2020, 2031))
     >>> float(S.sel(year=2020, cohort=2020).round(4))
-    0.9987
+    0.9981
     """
     yrs = check_years(years)
     arrays = survival_arrays(model, yrs, inflow_at)
