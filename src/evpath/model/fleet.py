@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
-from scipy.special import gamma, ndtr
+from scipy.special import gamma
 
 from evpath.core.dims import POWERTRAINS
-from evpath.core.paths import interpolate_path, survival_table, values_at
+from evpath.core.paths import interpolate_path, survival_table
 from evpath.core.variables import catalogue
 from evpath.model import stock as stock_engine
 from evpath.model import survival
@@ -187,31 +187,10 @@ def fleet_stock(scenario: Scenario, sales: xr.DataArray) -> FleetResult:
     )
 
 
-def expected_years_in_fleet(lifetime: Lifetime, cohorts: np.ndarray) -> xr.DataArray:
+def expected_years_in_fleet(spec: Lifetime, cohorts: np.ndarray) -> xr.DataArray:
     """Mean lifetime of each cohort (cohort) [years], from the lifetime distribution."""
-
-    def param(value: float | dict[int, float] | None) -> np.ndarray:
-        assert value is not None
-        return values_at(value, cohorts)
-
-    if lifetime.model == "empirical":
-        assert lifetime.survival is not None
-        mean = np.full(len(cohorts), float(survival_table(lifetime.survival).sum()))
-    elif lifetime.model == "weibull":
-        shape = param(lifetime.shape)
-        mean = (
-            param(lifetime.mean)
-            if lifetime.mean is not None
-            else param(lifetime.scale) * gamma(1 + 1 / shape)
-        )
-    elif lifetime.model == "folded_normal":
-        mu, sigma = param(lifetime.mean), param(lifetime.std)
-        mean = sigma * np.sqrt(2 / np.pi) * np.exp(-(mu**2) / (2 * sigma**2)) + mu * (
-            1 - 2 * ndtr(-mu / sigma)
-        )
-    else:
-        mean = param(lifetime.mean)
-    return xr.DataArray(mean, coords={"cohort": cohorts})
+    mean = lifetime_model(spec, cohorts).mean_lifetime()
+    return xr.DataArray(np.zeros(len(cohorts)), coords={"cohort": cohorts}) + mean
 
 
 def average_age(stock_by_cohort: xr.DataArray, inflow_at: str) -> xr.DataArray:
