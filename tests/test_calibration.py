@@ -8,9 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 import evpath
-from evpath.analysis.calibration import fit_lifetime
+from evpath.analysis.calibration import fit_lifetime, scenario_from_fit
 from evpath.cli.app import app
-from evpath.cli.calibrate import scenario_from_fit
 from evpath.errors import InputError
 from evpath.scenario import load_scenario
 

@@ -1,10 +1,12 @@
-"""Fit a scenario's lifetime to its history: the stock model driven by historical sales
-should reproduce the observed stock and average age.
+"""Scenarios started from history.
 
-The fitted parameters are a shift added to every mean-lifetime value (all segments),
-the Weibull shape (Weibull lifetimes only), an extra shift for each segment after the
-first, and the pre-history sales growth that shapes the initial stock. The residuals
-are relative differences (stock weighted 1, average age 0.5), minimised by
+:func:`scenario_from_fit` writes the adoption curve fitted to an IEA region's electric
+share of sales as sales milestones. :func:`fit_lifetime` fits a scenario's lifetime so
+that the stock model driven by historical sales reproduces the observed stock and
+average age: the fitted parameters are a shift added to every mean-lifetime value (all
+segments), the Weibull shape (Weibull lifetimes only), an extra shift for each segment
+after the first, and the pre-history sales growth that shapes the initial stock. The
+residuals are relative differences (stock weighted 1, average age 0.5), minimised by
 :func:`scipy.optimize.least_squares` within bounds.
 """
 
@@ -15,13 +17,62 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 from scipy.optimize import least_squares
 
-from evpath.api import load_inputs
+from evpath.analysis.adoption import ModelName, fit_region, share_history
+from evpath.data.histories import HISTORIES
+from evpath.data.history import History
+from evpath.data.iea import iea_regions
 from evpath.errors import InputError
-from evpath.model.pipeline import Inputs, run_pipeline
-from evpath.results import Results
+from evpath.model.fleet import fleet_stock
+from evpath.model.sales import new_sales
 from evpath.scenario.schema import Scenario
+
+MILESTONE_YEARS = (2030, 2035, 2040, 2045, 2050)
+"""Years of the sales milestones written from a fitted adoption curve."""
+
+
+def scenario_from_fit(region: str, model: ModelName = "logistic") -> dict[str, Any]:
+    """A scenario document for an IEA region whose electric share follows the fitted curve.
+
+    The electric share at each milestone year is the fitted curve (saturation 100%); it is
+    split between BEV and PHEV in their 2024 proportions; the rest are cars without a plug.
+    The document extends ``world-current-trends`` (lifetime, batteries, plants, recycling).
+    """
+    if region not in iea_regions():
+        msg = f"region: got {region!r}; allowed: an IEA region with usable sales shares (see `evpath compare`)"
+        raise InputError(msg)
+    fit = fit_region(region, "EV", model)
+    bev = float(share_history(region, "BEV").sel(year=2024))
+    phev = float(share_history(region, "PHEV").sel(year=2024))
+    bev_part = bev / (bev + phev) if bev + phev > 0 else 1.0
+    shares = np.clip(fit.predict(np.array(MILESTONE_YEARS)).values, 0.0, 1.0)
+    milestones = []
+    for year, electric in zip(MILESTONE_YEARS, shares, strict=True):
+        mix = {"BEV": round(float(electric) * bev_part, 6)}
+        mix["PHEV"] = round(float(electric) - mix["BEV"], 6)
+        mix["ICEV_gasoline"] = round(1.0 - mix["BEV"] - mix["PHEV"], 6)
+        milestones.append(
+            {
+                "year": year,
+                "shares": {k: v for k, v in mix.items() if v > 0},
+                "source": (
+                    f"evpath {model} fit to the IEA GEVO 2025 electric share of car sales "
+                    f"in {region} (R² {fit.r2:.2f}, {fit.n_points} years)"
+                ),
+                "note": f"BEV:PHEV split of 2024 ({bev_part:.2f} BEV); cars without a plug as ICEV_gasoline",
+            }
+        )
+    slug = "".join(c if c.isalnum() else "-" for c in region.lower()).strip("-")
+    return {
+        "name": f"{slug}-fitted",
+        "extends": "world-current-trends",
+        "description": f"{region}: the electric share of car sales follows its fitted {model} curve.",
+        "regions": [region],
+        "sales": {"curve": {"kind": "linear"}, "milestones": milestones},
+    }
+
 
 WEIGHTS = {"stock": 1.0, "average_age": 0.5}
 """Weight of each observed metric in the fit [dimensionless]."""
@@ -79,14 +130,70 @@ def _with(scenario: Scenario, x: np.ndarray, segments: list[str], weibull: bool)
     return Scenario.model_validate(document)
 
 
-def fit_lifetime(scenario: Scenario, inputs: Inputs | None = None) -> LifetimeFit:
+def _start_shape(scenario: Scenario) -> list[float]:
+    """The Weibull shape the fit starts from; none for other lifetime models."""
+    lifetime = scenario.fleet.lifetime
+    if lifetime.model != "weibull":
+        return []
+    if not isinstance(lifetime.shape, int | float):
+        msg = (
+            f"{scenario.name}: fleet.lifetime.shape is a path over cohorts; "
+            "allowed: one Weibull shape to fit"
+        )
+        raise InputError(msg)
+    return [float(lifetime.shape)]
+
+
+def _history_check(
+    observed: pd.DataFrame, stock: xr.DataArray, average_age: xr.DataArray
+) -> pd.DataFrame:
+    """Modelled against observed stock [vehicles] and average age [years].
+
+    Observations of other years or regions than the model's are left out. The stock is
+    summed over the observation's segment (all if ``all``) and every powertrain; the
+    average age is the stock-weighted mean over its segments. Columns: region, segment,
+    powertrain, metric, year, observed, model, relative_difference, source.
+    """
+    rows = []
+    for row in observed.itertuples(index=False):
+        if row.year not in stock.year.values or row.region not in stock.region.values:
+            continue
+        on_road = stock.sel(region=row.region, year=row.year)
+        age = average_age.sel(region=row.region, year=row.year)
+        if row.segment != "all":
+            on_road, age = on_road.sel(segment=row.segment), age.sel(segment=row.segment)
+        if row.metric == "stock":
+            value = float(on_road.sum())
+        else:
+            by_segment = on_road.sum("powertrain")
+            value = float((age * by_segment).sum() / by_segment.sum())
+        rows.append(
+            {
+                "region": row.region,
+                "segment": row.segment,
+                "powertrain": row.powertrain,
+                "metric": row.metric,
+                "year": row.year,
+                "observed": row.value,
+                "model": value,
+                "relative_difference": value / row.value - 1.0,
+                "source": row.source,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def fit_lifetime(scenario: Scenario, history: History | None = None) -> LifetimeFit:
     """Fit the lifetime of ``scenario`` to its history's observed stock and average age.
+
+    Each evaluation runs the sales and fleet stages only. ``history`` defaults to the
+    scenario's ``sales.history``.
 
     Raises
     ------
     InputError
-        If the lifetime has no ``mean`` (e.g. empirical or Weibull by scale), or the
-        history has fewer observations than parameters.
+        If the lifetime has no ``mean`` (e.g. empirical or Weibull by scale), a Weibull
+        shape varies over cohorts, or the history has fewer observations than parameters.
     """
     lifetime = scenario.fleet.lifetime
     if lifetime.mean is None:
@@ -96,17 +203,19 @@ def fit_lifetime(scenario: Scenario, inputs: Inputs | None = None) -> LifetimeFi
             "or weibull with mean)"
         )
         raise InputError(msg)
-    inputs = inputs or load_inputs(scenario)
-    segments = [str(s) for s in inputs.history.sales.segment.values]
+    if history is None:
+        history = HISTORIES[scenario.sales.history].load()
+    segments = [str(s) for s in history.sales.segment.values]
     weibull = lifetime.model == "weibull"
-    observed = inputs.history.observed
+    shape = _start_shape(scenario)
+    observed = history.observed
     observed = observed[observed["metric"].isin(WEIGHTS) & (observed["powertrain"] == "all")]
     x0 = (
         [0.0]
-        + ([float(lifetime.shape)] if weibull else [])
+        + shape
         + [0.0] * (len(segments) - 1)
         + [scenario.fleet.initial_stock.past_sales_growth]
-    )  # type: ignore[list-item]
+    )
     if len(observed) < len(x0):
         msg = (
             f"{scenario.name}: {len(observed)} stock and age observations in the history; "
@@ -115,11 +224,13 @@ def fit_lifetime(scenario: Scenario, inputs: Inputs | None = None) -> LifetimeFi
         raise InputError(msg)
     low = [-8.0] + ([1.2] if weibull else []) + [-8.0] * (len(segments) - 1) + [-0.1]
     high = [8.0] + ([8.0] if weibull else []) + [8.0] * (len(segments) - 1) + [0.3]
+    years = np.arange(scenario.years.start, scenario.years.end + 1)
+    history_sales = history.sales.sel(region=scenario.regions)
 
     def check(x: np.ndarray) -> pd.DataFrame:
         candidate = _with(scenario, x, segments, weibull)
-        dataset = run_pipeline(candidate, inputs)
-        return Results(candidate, dataset, {}, inputs.history.provenance, observed).history_check()
+        fleet = fleet_stock(candidate, new_sales(candidate, history_sales, years))
+        return _history_check(observed, fleet.stock, fleet.average_age)
 
     def residuals(x: np.ndarray) -> np.ndarray:
         table = check(x)
