@@ -9,10 +9,7 @@ import numpy as np
 
 from evpath.procurement.highs import has_solution, run
 from evpath.procurement.instance import TOLERANCE_T, Instance, buyer_name, capacity_share
-from evpath.procurement.mip import build
-
-FAMILIES = ("country_cap", "min_suppliers", "min_order", "stockpile")
-"""Constraint families that can be dropped to find which one makes a plan infeasible."""
+from evpath.procurement.mip import FAMILIES, build
 
 FAMILY_WORDS = {
     "country_cap": "the country cap (policy.country_cap)",

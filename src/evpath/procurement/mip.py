@@ -56,6 +56,9 @@ from scipy import sparse
 from evpath.procurement.instance import Instance
 from evpath.procurement.segments import Segments, segments
 
+FAMILIES = ("country_cap", "min_suppliers", "min_order", "stockpile")
+"""Rule families :func:`build` can leave out, to find which one makes a plan infeasible."""
+
 
 class Layout:
     """Named blocks of consecutive indices (columns or rows), in the order they are added."""
@@ -158,7 +161,6 @@ class Model:
 
     instance: Instance
     members: tuple[int, ...]
-    relax: frozenset[str]
     seg: Segments
     cols: Layout
     rows: Layout
@@ -166,8 +168,8 @@ class Model:
 
 
 def build(instance: Instance, members: tuple[int, ...], relax: frozenset[str]) -> Model:
-    """The MIP of the buyer made of ``members``, without the rule families in ``relax``
-    (country_cap, min_suppliers, min_order, stockpile)."""
+    """The MIP of the buyer made of ``members``, without the rule families (see
+    ``FAMILIES``) in ``relax``."""
     seg = segments(instance, members, min_order="min_order" not in relax)
     n_s, n_t, n_k = seg.lo.shape
     n_m = len(members)
@@ -214,4 +216,4 @@ def build(instance: Instance, members: tuple[int, ...], relax: frozenset[str]) -
     if instance.min_suppliers > 0 and "min_suppliers" not in relax:
         rows = b.constraints("min_suppliers", (n_t,), float(instance.min_suppliers), inf)
         b.terms(rows[None, :, None], w, 1.0)
-    return Model(instance, members, relax, seg, b.cols, b.rows, b.lp())
+    return Model(instance, members, seg, b.cols, b.rows, b.lp())
