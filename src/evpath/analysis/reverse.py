@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import pandas as pd
 import xarray as xr
@@ -52,7 +53,9 @@ class ReverseAnswer:
 
 
 def _reduction(scenario: Scenario, inputs: Inputs) -> tuple[float, xr.Dataset]:
-    assert scenario.emissions is not None
+    if scenario.emissions is None:
+        msg = f"{scenario.name}: the reverse questions need an 'emissions' block"
+        raise ScenarioError(msg)
     spec = scenario.emissions.target
     dataset = run_pipeline(scenario, inputs)
     table = target_table(dataset, spec)
@@ -112,20 +115,20 @@ def solve_reverse(
 
     ``metric`` replaces the scenario's target metric (same reduction, base and year).
     """
-    if scenario.emissions is None:
+    emissions = scenario.emissions
+    if emissions is None:
         msg = f"{scenario.name}: the reverse questions need an 'emissions' block"
         raise ScenarioError(msg)
     if metric is not None:
-        target = scenario.emissions.target.model_copy(update={"metric": metric})
-        emissions = scenario.emissions.model_copy(update={"target": target})
+        target = emissions.target.model_copy(update={"metric": metric})
+        emissions = emissions.model_copy(update={"target": target})
         scenario = Scenario.model_validate(
             scenario.model_copy(update={"emissions": emissions}).model_dump()
         )
-        assert scenario.emissions is not None
     if not scenario.sales.milestones:
         msg = f"{scenario.name}: the reverse questions need at least one sales milestone"
         raise ScenarioError(msg)
-    spec = scenario.emissions.target
+    spec = emissions.target
     achieved, base = _reduction(scenario, inputs)
 
     def gap_after(change: Callable[[Scenario], Scenario]) -> float:
@@ -138,7 +141,7 @@ def solve_reverse(
         low, high = first, last + 1  # met at low; high: not known to be met
         while high - low > 1:
             middle = (low + high) // 2
-            if gap_after(lambda s, y=middle: with_phase_out(s, y, base)) >= 0:
+            if gap_after(partial(with_phase_out, year=middle, base=base)) >= 0:
                 low = middle
             else:
                 high = middle

@@ -6,7 +6,7 @@ from typing import Literal, get_args
 
 Powertrain = Literal["ICEV_gasoline", "ICEV_diesel", "HEV", "PHEV", "BEV", "FCEV"]
 
-POWERTRAINS: tuple[str, ...] = get_args(Powertrain)
+POWERTRAINS: tuple[Powertrain, ...] = get_args(Powertrain)
 """Powertrains evpath models, in reporting order."""
 
 ELECTRIFIED: tuple[str, ...] = ("HEV", "PHEV", "BEV", "FCEV")
@@ -32,9 +32,9 @@ CARRIERS: tuple[str, ...] = get_args(Carrier)
 """Energy carriers at the vehicle."""
 
 Standard = Literal["CHAdeMO", "CCS1", "CCS2", "GB/T", "NACS", "ChaoJi"]
-STANDARDS: tuple[str, ...] = get_args(Standard)
+STANDARDS: tuple[Standard, ...] = get_args(Standard)
 """DC fast-charging connector standards."""
 
 ChargerType = Literal["slow", "fast"]
-CHARGER_TYPES: tuple[str, ...] = get_args(ChargerType)
+CHARGER_TYPES: tuple[ChargerType, ...] = get_args(ChargerType)
 """Public charger types."""

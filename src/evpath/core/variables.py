@@ -56,7 +56,7 @@ def annotate(dataset: xr.Dataset) -> xr.Dataset:
         unit = array.attrs.get("units", entry.unit)
         if set(array.dims) != set(entry.dims) or unit != entry.unit:
             msg = (
-                f"variable {name!r} has dims {sorted(array.dims)} and unit "
+                f"variable {name!r} has dims {sorted(map(str, array.dims))} and unit "
                 f"{unit!r}; variables.csv says {sorted(entry.dims)} and "
                 f"{entry.unit!r}"
             )

@@ -44,7 +44,7 @@ def tidy(dataset: xr.Dataset) -> pd.DataFrame:
     for name, array in dataset.data_vars.items():
         unknown = set(array.dims) - set(DIM_COLUMNS)
         if unknown:
-            msg = f"variable {name!r} has dims {sorted(unknown)} the tidy table has no column for"
+            msg = f"variable {name!r} has dims {sorted(map(str, unknown))} the tidy table has no column for"
             raise ValueError(msg)
         frame = array.to_dataframe(name="value").reset_index()
         if "cohort" in frame and "year" in frame:

@@ -14,8 +14,7 @@ from evpath.scenario.batteries import PackPrice, Packs
 def pack_kwh(spec: Packs, segments: list[str], cohorts: np.ndarray) -> xr.DataArray:
     """Pack capacity of a new car (segment, powertrain, cohort) [kWh/vehicle]."""
     values = [
-        [values_at(spec.kwh.get(s, {}).get(p, 0.0), cohorts) for p in POWERTRAINS]  # type: ignore[call-overload]
-        for s in segments
+        [values_at(spec.kwh.get(s, {}).get(p, 0.0), cohorts) for p in POWERTRAINS] for s in segments
     ]
     return xr.DataArray(
         values,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import xarray as xr
 
-from evpath.core.dims import CHARGER_TYPES, STANDARDS
+from evpath.core.dims import CHARGER_TYPES, STANDARDS, Standard
 from evpath.core.paths import interpolate_path, values_at
 from evpath.model import stock as stock_engine
 from evpath.model.survival import Fixed
@@ -26,7 +28,7 @@ def evs_per_charger(
     ratio = (ev_stock / observed).where(observed > 0)
     ratio = ratio.where(ratio.year <= history_end)
     recent = ratio.sel(year=slice(history_end - spec.trend_years + 1, history_end))
-    logs = np.log(recent)
+    logs = xr.apply_ufunc(np.log, recent)
     fit = logs.polyfit("year", deg=1, skipna=True)["polyfit_coefficients"]
     slope = fit.sel(degree=1, drop=True)
     last = _last_valid(ratio)
@@ -49,7 +51,7 @@ def evs_per_charger(
                                     **paths.get(t, {}),
                                 },
                                 years,
-                            ),  # type: ignore[call-overload]
+                            ),
                             coords={"year": years},
                         )
                         for t in CHARGER_TYPES
@@ -74,7 +76,7 @@ def _last_valid(array: xr.DataArray) -> xr.DataArray:
     return xr.DataArray(last, coords={d: array[d] for d in dims}, dims=dims)
 
 
-def shares_by_year(path: dict[int, dict[str, float]], years: np.ndarray) -> xr.DataArray:
+def shares_by_year(path: Mapping[int, Mapping[Standard, float]], years: np.ndarray) -> xr.DataArray:
     """Standard shares (standard, year) from a path by year, linear in between, held outside."""
     values = [
         interpolate_path({y: s.get(std, 0.0) for y, s in path.items()}, years) for std in STANDARDS
@@ -133,12 +135,12 @@ def charging(
 
     capex = xr.concat(
         [
-            xr.DataArray(values_at(spec.capex_usd[t], years), coords={"year": years})  # type: ignore[index]
+            xr.DataArray(values_at(spec.capex_usd[t], years), coords={"year": years})
             for t in CHARGER_TYPES
         ],
         dim=xr.DataArray(list(CHARGER_TYPES), dims="charger_type"),
     )
-    kw = xr.DataArray(values_at(spec.fast_kw, years), coords={"year": years})  # type: ignore[arg-type]
+    kw = xr.DataArray(values_at(spec.fast_kw, years), coords={"year": years})
     added = built.inflow.transpose("region", "charger_type", "year")
     return xr.Dataset(
         {

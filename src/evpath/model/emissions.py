@@ -29,7 +29,7 @@ def hydrogen_intensity(
     total = xr.zeros_like(grid)
     routes = {r for shares in spec.routes.values() for r in shares}
     for route in sorted(routes):
-        share = interpolate_path({y: s.get(route, 0.0) for y, s in spec.routes.items()}, years)  # type: ignore[call-overload]
+        share = interpolate_path({y: s.get(route, 0.0) for y, s in spec.routes.items()}, years)
         per_kg = factors.hydrogen_routes[route] + (
             factors.electrolysis_kwh_per_kg * grid / 1000.0 if route == "electrolysis" else 0.0
         )

@@ -27,7 +27,7 @@ def intensity_per_km(spec: Energy, segments: list[str], cohorts: np.ndarray) -> 
         coords={"powertrain": list(POWERTRAINS), "carrier": list(CARRIERS)},
     )
     improvement = xr.DataArray(
-        [spec.improvement.get(p, 0.0) for p in POWERTRAINS],  # type: ignore[call-overload]
+        [spec.improvement.get(p, 0.0) for p in POWERTRAINS],
         coords={"powertrain": list(POWERTRAINS)},
     )
     model_years = xr.DataArray(

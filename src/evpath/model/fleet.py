@@ -11,6 +11,7 @@ from scipy.special import gamma
 from evpath.core.dims import POWERTRAINS
 from evpath.core.paths import interpolate_path, survival_table
 from evpath.core.variables import catalogue
+from evpath.errors import InvariantError
 from evpath.model import stock as stock_engine
 from evpath.model import survival
 from evpath.scenario.schema import InitialStock, Lifetime, Scenario
@@ -39,7 +40,7 @@ def lifetime_model(spec: Lifetime, cohorts: np.ndarray) -> survival.LifetimeMode
             param(spec.scale) if spec.scale is not None else param(spec.mean) / gamma(1 + 1 / shape)
         )
         return survival.Weibull(shape=shape, scale=scale)
-    kinds = {
+    kinds: dict[str, type[survival.Normal | survival.FoldedNormal | survival.LogNormal]] = {
         "normal": survival.Normal,
         "folded_normal": survival.FoldedNormal,
         "lognormal": survival.LogNormal,
@@ -156,6 +157,9 @@ def fleet_stock(scenario: Scenario, sales: xr.DataArray) -> FleetResult:
         result = stock_engine.inflow_driven(
             inflow, model, inflow_at=spec.inflow_at, initial_stock=initial, by_cohort=True
         )
+        if result.stock_by_cohort is None or result.outflow_by_cohort is None:
+            msg = "the stock engine returned no cohort arrays though asked for them"
+            raise InvariantError(msg)
         per_segment.append(
             xr.Dataset(
                 {

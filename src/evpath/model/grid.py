@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from evpath.core.paths import interpolate_path
+from evpath.scenario.base import Label
 from evpath.scenario.emissions import Grid
 
 
-def mix_intensity(mix: dict[str, float], lifecycle: dict[str, float]) -> float:
+def mix_intensity(mix: Mapping[Label, float], lifecycle: Mapping[str, float]) -> float:
     """Life-cycle intensity of a generation mix [g CO2e/kWh]: Σ share × factor."""
     return float(sum(share * lifecycle[technology] for technology, share in mix.items()))
 

@@ -48,7 +48,7 @@ def material_flows(
     put = (sales * at_sale).sum(groups)
     in_fleet = xr.dot(stock_by_cohort, per_car, dim=["cohort", *groups])
     retired = xr.dot(outflow_by_cohort, per_car, dim=["cohort", *groups])
-    export = xr.DataArray(values_at(spec.export_share, years), coords={"year": years})  # type: ignore[arg-type]
+    export = xr.DataArray(values_at(spec.export_share, years), coords={"year": years})
     exported = retired * export
     domestic = retired - exported
     lag = spec.second_life_years

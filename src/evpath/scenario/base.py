@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -17,6 +17,9 @@ NonNegative = Annotated[float, Field(ge=0.0)]
 PositiveParam = Positive | dict[Year, Positive]
 """A positive number, or a path of positive numbers by cohort year."""
 NonNegativeParam = NonNegative | dict[Year, NonNegative]
+
+Label = TypeVar("Label", bound=str)
+"""Keys of a share vector: powertrains, chemistries, standards, …"""
 
 
 class Frozen(BaseModel):
@@ -39,7 +42,7 @@ class Sourced(Frozen):
         return self
 
 
-def check_shares(shares: dict[str, float], what: str = "shares") -> dict[str, float]:
+def check_shares(shares: dict[Label, float], what: str = "shares") -> dict[Label, float]:
     """Shares that sum to 1 within ``SHARE_TOLERANCE``; never renormalised.
 
     Raises ``ValueError`` (reported by pydantic with the field path) otherwise.
@@ -52,8 +55,8 @@ def check_shares(shares: dict[str, float], what: str = "shares") -> dict[str, fl
 
 
 def check_shares_by_year(
-    path: dict[int, dict[str, float]], what: str = "shares"
-) -> dict[int, dict[str, float]]:
+    path: dict[int, dict[Label, float]], what: str = "shares"
+) -> dict[int, dict[Label, float]]:
     """Every year's shares of a path sum to 1 (see :func:`check_shares`)."""
     for year, shares in path.items():
         check_shares(shares, f"{what} in {year}")

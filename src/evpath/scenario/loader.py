@@ -130,10 +130,14 @@ def deep_merge(
         old = merged.get(key)
         annotation = fields[key].annotation if key in fields else None
         block, of_blocks = _block_kind(annotation)
-        mergeable = isinstance(value, dict) and isinstance(old, dict)
-        if mergeable and block is not None and not _variant_changes(old, value):
+        if (
+            isinstance(value, dict)
+            and isinstance(old, dict)
+            and block is not None
+            and not _variant_changes(old, value)
+        ):
             merged[key] = deep_merge(old, value, block)
-        elif mergeable and of_blocks is not None:
+        elif isinstance(value, dict) and isinstance(old, dict) and of_blocks is not None:
             merged[key] = {
                 k: deep_merge(old[k], v, of_blocks)
                 if isinstance(v, dict)
@@ -152,7 +156,7 @@ def _block_kind(annotation: Any) -> tuple[type[BaseModel] | None, type[BaseModel
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation, None
     origin = getattr(annotation, "__origin__", None)
-    args = getattr(annotation, "__args__", ())
+    args: tuple[Any, ...] = getattr(annotation, "__args__", ())
     if origin is dict and len(args) == 2:
         key, value = args
         by_year = getattr(key, "__origin__", key) is int  # a path: replaced whole
