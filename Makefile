@@ -1,17 +1,18 @@
-# Two entry points on a fresh machine:
-#   make run   -> create .venv, install evpath, run the bundled Japan scenario
-#   make test  -> create .venv, install evpath with test extras, run the test suite
+# Entry points on a fresh machine:
+#   make run    -> create .venv, install evpath, run the bundled Japan scenario
+#   make test   -> create .venv, install evpath with test extras, run the test suite
+#   make lint   -> ruff, mypy and the import layers
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench clean
+.PHONY: run test lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,dev]'
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -19,6 +20,12 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_stock.py

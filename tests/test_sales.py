@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from evpath.core.curves import progress
 from evpath.data.histories import HISTORIES
-from evpath.model.sales import new_sales, project_total
+from evpath.model.sales import new_sales, progress, project_total
 from evpath.scenario import POWERTRAINS, load_scenario
 from evpath.scenario.schema import Curve, TotalSales
 

@@ -1,20 +1,12 @@
-"""Transition and adoption curves.
-
-:func:`progress` maps τ ∈ [0, 1] (the fraction of a milestone interval elapsed) to
-f(τ) ∈ [0, 1] with f(0) = 0 and f(1) = 1. A share moving from ``a`` to ``b`` over the
-interval is a + (b − a)·f(τ); because every powertrain uses the same f, shares keep
-summing to one.
-
-:func:`logistic` and :func:`bass_cumulative` are the S-curve kernels behind it and behind
-the adoption curves fitted to sales-share histories (:mod:`evpath.analysis.adoption`).
+"""S-curve kernels: the logistic and Bass diffusion curves behind the sales transitions
+(:func:`evpath.model.sales.progress`) and the adoption curves fitted to sales-share
+histories (:mod:`evpath.analysis.adoption`).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
-
-from evpath.scenario.schema import Curve
+from numpy.typing import NDArray
 
 FloatArray = NDArray[np.float64]
 
@@ -37,27 +29,3 @@ def bass_cumulative(
     """
     decay = np.exp(-(p + q) * t)
     return np.asarray(saturation * (1.0 - decay) / (1.0 + (q / p) * decay), dtype=float)
-
-
-def progress(tau: ArrayLike, curve: Curve, interval_years: ArrayLike) -> FloatArray:
-    """f(τ) for the chosen curve.
-
-    Parameters
-    ----------
-    tau : array-like [dimensionless]
-        Elapsed fraction of the interval, clipped to [0, 1].
-    curve : Curve
-        Kind and parameters (logistic steepness; Bass p and q in 1/yr).
-    interval_years : array-like [years]
-        Length of the interval (the Bass curve runs in calendar time).
-    """
-    elapsed = np.clip(np.asarray(tau, dtype=float), 0.0, 1.0)
-    if curve.kind == "linear":
-        return elapsed
-    if curve.kind == "logistic":
-        k = curve.steepness
-        low, high = logistic(np.array(-k / 2)), logistic(np.array(k / 2))
-        return (logistic(k * (elapsed - 0.5)) - low) / (high - low)
-    interval = np.asarray(interval_years, dtype=float)
-    full = bass_cumulative(interval, curve.p, curve.q)
-    return bass_cumulative(elapsed * interval, curve.p, curve.q) / full

@@ -36,8 +36,7 @@ def distance_per_car(
         [spec.annual_km[str(s)] for s in stock_by_cohort.segment.values],
         coords={"segment": stock_by_cohort.segment},
     )
-    distance = (target / mean_shape).drop_vars("year", errors="ignore") * shape
-    return distance
+    return (target / mean_shape).drop_vars("year", errors="ignore") * shape
 
 
 def vehicle_km(stock_by_cohort: xr.DataArray, distance: xr.DataArray) -> xr.DataArray:

@@ -205,5 +205,4 @@ def average_age(stock_by_cohort: xr.DataArray, inflow_at: str) -> xr.DataArray:
     """
     age = stock_by_cohort.year - stock_by_cohort.cohort + survival.INFLOW_AT_AGE_OFFSET[inflow_at]
     cars = stock_by_cohort.sum("powertrain")
-    mean = (cars * age).sum("cohort") / cars.sum("cohort")
-    return mean
+    return (cars * age).sum("cohort") / cars.sum("cohort")

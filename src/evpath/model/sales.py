@@ -10,13 +10,41 @@ from __future__ import annotations
 
 import numpy as np
 import xarray as xr
+from numpy.typing import ArrayLike, NDArray
 
-from evpath.core.curves import progress
+from evpath.core.curves import bass_cumulative, logistic
 from evpath.core.dims import POWERTRAINS
 from evpath.core.paths import interpolate_path
 from evpath.core.variables import catalogue
 from evpath.errors import ScenarioError
-from evpath.scenario.schema import Sales, Scenario, SegmentSplit, TotalSales
+from evpath.scenario.schema import Curve, Sales, Scenario, SegmentSplit, TotalSales
+
+
+def progress(tau: ArrayLike, curve: Curve, interval_years: ArrayLike) -> NDArray[np.float64]:
+    """f(τ) for the chosen curve: maps τ ∈ [0, 1], the elapsed fraction of a milestone
+    interval, to f(τ) ∈ [0, 1] with f(0) = 0 and f(1) = 1. A share moving from ``a`` to
+    ``b`` over the interval is a + (b − a)·f(τ); as every powertrain uses the same f,
+    shares keep summing to one.
+
+    Parameters
+    ----------
+    tau : array-like [dimensionless]
+        Elapsed fraction of the interval, clipped to [0, 1].
+    curve : Curve
+        Kind and parameters (logistic steepness; Bass p and q in 1/yr).
+    interval_years : array-like [years]
+        Length of the interval (the Bass curve runs in calendar time).
+    """
+    elapsed = np.clip(np.asarray(tau, dtype=float), 0.0, 1.0)
+    if curve.kind == "linear":
+        return elapsed
+    if curve.kind == "logistic":
+        k = curve.steepness
+        low, high = logistic(np.array(-k / 2)), logistic(np.array(k / 2))
+        return (logistic(k * (elapsed - 0.5)) - low) / (high - low)
+    interval = np.asarray(interval_years, dtype=float)
+    full = bass_cumulative(interval, curve.p, curve.q)
+    return bass_cumulative(elapsed * interval, curve.p, curve.q) / full
 
 
 def project_total(history_total: xr.DataArray, years: np.ndarray, spec: TotalSales) -> xr.DataArray:

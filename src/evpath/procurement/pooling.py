@@ -101,7 +101,7 @@ def procure(
         return costs[mask]
 
     pooled = coalition((1 << n) - 1)
-    if shapley == "exact" or shapley == "auto" and n <= EXACT_SHAPLEY_MAX:
+    if shapley == "exact" or (shapley == "auto" and n <= EXACT_SHAPLEY_MAX):
         values = np.array([0.0] + [cost(mask) for mask in range(1, 1 << n)])
         cost_share, se = shapley_exact(values), np.zeros(n)
         method = f"exact, {(1 << n) - 1} coalitions"

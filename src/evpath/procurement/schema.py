@@ -8,6 +8,7 @@ or ``note:`` on the block that holds it. Units are in each field's description.
 from __future__ import annotations
 
 from importlib import resources
+from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -131,7 +132,7 @@ class Supplier(Sourced):
             )
             raise ValueError(msg)
         finite = [e for e in ends if e is not None]
-        if any(b <= a for a, b in zip(finite, finite[1:], strict=False)):
+        if any(b <= a for a, b in pairwise(finite)):
             msg = f"up_to values {finite} [t/yr]; allowed: strictly increasing"
             raise ValueError(msg)
         return tiers
@@ -205,7 +206,7 @@ class Alliance(Frozen):
             if not years:
                 msg = "no years given; allowed: a list of consecutive years or {start, end}"
                 raise ValueError(msg)
-            if any(b != a + 1 for a, b in zip(years, years[1:], strict=False)):
+            if any(b != a + 1 for a, b in pairwise(years)):
                 msg = (
                     f"years {years} are not consecutive and increasing; allowed: consecutive "
                     "years (stock carries from one year to the next)"

@@ -202,14 +202,14 @@ def format_validation_error(where: str, exc: ValidationError, model: type[BaseMo
     for error in errors:
         loc = tuple(p for p in error["loc"] if not _is_union_tag(p))
         by_path.setdefault(loc, []).append(error)
-    lines = []
+    lines: list[str] = []
     for loc, group in by_path.items():
         deeper = any(other[: len(loc)] == loc and len(other) > len(loc) for other in by_path)
         specific = [e for e in group if e["type"] not in TYPE_MISMATCHES]
         if deeper and not specific:
             continue  # a union member that failed on type; the member that fits says more
-        for error in specific if specific and len(group) > 1 else group:
-            lines.append(_error_line(loc, error, model))
+        chosen = specific if specific and len(group) > 1 else group
+        lines.extend(_error_line(loc, error, model) for error in chosen)
     body = "\n".join(f"  {line}" for line in dict.fromkeys(lines))
     return f"{where}: invalid scenario\n{body}"
 
