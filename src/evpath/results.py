@@ -11,9 +11,9 @@ import pandas as pd
 import xarray as xr
 
 from evpath.core.tolerances import FULL_SHARE_TOLERANCE
-from evpath.data.factors import emission_factors
 from evpath.io import export
 from evpath.io.store import ResultsStore
+from evpath.model.history_check import compare_with_observed
 from evpath.model.indicators import first_year_fully_electrified, target_table
 from evpath.scenario.schema import Scenario
 
@@ -85,72 +85,9 @@ class Results:
         return target_table(self.dataset, self.scenario.emissions.target)
 
     def history_check(self) -> pd.DataFrame:
-        """The model against every observed fleet figure of its history, where modelled.
-
-        Metrics: stock, average_age; with a batteries block battery_demand [GWh/yr]; with
-        an emissions block vehicle_km, gasoline_use and in_use_fuel_economy (vehicle-km
-        per litre of gasoline).
-        """
-        rows = []
-        for row in self.observed.itertuples(index=False):
-            value = self._modelled(row.metric, row.region, row.segment, row.powertrain, row.year)
-            if value is None:
-                continue
-            rows.append(
-                {
-                    "region": row.region,
-                    "segment": row.segment,
-                    "powertrain": row.powertrain,
-                    "metric": row.metric,
-                    "year": row.year,
-                    "observed": row.value,
-                    "model": value,
-                    "relative_difference": value / row.value - 1.0,
-                    "source": row.source,
-                }
-            )
-        return pd.DataFrame(rows)
-
-    def _modelled(
-        self, metric: str, region: str, segment: str, powertrain: str, year: int
-    ) -> float | None:
-        ds = self.dataset
-        needed = {
-            "average_age": "average_age",
-            "vehicle_km": "vehicle_km",
-            "gasoline_use": "energy_use",
-            "in_use_fuel_economy": "energy_use",
-            "battery_demand": "battery_demand",
-        }
-        if metric != "stock" and needed.get(metric) not in ds:
-            return None
-        if year not in ds.year.values or region not in ds.region.values:
-            return None
-
-        def pick(name: str) -> xr.DataArray:
-            array = ds[name].sel(region=region, year=year)
-            if segment != "all":
-                array = array.sel(segment=segment)
-            if powertrain != "all" and "powertrain" in array.dims:
-                array = array.sel(powertrain=powertrain.split("+"))
-            return array
-
-        if metric == "stock":
-            return float(pick("stock").sum())
-        if metric == "average_age":
-            stock = pick("stock").sum("powertrain")
-            return float((pick("average_age") * stock).sum() / stock.sum())
-        if metric == "vehicle_km":
-            return float(pick("vehicle_km").sum())
-        if metric == "battery_demand":
-            return float(pick("battery_demand").sum())
-        litres = (
-            float(pick("energy_use").sel(carrier="gasoline").sum())
-            / (emission_factors().energy_content["gasoline"])
-        )
-        if metric == "gasoline_use":
-            return litres
-        return float(pick("vehicle_km").sum()) / litres
+        """The model against every observed fleet figure of its history, where modelled
+        (see :func:`evpath.model.history_check.compare_with_observed`)."""
+        return compare_with_observed(self.dataset, self.observed)
 
     def write(self, out_dir: str | Path, store: str | Path | None) -> dict[str, Path]:
         """Write NetCDF, Parquet and the manifest to ``out_dir``; add the run to ``store``.

@@ -26,6 +26,7 @@ from evpath.data.history import History
 from evpath.data.iea import iea_regions
 from evpath.errors import InputError
 from evpath.model.fleet import fleet_stock
+from evpath.model.history_check import compare_with_observed
 from evpath.model.sales import new_sales
 from evpath.scenario.schema import Scenario
 
@@ -144,45 +145,6 @@ def _start_shape(scenario: Scenario) -> list[float]:
     return [float(lifetime.shape)]
 
 
-def _history_check(
-    observed: pd.DataFrame, stock: xr.DataArray, average_age: xr.DataArray
-) -> pd.DataFrame:
-    """Modelled against observed stock [vehicles] and average age [years].
-
-    Observations of other years or regions than the model's are left out. The stock is
-    summed over the observation's segment (all if ``all``) and every powertrain; the
-    average age is the stock-weighted mean over its segments. Columns: region, segment,
-    powertrain, metric, year, observed, model, relative_difference, source.
-    """
-    rows = []
-    for row in observed.itertuples(index=False):
-        if row.year not in stock.year.values or row.region not in stock.region.values:
-            continue
-        on_road = stock.sel(region=row.region, year=row.year)
-        age = average_age.sel(region=row.region, year=row.year)
-        if row.segment != "all":
-            on_road, age = on_road.sel(segment=row.segment), age.sel(segment=row.segment)
-        if row.metric == "stock":
-            value = float(on_road.sum())
-        else:
-            by_segment = on_road.sum("powertrain")
-            value = float((age * by_segment).sum() / by_segment.sum())
-        rows.append(
-            {
-                "region": row.region,
-                "segment": row.segment,
-                "powertrain": row.powertrain,
-                "metric": row.metric,
-                "year": row.year,
-                "observed": row.value,
-                "model": value,
-                "relative_difference": value / row.value - 1.0,
-                "source": row.source,
-            }
-        )
-    return pd.DataFrame(rows)
-
-
 def fit_lifetime(scenario: Scenario, history: History | None = None) -> LifetimeFit:
     """Fit the lifetime of ``scenario`` to its history's observed stock and average age.
 
@@ -230,7 +192,8 @@ def fit_lifetime(scenario: Scenario, history: History | None = None) -> Lifetime
     def check(x: np.ndarray) -> pd.DataFrame:
         candidate = _with(scenario, x, segments, weibull)
         fleet = fleet_stock(candidate, new_sales(candidate, history_sales, years))
-        return _history_check(observed, fleet.stock, fleet.average_age)
+        modelled = xr.Dataset({"stock": fleet.stock, "average_age": fleet.average_age})
+        return compare_with_observed(modelled, observed)
 
     def residuals(x: np.ndarray) -> np.ndarray:
         table = check(x)
