@@ -10,7 +10,7 @@ import xarray as xr
 from evpath.core.dims import CHARGER_TYPES, STANDARDS, Standard
 from evpath.core.paths import interpolate_path, values_at
 from evpath.model import stock as stock_engine
-from evpath.model.survival import Fixed
+from evpath.model.lifetimes import Fixed
 from evpath.scenario.charging import Charging
 
 ACCESS = {"native": 1.0, "adapter": 1.0}

@@ -12,12 +12,12 @@ from evpath.core.dims import POWERTRAINS
 from evpath.core.paths import interpolate_path, survival_table
 from evpath.core.variables import catalogue
 from evpath.errors import InvariantError
+from evpath.model import lifetimes, survival
 from evpath.model import stock as stock_engine
-from evpath.model import survival
 from evpath.scenario.schema import InitialStock, Lifetime, Scenario
 
 
-def lifetime_model(spec: Lifetime, cohorts: np.ndarray) -> survival.LifetimeModel:
+def lifetime_model(spec: Lifetime, cohorts: np.ndarray) -> lifetimes.LifetimeModel:
     """The survival model of a scenario's lifetime block; paths become (cohort) arrays."""
 
     def param(value: float | dict[int, float] | None) -> float | xr.DataArray:
@@ -29,21 +29,21 @@ def lifetime_model(spec: Lifetime, cohorts: np.ndarray) -> survival.LifetimeMode
     if spec.model == "empirical":
         assert spec.survival is not None
         table = survival_table(spec.survival)
-        return survival.Empirical(
+        return lifetimes.Empirical(
             survival=xr.DataArray(table, coords={"age": np.arange(table.size)})
         )
     if spec.model == "fixed":
-        return survival.Fixed(mean=param(spec.mean))
+        return lifetimes.Fixed(mean=param(spec.mean))
     if spec.model == "weibull":
         shape = param(spec.shape)
         scale = (
             param(spec.scale) if spec.scale is not None else param(spec.mean) / gamma(1 + 1 / shape)
         )
-        return survival.Weibull(shape=shape, scale=scale)
-    kinds: dict[str, type[survival.Normal | survival.FoldedNormal | survival.LogNormal]] = {
-        "normal": survival.Normal,
-        "folded_normal": survival.FoldedNormal,
-        "lognormal": survival.LogNormal,
+        return lifetimes.Weibull(shape=shape, scale=scale)
+    kinds: dict[str, type[lifetimes.Normal | lifetimes.FoldedNormal | lifetimes.LogNormal]] = {
+        "normal": lifetimes.Normal,
+        "folded_normal": lifetimes.FoldedNormal,
+        "lognormal": lifetimes.LogNormal,
     }
     return kinds[spec.model](mean=param(spec.mean), std=param(spec.std))
 
@@ -87,7 +87,7 @@ def initial_stock_by_age(
     return (by_age * shares).transpose("age", ...).assign_attrs(units=catalogue()["stock"].unit)
 
 
-def _at_cohort(model: survival.LifetimeModel, cohort: int) -> survival.LifetimeModel:
+def _at_cohort(model: lifetimes.LifetimeModel, cohort: int) -> lifetimes.LifetimeModel:
     """The same model with every (cohort) parameter taken at one cohort, as scalars."""
     values = {
         name: float(value.sel(cohort=cohort))
@@ -175,12 +175,7 @@ def fleet_stock(scenario: Scenario, sales: xr.DataArray) -> FleetResult:
     fleet = xr.concat(per_segment, dim=segments)
     cohorts = fleet.stock_by_cohort.cohort.values
     return FleetResult(
-        stock=fleet.stock,
-        outflow=fleet.outflow,
-        stock_by_cohort=fleet.stock_by_cohort,
-        outflow_by_cohort=fleet.outflow_by_cohort,
-        average_age=fleet.average_age,
-        initial_stock=fleet.initial_stock,
+        **{str(name): array for name, array in fleet.data_vars.items()},
         entry_age=xr.DataArray(
             [survival.INFLOW_AT_AGE_OFFSET[spec.inflow_at] for spec in specs],
             coords={"segment": segments.values},

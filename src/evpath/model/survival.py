@@ -42,33 +42,9 @@ from evpath.core.messages import labels
 from evpath.errors import InputError
 from evpath.model.lifetimes import (
     RESERVED_DIMS,
-    Empirical,
-    Fixed,
-    FoldedNormal,
     LifetimeModel,
-    LogNormal,
-    Normal,
-    Weibull,
     broadcast_parameters,
 )
-
-__all__ = [
-    "INFLOW_AT_AGE_OFFSET",
-    "RESERVED_DIMS",
-    "Empirical",
-    "Fixed",
-    "FoldedNormal",
-    "InflowAt",
-    "LifetimeModel",
-    "LogNormal",
-    "Normal",
-    "SurvivalArrays",
-    "Weibull",
-    "check_inflow_at",
-    "check_years",
-    "survival_arrays",
-    "survival_matrix",
-]
 
 InflowAt = Literal["start", "middle", "end"]
 """When in its year the inflow of a cohort enters the stock."""
