@@ -37,7 +37,8 @@ def test_run_prints_summary_and_writes_every_output(japan_run_folder):
     result, out = japan_run_folder
     store = out / "store.duckdb"
     assert result.exit_code == 0, result.output
-    assert "New sales mix, JPN" in result.output and "Stock mix, JPN" in result.output
+    assert "New sales mix, JPN" in result.output
+    assert "Stock mix, JPN" in result.output
     assert "target met" in result.output
     with xr.open_dataset(out / "japan-2050.nc", engine="h5netcdf") as ds:
         assert ds["stock"].attrs["units"] == "vehicles"
@@ -103,10 +104,12 @@ def test_failed_run_leaves_earlier_results(japan_run_folder, tmp_path: Path):
 def test_scenarios_and_data_listings():
     scenarios = runner.invoke(app, ["scenarios"])
     assert scenarios.exit_code == 0
-    assert "japan-2050" in scenarios.output and "japan-current-trends" in scenarios.output
+    assert "japan-2050" in scenarios.output
+    assert "japan-current-trends" in scenarios.output
     data = runner.invoke(app, ["data"], terminal_width=250)
     assert data.exit_code == 0
-    assert "iea_gevo2025_ev_data" in data.output and "CC BY 4.0" in data.output
+    assert "iea_gevo2025_ev_data" in data.output
+    assert "CC BY 4.0" in data.output
 
 
 def test_unknown_option_is_a_usage_error():
@@ -119,7 +122,8 @@ def test_targets_reports_and_exits_0_when_the_target_is_missed():
         app, ["targets", "japan-current-trends", "--no-solve"], terminal_width=120
     )
     assert result.exit_code == 0, result.output
-    assert "wtw_per_new_car *" in result.output and "gap" in result.output
+    assert "wtw_per_new_car *" in result.output
+    assert "gap" in result.output
     assert "(LMDI)" in result.output
 
 
@@ -128,7 +132,8 @@ def test_targets_answers_the_reverse_questions(monkeypatch, japan_2050, reverse_
     asked (solved once and shared with the tests of the answer itself)."""
 
     def solve_reverse(scenario, inputs, metric=None, **options):
-        assert scenario == japan_2050.scenario and not options
+        assert scenario == japan_2050.scenario
+        assert not options
         return reverse_answers(metric)
 
     monkeypatch.setattr("evpath.analysis.reverse.solve_reverse", solve_reverse)

@@ -20,7 +20,10 @@ def test_every_bundled_file_has_a_provenance_record():
     on_disk = {p.name for p in FILES.glob("*.csv")}
     assert registered == on_disk
     for info in datasets().values():
-        assert info.source and info.licence and info.units and info.version
+        assert info.source
+        assert info.licence
+        assert info.units
+        assert info.version
 
 
 def test_unknown_dataset_is_a_clear_error():

@@ -127,7 +127,8 @@ def test_japan_fleet_matches_published_fuel_and_economy_figures(japan):
 
 def test_target_verdict_and_units(japan):
     table = japan.emissions_target().loc["JPN"]
-    assert table["metric"] == "wtw_per_new_car" and table["base_year"] == 2010
+    assert table["metric"] == "wtw_per_new_car"
+    assert table["base_year"] == 2010
     assert 0.0 < table["reduction"] < 1.0
     assert table["met"] == (table["reduction"] >= 0.9)
     assert table["gap"] == pytest.approx(max(0.9 - table["reduction"], 0.0))
@@ -143,7 +144,8 @@ def test_reverse_answers_meet_the_target_exactly_where_they_say(
 ):
     scenario, inputs = japan_2050.scenario, japan_2050_inputs
     answer = reverse_answers("wtw_per_car")
-    assert answer.phase_out_year is not None and answer.plug_in_shift is not None
+    assert answer.phase_out_year is not None
+    assert answer.plug_in_shift is not None
     from evpath.analysis.reverse import with_phase_out
     from evpath.model.indicators import target_table
     from evpath.model.pipeline import run_pipeline

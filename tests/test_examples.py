@@ -23,4 +23,5 @@ def test_readme_example_is_the_file():
 
 def test_faster_example_meets_its_2035_target(shared_run):
     verdict = shared_run(ROOT / "docs/examples/japan-faster.yaml").target_verdict().loc["JPN"]
-    assert verdict["met"] and verdict["first_year_all_electrified"] == 2035
+    assert verdict["met"]
+    assert verdict["first_year_all_electrified"] == 2035

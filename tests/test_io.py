@@ -44,7 +44,8 @@ def test_tidy_table_has_units_dims_and_skips_cells_before_the_cohort():
     assert export.DIM_COLUMNS[:3] == ("region", "segment", "powertrain")
     assert export.DIM_COLUMNS[-1] == "year"
     stock = table[table.variable == "stock"]
-    assert len(stock) == 8 and set(stock.unit) == {"vehicles"}
+    assert len(stock) == 8
+    assert set(stock.unit) == {"vehicles"}
     cohort = table[table.variable == "stock_by_cohort"]
     assert len(cohort) == 3  # (2020, 2020), (2020, 2021), (2021, 2021)
     assert (cohort.cohort <= cohort.year).all()
@@ -65,7 +66,7 @@ def test_failed_store_write_leaves_earlier_runs_intact(tmp_path: Path):
     store = ResultsStore(tmp_path / "store.duckdb")
     store.write(_manifest("good"), export.tidy(_dataset()))
     broken = pd.DataFrame({"variable": ["x"], "unit": ["1"], "value": ["not a number"]})
-    with pytest.raises(StoreError, match="could not store run bad .* the store is unchanged"):
+    with pytest.raises(StoreError, match=r"could not store run bad .* the store is unchanged"):
         store.write(_manifest("bad"), broken)
     assert list(store.runs().run_id) == ["good"]
     assert len(store.results("good")) == len(export.tidy(_dataset()))

@@ -32,8 +32,10 @@ CASES = [
     ),
     (
         {"sales": {"milestones": [{"year": 2030, "shares": {"EV": 1.0}, "note": "n"}]}},
-        "sales.milestones[0].shares.EV: allowed: 'ICEV_gasoline', 'ICEV_diesel', 'HEV', "
-        "'PHEV', 'BEV' or 'FCEV' (got 'EV')",
+        (
+            "sales.milestones[0].shares.EV: allowed: 'ICEV_gasoline', 'ICEV_diesel', 'HEV', "
+            "'PHEV', 'BEV' or 'FCEV' (got 'EV')"
+        ),
     ),
     (
         {
@@ -66,8 +68,10 @@ CASES = [
     ),
     (
         {"years": {"start": 1990, "history_end": 2024, "end": 2020}},
-        "years: years out of order: start=1990, history_end=2024, end=2020; "
-        "allowed: start < history_end < end",
+        (
+            "years: years out of order: start=1990, history_end=2024, end=2020; "
+            "allowed: start < history_end < end"
+        ),
     ),
     ({"regions": ["JPN", "ATL"]}, "regions[1]: got 'ATL'; allowed: one of ['JPN']"),
     (
@@ -97,8 +101,10 @@ CASES = [
     ),
     (
         {"fleet": {"lifetime": {"model": "gamma", "mean": 12.0, "note": "n"}}},
-        "fleet.lifetime.model: allowed: 'fixed', 'normal', 'folded_normal', 'lognormal', "
-        "'weibull' or 'empirical' (got 'gamma')",
+        (
+            "fleet.lifetime.model: allowed: 'fixed', 'normal', 'folded_normal', 'lognormal', "
+            "'weibull' or 'empirical' (got 'gamma')"
+        ),
     ),
     (
         {"sales": {"total": {"method": "growth", "rate": 0.9, "note": "n"}}},
@@ -249,7 +255,8 @@ def test_changing_a_variant_replaces_the_block(write_scenario):
             {"fleet": {"lifetime": {"model": "normal", "mean": 13.0, "std": 4.0, "note": "n"}}}
         )
     )
-    assert new_model.fleet.lifetime.shape is None and new_model.fleet.lifetime.std == 4.0
+    assert new_model.fleet.lifetime.shape is None
+    assert new_model.fleet.lifetime.std == 4.0
     cleared = load_scenario(write_scenario({"fleet": {"lifetime_by_segment": None}}))
     assert cleared.fleet.lifetime_by_segment == {}
 

@@ -21,5 +21,5 @@ def test_wrong_unit_or_unknown_variable_is_an_error():
     with pytest.raises(InvariantError, match="variable 'average_age' has dims"):
         annotate(wrong)
     unknown = xr.Dataset({"mystery": xr.DataArray([1.0], dims="year", attrs={"units": "1"})})
-    with pytest.raises(InvariantError, match="'mystery' is not in variables.csv"):
+    with pytest.raises(InvariantError, match=r"'mystery' is not in variables.csv"):
         annotate(unknown)
