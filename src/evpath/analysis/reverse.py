@@ -18,7 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
-import pandas as pd
 import xarray as xr
 from scipy.optimize import brentq
 
@@ -165,9 +164,3 @@ def solve_reverse(
         shifted = run_pipeline(with_plug_in_shift(scenario, shift, base), inputs)
         bev = float(shifted["sales_share"].isel(region=0).sel(powertrain="BEV", year=spec.year))
     return ReverseAnswer(phase_out_year=phase_out, plug_in_shift=shift, bev_share_needed=bev)
-
-
-def reduction_path(dataset: xr.Dataset, years: list[int]) -> pd.DataFrame:
-    """Reduction of the target metric against its base year in ``years`` (region × year)."""
-    present = [y for y in years if y in dataset.year.values]
-    return dataset["emission_reduction"].sel(year=present).to_pandas()

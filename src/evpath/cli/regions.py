@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -106,12 +105,6 @@ def compare(
 
 def _slug(names: Sequence[str]) -> str:
     return "-".join(re.sub(r"[^a-z0-9]+", "_", n.lower()).strip("_") for n in names)
-
-
-def _fmt_year(value: float) -> str:
-    if math.isinf(value):
-        return "never" if value > 0 else "-∞"
-    return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
 
 
 def _year_range(low: int, high: int | None) -> str:

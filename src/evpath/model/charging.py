@@ -13,8 +13,6 @@ from evpath.model import stock as stock_engine
 from evpath.model.lifetimes import Fixed
 from evpath.scenario.charging import Charging
 
-ACCESS = {"native": 1.0, "adapter": 1.0}
-
 
 def evs_per_charger(
     ev_stock: xr.DataArray, observed: xr.DataArray, spec: Charging, history_end: int

@@ -19,9 +19,6 @@ from evpath.scenario.base import (
     check_shares_by_year,
 )
 
-CARRIER_UNITS = {"gasoline": "L", "diesel": "L", "electricity": "kWh", "hydrogen": "kg"}
-"""Physical unit each carrier is counted in at the vehicle."""
-
 Technology = Literal[
     "coal", "gas", "oil", "nuclear", "hydro", "solar", "wind", "biomass", "geothermal"
 ]
