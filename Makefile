@@ -19,7 +19,7 @@ run: $(STAMP)
 	$(BIN)/evpath run japan-2050
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

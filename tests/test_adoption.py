@@ -58,10 +58,14 @@ def _noisy(values: np.ndarray, scale: float, seed: int = 1) -> np.ndarray:
 
 def test_logistic_fit_recovers_exact_parameters():
     fit = fit_adoption(_history(_logistic(YEARS, 0.45, 2026.0)))
-    assert fit.model == "logistic" and fit.free == ("r", "t0") and fit.params["K"] == 1.0
+    assert fit.model == "logistic"
+    assert fit.free == ("r", "t0")
+    assert fit.params["K"] == 1.0
     assert fit.params["r"] == pytest.approx(0.45, rel=1e-6)
     assert fit.params["t0"] == pytest.approx(2026.0, abs=1e-5)
-    assert fit.r2 == pytest.approx(1.0) and fit.rmse < 1e-8 and fit.n_points == len(YEARS)
+    assert fit.r2 == pytest.approx(1.0)
+    assert fit.rmse < 1e-8
+    assert fit.n_points == len(YEARS)
 
 
 def test_logistic_fit_recovers_parameters_from_noisy_history_within_their_errors():
@@ -85,7 +89,8 @@ def test_bass_fit_recovers_exact_and_noisy_parameters():
     years = np.arange(2012, 2025)
     exact = _bass(years, 0.002, 0.5, ts=2011.0)
     fit = fit_adoption(_history(exact, years), "bass")
-    assert fit.params["ts"] == 2011.0 and fit.free == ("ln_p", "q")
+    assert fit.params["ts"] == 2011.0
+    assert fit.free == ("ln_p", "q")
     assert fit.params["p"] == pytest.approx(0.002, rel=1e-4)
     assert fit.params["q"] == pytest.approx(0.5, rel=1e-5)
     noisy = fit_adoption(_history(_noisy(exact, 0.01, seed=3), years), "bass")
@@ -107,11 +112,15 @@ def test_year_reaching_is_the_inverse_of_predict(model):
 def test_draws_are_vectorised_and_in_range():
     fit = fit_region("Japan", model="bass")
     draws = fit.sample(500, seed=4)
-    assert draws.sizes == {"draw": 500} and set(draws) == {"p", "q", "K", "ts"}
-    assert float(draws["p"].min()) > 0 and float(draws["q"].min()) >= 0
+    assert draws.sizes == {"draw": 500}
+    assert set(draws) == {"p", "q", "K", "ts"}
+    assert float(draws["p"].min()) > 0
+    assert float(draws["q"].min()) >= 0
     band = fit.predict(np.arange(2025, 2051), draws)
-    assert band.dims == ("draw", "year") and band.shape == (500, 26)
-    assert float(band.min()) >= 0 and float(band.max()) <= 1
+    assert band.dims == ("draw", "year")
+    assert band.shape == (500, 26)
+    assert float(band.min()) >= 0
+    assert float(band.max()) <= 1
     years = fit.year_reaching([0.1, 0.5], draws)
     assert set(years.dims) == {"draw", "level"}
     xr.testing.assert_identical(fit.sample(500, seed=4), draws)
@@ -145,7 +154,8 @@ def test_lag_against_a_shifted_copy_equals_the_shift(model, k):
 def test_lag_sign_and_table():
     fits = [fit_region(r) for r in ("China", "Japan", "Europe")]
     behind = lag(fits[1], fits[0], 0.25)
-    assert behind.low < behind.median < behind.high and behind.median > 5
+    assert behind.low < behind.median < behind.high
+    assert behind.median > 5
     table = lag_table(fits, "China", levels=(0.10, 0.25))
     assert list(table["region"]) == ["Japan", "Japan", "Europe", "Europe"]
     # both China and Europe reached 10 % in the data: a fixed, observed lag
@@ -180,7 +190,8 @@ def test_milestones_in_history_are_the_years_of_the_data(region, level, year):
     assert _first_year_at_or_above(region, level) == year
     table = milestones([fit_region(region)], levels=(level,))
     row = table.iloc[0]
-    assert row["basis"] == "observed" and row["year"] == year
+    assert row["basis"] == "observed"
+    assert row["year"] == year
     assert row["low"] == row["crossing"] == row["high"]
     assert year - 1 < row["crossing"] <= year
 
@@ -191,8 +202,10 @@ def test_milestones_beyond_history_come_from_the_curve_with_intervals():
     assert list(table.index) == [0.05, 0.10, 0.25, 0.50, 0.90, 1.0]
     assert (table["basis"] == "fitted").all()
     assert table.loc[1.0, "target"] == FULL_SHARE
-    assert (table["low"] < table["crossing"]).all() and (table["crossing"] < table["high"]).all()
-    assert table["year"].is_monotonic_increasing and (table["year"] > 2024).all()
+    assert (table["low"] < table["crossing"]).all()
+    assert (table["crossing"] < table["high"]).all()
+    assert table["year"].is_monotonic_increasing
+    assert (table["year"] > 2024).all()
     assert (table["year_low"] <= table["year"]).all()
     assert (table["year"] <= table["year_high"]).all()
 
@@ -209,15 +222,18 @@ def test_a_regions_intervals_do_not_depend_on_the_regions_compared():
 def test_curve_ahead_of_the_data_is_not_reported_in_the_past():
     # Europe's share stalled at 21–22 % in 2022–2024, below its fitted curve
     row = milestones([fit_region("Europe")], levels=(0.25,)).iloc[0]
-    assert row["basis"] == "fitted" and bool(row["ahead_of_data"])
-    assert row["year"] == 2025 and row["low"] >= 2024
+    assert row["basis"] == "fitted"
+    assert bool(row["ahead_of_data"])
+    assert row["year"] == 2025
+    assert row["low"] >= 2024
 
 
 def test_saturation_below_a_level_means_never():
     years = np.arange(2008, 2025)
     fit = fit_adoption(_history(_logistic(years, 0.6, 2018.0, K=0.6), years), fit_saturation=True)
     row = milestones([fit], levels=(0.9,), n_draws=200).iloc[0]
-    assert row["basis"] == "never" and row["crossing"] == np.inf
+    assert row["basis"] == "never"
+    assert row["crossing"] == np.inf
 
 
 def test_observed_crossing_interpolates_between_years():
@@ -240,7 +256,7 @@ def test_share_history_kinds():
 
 
 def test_unknown_region_and_kind_are_explained():
-    with pytest.raises(InputError, match="unknown region 'Japn'.*close matches: Japan"):
+    with pytest.raises(InputError, match=r"unknown region 'Japn'.*close matches: Japan"):
         share_history("Japn")
     with pytest.raises(InputError, match="did you mean 'Japan'"):
         share_history("japan")
@@ -256,9 +272,10 @@ def test_short_history_is_refused_with_the_count():
         fit_adoption(hist)
     msg = str(info.value)
     assert msg.startswith("Tiny (EV share): too little history")
-    assert "3 year(s) with a non-zero share" in msg and "needs at least 5 years" in msg
+    assert "3 year(s) with a non-zero share" in msg
+    assert "needs at least 5 years" in msg
     low = _history(np.full(10, 0.002), np.arange(2015, 2025), "Low")
-    with pytest.raises(InputError, match="peak share 0.20%; needs .* peak of at least 0.5%"):
+    with pytest.raises(InputError, match=r"peak share 0.20%; needs .* peak of at least 0.5%"):
         fit_adoption(low)
 
 
@@ -271,11 +288,13 @@ def test_every_iea_region_fits_or_is_refused_with_reasons(model):
         except InputError as exc:
             msg = str(exc)
             assert msg.startswith(f"{region} (EV share): "), msg
-            assert "with a non-zero share" in msg and "needs" in msg, msg
+            assert "with a non-zero share" in msg, msg
+            assert "needs" in msg, msg
             refused.append(region)
         else:
             assert isinstance(fit, AdoptionFit)
-            assert np.isfinite(fit.r2) and np.all(np.isfinite(fit.cov))
+            assert np.isfinite(fit.r2)
+            assert np.all(np.isfinite(fit.cov))
             assert np.isfinite(fit.year_reaching(0.5))
             fitted.append(region)
     assert {"Japan", "China", "Europe", "USA", "World", "Norway"} <= set(fitted)
@@ -339,7 +358,8 @@ def test_compare_bass_svg_and_reference(tmp_path: Path):
         ],
     )
     assert result.exit_code == 0, result.output
-    assert "Bass fits to the BEV share" in result.output and "Years behind Norway" in result.output
+    assert "Bass fits to the BEV share" in result.output
+    assert "Years behind Norway" in result.output
     assert chart.read_text(encoding="utf-8").lstrip().startswith("<?xml")
 
 

@@ -32,23 +32,23 @@ YEARS = np.arange(2030, 2033)
 
 def instance(**changes: Any) -> Instance:
     """Two members, three suppliers in two countries, three years; discounts and terms."""
-    base: dict[str, Any] = dict(
-        metal="cobalt",
-        years=YEARS,
-        members=("A", "B"),
-        suppliers=("s1", "s2", "s3"),
-        countries=("X", "X", "Y"),
-        demand=np.array([[100.0, 120.0, 150.0], [40.0, 50.0, 60.0]]),
-        capacity=np.full((3, 3), 300.0),
-        tier_end=np.array([[80.0, np.inf], [50.0, np.inf], [np.inf, np.inf]]),
-        tier_price=np.array([[35_000.0, 31_000.0], [34_000.0, 32_000.0], [33_500.0, np.nan]]),
-        min_order=np.array([10.0, 5.0, 0.0]),
-        fixed_cost=np.array([100_000.0, 50_000.0, 80_000.0]),
-        risk=np.array([0.2, 0.5, 0.8]),
-        country_cap=0.7,
-        min_suppliers=2,
-        holding_cost=2_000.0,
-    )
+    base: dict[str, Any] = {
+        "metal": "cobalt",
+        "years": YEARS,
+        "members": ("A", "B"),
+        "suppliers": ("s1", "s2", "s3"),
+        "countries": ("X", "X", "Y"),
+        "demand": np.array([[100.0, 120.0, 150.0], [40.0, 50.0, 60.0]]),
+        "capacity": np.full((3, 3), 300.0),
+        "tier_end": np.array([[80.0, np.inf], [50.0, np.inf], [np.inf, np.inf]]),
+        "tier_price": np.array([[35_000.0, 31_000.0], [34_000.0, 32_000.0], [33_500.0, np.nan]]),
+        "min_order": np.array([10.0, 5.0, 0.0]),
+        "fixed_cost": np.array([100_000.0, 50_000.0, 80_000.0]),
+        "risk": np.array([0.2, 0.5, 0.8]),
+        "country_cap": 0.7,
+        "min_suppliers": 2,
+        "holding_cost": 2_000.0,
+    }
     base.update(changes)
     return Instance(**base)
 
@@ -362,7 +362,8 @@ def test_bundled_example_loads_and_solves():
     alliance = load_alliance("japan-cobalt")
     result = procure(alliance, mip_rel_gap=1e-2)
     inst = result.instance
-    assert inst.members[0] == "Toyota group" and inst.years[[0, -1]].tolist() == [2025, 2040]
+    assert inst.members[0] == "Toyota group"
+    assert inst.years[[0, -1]].tolist() == [2025, 2040]
     assert inst.capacity[0, 0] == pytest.approx(0.03 * 170_000)  # Congo (Kinshasa), USGS 2023
     assert 0 < result.saving < result.cost_alone
     assert result.shapley.sum() == pytest.approx(result.saving)
@@ -386,7 +387,8 @@ def test_cli_prints_summary_and_writes_purchases(tmp_path: Path):
         ["procure", str(file), "--out", str(tmp_path), "--format", "csv", "--store", str(store)],
     )
     assert result.exit_code == 0, result.output
-    assert "saving" in result.output and "Shapley split" in result.output
+    assert "saving" in result.output
+    assert "Shapley split" in result.output
     table = pd.read_csv(tmp_path / "tiny-purchases.csv")
     assert set(table["plan"]) == {"alone", "pooled"}
     stored = ResultsStore(store)
@@ -396,11 +398,9 @@ def test_cli_prints_summary_and_writes_purchases(tmp_path: Path):
     assert stored.runs().empty
 
 
-def test_demand_from_a_stored_run_equals_demand_from_the_scenario(tmp_path: Path):
-    import evpath
-
+def test_demand_from_a_stored_run_equals_demand_from_the_scenario(tmp_path: Path, japan_2050):
     store = tmp_path / "store.duckdb"
-    run = evpath.run("japan-2050")
+    run = japan_2050
     run.write(tmp_path, store)
     document = alliance_document(
         members=[
@@ -428,7 +428,8 @@ def test_demand_from_a_stored_run_equals_demand_from_the_scenario(tmp_path: Path
     both = CliRunner().invoke(
         cli(), ["procure", str(file), "--run", run.run_id, "--scenario", "japan-2050", "--no-store"]
     )
-    assert both.exit_code == 2 and "--run and --scenario: got both" in both.output
+    assert both.exit_code == 2
+    assert "--run and --scenario: got both" in both.output
     missing = CliRunner().invoke(
         cli(),
         [
@@ -443,7 +444,8 @@ def test_demand_from_a_stored_run_equals_demand_from_the_scenario(tmp_path: Path
             str(tmp_path),
         ],
     )
-    assert missing.exit_code == 2 and "no variable" in missing.output
+    assert missing.exit_code == 2
+    assert "no variable" in missing.output
 
 
 @pytest.mark.parametrize(
@@ -477,4 +479,5 @@ def test_cli_exits_2_with_the_reason(
 
 def test_cli_unknown_alliance_exits_2():
     result = CliRunner().invoke(cli(), ["procure", "no-such-alliance"])
-    assert result.exit_code == 2 and "japan-cobalt" in result.output
+    assert result.exit_code == 2
+    assert "japan-cobalt" in result.output

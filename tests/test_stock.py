@@ -141,7 +141,8 @@ def test_draw_dim_from_lifetime_is_added(with_initial: bool) -> None:
 def test_by_cohort_sums_equal_totals_with_initial_stock() -> None:
     initial = _initial()
     result = inflow_driven(_inflow(), LogNormal(12.0, 5.0), initial_stock=initial, by_cohort=True)
-    assert result.stock_by_cohort is not None and result.outflow_by_cohort is not None
+    assert result.stock_by_cohort is not None
+    assert result.outflow_by_cohort is not None
     cohorts = result.stock_by_cohort["cohort"].values
     np.testing.assert_array_equal(cohorts, np.arange(YEARS[0] - 25, YEARS[-1] + 1))
     np.testing.assert_allclose(result.stock_by_cohort.sum("cohort"), result.stock, rtol=1e-12)
@@ -153,8 +154,10 @@ def test_by_cohort_sums_equal_totals_with_initial_stock() -> None:
 
 def test_totals_only_by_default() -> None:
     result = inflow_driven(_inflow(), Normal(10.0, 3.0))
-    assert result.stock_by_cohort is None and result.outflow_by_cohort is None
-    assert result.stock_from_initial is None and result.negative_inflow is None
+    assert result.stock_by_cohort is None
+    assert result.outflow_by_cohort is None
+    assert result.stock_from_initial is None
+    assert result.negative_inflow is None
 
 
 def test_units_follow_the_input() -> None:
@@ -198,7 +201,8 @@ def test_round_trip(kind: str, inflow_at: str, with_initial: bool) -> None:
     )
     np.testing.assert_allclose(back.inflow, inflow, rtol=1e-9)
     np.testing.assert_allclose(back.outflow, forward.outflow, rtol=1e-9, atol=1e-9 * 150)
-    assert back.negative_inflow is not None and not back.negative_inflow.found
+    assert back.negative_inflow is not None
+    assert not back.negative_inflow.found
 
 
 def test_round_trip_with_lifetime_by_region_and_draw() -> None:
@@ -273,14 +277,17 @@ def test_negative_inflow_raises_naming_year_and_series() -> None:
     text = str(info.value)
     assert "the solved inflow is negative" in text
     assert "vehicles/yr) in 2021 for region='JP'" in text
-    assert "negative_inflow='allow'" in text and "negative_inflow='zero'" in text
+    assert "negative_inflow='allow'" in text
+    assert "negative_inflow='zero'" in text
 
 
 def test_negative_inflow_allow_keeps_and_reports() -> None:
     target = _falling_stock()
     result = stock_driven(target, Normal(15.0, 3.0), negative_inflow="allow")
     report = result.negative_inflow
-    assert report is not None and report.found and report.handling == "allow"
+    assert report is not None
+    assert report.found
+    assert report.handling == "allow"
     assert report.years[0] == 2021
     assert float(result.inflow.sel(year=2021, region="JP")) < 0
     assert float(result.inflow.sel(year=2020, region="JP")) > 0
@@ -296,7 +303,9 @@ def test_negative_inflow_zero_clips_and_stock_exceeds_target() -> None:
     target = _falling_stock()
     result = stock_driven(target, Normal(15.0, 3.0), negative_inflow="zero")
     report = result.negative_inflow
-    assert report is not None and report.found and report.stock_excess is not None
+    assert report is not None
+    assert report.found
+    assert report.stock_excess is not None
     assert float(result.inflow.min()) >= 0.0
     assert float(report.stock_excess.min()) >= -1e-9
     assert float(report.stock_excess.sel(region="JP").max()) > 0
@@ -308,7 +317,8 @@ def test_negative_inflow_zero_clips_and_stock_exceeds_target() -> None:
 def test_negative_inflow_zero_with_lifetime_by_region() -> None:
     mean = xr.DataArray([15.0, 12.0], dims="region", coords={"region": ["DE", "JP"]})
     result = stock_driven(_falling_stock(), Normal(mean, 3.0), negative_inflow="zero")
-    assert result.negative_inflow is not None and result.negative_inflow.found
+    assert result.negative_inflow is not None
+    assert result.negative_inflow.found
     assert float(result.inflow.min()) >= 0.0
     assert_balanced(result, None)
 
@@ -350,8 +360,10 @@ def _series(values: object, **kw: object) -> xr.DataArray:
             lambda: inflow_driven(
                 _series(np.ones(3), dims="year", coords={"year": [2000, 2001, 2003]}), Fixed(3.0)
             ),
-            "inflow 'year' labels must be consecutive and increasing by 1; got 2001 followed by "
-            "2003",
+            (
+                "inflow 'year' labels must be consecutive and increasing by 1; got 2001 followed by "
+                "2003"
+            ),
         ),
         (
             lambda: inflow_driven(
@@ -373,15 +385,19 @@ def _series(values: object, **kw: object) -> xr.DataArray:
             lambda: inflow_driven(
                 _inflow(), Fixed(3.0), initial_stock=_initial().isel(age=slice(1, None))
             ),
-            "initial_stock has age labels [1, 2, 3, 4, 5, 6] ...; allowed: consecutive whole "
-            "ages 0, 1, 2",
+            (
+                "initial_stock has age labels [1, 2, 3, 4, 5, 6] ...; allowed: consecutive whole "
+                "ages 0, 1, 2"
+            ),
         ),
         (
             lambda: inflow_driven(
                 _inflow(), Fixed(3.0), initial_stock=_initial().sum("powertrain")
             ),
-            "initial_stock has dims ('age', 'region'); allowed: 'age', every one of ['region', "
-            "'powertrain'], and optionally dims the lifetime varies by [] (missing ['powertrain'])",
+            (
+                "initial_stock has dims ('age', 'region'); allowed: 'age', every one of ['region', "
+                "'powertrain'], and optionally dims the lifetime varies by [] (missing ['powertrain'])"
+            ),
         ),
         (
             lambda: inflow_driven(_inflow(), Fixed(3.0), initial_stock=-_initial()),
@@ -399,8 +415,10 @@ def _series(values: object, **kw: object) -> xr.DataArray:
                 Fixed(3.0),
                 initial_stock=_initial().assign_coords(region=["JP", "DE", "FR"]),
             ),
-            "initial_stock has region labels that differ from those of inflow: missing ['US'], "
-            "extra ['FR']",
+            (
+                "initial_stock has region labels that differ from those of inflow: missing ['US'], "
+                "extra ['FR']"
+            ),
         ),
         (
             lambda: inflow_driven(
@@ -486,8 +504,10 @@ def _series(values: object, **kw: object) -> xr.DataArray:
                 ),
                 type_dim="powertrain",
             ),
-            "type_shares has years 2000-2002 (3 labels); allowed: exactly the stock years "
-            "2000-2030",
+            (
+                "type_shares has years 2000-2002 (3 labels); allowed: exactly the stock years "
+                "2000-2030"
+            ),
         ),
         (
             lambda: stock_driven(

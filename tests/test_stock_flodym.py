@@ -127,7 +127,8 @@ def test_inflow_driven_matches_flodym(kind: str, inflow_at: str) -> None:
     result = inflow_driven(inflow, ours, inflow_at=inflow_at, by_cohort=True)
     _assert_close(result.stock, dsm.stock.values)
     _assert_close(result.outflow, dsm.outflow.values)
-    assert result.stock_by_cohort is not None and result.outflow_by_cohort is not None
+    assert result.stock_by_cohort is not None
+    assert result.outflow_by_cohort is not None
     np.testing.assert_allclose(
         result.stock_by_cohort.transpose("year", "cohort", "region").values,
         dsm.get_stock_by_cohort(),

@@ -223,8 +223,10 @@ def test_initial_survival_zero_where_no_vehicle_reaches_the_age() -> None:
                     coords={"region": ["a", "b"]},
                 )
             ),
-            "Empirical parameter 'survival' rises from 0.5 to 0.6 at age=2, region='a'; "
-            "allowed: non-increasing with age",
+            (
+                "Empirical parameter 'survival' rises from 0.5 to 0.6 at age=2, region='a'; "
+                "allowed: non-increasing with age"
+            ),
         ),
         (
             lambda: Empirical(xr.DataArray([1.0, 0.5], dims="age", coords={"age": [1, 2]})),

@@ -56,7 +56,7 @@ def _reduction(scenario: Scenario, inputs: Inputs) -> tuple[float, xr.Dataset]:
         msg = f"{scenario.name}: the reverse questions need an 'emissions' block"
         raise ScenarioError(msg)
     spec = scenario.emissions.target
-    dataset = run_pipeline(scenario, inputs)
+    dataset = run_pipeline(scenario, inputs, target_only=True)
     table = target_table(dataset, spec)
     return float(table["reduction"].iloc[0]), dataset
 
@@ -161,6 +161,6 @@ def solve_reverse(
         )
     bev = None
     if shift is not None:
-        shifted = run_pipeline(with_plug_in_shift(scenario, shift, base), inputs)
+        shifted = run_pipeline(with_plug_in_shift(scenario, shift, base), inputs, target_only=True)
         bev = float(shifted["sales_share"].isel(region=0).sel(powertrain="BEV", year=spec.year))
     return ReverseAnswer(phase_out_year=phase_out, plug_in_shift=shift, bev_share_needed=bev)

@@ -25,6 +25,7 @@ from evpath.model.stages import (
     UseData,
     battery_stage,
     charging_stage,
+    pack_sizes,
     use_phase_stage,
 )
 from evpath.scenario.schema import Scenario
@@ -67,8 +68,12 @@ class Inputs:
         return tuple(dict.fromkeys(names))
 
 
-def run_pipeline(scenario: Scenario, inputs: Inputs) -> xr.Dataset:
+def run_pipeline(scenario: Scenario, inputs: Inputs, *, target_only: bool = False) -> xr.Dataset:
     """Every stage of the model for one scenario.
+
+    With ``target_only``, only what the per-car target reads: sales, fleet, pack sizes
+    and the use phase (the battery, plant, metal and charging variables are left out);
+    the questions that re-run the model many times use it.
 
     Returns
     -------
@@ -82,14 +87,18 @@ def run_pipeline(scenario: Scenario, inputs: Inputs) -> xr.Dataset:
     sales = new_sales(scenario, inputs.history.sales.sel(region=scenario.regions), years)
     fleet = fleet_stock(scenario, sales)
     parts = [fleet_variables(sales, fleet)]
-    batteries = use = None
+    pack = use = None
     if scenario.batteries is not None and inputs.batteries is not None:
-        batteries = battery_stage(scenario.batteries, inputs.batteries, sales, fleet)
-        parts.append(batteries.variables)
-    if scenario.emissions is not None and inputs.use is not None and batteries is not None:
-        use = use_phase_stage(scenario.emissions, inputs.use, sales, fleet, batteries.pack)
+        if target_only:
+            pack = pack_sizes(scenario.batteries, fleet)
+        else:
+            batteries = battery_stage(scenario.batteries, inputs.batteries, sales, fleet)
+            pack = batteries.pack
+            parts.append(batteries.variables)
+    if scenario.emissions is not None and inputs.use is not None and pack is not None:
+        use = use_phase_stage(scenario.emissions, inputs.use, sales, fleet, pack)
         parts.append(use)
-    if scenario.charging is not None and inputs.charging is not None:
+    if scenario.charging is not None and inputs.charging is not None and not target_only:
         electricity = None if use is None else use["electricity_use"]
         parts.append(
             charging_stage(

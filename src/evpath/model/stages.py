@@ -101,14 +101,18 @@ class BatteryResult:
     variables: xr.Dataset
 
 
+def pack_sizes(spec: Batteries, fleet: FleetResult) -> xr.DataArray:
+    """Pack size of every cohort of the fleet (segment, powertrain, cohort) [kWh/vehicle]."""
+    return pack_kwh(spec.packs, fleet.segments, fleet.stock_by_cohort.cohort.values)
+
+
 def battery_stage(
     spec: Batteries, data: BatteryData, sales: xr.DataArray, fleet: FleetResult
 ) -> BatteryResult:
     """GWh demand, pack price, cell plants, metal flows with recycling, supply shares."""
     years = sales.year.values
-    cohorts = fleet.stock_by_cohort.cohort.values
-    pack = pack_kwh(spec.packs, fleet.segments, cohorts)
-    mix = chemistry_mix(spec.packs, cohorts)
+    pack = pack_sizes(spec, fleet)
+    mix = chemistry_mix(spec.packs, fleet.stock_by_cohort.cohort.values)
     demand = (sales * _at_sale(pack, years)) / 1e6
     by_chemistry = demand.sum(["segment", "powertrain"]) * _at_sale(mix, years)
     cumulative = cumulative_world_demand(data.world_demand, spec.price, years)
