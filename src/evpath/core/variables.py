@@ -1,7 +1,9 @@
-"""The catalogue of model variables (``variables.csv``): dims, unit and description.
+"""The catalogue of model variables (``variables.csv``): dims, unit, description, and
+where a value may be missing.
 
 Every variable a run returns is listed there; :func:`annotate` checks a Dataset against
-the catalogue and adds each variable's description, so that exports carry it.
+the catalogue (dims, finite values) and gives each variable its unit and description, so
+that exports carry them.
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
+from evpath.core.messages import first_true
 from evpath.errors import InvariantError
 
 
@@ -24,6 +28,9 @@ class Variable:
     dims: tuple[str, ...]
     unit: str
     description: str
+    missing: str
+    """Where the variable is NaN by design (e.g. "before the first data year"); empty:
+    never."""
 
 
 @cache
@@ -31,20 +38,24 @@ def catalogue() -> dict[str, Variable]:
     """All model variables by name."""
     path = resources.files("evpath.core") / "variables.csv"
     with resources.as_file(path) as file:
-        table = pd.read_csv(file, dtype=str)
+        table = pd.read_csv(file, dtype=str, keep_default_na=False)
     return {
-        row.name: Variable(row.name, tuple(row.dims.split()), row.unit, row.description)
+        row.name: Variable(
+            row.name, tuple(row.dims.split()), row.unit, row.description, row.missing
+        )
         for row in table.itertuples(index=False)
     }
 
 
 def annotate(dataset: xr.Dataset) -> xr.Dataset:
-    """Give every variable its unit and description from the catalogue, checking its dims.
+    """Give every variable its unit and description from the catalogue, checking its dims
+    and values.
 
     Raises
     ------
     InvariantError
-        A variable missing from the catalogue, with other dims, or carrying another unit.
+        A variable missing from the catalogue, with other dims, carrying another unit,
+        holding ±inf, or NaN where the catalogue says it is never missing.
     """
     known = catalogue()
     annotated = {}
@@ -61,5 +72,22 @@ def annotate(dataset: xr.Dataset) -> xr.Dataset:
                 f"{entry.unit!r}"
             )
             raise InvariantError(msg)
+        _check_finite(array, entry)
         annotated[name] = array.assign_attrs(units=entry.unit, long_name=entry.description)
     return dataset.assign(annotated)
+
+
+def _check_finite(array: xr.DataArray, entry: Variable) -> None:
+    """No ±inf anywhere; no NaN unless the catalogue says where it may be missing."""
+    values = np.asarray(array.values, dtype=float)
+    bad = np.isinf(values) if entry.missing else ~np.isfinite(values)
+    if not bad.any():
+        return
+    cell = first_true(array.copy(data=bad))
+    value = values[cell.position]
+    allowed = f"NaN only for {entry.missing}" if entry.missing else "finite values only"
+    msg = (
+        f"variable {entry.name!r} is {value}{cell.at()}; allowed: {allowed} (variables.csv). "
+        "An input outside its sensible range usually causes this."
+    )
+    raise InvariantError(msg)
