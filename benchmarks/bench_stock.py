@@ -11,6 +11,10 @@ during the call only) of
 - flodym ``InflowDrivenDSM.compute()`` on the same case,
 - the floor: two numpy matmuls ``(year x year) @ (year x series)``,
 
+a lifetime by cohort: a Weibull lifetime (shape 2.5) whose scale rises from 12 to 20
+years over the cohorts 1950-2050, evpath totals and ``stock_driven`` against flodym's
+``InflowDrivenDSM`` with the same parameters by cohort and the same floor,
+
 and an ensemble: 1,000 draws of the mean lifetime (12-18 years) on 20 regions x 6
 powertrains, evpath totals against its own floor (two batched matmuls).
 
@@ -37,12 +41,15 @@ import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
 from evpath.stock import inflow_driven, stock_driven  # noqa: E402
-from evpath.survival import Normal  # noqa: E402
+from evpath.survival import Normal, Weibull  # noqa: E402
 
 YEARS = np.arange(1950, 2051)
 POWERTRAINS = ["ICE", "HEV", "PHEV", "BEV", "FCEV", "other"]
 REGION_COUNTS = (1, 20, 200, 1000)
 MEAN, STD = 15.0, 5.0
+WEIBULL_SHAPE = 2.5
+WEIBULL_SCALE = np.linspace(12.0, 20.0, YEARS.size)
+"""Weibull scale [years] by cohort of the lifetime-by-cohort case."""
 MB = 1024.0**2
 
 
@@ -85,10 +92,14 @@ def make_inflow(n_regions: int) -> xr.DataArray:
     )
 
 
-def flodym_run(inflow: xr.DataArray) -> Callable[[], object]:
-    """A function that builds and computes flodym's InflowDrivenDSM on ``inflow``."""
+def flodym_run(inflow: xr.DataArray, by_cohort: bool = False) -> Callable[[], object]:
+    """A function that builds and computes flodym's InflowDrivenDSM on ``inflow``.
+
+    The lifetime is ``Normal(MEAN, STD)``, or with ``by_cohort`` the Weibull lifetime
+    with scale ``WEIBULL_SCALE`` by cohort.
+    """
     from flodym import Dimension, DimensionSet, InflowDrivenDSM, StockArray
-    from flodym.lifetime_models import NormalLifetime
+    from flodym.lifetime_models import NormalLifetime, WeibullLifetime
 
     dims = DimensionSet(
         dim_list=[
@@ -98,9 +109,16 @@ def flodym_run(inflow: xr.DataArray) -> Callable[[], object]:
         ]
     )
     values = inflow.values
+    scale = np.broadcast_to(WEIBULL_SCALE[:, np.newaxis, np.newaxis], values.shape)
 
     def run() -> object:
-        lifetime = NormalLifetime(dims=dims, mean=MEAN, std=STD, inflow_at="middle")
+        lifetime = (
+            WeibullLifetime(
+                dims=dims, weibull_shape=WEIBULL_SHAPE, weibull_scale=scale, inflow_at="middle"
+            )
+            if by_cohort
+            else NormalLifetime(dims=dims, mean=MEAN, std=STD, inflow_at="middle")
+        )
         dsm = InflowDrivenDSM(
             dims=dims, lifetime_model=lifetime, inflow=StockArray(dims=dims, values=values)
         )
@@ -184,6 +202,9 @@ def main() -> None:
         cells.append(f"{row['totals'][0] / row['floor'][0]:.1f}x")
         print("| " + " | ".join(cells) + " |")
 
+    print()
+    cohort_rows(args.flodym_max_regions)
+
     draws = np.arange(1000)
     mean = xr.DataArray(
         np.random.default_rng(2).uniform(12.0, 18.0, draws.size),
@@ -206,6 +227,49 @@ def main() -> None:
     print(f"| evpath totals | {fmt_time(t)} | {mem:,.0f} MB |")
     print(f"| floor (2 batched matmuls) | {fmt_time(ft)} | {fmem:,.0f} MB |")
     print(f"| size of the stock and outflow results | | {out_mb:,.0f} MB |")
+
+
+def cohort_rows(flodym_max_regions: int) -> None:
+    """Print the table of the lifetime-by-cohort case (Weibull scale rising by cohort)."""
+    scale = xr.DataArray(WEIBULL_SCALE, dims="cohort", coords={"cohort": YEARS})
+    lifetime = Weibull(WEIBULL_SHAPE, scale)
+    print(
+        "| lifetime by cohort, regions x powertrains | evpath totals | evpath stock_driven |"
+        " flodym InflowDrivenDSM | floor (2 matmuls) | flodym / evpath | evpath / floor |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for n_regions in REGION_COUNTS:
+        inflow = make_inflow(n_regions)
+        stock = inflow_driven(inflow, lifetime).stock
+
+        def totals(inflow: xr.DataArray = inflow) -> object:
+            return inflow_driven(inflow, lifetime)
+
+        def solve(stock: xr.DataArray = stock) -> object:
+            return stock_driven(stock, lifetime)
+
+        floor = floor_run(n_regions * len(POWERTRAINS))
+        t, mem = best_time(totals), peak_memory(totals)
+        st, smem = best_time(solve), peak_memory(solve)
+        ft, fmem = best_time(floor), peak_memory(floor)
+        cells = [
+            f"{n_regions} x {len(POWERTRAINS)}",
+            f"{fmt_time(t)}, {mem:,.1f} MB",
+            f"{fmt_time(st)}, {smem:,.1f} MB",
+        ]
+        if n_regions <= flodym_max_regions:
+            fl = flodym_run(inflow, by_cohort=True)
+            fl_t = best_time(fl, min_total=0.0)
+            cells += [f"{fmt_time(fl_t)}, {peak_memory(fl):,.1f} MB"]
+        else:
+            fl_t = float("nan")
+            cells += ["skipped"]
+        cells += [
+            f"{fmt_time(ft)}, {fmem:,.1f} MB",
+            "n/a" if np.isnan(fl_t) else f"{fl_t / t:,.0f}x",
+            f"{t / ft:.1f}x",
+        ]
+        print("| " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":
