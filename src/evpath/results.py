@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import pandas as pd
 import xarray as xr
 
 from evpath.core.tolerances import FULL_SHARE_TOLERANCE
-from evpath.io import export
+from evpath.io import export, publish
 from evpath.io.store import ResultsStore
 from evpath.model.history_check import compare_with_observed
 from evpath.model.indicators import first_year_fully_electrified, target_table
@@ -89,19 +90,58 @@ class Results:
         (see :func:`evpath.model.history_check.compare_with_observed`)."""
         return compare_with_observed(self.dataset, self.observed)
 
-    def write(self, out_dir: str | Path, store: str | Path | None) -> dict[str, Path]:
+    def write(
+        self,
+        out_dir: str | Path,
+        store: str | Path | None,
+        *,
+        keep_runs: int | None = publish.KEEP_RUNS,
+        wait: float = publish.WAIT_SECONDS,
+        notify: publish.Notify = publish.say,
+    ) -> dict[str, Path]:
         """Write NetCDF, Parquet and the manifest to ``out_dir``; add the run to ``store``.
 
-        Files are replaced atomically; the store is written in one transaction.
+        The run's files and its store entry are one unit: the files are written into a
+        staging folder, the store transaction is committed, then the files are published
+        at once as ``out_dir/runs/<run_id>/`` with the link ``out_dir/<scenario name>``
+        pointing at it. A failed or interrupted write leaves the earlier run's files and
+        the store as they were. ``keep_runs`` run folders of the scenario are kept (None:
+        all); another process holding the folder or the store is waited for up to
+        ``wait`` seconds. Returns kind → path (``netcdf``, ``parquet``, ``manifest``
+        through the link, ``run`` the run's folder, ``store``).
         """
-        out = Path(out_dir)
         stem = self.scenario.name
-        paths = {
-            "netcdf": export.to_netcdf(self.dataset, out / f"{stem}.nc", self.manifest),
-            "parquet": export.to_parquet(self.tidy, out / f"{stem}.parquet"),
-            "manifest": export.to_json(self.manifest, out / f"{stem}.manifest.json"),
+        files = {
+            "netcdf": (f"{stem}.nc", export.netcdf_bytes(self.dataset, self.manifest)),
+            "parquet": (f"{stem}.parquet", export.parquet_bytes(self.tidy)),
+            "manifest": (f"{stem}.manifest.json", export.json_bytes(self.manifest)),
         }
+        commit = None
         if store is not None:
-            ResultsStore(store).write(self.manifest, self.tidy)
+            results_store = ResultsStore(store, wait=wait, notify=notify)
+
+            def commit() -> None:
+                results_store.write(self.manifest, self.tidy)
+
+        paths = publish.publish(
+            out_dir,
+            stem,
+            self.run_id,
+            files,
+            commit,
+            started=_posix_time(self.manifest.get("created_at")),
+            keep=keep_runs,
+            wait=wait,
+            notify=notify,
+        )
+        if store is not None:
             paths["store"] = Path(store)
         return paths
+
+
+def _posix_time(stamp: object) -> float | None:
+    """The POSIX time of an ISO timestamp (a manifest's ``created_at``), if it is one."""
+    try:
+        return datetime.fromisoformat(str(stamp)).timestamp()
+    except ValueError:
+        return None

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from evpath.cli.console import console, report_errors
 from evpath.errors import InputError
+from evpath.io import export
 from evpath.io.store import ResultsStore
 from evpath.procurement import ProcurementResult, load_alliance, procure
 
@@ -80,13 +81,9 @@ def procure_command(
     with console.status(f"solving {spec.name}: each member alone, every coalition, pooled"):
         result = procure(spec, scenario, run_data=run_data, samples=samples, mip_rel_gap=gap)
     print_procurement(spec.name, result)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{spec.name}-purchases.{file_format}"
+    path = out / f"{export.file_stem(spec.name)}-purchases.{file_format}"
     table = result.to_frame()
-    if file_format == "csv":
-        table.to_csv(path, index=False)
-    else:
-        table.to_parquet(path, index=False)
+    export.to_table_file(table, path, file_format)
     console.print(f"[bold]purchases[/] {path}")
     if not no_store:
         results_store.write_table("procurement", run, table.assign(alliance=spec.name))

@@ -1,9 +1,12 @@
-"""Exports of a run: tidy table, NetCDF, Parquet. Files are written atomically."""
+"""Exports of a run: tidy table, NetCDF, Parquet. Single files are written atomically;
+a run's set of files is published as one unit by :mod:`evpath.io.publish`."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +14,9 @@ from typing import Any
 
 import pandas as pd
 import xarray as xr
+
+from evpath.errors import StoreError
+from evpath.io import publish
 
 DIM_COLUMNS = (
     "region",
@@ -66,38 +72,88 @@ def tidy(dataset: xr.Dataset) -> pd.DataFrame:
 def write_atomic(path: Path, write: Callable[[Path], Any]) -> Path:
     """Write through a temporary file in the same folder, then rename over ``path``.
 
-    An interrupted or failed write leaves any earlier file at ``path`` untouched.
+    An interrupted or failed write leaves any earlier file at ``path`` untouched and no
+    temporary file behind. The file gets the usual permissions (0644 under umask 022).
+    A file system error (read-only, no space left, not a folder) becomes a StoreError
+    naming ``path`` and the reason.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        msg = f"{path}: cannot write ({publish.reason(exc)})"
+        raise StoreError(msg) from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         write(tmp)
+        os.chmod(tmp, publish.file_mode())
         os.replace(tmp, path)
+    except OSError as exc:
+        msg = f"{path}: cannot write ({publish.reason(exc)}); any earlier file is unchanged"
+        raise StoreError(msg) from None
     finally:
         tmp.unlink(missing_ok=True)
     return path
 
 
-def to_netcdf(dataset: xr.Dataset, path: Path, manifest: dict[str, Any]) -> Path:
-    """NetCDF-4 file with units on every variable and the manifest as a JSON attribute."""
+def netcdf_bytes(dataset: xr.Dataset, manifest: dict[str, Any]) -> bytes:
+    """NetCDF-4 file, in memory, with units on every variable and the manifest as a JSON
+    attribute (``run_id``, ``scenario`` and ``evpath_version`` also as attributes).
+
+    Built in memory so that a full disk is met by Python's own write, with its error,
+    rather than inside the HDF5 library.
+    """
     stamped = dataset.assign_attrs(
         run_id=manifest["run_id"],
         scenario=manifest["scenario_name"],
         evpath_version=manifest["evpath_version"],
         manifest=json.dumps(manifest),
     )
-    return write_atomic(path, lambda tmp: stamped.to_netcdf(tmp, engine="h5netcdf"))
+    return bytes(stamped.to_netcdf(engine="h5netcdf"))
+
+
+def parquet_bytes(table: pd.DataFrame) -> bytes:
+    """Tidy table as a Parquet file, in memory."""
+    buffer = io.BytesIO()
+    table.to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+def json_bytes(document: dict[str, Any]) -> bytes:
+    """A JSON document (the manifest), pretty-printed."""
+    return json.dumps(document, indent=2).encode("utf-8")
+
+
+def to_netcdf(dataset: xr.Dataset, path: Path, manifest: dict[str, Any]) -> Path:
+    """NetCDF-4 file at ``path`` (see :func:`netcdf_bytes`), written atomically."""
+    data = netcdf_bytes(dataset, manifest)
+    return write_atomic(path, lambda tmp: tmp.write_bytes(data))
 
 
 def to_parquet(table: pd.DataFrame, path: Path) -> Path:
-    """Tidy table as Parquet."""
-    return write_atomic(path, lambda tmp: table.to_parquet(tmp, index=False))
+    """Tidy table as Parquet, written atomically."""
+    data = parquet_bytes(table)
+    return write_atomic(path, lambda tmp: tmp.write_bytes(data))
 
 
 def to_json(document: dict[str, Any], path: Path) -> Path:
-    """A JSON document (the manifest), pretty-printed."""
-    return write_atomic(
-        path, lambda tmp: tmp.write_text(json.dumps(document, indent=2), encoding="utf-8")
-    )
+    """A JSON document (the manifest), pretty-printed, written atomically."""
+    data = json_bytes(document)
+    return write_atomic(path, lambda tmp: tmp.write_bytes(data))
+
+
+def file_stem(name: str) -> str:
+    """``name`` made into one safe file name part: characters other than letters, digits,
+    ``_``, ``.`` and ``-`` become ``_``, leading and trailing dots and underscores go
+    (``../x`` → ``x``, ``Japan/Korea`` → ``Japan_Korea``)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "unnamed"
+
+
+def to_table_file(table: pd.DataFrame, path: Path, file_format: str) -> Path:
+    """A table as ``parquet`` or ``csv`` at ``path``, written atomically."""
+    if file_format == "csv":
+        data = table.to_csv(index=False).encode("utf-8")
+    else:
+        data = parquet_bytes(table)
+    return write_atomic(path, lambda tmp: tmp.write_bytes(data))

@@ -6,14 +6,15 @@ runs : run_id, scenario, created_at, evpath_version, input_hash, manifest (JSON)
 results : run_id, variable, unit, one column per dimension, value
 
 A run is written in a single transaction: a failed or interrupted write leaves the
-store as it was.
+store as it was. A store held by another process is waited for (30 s by default).
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ import pandas as pd
 import xarray as xr
 
 from evpath.errors import StoreError
+from evpath.io.publish import WAIT_SECONDS, Notify, reason, say
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -43,40 +45,107 @@ CREATE TABLE IF NOT EXISTS results (
 _COLUMN_TYPES = {"cohort": "INTEGER", "age": "INTEGER", "year": "INTEGER"}
 
 
-class ResultsStore:
-    """A DuckDB results store at ``path`` (created on first write)."""
+def _held_elsewhere(exc: duckdb.Error) -> bool:
+    """Whether DuckDB refused the file because another process holds its lock."""
+    text = str(exc).lower()
+    return "lock" in text and ("conflicting" in text or "could not set" in text)
 
-    def __init__(self, path: str | Path) -> None:
+
+def _rollback(connection: duckdb.DuckDBPyConnection, committed: bool) -> None:
+    """Roll back an open transaction; a rollback that fails is ignored (the error that
+    led here is the one to report, and an uncommitted transaction is never stored)."""
+    if committed:
+        return
+    with suppress(duckdb.Error):
+        connection.execute("ROLLBACK")
+
+
+def _close(connection: duckdb.DuckDBPyConnection) -> None:
+    with suppress(duckdb.Error):
+        connection.close()
+
+
+class ResultsStore:
+    """A DuckDB results store at ``path`` (created on first write).
+
+    DuckDB lets one process at a time open the file for writing. When another process
+    holds it, the store waits up to ``wait`` seconds (telling ``notify`` once) before
+    giving up with a StoreError.
+    """
+
+    def __init__(
+        self, path: str | Path, *, wait: float = WAIT_SECONDS, notify: Notify = say
+    ) -> None:
         self.path = Path(path)
+        self.wait = wait
+        self.notify = notify
+
+    def _open(self) -> duckdb.DuckDBPyConnection:
+        """A connection, waiting for another process that holds the file."""
+        deadline = time.monotonic() + self.wait
+        pause = 0.05
+        told = False
+        while True:
+            try:
+                return duckdb.connect(str(self.path))
+            except duckdb.IOException as exc:
+                if not _held_elsewhere(exc):
+                    raise
+                if time.monotonic() >= deadline:
+                    msg = (
+                        f"{self.path}: the results store is still held by another process "
+                        f"after {self.wait:g} s; nothing was stored, try again when it has "
+                        "finished"
+                    )
+                    raise StoreError(msg) from None
+                if not told:
+                    self.notify(
+                        f"waiting up to {self.wait:g} s for the results store {self.path}, "
+                        "held by another process"
+                    )
+                    told = True
+                time.sleep(min(pause, max(deadline - time.monotonic(), 0.0)))
+                pause = min(pause * 2, 0.5)
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            connection = duckdb.connect(str(self.path))
+            connection = self._open()
         except (duckdb.Error, OSError) as exc:
-            msg = f"{self.path}: cannot open the results store ({exc})"
+            msg = f"{self.path}: cannot open the results store ({reason(exc)})"
             raise StoreError(msg) from None
-        connection.execute(_SCHEMA)
+        try:
+            connection.execute(_SCHEMA)
+        except duckdb.Error as exc:
+            _close(connection)
+            msg = f"{self.path}: cannot prepare the results store ({exc})"
+            raise StoreError(msg) from None
         return connection
 
     @contextmanager
     def _transaction(self, what: str) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection inside one transaction: committed on success, rolled back (and
-        the store left unchanged) on any failure; duckdb errors become StoreError."""
+        the store left unchanged) on any failure; duckdb errors become StoreError.
+
+        A failing rollback (the disk is full, or the commit went through just before an
+        interrupt) never hides the error that caused it.
+        """
         connection = self._connect()
+        committed = False
         try:
             connection.execute("BEGIN TRANSACTION")
             yield connection
             connection.execute("COMMIT")
+            committed = True
         except duckdb.Error as exc:
-            connection.execute("ROLLBACK")
+            _rollback(connection, committed)
             msg = f"{self.path}: could not store {what} ({exc}); the store is unchanged"
             raise StoreError(msg) from None
         except BaseException:
-            connection.execute("ROLLBACK")
+            _rollback(connection, committed)
             raise
         finally:
-            connection.close()
+            _close(connection)
 
     def write(self, manifest: dict[str, Any], table: pd.DataFrame) -> str:
         """Store one run (its manifest and tidy results) atomically; returns its run_id."""
