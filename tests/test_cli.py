@@ -40,9 +40,9 @@ def test_run_prints_summary_and_writes_every_output(japan_run_folder):
     assert "New sales mix, JPN" in result.output
     assert "Stock mix, JPN" in result.output
     assert "target met" in result.output
-    with xr.open_dataset(out / "japan-2050.nc", engine="h5netcdf") as ds:
+    with xr.open_dataset(out / "japan-2050" / "japan-2050.nc", engine="h5netcdf") as ds:
         assert ds["stock"].attrs["units"] == "vehicles"
-    table = pd.read_parquet(out / "japan-2050.parquet")
+    table = pd.read_parquet(out / "japan-2050" / "japan-2050.parquet")
     assert {"variable", "unit", "region", "powertrain", "year", "value"} <= set(table.columns)
     with duckdb.connect(str(store), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == 1
@@ -91,12 +91,12 @@ def test_failed_run_leaves_earlier_results(japan_run_folder, tmp_path: Path):
     out = _copy(folder, tmp_path)
     store = out / "store.duckdb"
     assert first.exit_code == 0, first.output
-    before = (out / "japan-2050.parquet").read_bytes()
+    before = (out / "japan-2050" / "japan-2050.parquet").read_bytes()
     bad = out / "bad.yaml"
     bad.write_text("extends: japan-2050\nname: japan-2050\ntarget_year: soon\n", encoding="utf-8")
     result = runner.invoke(app, ["run", str(bad), "--out", str(out), "--store", str(store)])
     assert result.exit_code == 2
-    assert (out / "japan-2050.parquet").read_bytes() == before
+    assert (out / "japan-2050" / "japan-2050.parquet").read_bytes() == before
     with duckdb.connect(str(store)) as con:
         assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == 1
 
