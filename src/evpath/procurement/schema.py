@@ -12,14 +12,48 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
 
 from evpath.core.dims import Metal
 from evpath.errors import ScenarioError
-from evpath.scenario.base import Frozen, NonNegative, Positive, Share, Sourced, Year
-from evpath.scenario.loader import format_validation_error, read_yaml_mapping
+from evpath.scenario.base import Finite, Frozen, NonNegative, Positive, Share, Sourced, Year, within
+from evpath.scenario.loader import find_file, format_validation_error, read_yaml_mapping
 
 KG_PER_T = 1000.0
+
+MAX_TONNES = 1e9
+"""Largest demand, capacity or volume [t/yr]: above world production of any battery metal."""
+Tonnes = Annotated[NonNegative, within(0.0, MAX_TONNES, "t/yr")]
+PositiveTonnes = Annotated[Positive, within(0.0, MAX_TONNES, "t/yr")]
+Price = Annotated[Positive, within(0.0, 1e7, "in the file's price_unit")]
+Usd = Annotated[NonNegative, within(0.0, 1e12, "USD")]
+UsdPerTonne = Annotated[NonNegative, within(0.0, 1e9, "USD/t")]
+
+NAME_LENGTH = 64
+
+
+def _safe_name(name: str) -> str:
+    """A member, supplier or alliance name that can be part of a file name."""
+    bad = (
+        not name.strip()
+        or name != name.strip()
+        or len(name) > NAME_LENGTH
+        or "/" in name
+        or "\\" in name
+        or ".." in name
+        or not name.isprintable()
+    )
+    if bad:
+        shown = repr(name) if len(name) <= 80 else f"{name[:60]!r}... ({len(name)} characters)"
+        msg = (
+            f"got {shown}; allowed: 1 to {NAME_LENGTH} printable characters without '/', "
+            "'\\' or '..', and no space at either end (names become part of file names)"
+        )
+        raise ValueError(msg)
+    return name
+
+
+SafeName = Annotated[str, AfterValidator(_safe_name)]
 
 PRODUCTION_METALS = ("cobalt", "nickel", "lithium")
 """Metals whose supplier capacity can be a share of USGS mine production, read through
@@ -62,8 +96,8 @@ class Member(Sourced):
     alliance year must lie within them) or ``share_of_run``.
     """
 
-    name: str
-    demand: dict[Year, NonNegative] | None = Field(None, description="Demand by year [t/yr].")
+    name: SafeName
+    demand: dict[Year, Tonnes] | None = Field(None, description="Demand by year [t/yr].")
     share_of_run: RunShare | None = None
 
     @model_validator(mode="after")
@@ -92,10 +126,10 @@ class ProductionShare(Frozen):
 class Tier(Frozen):
     """One price bracket: ``price`` applies to the volume up to ``up_to`` [t/yr]."""
 
-    up_to: Positive | None = Field(
+    up_to: PositiveTonnes | None = Field(
         description="Upper end of the bracket [t/yr per buyer and year]; null: no upper end."
     )
-    price: Positive = Field(description="Price in the bracket [the file's price_unit].")
+    price: Price = Field(description="Price in the bracket [the file's price_unit].")
 
 
 class Supplier(Sourced):
@@ -106,17 +140,17 @@ class Supplier(Sourced):
     (for discounts) function of the volume bought from this supplier in a year.
     """
 
-    name: str
+    name: SafeName
     country: str = Field(description="Producing country, for the country cap and shares.")
-    capacity: Positive | dict[Year, NonNegative] | ProductionShare = Field(
+    capacity: PositiveTonnes | dict[Year, Tonnes] | ProductionShare = Field(
         description="Volume the supplier can sell to the alliance [t/yr]: a number, a path "
         "by year (linear between the years given, flat outside) or a share of production."
     )
     tiers: list[Tier] = Field(min_length=1)
-    min_order: NonNegative = Field(
+    min_order: Tonnes = Field(
         0.0, description="Smallest volume a buyer may take if it buys at all [t/yr]."
     )
-    fixed_cost: NonNegative = Field(
+    fixed_cost: Usd = Field(
         0.0, description="Contract cost of buying from this supplier in a year [USD/yr]."
     )
     risk: Share = Field(0.0, description="Supply risk score [0 = none, 1 = highest].")
@@ -146,23 +180,23 @@ class Stockpile(Frozen):
     optimiser chooses when to build it up.
     """
 
-    months: Annotated[float, Field(ge=0.0, le=60.0)] = Field(description="Target [months].")
+    months: Annotated[Finite, Field(ge=0.0, le=60.0)] = Field(description="Target [months].")
     by: Year = Field(description="First year the target must be held.")
 
 
 class Policy(Sourced):
     """Rules every buyer (a member alone, or the alliance) follows in every year."""
 
-    country_cap: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
+    country_cap: Annotated[Finite, Field(gt=0.0, le=1.0)] = Field(
         1.0,
         description="Largest share of a buyer's purchases in a year from one country "
         "[fraction]; 1 means no cap.",
     )
-    min_suppliers: Annotated[int, Field(ge=0)] = Field(
+    min_suppliers: Annotated[int, Field(ge=0, le=1000)] = Field(
         0, description="Fewest suppliers a buyer must buy from in every year."
     )
     stockpile: Stockpile | None = None
-    holding_cost: NonNegative = Field(
+    holding_cost: UsdPerTonne = Field(
         0.0, description="Cost of holding one tonne in stock for one year [USD/(t·yr)]."
     )
     objective: Literal["cost", "cost_plus_risk"] = Field(
@@ -170,7 +204,7 @@ class Policy(Sourced):
         description="'cost': purchase and contract cost; 'cost_plus_risk' adds "
         "risk_weight × risk × tonnes bought.",
     )
-    risk_weight: NonNegative = Field(
+    risk_weight: UsdPerTonne = Field(
         0.0,
         description="Penalty per tonne per unit of risk score [USD/t], for "
         "objective 'cost_plus_risk'.",
@@ -190,7 +224,7 @@ class Policy(Sourced):
 class Alliance(Frozen):
     """A joint procurement alliance for one metal: members, suppliers and policy."""
 
-    name: str
+    name: SafeName
     description: str = ""
     metal: Metal
     years: YearRange | list[Year] = Field(description="Consecutive years planned [yr].")
@@ -305,11 +339,11 @@ def _resolve(ref: str | Path) -> Path:
     bundled = bundled_alliances()
     if isinstance(ref, str) and ref in bundled:
         return bundled[ref]
-    path = Path(ref)
-    if path.is_file():
+    path = find_file(ref)
+    if path is not None:
         return path
     msg = (
-        f"{ref}: no such alliance file; allowed: a path to a YAML file or a bundled "
+        f"{str(ref)[:200]}: no such alliance file; allowed: a path to a YAML file or a bundled "
         f"alliance name ({', '.join(bundled)})"
     )
     raise ScenarioError(msg)

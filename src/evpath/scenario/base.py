@@ -1,22 +1,70 @@
-"""Building blocks shared by every part of the scenario schema: names, types, base models."""
+"""Building blocks shared by every part of the scenario schema: names, types, base models.
+
+Every number a user writes has a declared domain. The shared types below are finite
+(NaN and ±inf are errors) and carry their sign; quantities with a physical range add
+bounds with :func:`within`, which reports ``field.path: allowed: LOW to HIGH UNIT (got
+VALUE)``.
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from typing import Annotated, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from evpath.core.tolerances import SHARE_TOLERANCE
 
-Share = Annotated[float, Field(ge=0.0, le=1.0)]
-Year = Annotated[int, Field(ge=1900, le=2200)]
-YearPath = dict[Year, float]
+FIRST_YEAR = 1900
+LAST_YEAR = 2200
+
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+"""Any finite number (no NaN, no ±inf)."""
+Share = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+Year = Annotated[int, Field(ge=FIRST_YEAR, le=LAST_YEAR)]
+Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+YearPath = dict[Year, Finite]
 """A value by year; evpath interpolates linearly between years and holds it flat outside."""
-Positive = Annotated[float, Field(gt=0.0)]
-NonNegative = Annotated[float, Field(ge=0.0)]
-PositiveParam = Positive | dict[Year, Positive]
-"""A positive number, or a path of positive numbers by cohort year."""
-NonNegativeParam = NonNegative | dict[Year, NonNegative]
+SharePath = dict[Year, Share]
+"""A share by year [fraction], linear between years and flat outside."""
+
+
+def bounded(low: float, high: float, unit: str = "") -> Callable[[float], float]:
+    """A check that a number is finite and lies in ``[low, high]``; ``ValueError`` if not."""
+    shown = f"{low:,.6g} to {high:,.6g}" + (f" {unit}" if unit else "")
+
+    def check(value: float) -> float:
+        if not (math.isfinite(value) and low <= value <= high):
+            msg = f"allowed: {shown}"
+            raise ValueError(msg)
+        return value
+
+    return check
+
+
+def within(low: float, high: float, unit: str = "") -> AfterValidator:
+    """:func:`bounded` as a pydantic check, run after the type's own checks.
+
+    Added to :data:`Positive` or :data:`NonNegative`, so that a number of the wrong sign
+    still reads ``allowed: greater than 0`` and one out of range ``allowed: LOW to HIGH
+    UNIT``.
+    """
+    return AfterValidator(bounded(low, high, unit))
+
+
+LifetimeYears = Annotated[Positive, within(0.5, 100.0, "years")]
+"""Mean or scale of a car's lifetime [years]."""
+LifetimeParam = LifetimeYears | dict[Year, LifetimeYears]
+"""A lifetime in years, or a path of them by cohort year."""
+LifetimeSpread = Annotated[NonNegative, within(0.0, 100.0, "years")]
+"""Standard deviation of a car's lifetime [years]."""
+SpreadParam = LifetimeSpread | dict[Year, LifetimeSpread]
+"""A standard deviation in years, or a path of them by cohort year."""
+WeibullShape = Annotated[Positive, within(0.1, 20.0, "(dimensionless)")]
+"""Weibull shape of the lifetime distribution [dimensionless]."""
+ShapeParam = WeibullShape | dict[Year, WeibullShape]
 
 Label = TypeVar("Label", bound=str)
 """Keys of a share vector: powertrains, chemistries, standards, …"""
@@ -61,3 +109,14 @@ def check_shares_by_year(
     for year, shares in path.items():
         check_shares(shares, f"{what} in {year}")
     return path
+
+
+def check_unique(items: list[str], what: str) -> list[str]:
+    """``items`` without repeats; ``ValueError`` naming the first repeated one otherwise."""
+    first: dict[str, int] = {}
+    for i, item in enumerate(items):
+        if item in first:
+            msg = f"got {item!r} at [{first[item]}] and [{i}]; allowed: each {what} once"
+            raise ValueError(msg)
+        first[item] = i
+    return items

@@ -8,15 +8,21 @@ from pydantic import Field, field_validator, model_validator
 
 from evpath.core.dims import METALS, Chemistry, Metal, Powertrain, Step
 from evpath.scenario.base import (
+    Finite,
     Frozen,
+    NonNegative,
     Positive,
     Share,
+    SharePath,
     Sourced,
     Year,
-    YearPath,
     check_shares,
     check_shares_by_year,
+    within,
 )
+
+PackKwh = Annotated[NonNegative, within(0.0, 500.0, "kWh")]
+"""Capacity of one car's battery pack [kWh]."""
 
 
 class Packs(Sourced):
@@ -28,9 +34,11 @@ class Packs(Sourced):
     [fraction/yr], for the remaining capacity of batteries leaving the fleet.
     """
 
-    kwh: dict[str, dict[Powertrain, Annotated[float, Field(ge=0.0)] | YearPath]]
+    kwh: dict[str, dict[Powertrain, PackKwh | dict[Year, PackKwh]]] = Field(
+        description="Pack capacity by segment and powertrain [kWh], 0 to 500."
+    )
     chemistry: dict[Year, dict[Chemistry, Share]] = Field(min_length=1)
-    fade: Annotated[float, Field(ge=0.0, le=0.2)] = 0.0
+    fade: Annotated[Finite, Field(ge=0.0, le=0.2)] = 0.0
 
     @field_validator("chemistry")
     @classmethod
@@ -47,8 +55,10 @@ class PackPrice(Sourced):
     follows ``world_demand`` [GWh/yr] by year, linear in between and held after.
     """
 
-    learning_rate: Annotated[float, Field(gt=0.0, lt=0.6)] | None = None
-    world_demand: dict[Year, Positive] = Field(min_length=1)
+    learning_rate: Annotated[Finite, Field(gt=0.0, lt=0.6)] | None = None
+    world_demand: dict[Year, Annotated[Positive, within(0.0, 1e6, "GWh/yr")]] = Field(
+        min_length=1, description="World battery demand by year [GWh/yr], up to 1,000,000."
+    )
 
 
 class Manufacturing(Sourced):
@@ -59,13 +69,15 @@ class Manufacturing(Sourced):
     ``capex_year``), split by process step.
     """
 
-    utilisation: Annotated[float, Field(gt=0.0, le=1.0)]
-    line_gwh: Positive = Field(description="Output of one production line [GWh/yr].")
-    capex_musd_per_gwh: Positive = Field(
-        description="Equipment investment [million USD per GWh/yr]."
+    utilisation: Annotated[Finite, Field(gt=0.0, le=1.0)]
+    line_gwh: Annotated[Positive, within(0.0, 1000.0, "GWh/yr")] = Field(
+        description="Output of one production line [GWh/yr], up to 1,000."
+    )
+    capex_musd_per_gwh: Annotated[Positive, within(0.0, 10000.0, "million USD per GWh/yr")] = Field(
+        description="Equipment investment [million USD per GWh/yr], up to 10,000."
     )
     capex_year: Year
-    capex_decline: Annotated[float, Field(ge=0.0, lt=0.5)] = 0.0
+    capex_decline: Annotated[Finite, Field(ge=0.0, lt=0.5)] = 0.0
     steps: dict[Step, Share]
 
     @field_validator("steps")
@@ -83,7 +95,7 @@ class Recycling(Sourced):
     the rest is lost.
     """
 
-    export_share: Share | YearPath
+    export_share: Share | SharePath
     second_life_years: Annotated[int, Field(ge=0, le=30)] = 0
     collection_rate: Share
     recovery: dict[Metal, Share]
@@ -93,11 +105,6 @@ class Recycling(Sourced):
         missing = [m for m in METALS if m not in self.recovery]
         if missing:
             msg = f"recovery: no rate for {missing}; allowed: a rate in [0, 1] for each of {list(METALS)}"
-            raise ValueError(msg)
-        if isinstance(self.export_share, dict) and not all(
-            0 <= v <= 1 for v in self.export_share.values()
-        ):
-            msg = "export_share: allowed: shares in [0, 1]"
             raise ValueError(msg)
         return self
 

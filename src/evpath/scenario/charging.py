@@ -4,10 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
-from evpath.core.dims import Standard
-from evpath.scenario.base import Positive, Share, Sourced, Year, YearPath, check_shares_by_year
+from evpath.core.dims import CHARGER_TYPES, ChargerType, Standard
+from evpath.scenario.base import (
+    NonNegative,
+    Positive,
+    Share,
+    Sourced,
+    Year,
+    check_shares_by_year,
+    within,
+)
+
+EvsPerCharger = Annotated[Positive, within(0.0, 100_000.0, "EVs per charger")]
+ChargerCapex = Annotated[NonNegative, within(0.0, 10_000_000.0, "USD per charger")]
+ChargerKw = Annotated[Positive, within(0.0, 1000.0, "kW")]
 
 
 class Charging(Sourced):
@@ -27,16 +39,23 @@ class Charging(Sourced):
     ratio_method: Literal["hold", "trend", "path"] = "trend"
     trend_years: Annotated[int, Field(ge=2, le=15)] = 5
     trend_until: Year = 2035
-    ratio_path: dict[Literal["slow", "fast"], YearPath] | None = None
-    charger_life: Annotated[float, Field(gt=0.0, le=40.0)] = Field(
-        10.0, description="Years a public charger stays in service [years]."
+    ratio_path: dict[ChargerType, dict[Year, EvsPerCharger]] | None = Field(
+        None, description="EVs per charger by type and year, for ratio_method 'path'."
+    )
+    charger_life: Annotated[Positive, within(0.5, 40.0, "years")] = Field(
+        10.0, description="Years a public charger stays in service [years], 0.5 to 40."
     )
     charger_standards: dict[Year, dict[Standard, Share]] = Field(min_length=1)
     vehicle_standards: dict[Year, dict[Standard, Share]] = Field(min_length=1)
     adapters: bool = True
     access_threshold: Share = 0.1
-    capex_usd: dict[Literal["slow", "fast"], Positive | YearPath]
-    fast_kw: Positive | YearPath = Field(description="Mean power of fast chargers in service [kW].")
+    capex_usd: dict[ChargerType, ChargerCapex | dict[Year, ChargerCapex]] = Field(
+        description="Investment per charger by type [USD], a number or a path by year; "
+        "every charger type needs a value."
+    )
+    fast_kw: ChargerKw | dict[Year, ChargerKw] = Field(
+        description="Mean power of fast chargers in service [kW], up to 1,000."
+    )
     public_energy_share: Share = Field(
         description="Share of EV electricity charged at public chargers (rest: home and work)."
     )
@@ -45,3 +64,21 @@ class Charging(Sourced):
     @classmethod
     def _sum_to_one(cls, path: dict[int, dict[str, float]]) -> dict[int, dict[str, float]]:
         return check_shares_by_year(path, "standard shares")
+
+    @field_validator("capex_usd")
+    @classmethod
+    def _every_charger_type(cls, capex: dict[str, object]) -> dict[str, object]:
+        missing = [t for t in CHARGER_TYPES if t not in capex]
+        if missing:
+            msg = (
+                f"no value for {missing}; allowed: a cost in USD for each of {list(CHARGER_TYPES)}"
+            )
+            raise ValueError(msg)
+        return capex
+
+    @model_validator(mode="after")
+    def _path_given(self) -> Charging:
+        if self.ratio_method == "path" and not self.ratio_path:
+            msg = "ratio_method 'path' needs a 'ratio_path:' of EVs per charger by type and year"
+            raise ValueError(msg)
+        return self

@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from evpath.core.dims import Carrier, Powertrain
 from evpath.scenario.base import (
+    Finite,
     Frozen,
     NonNegative,
     Positive,
@@ -17,7 +18,12 @@ from evpath.scenario.base import (
     Year,
     check_shares,
     check_shares_by_year,
+    within,
 )
+
+AnnualKm = Annotated[Positive, within(0.0, 200_000.0, "km/yr")]
+TestUse = Annotated[Positive, within(0.0, 100.0, "per 100 km (L, kWh or kg)")]
+GridIntensity = Annotated[NonNegative, within(0.0, 2000.0, "g CO2e/kWh")]
 
 Technology = Literal[
     "coal", "gas", "oil", "nuclear", "hydro", "solar", "wind", "biomass", "geothermal"
@@ -43,12 +49,14 @@ class Activity(Sourced):
     after ``calibration_year``.
     """
 
-    annual_km: dict[str, Positive] = Field(description="Mean distance per car by segment [km/yr].")
+    annual_km: dict[str, AnnualKm] = Field(
+        description="Mean distance per car by segment [km/yr], up to 200,000."
+    )
     calibration_year: Year
-    age_decline: Annotated[float, Field(ge=0.0, lt=0.5)] = Field(
+    age_decline: Annotated[Finite, Field(ge=0.0, lt=0.5)] = Field(
         0.0, description="Fall of annual distance per year of age [1/yr]."
     )
-    distance_trend: Annotated[float, Field(ge=-0.1, le=0.1)] = Field(
+    distance_trend: Annotated[Finite, Field(ge=-0.1, le=0.1)] = Field(
         0.0, description="Change of distance per car per calendar year [1/yr]."
     )
 
@@ -65,17 +73,17 @@ class Energy(Sourced):
     electricity drawn from the grid is vehicle use / (1 − ``charging_losses``).
     """
 
-    new_car_test: dict[Powertrain, dict[Carrier, Positive]]
+    new_car_test: dict[Powertrain, dict[Carrier, TestUse]]
     reference_year: Year
-    improvement: dict[Powertrain, Annotated[float, Field(ge=-0.1, le=0.1)]] = Field(
+    improvement: dict[Powertrain, Annotated[Finite, Field(ge=-0.1, le=0.1)]] = Field(
         default_factory=dict
     )
     improvement_until: Year = Field(2050, description="Model year after which use is flat.")
-    kei_factor: Annotated[float, Field(gt=0.0, le=2.0)] = 1.0
-    real_world_uplift: dict[Carrier, Annotated[float, Field(ge=0.0, le=2.0)]] = Field(
+    kei_factor: Annotated[Finite, Field(gt=0.0, le=2.0)] = 1.0
+    real_world_uplift: dict[Carrier, Annotated[Finite, Field(ge=0.0, le=2.0)]] = Field(
         default_factory=dict
     )
-    charging_losses: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
+    charging_losses: Annotated[Finite, Field(ge=0.0, lt=1.0)] = 0.0
     phev_utility_factor: Share = Field(description="Share of PHEV km driven on electricity.")
 
     @model_validator(mode="after")
@@ -102,7 +110,9 @@ class Energy(Sourced):
 class GridPoint(Frozen):
     """Grid carbon intensity in one year: given directly, or from a generation mix."""
 
-    intensity: NonNegative | None = Field(None, description="Life-cycle intensity [g CO2e/kWh].")
+    intensity: GridIntensity | None = Field(
+        None, description="Life-cycle intensity [g CO2e/kWh], 0 to 2,000."
+    )
     mix: dict[Technology, Share] | None = Field(None, description="Generation shares [fraction].")
 
     @model_validator(mode="after")
@@ -146,7 +156,7 @@ class VehicleCycle(Sourced):
     bundled dataset.
     """
 
-    kei_scale: Annotated[float, Field(gt=0.0, le=2.0)] = Field(
+    kei_scale: Annotated[Finite, Field(gt=0.0, le=2.0)] = Field(
         1.0, description="Manufacturing of a kei car relative to a registered car [fraction]."
     )
     battery_grid: Literal["own"] | str = Field(
@@ -158,9 +168,19 @@ class Target(Sourced):
     """Greenhouse-gas reduction per car against a base year."""
 
     metric: Metric = "wtw_per_new_car"
-    reduction: Annotated[float, Field(gt=0.0, le=1.0)] = 0.9
-    base_year: Year = 2010
-    year: Year = 2050
+    reduction: Annotated[Finite, Field(gt=0.0, le=1.0)] = 0.9
+    base_year: Year = Field(2010, description="Base year, a model year before 'year'.")
+    year: Year = Field(2050, description="Target year, a model year.")
+
+    @model_validator(mode="after")
+    def _base_before_target(self) -> Target:
+        if self.base_year >= self.year:
+            msg = (
+                f"base_year: got {self.base_year}; allowed: a year before the target year "
+                f"({self.year})"
+            )
+            raise ValueError(msg)
+        return self
 
 
 class Emissions(Frozen):

@@ -17,6 +17,17 @@ from evpath.errors import ScenarioError
 from evpath.scenario.schema import Scenario
 
 MAX_EXTENDS_DEPTH = 10
+"""Longest chain of ``extends:`` (a longer one is taken for a cycle)."""
+MAX_FILE_BYTES = 1_000_000
+"""Largest scenario or alliance file read [bytes]."""
+MAX_NESTING = 32
+"""Deepest nesting of mappings and lists in a file (the schema needs about six)."""
+MAX_NODES = 200_000
+"""Most values in a file, counting each use of a YAML alias (``*name``) in full."""
+MAX_PATH_CHARS = 1024
+"""Longest file path or ``extends:`` reference [characters]."""
+YAML_SUFFIXES = (".yaml", ".yml")
+"""Suffixes of the files an ``extends:`` may name (besides bundled scenario names)."""
 
 
 def bundled_dir() -> Path:
@@ -30,22 +41,83 @@ def bundled_scenarios() -> dict[str, Path]:
 
 
 def resolve_path(ref: str | Path, relative_to: Path | None = None) -> Path:
-    """Find a scenario by bundled name or by path (relative to the extending file)."""
+    """Find a scenario by bundled name or by path (relative to the extending file).
+
+    With ``relative_to`` (the file whose ``extends:`` names ``ref``) the path must end in
+    ``.yaml`` or ``.yml``. Either way it must name a regular file.
+    """
     bundled = bundled_scenarios()
     if isinstance(ref, str) and ref in bundled:
         return bundled[ref]
-    path = Path(ref)
-    if not path.is_absolute() and relative_to is not None:
-        candidate = relative_to.parent / path
-        if candidate.exists():
-            return candidate
-    if path.exists():
-        return path
+    where = f"{relative_to}: extends: " if relative_to is not None else ""
+    if relative_to is not None and Path(check_reference(ref, where)).suffix not in YAML_SUFFIXES:
+        msg = (
+            f"{where}got {_shown(str(ref))}; allowed: a bundled scenario name "
+            f"({', '.join(bundled)}) or a path to a .yaml or .yml file"
+        )
+        raise ScenarioError(msg)
+    found = find_file(ref, relative_to, where)
+    if found is not None:
+        return found
     msg = (
-        f"{ref}: no such scenario file; allowed: a path to a YAML file or a bundled "
-        f"scenario name ({', '.join(bundled)})"
+        f"{where}{_cut(str(ref))}: no such scenario file; allowed: a path to a YAML file or "
+        f"a bundled scenario name ({', '.join(bundled)})"
     )
     raise ScenarioError(msg)
+
+
+def check_reference(ref: str | Path, where: str = "") -> str:
+    """``ref`` as text, if it can name a file: at most ``MAX_PATH_CHARS``, no control
+    characters. ``where`` prefixes the error (e.g. ``FILE: extends: ``)."""
+    text = str(ref)
+    if len(text) > MAX_PATH_CHARS:
+        msg = (
+            f"{where}got a path of {len(text):,} characters ({_shown(text)}); allowed: a path "
+            f"of at most {MAX_PATH_CHARS} characters"
+        )
+        raise ScenarioError(msg)
+    if not text or any(ord(c) < 32 or ord(c) == 127 for c in text):
+        msg = f"{where}got {_shown(text)}; allowed: a file path without control characters"
+        raise ScenarioError(msg)
+    return text
+
+
+def find_file(ref: str | Path, relative_to: Path | None = None, where: str = "") -> Path | None:
+    """The regular file ``ref`` names (first relative to ``relative_to``'s folder, then to
+    the working folder), or None when there is none; ScenarioError when ``ref`` names
+    something that is not a regular file (a folder, a device, a pipe)."""
+    path = Path(check_reference(ref, where))
+    candidates = [path]
+    if not path.is_absolute() and relative_to is not None:
+        candidates.insert(0, relative_to.parent / path)
+    for candidate in candidates:
+        try:
+            exists = candidate.exists()
+            regular = candidate.is_file()
+        except (OSError, ValueError) as exc:
+            reason = getattr(exc, "strerror", None) or "an unusable path"
+            msg = f"{where}{_cut(str(candidate))}: cannot look up the file ({reason})"
+            raise ScenarioError(msg) from None
+        if exists and not regular:
+            msg = (
+                f"{where}{_cut(str(candidate))}: not a regular file; allowed: a YAML file "
+                f"of at most {MAX_FILE_BYTES:,} bytes"
+            )
+            raise ScenarioError(msg)
+        if exists:
+            return candidate
+    return None
+
+
+def _shown(text: str, limit: int = 80) -> str:
+    """``text`` quoted, cut to ``limit`` characters for messages."""
+    return repr(text) if len(text) <= limit else f"{text[:limit]!r}..."
+
+
+def _cut(text: str, limit: int = 200) -> str:
+    """``text`` cut to ``limit`` characters, control characters escaped, for messages."""
+    shown = text if len(text) <= limit else f"{text[:limit]}..."
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in shown)
 
 
 def load_scenario(ref: str | Path) -> Scenario:
@@ -70,20 +142,126 @@ def load_scenario(ref: str | Path) -> Scenario:
         raise ScenarioError(format_validation_error(where, exc, Scenario)) from None
 
 
+class _Refused(Exception):
+    """A YAML document beyond evpath's limits (nesting, size) or with a repeated key."""
+
+
+class _LimitedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with evpath's limits: nesting depth, values counted through
+    aliases, and no key repeated within a mapping."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._sizes: dict[int, int] = {}
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            target = self.anchors.get(event.anchor)
+            if target is not None and id(target) not in self._sizes:
+                msg = (
+                    f"alias *{event.anchor} at line {event.start_mark.line + 1} refers to a "
+                    "value that contains it; allowed: aliases to complete values"
+                )
+                raise _Refused(msg)
+            return super().compose_node(parent, index)
+        self._depth += 1
+        try:
+            if self._depth > MAX_NESTING:
+                line = self.peek_event().start_mark.line + 1
+                msg = (
+                    f"nested deeper than {MAX_NESTING} levels at line {line}; allowed: at "
+                    f"most {MAX_NESTING} levels of mappings and lists"
+                )
+                raise _Refused(msg)
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+        if node is None:
+            return None
+        size = 1
+        if isinstance(node, yaml.SequenceNode):
+            size += sum(self._sizes[id(child)] for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            size += sum(self._sizes[id(k)] + self._sizes[id(v)] for k, v in node.value)
+        if size > MAX_NODES:
+            msg = (
+                f"more than {MAX_NODES:,} values (aliases counted in full) by line "
+                f"{node.end_mark.line + 1}; allowed: at most {MAX_NODES:,}"
+            )
+            raise _Refused(msg)
+        self._sizes[id(node)] = size
+        return node
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        lines: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = lines.get(key)
+            except TypeError:
+                continue  # unhashable: the base class reports it
+            line = key_node.start_mark.line + 1
+            if first is not None:
+                msg = (
+                    f"key {_shown(str(key), 60)} repeated at line {line} (first at line "
+                    f"{first}); allowed: each key once in a mapping"
+                )
+                raise _Refused(msg)
+            lines[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
 def read_yaml_mapping(path: Path, kind: str = "scenario") -> dict[str, Any]:
-    """The YAML mapping in ``path``; ScenarioError naming the file, line and problem."""
+    """The YAML mapping in ``path``; ScenarioError naming the file, line and problem.
+
+    Limits: a regular file of at most ``MAX_FILE_BYTES`` bytes of UTF-8 text, nested at
+    most ``MAX_NESTING`` levels, at most ``MAX_NODES`` values, no key repeated within a
+    mapping. The content of a file that is not valid YAML is never shown.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        msg = f"{path}: cannot read the file ({exc.strerror})"
+        if not path.is_file():
+            msg = (
+                f"{path}: not a regular file; allowed: a YAML file of at most "
+                f"{MAX_FILE_BYTES:,} bytes"
+            )
+            raise ScenarioError(msg)
+        with path.open("rb") as stream:
+            data = stream.read(MAX_FILE_BYTES + 1)
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or "an unusable path"
+        msg = f"{path}: cannot read the file ({reason})"
+        raise ScenarioError(msg) from None
+    if len(data) > MAX_FILE_BYTES:
+        msg = (
+            f"{path}: larger than {MAX_FILE_BYTES:,} bytes; allowed: {kind} files of at most "
+            f"{MAX_FILE_BYTES:,} bytes"
+        )
+        raise ScenarioError(msg)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        msg = (
+            f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+            "allowed: a YAML file encoded in UTF-8"
+        )
         raise ScenarioError(msg) from None
     try:
-        document = yaml.safe_load(text)
+        document = yaml.load(text, Loader=_LimitedLoader)
+    except _Refused as exc:
+        msg = f"{path}: {exc}"
+        raise ScenarioError(msg) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
         msg = f"{path}: not valid YAML{at}: {problem}"
+        raise ScenarioError(msg) from None
+    except (ValueError, OverflowError, RecursionError):
+        msg = f"{path}: not valid YAML: a value cannot be read (a number with thousands of digits?)"
         raise ScenarioError(msg) from None
     if not isinstance(document, dict):
         msg = f"{path}: got a {type(document).__name__}; allowed: a YAML mapping of {kind} fields"
@@ -101,7 +279,12 @@ def _merged_document(path: Path, depth: int) -> tuple[dict[str, Any], list[str]]
     if base_ref is None:
         return document, [str(path)]
     if not isinstance(base_ref, str):
-        msg = f"{path}: extends: got {base_ref!r}; allowed: a bundled scenario name or a path"
+        got = (
+            f"got a {type(base_ref).__name__}"
+            if isinstance(base_ref, dict | list)
+            else f"got {_cut(repr(base_ref), 60)}"
+        )
+        msg = f"{path}: extends: {got}; allowed: a bundled scenario name or a path"
         raise ScenarioError(msg)
     base_path = resolve_path(base_ref, relative_to=path)
     base, chain = _merged_document(base_path, depth + 1)

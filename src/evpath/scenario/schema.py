@@ -8,21 +8,29 @@ Units are stated in each field's description.
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Annotated, Literal
 
+import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from evpath.core.dims import Powertrain
+from evpath.core.paths import interpolate_path
 from evpath.data.histories import HISTORIES
 from evpath.scenario.base import (
+    Finite,
     Frozen,
-    NonNegativeParam,
-    PositiveParam,
+    LifetimeParam,
+    NonNegative,
+    ShapeParam,
     Share,
+    SharePath,
     Sourced,
+    SpreadParam,
     Year,
-    YearPath,
     check_shares,
+    check_unique,
+    within,
 )
 from evpath.scenario.batteries import Batteries
 from evpath.scenario.charging import Charging
@@ -54,10 +62,10 @@ class TotalSales(Sourced):
         description="'growth': constant annual rate from the last historical year; "
         "'path': explicit values by year, linear in between."
     )
-    rate: Annotated[float, Field(ge=-0.5, le=0.5)] = Field(
+    rate: Annotated[Finite, Field(ge=-0.5, le=0.5)] = Field(
         0.0, description="Annual growth rate of total sales [1/yr] for method 'growth'."
     )
-    path: dict[Year, Annotated[float, Field(ge=0.0)]] | None = Field(
+    path: dict[Year, Annotated[NonNegative, within(0.0, 1e9, "vehicles/yr")]] | None = Field(
         None, description="Total sales by year [vehicles/yr] for method 'path'."
     )
 
@@ -79,13 +87,13 @@ class Curve(Frozen):
     kind: Literal["linear", "logistic", "bass"] = Field(
         "logistic", description="linear: f(τ)=τ; logistic: S-curve; bass: Bass diffusion."
     )
-    steepness: Annotated[float, Field(gt=0.0, le=50.0)] = Field(
+    steepness: Annotated[Finite, Field(gt=0.0, le=50.0)] = Field(
         8.0, description="Logistic steepness over one milestone interval [dimensionless]."
     )
-    p: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
+    p: Annotated[Finite, Field(gt=0.0, le=1.0)] = Field(
         0.03, description="Bass coefficient of innovation [1/yr]."
     )
-    q: Annotated[float, Field(ge=0.0, le=2.0)] = Field(
+    q: Annotated[Finite, Field(ge=0.0, le=2.0)] = Field(
         0.38, description="Bass coefficient of imitation [1/yr]."
     )
 
@@ -121,7 +129,9 @@ class SegmentSplit(Sourced):
     """
 
     method: Literal["hold", "path"] = "hold"
-    path: dict[str, YearPath] | None = None
+    path: dict[str, SharePath] | None = Field(
+        None, description="Share of new sales by segment and year [fraction]."
+    )
 
 
 class Sales(Frozen):
@@ -145,10 +155,10 @@ class Lifetime(Sourced):
     """
 
     model: Literal["fixed", "normal", "folded_normal", "lognormal", "weibull", "empirical"]
-    mean: PositiveParam | None = Field(None, description="Mean lifetime [years].")
-    std: NonNegativeParam | None = Field(None, description="Standard deviation [years].")
-    shape: PositiveParam | None = Field(None, description="Weibull shape [dimensionless].")
-    scale: PositiveParam | None = Field(None, description="Weibull scale [years].")
+    mean: LifetimeParam | None = Field(None, description="Mean lifetime [years], 0.5 to 100.")
+    std: SpreadParam | None = Field(None, description="Standard deviation [years], 0 to 100.")
+    shape: ShapeParam | None = Field(None, description="Weibull shape [dimensionless], 0.1 to 20.")
+    scale: LifetimeParam | None = Field(None, description="Weibull scale [years], 0.5 to 100.")
     survival: dict[Annotated[int, Field(ge=0, le=150)], Share] | None = Field(
         None, description="Survival fraction by age [years -> fraction], from age 0."
     )
@@ -203,10 +213,10 @@ class InitialStock(Sourced):
     without it the totals follow from the first year's sales.
     """
 
-    total: dict[str, Annotated[float, Field(ge=0.0)]] | None = Field(
+    total: dict[str, Annotated[NonNegative, within(0.0, 1e10, "vehicles")]] | None = Field(
         None, description="Cars on the road per segment [vehicles]; omitted: from past sales."
     )
-    past_sales_growth: Annotated[float, Field(ge=-0.3, le=0.3)] = Field(
+    past_sales_growth: Annotated[Finite, Field(ge=-0.3, le=0.3)] = Field(
         0.0, description="Annual growth of sales before the model start [1/yr]."
     )
     max_age: Annotated[int, Field(ge=1, le=100)] = Field(
@@ -242,10 +252,13 @@ class Fleet(Frozen):
 class Scenario(Frozen):
     """A complete, validated evpath scenario."""
 
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    name: str = Field(
+        description="Names the result files: 1 to 64 lowercase letters, digits, '.', '_' "
+        "or '-', starting with a letter or digit."
+    )
     description: str
     extends: str | None = Field(None, description="Scenario this one overrides (name or path).")
-    regions: list[str] = Field(min_length=1)
+    regions: list[str] = Field(min_length=1, description="Regions of the history, each once.")
     years: Years
     sales: Sales
     fleet: Fleet
@@ -259,6 +272,43 @@ class Scenario(Frozen):
     charging: Charging | None = Field(
         None, description="Public chargers and connector standards; omitted: none."
     )
+
+    @field_validator("name")
+    @classmethod
+    def _file_name(cls, name: str) -> str:
+        if not NAME_PATTERN.fullmatch(name):
+            shown = repr(name) if len(name) <= 80 else f"{name[:60]!r}... ({len(name)} characters)"
+            msg = (
+                f"got {shown}; allowed: 1 to {NAME_LENGTH} lowercase letters, digits, '.', "
+                "'_' or '-', starting with a letter or digit (it names the result files)"
+            )
+            raise ValueError(msg)
+        return name
+
+    @field_validator("regions")
+    @classmethod
+    def _regions_once(cls, regions: list[str]) -> list[str]:
+        return check_unique(regions, "region")
+
+    @model_validator(mode="after")
+    def _years_inside_model(self) -> Scenario:
+        first, last = self.years.start, self.years.end
+        uses = [("target_year", self.target_year)]
+        if self.emissions is not None:
+            target = self.emissions.target
+            uses += [
+                ("emissions.target.base_year", target.base_year),
+                ("emissions.target.year", target.year),
+                ("emissions.activity.calibration_year", self.emissions.activity.calibration_year),
+            ]
+        for where, year in uses:
+            if not first <= year <= last:
+                msg = (
+                    f"{where}: got {year}; allowed: a model year from years.start ({first}) "
+                    f"to years.end ({last})"
+                )
+                raise ValueError(msg)
+        return self
 
     @model_validator(mode="after")
     def _emissions_need_packs(self) -> Scenario:
@@ -326,6 +376,18 @@ class Scenario(Frozen):
         segment_uses += [
             (f"sales.segment_split.path.{s}", s) for s in (self.sales.segment_split.path or {})
         ]
+        if self.batteries is not None:
+            segment_uses += [(f"batteries.packs.kwh.{s}", s) for s in self.batteries.packs.kwh]
+        if self.emissions is not None:
+            annual_km = self.emissions.activity.annual_km
+            segment_uses += [(f"emissions.activity.annual_km.{s}", s) for s in annual_km]
+            unset = [s for s in spec.segments if s not in annual_km]
+            if unset:
+                msg = (
+                    f"emissions.activity.annual_km: no value for {unset}; allowed: a distance "
+                    f"in km/yr for every segment of {list(spec.segments)}"
+                )
+                raise ValueError(msg)
         for where, segment in segment_uses:
             if segment not in spec.segments:
                 msg = f"{where}: got {segment!r}; allowed: one of {list(spec.segments)}"
@@ -337,7 +399,37 @@ class Scenario(Frozen):
                 f"vehicles for every segment of {list(spec.segments)}"
             )
             raise ValueError(msg)
+        future = np.arange(self.years.history_end + 1, self.years.end + 1)
+        _check_segment_split(self.sales.segment_split, spec.segments, future)
         return self
+
+
+def _check_segment_split(split: SegmentSplit, segments: tuple[str, ...], years: np.ndarray) -> None:
+    """A path for every segment but one, and listed shares summing to at most 1 in ``years``."""
+    if split.method != "path":
+        return
+    given = split.path or {}
+    rest = [s for s in segments if s not in given]
+    if len(rest) != 1:
+        msg = (
+            f"sales.segment_split.path: got paths for {sorted(given)}; allowed: a path for "
+            f"every segment but one of {list(segments)} (that one takes the rest)"
+        )
+        raise ValueError(msg)
+    total = sum(
+        (interpolate_path(dict(path), years) for path in given.values()), np.zeros(len(years))
+    )
+    over = years[total > 1.0]
+    if over.size:
+        msg = (
+            f"sales.segment_split.path: segment shares sum to more than 1 in {int(over[0])}; "
+            "allowed: shares of the listed segments summing to at most 1"
+        )
+        raise ValueError(msg)
+
+
+NAME_LENGTH = 64
+NAME_PATTERN = re.compile(rf"[a-z0-9][a-z0-9_.-]{{0,{NAME_LENGTH - 1}}}")
 
 
 def _choices(value: str, allowed: tuple[str, ...], shown: int = 8) -> str:
