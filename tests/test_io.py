@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import errno
+import json
+import os
+import re
+import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -9,8 +16,8 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from evpath.errors import StoreError
-from evpath.io import export
+from evpath.errors import InputError, StoreError
+from evpath.io import export, publish
 from evpath.io.store import ResultsStore
 
 
@@ -92,3 +99,241 @@ def test_netcdf_keeps_units_and_manifest(tmp_path: Path):
         assert back["stock"].attrs["units"] == "vehicles"
         assert back.attrs["run_id"] == "run-1"
         xr.testing.assert_equal(back["stock"].load(), _dataset()["stock"])
+
+
+# Publishing a run's files as one unit (evpath.io.publish)
+
+
+def _files(tag: str, name: str = "demo") -> dict[str, tuple[str, bytes]]:
+    return {
+        "netcdf": (f"{name}.nc", f"nc {tag}".encode()),
+        "manifest": (f"{name}.manifest.json", f'{{"run_id": "{tag}"}}'.encode()),
+    }
+
+
+def _run_id(stamp: str, name: str = "demo") -> str:
+    return f"2026010{stamp}T000000000000-{name}-0123abcd"
+
+
+def _published(out: Path, name: str = "demo") -> str:
+    """The run id the published manifest names, after checking the set agrees with it."""
+    run_id = json.loads((out / name / f"{name}.manifest.json").read_text(encoding="utf-8"))
+    assert (out / name / f"{name}.nc").read_bytes() == f"nc {run_id['run_id']}".encode()
+    assert os.readlink(out / name) == f"runs/{run_id['run_id']}"
+    return str(run_id["run_id"])
+
+
+def test_publish_links_the_run_folder_with_usual_permissions(tmp_path: Path):
+    old = os.umask(0o022)
+    try:
+        first = publish.publish(tmp_path, "demo", "r1", _files("r1"))
+        second = publish.publish(tmp_path, "demo", "r2", _files("r2"))
+    finally:
+        os.umask(old)
+    assert first["netcdf"] == tmp_path / "demo" / "demo.nc"
+    assert second["run"] == tmp_path / "runs" / "r2"
+    assert _published(tmp_path) == "r2"
+    assert (tmp_path / "runs" / "r1" / "demo.nc").read_bytes() == b"nc r1"
+    assert stat.S_IMODE((tmp_path / "runs" / "r2" / "demo.nc").stat().st_mode) == 0o644
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".evpath.lock", "demo", "runs"]
+
+
+@pytest.mark.parametrize("failure", [StoreError("store refused"), KeyboardInterrupt()])
+def test_failed_commit_publishes_nothing(tmp_path: Path, failure: BaseException):
+    publish.publish(tmp_path, "demo", "r1", _files("r1"))
+
+    def commit() -> None:
+        assert (tmp_path / publish.STAGING / "r2" / "demo.nc").exists()
+        raise failure
+
+    with pytest.raises(type(failure)):
+        publish.publish(tmp_path, "demo", "r2", _files("r2"), commit)
+    assert _published(tmp_path) == "r1"
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["r1"]
+    assert not (tmp_path / publish.STAGING / "r2").exists()
+
+
+def test_no_space_left_is_a_store_error_and_keeps_the_earlier_run(tmp_path: Path, monkeypatch):
+    publish.publish(tmp_path, "demo", "r1", _files("r1"))
+    real_write = publish._write_file
+
+    def full_disk(path: Path, data: bytes) -> None:
+        real_write(path, data[:2])
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    monkeypatch.setattr(publish, "_write_file", full_disk)
+    committed = []
+    with pytest.raises(StoreError, match=r"demo\.nc: cannot write .*No space left on device"):
+        publish.publish(tmp_path, "demo", "r2", _files("r2"), lambda: committed.append(1))
+    assert committed == []
+    assert _published(tmp_path) == "r1"
+    assert not (tmp_path / publish.STAGING / "r2").exists()
+
+
+def test_read_only_output_folder_is_a_store_error(tmp_path: Path, monkeypatch):
+    real_open = os.open
+
+    def read_only(path, flags, *args):
+        if str(path).endswith(publish.LOCK):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(publish.os, "open", read_only)
+    with pytest.raises(StoreError, match=r"cannot write to the output folder \(Read-only file"):
+        publish.publish(tmp_path, "demo", "r1", _files("r1"))
+
+
+@pytest.mark.parametrize("target", ["file", "below-a-file", "/dev/full"])
+def test_output_folder_that_is_not_a_folder_is_an_input_error(tmp_path: Path, target: str):
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    out = {"file": tmp_path / "file", "below-a-file": tmp_path / "file" / "sub"}.get(
+        target, Path(target)
+    )
+    if not out.parent.exists() and target == "/dev/full":
+        pytest.skip("no /dev/full here")
+    with pytest.raises(
+        InputError, match=re.escape(str(out.parent if target == "below-a-file" else out)) + "|--out"
+    ):
+        publish.publish(out, "demo", "r1", _files("r1"))
+
+
+def test_unsafe_names_and_foreign_links_are_refused(tmp_path: Path):
+    with pytest.raises(InputError, match="not usable as a file name"):
+        publish.publish(tmp_path, "demo", "../r1", _files("r1"))
+    with pytest.raises(InputError, match="holds evpath's run folders"):
+        publish.publish(tmp_path, "runs", "r1", _files("r1", "runs"))
+    (tmp_path / "demo").mkdir()
+    with pytest.raises(StoreError, match="is not the link evpath keeps"):
+        publish.publish(tmp_path, "demo", "r1", _files("r1"))
+    assert not (tmp_path / "runs" / "r1").exists()
+
+
+def test_next_run_removes_what_killed_runs_left(tmp_path: Path):
+    publish.publish(tmp_path, "demo", "r1", _files("r1"))
+    stale = tmp_path / publish.STAGING / "r0"
+    stale.mkdir(parents=True)
+    (stale / "demo.nc").write_bytes(b"half")
+    leftovers = [tmp_path / ".demo.nc.ab12cd34.tmp", tmp_path / ".demo.link.tmp"]
+    for path in leftovers:
+        path.write_bytes(b"x")
+        os.utime(path, (1, 1))
+    fresh = tmp_path / ".demo.parquet.zz99yy88.tmp"  # newer than the run: not touched
+    fresh.write_bytes(b"x")
+    keep = tmp_path / "notes.tmp"  # not evpath's
+    keep.write_bytes(b"x")
+    publish.publish(tmp_path, "demo", "r2", _files("r2"), started=fresh.stat().st_mtime - 1)
+    assert not (tmp_path / publish.STAGING).exists()
+    assert not any(path.exists() for path in leftovers)
+    assert fresh.exists()
+    assert keep.exists()
+
+
+def test_old_run_folders_are_pruned_to_keep_runs(tmp_path: Path):
+    for day in "1234":
+        publish.publish(tmp_path, "demo", _run_id(day), _files(_run_id(day)), keep=2)
+    publish.publish(tmp_path, "demo-x", _run_id("1", "demo-x"), _files("x", "demo-x"), keep=2)
+    kept = sorted(p.name for p in (tmp_path / "runs").iterdir())
+    assert kept == [_run_id("1", "demo-x"), _run_id("3"), _run_id("4")]
+    publish.publish(tmp_path, "demo", _run_id("0"), _files(_run_id("0")), keep=1)
+    assert _published(tmp_path) == _run_id("0")  # the linked run is kept even if older
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir())[:2] == [
+        _run_id("0"),
+        _run_id("1", "demo-x"),
+    ]
+
+
+HOLD_STORE = """
+import sys, time, duckdb
+connection = duckdb.connect(sys.argv[1])
+print("holding", flush=True)
+time.sleep(float(sys.argv[2]))
+connection.close()
+"""
+
+
+def _hold_store(path: Path, seconds: float) -> subprocess.Popen:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_STORE, str(path), str(seconds)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None
+    with holder.stdout:
+        assert holder.stdout.readline().strip() == "holding"
+    return holder
+
+
+def test_store_held_by_another_process_is_waited_for(tmp_path: Path):
+    path = tmp_path / "store.duckdb"
+    told: list[str] = []
+    holder = _hold_store(path, 1.0)
+    try:
+        ResultsStore(path, wait=20, notify=told.append).write(_manifest(), export.tidy(_dataset()))
+    finally:
+        holder.wait()
+    assert list(ResultsStore(path).runs().run_id) == ["run-1"]
+    assert len(told) == 1
+    assert "held by another process" in told[0]
+
+
+def test_store_held_too_long_publishes_nothing(tmp_path: Path):
+    path = tmp_path / "store.duckdb"
+    ResultsStore(path).write(_manifest("earlier"), export.tidy(_dataset()))
+    publish.publish(tmp_path, "demo", "r1", _files("r1"))
+    store = ResultsStore(path, wait=0.3, notify=lambda _: None)
+    holder = _hold_store(path, 10.0)
+    try:
+        with pytest.raises(StoreError, match=r"still held by another process after 0\.3 s"):
+            publish.publish(
+                tmp_path,
+                "demo",
+                "r2",
+                _files("r2"),
+                lambda: store.write(_manifest("r2"), export.tidy(_dataset())),
+            )
+    finally:
+        holder.kill()
+        holder.wait()
+    assert _published(tmp_path) == "r1"
+    assert list(ResultsStore(path).runs().run_id) == ["earlier"]
+
+
+def test_interrupt_after_commit_is_not_hidden_by_the_rollback(tmp_path: Path):
+    store = ResultsStore(tmp_path / "store.duckdb")
+
+    def commit_then_interrupt() -> None:
+        with store._transaction("test") as connection:
+            connection.execute("CREATE TABLE t (x INTEGER)")
+            connection.execute("COMMIT")
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        commit_then_interrupt()
+
+
+def test_write_atomic_uses_usual_permissions_and_names_the_path(tmp_path: Path):
+    old = os.umask(0o022)
+    try:
+        path = export.to_json({"a": 1}, tmp_path / "a.json")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    with pytest.raises(
+        StoreError, match=r"file/b\.json: cannot write \(a part of .*file is a file, not a folder\)"
+    ):
+        export.to_json({"a": 1}, tmp_path / "file" / "b.json")
+
+
+@pytest.mark.parametrize(
+    ("name", "stem"),
+    [
+        ("../x", "x"),
+        ("/etc/passwd", "etc_passwd"),
+        ("Japan/Korea cobalt", "Japan_Korea_cobalt"),
+        ("..", "unnamed"),
+        ("tiny", "tiny"),
+    ],
+)
+def test_file_stem_stays_one_path_component(name: str, stem: str):
+    assert export.file_stem(name) == stem

@@ -80,6 +80,9 @@ def write_atomic(path: Path, write: Callable[[Path], Any]) -> Path:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except (FileExistsError, NotADirectoryError):
+        msg = f"{path}: cannot write (a part of {path.parent} is a file, not a folder)"
+        raise StoreError(msg) from None
     except OSError as exc:
         msg = f"{path}: cannot write ({publish.reason(exc)})"
         raise StoreError(msg) from None

@@ -77,7 +77,7 @@ def output_folder(out: Path) -> Path:
         raise InputError(msg)
     try:
         out.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
+    except (FileExistsError, NotADirectoryError):
         msg = f"--out {out}: a part of the path is a file, not a folder"
         raise InputError(msg) from None
     except OSError as exc:
