@@ -7,15 +7,24 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from evpath.cli import calibrate, procure, regions
-from evpath.cli.console import console, report_errors, steps
-from evpath.cli.summary import print_emissions, print_reverse, print_summary, print_target_table
-from evpath.data.registry import datasets
+from evpath.cli.console import console, report_errors, run_app, steps
 from evpath.errors import InputError
-from evpath.scenario.emissions import METRICS
-from evpath.scenario.loader import bundled_scenarios, load_scenario
+
+# Commands import what they use when they run, so that `evpath --help` and each command
+# start without loading the model, the solvers and the plotting of the others.
+
+METRICS = (
+    "wtw_per_new_car",
+    "wtw_per_car",
+    "lifecycle_per_new_car",
+    "lifecycle_per_car",
+    "wtw_per_km_new",
+    "wtw_per_km_fleet",
+)
+"""The per-car metrics of ``--metric`` (``evpath.scenario.emissions.METRICS``, which a
+test keeps equal, named here so that ``--help`` does not load the scenario schema)."""
 
 app = typer.Typer(
     name="evpath",
@@ -45,6 +54,7 @@ def run(
 ) -> None:
     """Run a scenario, print a summary and write its results."""
     from evpath.api import run as run_scenario
+    from evpath.cli.summary import print_summary
 
     with steps(total=4) as advance:
         results = run_scenario(scenario, progress=advance)
@@ -75,6 +85,7 @@ def targets(
     from evpath.analysis.reverse import solve_reverse
     from evpath.api import load_inputs
     from evpath.api import run as run_scenario
+    from evpath.cli.summary import print_emissions, print_reverse, print_target_table
 
     if metric is not None and metric not in METRICS:
         msg = f"--metric: got {metric!r}; allowed: one of {', '.join(METRICS)}"
@@ -98,6 +109,8 @@ def validate(
     files: Annotated[list[str], typer.Argument(help="Scenario files or bundled names.")],
 ) -> None:
     """Check scenario files; exit 0 if all are valid, 2 with the first error otherwise."""
+    from evpath.scenario.loader import load_scenario
+
     for file in files:
         scenario = load_scenario(file)
         console.print(f"[green]valid[/] {file} ({scenario.name})")
@@ -107,6 +120,10 @@ def validate(
 @report_errors
 def scenarios() -> None:
     """List the bundled scenarios."""
+    from rich.table import Table
+
+    from evpath.scenario.loader import bundled_scenarios, load_scenario
+
     table = Table(title="Bundled scenarios")
     table.add_column("name", no_wrap=True)
     table.add_column("description", overflow="fold")
@@ -119,6 +136,8 @@ def scenarios() -> None:
 @report_errors
 def data() -> None:
     """List the bundled datasets with source, version, licence and units."""
+    from evpath.data.registry import datasets
+
     for info in datasets().values():
         console.print(f"[bold]{info.name}[/]  {info.title}", highlight=False)
         for label, value in (
@@ -139,5 +158,5 @@ procure.register(app)
 
 
 def main() -> None:
-    """Entry point of the ``evpath`` script."""
-    app()
+    """Entry point of the ``evpath`` script (exit codes: see :mod:`evpath.cli.console`)."""
+    run_app(app)

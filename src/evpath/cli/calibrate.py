@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-import yaml
 
-from evpath.cli.console import console, report_errors
+from evpath.cli.console import check_output, console, report_errors, writable_output
 from evpath.errors import InputError
+
+
+def _write_yaml(path: Path, document: dict[str, Any]) -> None:
+    """Write a scenario document; a path that cannot be written exits 2 with the reason."""
+    import yaml
+
+    text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+    writable_output("--out", path, lambda: path.write_text(text, encoding="utf-8"))
 
 
 def calibrate(
@@ -26,9 +33,11 @@ def calibrate(
     if not is_model(model):
         msg = f"--model: got {model!r}; allowed: 'logistic' or 'bass'"
         raise InputError(msg)
+    if out is not None:
+        check_output("--out", out)
     document = scenario_from_fit(region, model)
     path = out or Path(f"{document['name']}.yaml")
-    path.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    _write_yaml(path, document)
     for milestone in document["sales"]["milestones"]:
         electric = 1.0 - milestone["shares"].get("ICEV_gasoline", 0.0)
         console.print(f"  {milestone['year']}: electric share {100 * electric:.1f}%")
@@ -43,6 +52,8 @@ def fit_lifetime_command(
     from evpath.analysis.calibration import fit_lifetime
     from evpath.scenario.loader import load_scenario
 
+    if out is not None:
+        check_output("--out", out)
     with console.status("fitting the lifetime (re-runs the model)"):
         fit = fit_lifetime(load_scenario(scenario))
     for name, value in fit.parameters.items():
@@ -53,7 +64,7 @@ def fit_lifetime_command(
     document = fit.scenario.model_dump(mode="json", exclude_none=True)
     document["name"] = f"{fit.scenario.name}-fitted-lifetime"
     path = out or Path(f"{document['name']}.yaml")
-    path.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    _write_yaml(path, document)
     console.print(f"wrote {path}")
 
 

@@ -1,20 +1,35 @@
-"""Console output of the CLI: Rich console, error panel, exit codes."""
+"""Console output of the CLI: Rich console, error messages, interrupts, exit codes.
+
+Exit codes: 0 success, 1 an unexpected error (a bug to report), 2 bad input (scenario,
+arguments, data, an output path that cannot be written), 130 interrupted (Ctrl-C).
+Set ``EVPATH_DEBUG=1`` to see the Python traceback of an unexpected error.
+"""
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
-from typing import ParamSpec, TypeVar
+from pathlib import Path
+from types import FrameType
+from typing import NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from evpath.errors import EvpathError
+from evpath.errors import EvpathError, InputError
 
+EXIT_BUG = 1
+"""Exit code of an unexpected error (a bug in evpath)."""
 EXIT_BAD_INPUT = 2
 """Exit code of every command on bad input (scenario, arguments, data)."""
+EXIT_INTERRUPTED = 130
+"""Exit code after Ctrl-C (128 + SIGINT), as shells use."""
+DEBUG_VARIABLE = "EVPATH_DEBUG"
+"""Environment variable: ``1`` re-raises unexpected errors with their traceback."""
 
 console = Console()
 error_console = Console(stderr=True)
@@ -22,28 +37,177 @@ error_console = Console(stderr=True)
 P = ParamSpec("P")
 R = TypeVar("R")
 
+_interrupted = False
+"""Set by :func:`_on_interrupt` once Ctrl-C has been pressed."""
+_told = False
+"""Set once ``interrupted`` has been printed."""
+
+
+def debugging() -> bool:
+    """Whether ``EVPATH_DEBUG`` asks for tracebacks."""
+    return os.environ.get(DEBUG_VARIABLE, "").strip() not in ("", "0")
+
+
+def _on_interrupt(signum: int, frame: FrameType | None) -> None:
+    """First Ctrl-C: stop the command where it is; later ones are ignored while it
+    closes its files and progress bars."""
+    global _interrupted
+    _interrupted = True
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+def handle_interrupts() -> None:
+    """Install the Ctrl-C handler of the ``evpath`` script (one interrupt, one exit)."""
+    signal.signal(signal.SIGINT, _on_interrupt)
+
+
+def _stop_live_displays() -> None:
+    """Close any progress bar or spinner still drawn, and show the cursor again."""
+    for out in (console, error_console):
+        live = getattr(out, "_live_stack", None) or []
+        for display in reversed(list(live)):
+            try:
+                display.stop()
+            except Exception:
+                continue
+        try:
+            out.show_cursor(True)
+        except Exception:
+            continue
+
+
+def exit_interrupted() -> NoReturn:
+    """One line on stderr and exit code 130."""
+    global _told
+    if _interrupted:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _stop_live_displays()
+    error_console.print("interrupted", highlight=False)
+    _told = True
+    raise typer.Exit(EXIT_INTERRUPTED)
+
+
+def exit_unexpected(exc: BaseException) -> NoReturn:
+    """One line naming an unexpected error, and exit code 1 (no traceback)."""
+    _stop_live_displays()
+    error_console.print(
+        f"error: unexpected {type(exc).__name__}: {exc} "
+        f"(please report this to the evpath developers; set {DEBUG_VARIABLE}=1 for the traceback)",
+        soft_wrap=True,
+        markup=False,
+        highlight=False,
+    )
+    raise typer.Exit(EXIT_BUG)
+
 
 def report_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """Turn an :class:`EvpathError` into its message on stderr and exit code 2.
+    """Run a command with evpath's exit codes and no traceback.
 
-    The message is printed unwrapped so that paths and values stay whole.
+    An :class:`EvpathError` prints its message on stderr, unwrapped so that paths and
+    values stay whole, and exits 2; Ctrl-C prints ``interrupted`` and exits 130; any
+    other exception prints one line with its type and message and exits 1, unless
+    ``EVPATH_DEBUG=1`` (then it is raised with its traceback).
     """
 
     @wraps(command)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return command(*args, **kwargs)
+        except (typer.Exit, typer.Abort):
+            raise
+        except KeyboardInterrupt:
+            exit_interrupted()
         except EvpathError as exc:
+            if _interrupted:
+                exit_interrupted()
+            _stop_live_displays()
             error_console.print(f"[bold red]error[/] ({type(exc).__name__})", highlight=False)
             error_console.print(str(exc), soft_wrap=True, markup=False, highlight=False)
             raise typer.Exit(EXIT_BAD_INPUT) from None
+        except Exception as exc:
+            if _interrupted:
+                exit_interrupted()
+            if debugging():
+                raise
+            exit_unexpected(exc)
 
     return wrapper
+
+
+def run_app(app: typer.Typer) -> None:
+    """Run the ``evpath`` script: Ctrl-C anywhere exits 130 with one line, an
+    unexpected error outside a command exits 1 with one line."""
+    handle_interrupts()
+    try:
+        app()
+    except KeyboardInterrupt:
+        _exit_now(EXIT_INTERRUPTED)
+    except SystemExit:
+        if _interrupted:
+            _exit_now(EXIT_INTERRUPTED)
+        raise
+    except Exception as exc:
+        if _interrupted:
+            _exit_now(EXIT_INTERRUPTED)
+        if debugging():
+            raise
+        try:
+            exit_unexpected(exc)
+        except typer.Exit as done:
+            sys.exit(done.exit_code)
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _exit_now(code: int) -> NoReturn:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if not _told:
+        _stop_live_displays()
+        error_console.print("interrupted", highlight=False)
+    sys.exit(code)
+
+
+def check_output(option: str, path: Path, *, creates_folders: bool = False) -> None:
+    """Refuse, before any work, an output file the user named that cannot be written: a
+    folder, a file under a file, or (unless ``creates_folders``) a file in a folder that
+    does not exist. Exit 2 with the reason."""
+    if path.is_dir():
+        msg = f"{option}: cannot write {str(path)!r}: it is a folder; allowed: a file name"
+        raise InputError(msg)
+    if not creates_folders and not path.parent.is_dir():
+        msg = f"{option}: cannot write {str(path)!r}: no folder {str(path.parent)!r}"
+        raise InputError(msg)
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if parent.exists() and not parent.is_dir():
+        msg = f"{option}: cannot write {str(path)!r}: {str(parent)!r} is a file, not a folder"
+        raise InputError(msg)
+
+
+def writable_output(option: str, path: Path, action: Callable[[], object]) -> None:
+    """Run ``action``, which writes ``path`` (named by the user with ``option``); an
+    OSError becomes an :class:`InputError` naming the option, the path and the reason."""
+    try:
+        action()
+    except OSError as exc:
+        raise output_error(option, path, exc) from None
+
+
+def output_error(option: str, path: Path, exc: OSError) -> InputError:
+    """The error of an output the user named with ``option`` that cannot be written."""
+    reason = exc.strerror or str(exc)
+    where = str(exc.filename) if exc.filename is not None else ""
+    detail = f" ({where})" if where not in ("", str(path)) else ""
+    return InputError(f"{option}: cannot write {str(path)!r}: {reason}{detail}")
 
 
 @contextmanager
 def steps(total: int) -> Iterator[Callable[[str], None]]:
     """A progress bar over ``total`` named steps; yields ``advance(name)``."""
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     with Progress(
         SpinnerColumn(),
         TextColumn("[progress.description]{task.description}"),

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from evpath.cli.console import console, report_errors
 from evpath.errors import InputError
-from evpath.io import export
-from evpath.io.store import ResultsStore
-from evpath.procurement import ProcurementResult, load_alliance, procure
+
+if TYPE_CHECKING:
+    from evpath.procurement import ProcurementResult
+    from evpath.procurement.pooling import SolveLog
+
+# HiGHS, the results store and the exports are imported when the command runs, so that
+# the other commands start without them.
 
 MUSD = 1e6
 FORMATS = ("parquet", "csv")
+TIME_LIMIT = 300.0
+"""Default overall time limit of ``--time-limit`` [s]."""
+SOLVE_TIME_LIMIT = 60.0
+"""Time limit of each HiGHS solve [s] (the overall limit can only shorten it)."""
 
 
 def register(app: typer.Typer) -> None:
@@ -52,6 +59,14 @@ def procure_command(
     gap: Annotated[
         float, typer.Option(help="Relative MIP gap at which HiGHS stops each solve.")
     ] = 1e-4,
+    time_limit: Annotated[
+        float,
+        typer.Option(
+            "--time-limit",
+            help=f"Seconds for all the solves together (each solve stops after at most "
+            f"{SOLVE_TIME_LIMIT:g} s).",
+        ),
+    ] = TIME_LIMIT,
     samples: Annotated[
         int, typer.Option(help="Random joining orders for the Shapley split above 8 members.")
     ] = 200,
@@ -66,12 +81,20 @@ def procure_command(
     if not 0 <= gap < 1:
         msg = f"--gap: got {gap:g}; allowed: a relative gap from 0 to below 1"
         raise InputError(msg)
+    if not time_limit > 0:
+        msg = f"--time-limit: got {time_limit:g}; allowed: a number of seconds above 0"
+        raise InputError(msg)
     if samples < 2:
         msg = f"--samples: got {samples}; allowed: at least 2"
         raise InputError(msg)
     if run is not None and scenario is not None:
         msg = "--run and --scenario: got both; allowed: one source of demand"
         raise InputError(msg)
+    from evpath.io import export
+    from evpath.io.store import ResultsStore
+    from evpath.procurement import load_alliance, procure
+    from evpath.procurement.pooling import SolveLog
+
     spec = load_alliance(alliance)
     results_store = ResultsStore(store)
     run_data = None
@@ -79,8 +102,19 @@ def procure_command(
         variables = sorted({m.share_of_run.variable for m in spec.members if m.share_of_run})
         run_data = results_store.run_dataset(run, variables)
     with console.status(f"solving {spec.name}: each member alone, every coalition, pooled"):
-        result = procure(spec, scenario, run_data=run_data, samples=samples, mip_rel_gap=gap)
+        log = SolveLog()
+        result = procure(
+            spec,
+            scenario,
+            run_data=run_data,
+            samples=samples,
+            mip_rel_gap=gap,
+            time_limit=min(SOLVE_TIME_LIMIT, time_limit),
+            total_time_limit=time_limit,
+            log=log,
+        )
     print_procurement(spec.name, result)
+    print_solve_log(log, gap, time_limit)
     path = out / f"{export.file_stem(spec.name)}-purchases.{file_format}"
     table = result.to_frame()
     export.to_table_file(table, path, file_format)
@@ -93,8 +127,39 @@ def procure_command(
         )
 
 
+def print_solve_log(log: SolveLog, gap: float, time_limit: float) -> None:
+    """What stopped the solves: the gap asked for, or a time limit (with the gap left)."""
+    if not log.stopped_by_time and log.samples_used is None:
+        console.print(
+            f"HiGHS: {log.solves} solves, each stopped within the relative gap {gap:.2%} (--gap)",
+            highlight=False,
+        )
+        return
+    if log.stopped_by_time:
+        names = ", ".join(log.stopped_by_time[:5])
+        more = f" and {len(log.stopped_by_time) - 5} more" if len(log.stopped_by_time) > 5 else ""
+        console.print(
+            f"[yellow]HiGHS: {len(log.stopped_by_time)} of {log.solves} solves stopped at a "
+            f"time limit ({min(SOLVE_TIME_LIMIT, time_limit):g} s a solve, {time_limit:g} s "
+            f"in all: --time-limit) before the gap {gap:.2g} (--gap): {names}{more}; largest "
+            f"gap left {log.largest_gap:.2%}; their costs are upper bounds[/]",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if log.samples_used is not None:
+        console.print(
+            f"[yellow]Shapley split from {log.samples_used} joining orders only: the overall "
+            f"time limit ({time_limit:g} s, --time-limit) was reached; the ± columns show "
+            "the spread[/]",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
 def print_procurement(name: str, result: ProcurementResult) -> None:
     """Costs alone vs pooled, the Shapley split, concentration and binding constraints."""
+    from rich.table import Table
+
     inst = result.instance
     years = f"{inst.years[0]}-{inst.years[-1]}"
     console.print(

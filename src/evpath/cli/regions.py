@@ -5,30 +5,30 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import numpy as np
-import pandas as pd
 import typer
-from rich.table import Table
 
-from evpath.analysis.adoption import (
-    FULL_SHARE,
-    INTERVAL,
-    KINDS,
-    LEVELS,
-    MODELS,
-    N_DRAWS,
-    AdoptionFit,
-    fit_region,
-    fit_seed,
-    is_kind,
-    is_model,
-    lag_table,
-    milestones,
-)
-from evpath.cli.console import console, report_errors
+from evpath.cli.console import check_output, console, output_error, report_errors
 from evpath.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from rich.table import Table
+
+    from evpath.analysis.adoption import AdoptionFit
+
+# The fits, tables and chart are imported when the command runs (see `evpath --help`).
+# The choices and default below are those of evpath.analysis.adoption (KINDS, MODELS,
+# N_DRAWS), which a test keeps equal, named here so that the help does not load SciPy.
+KINDS = ("EV", "BEV", "PHEV")
+MODELS = ("logistic", "bass")
+N_DRAWS = 2000
+"""Default parameter draws of ``--draws``."""
+MIN_DRAWS = 10
+MAX_DRAWS = 100_000
+"""Largest ``--draws``: the draws of every region, level and year are held in memory at
+once (about 60 kB a draw for four regions), so the cap keeps a run within a few GB."""
 
 LAG_LEVELS = (0.10, 0.25, 0.50)
 """Share levels [fraction] of the lag table."""
@@ -58,7 +58,8 @@ def compare(
         bool, typer.Option(help="Fit the saturation share K instead of fixing it at 100 %.")
     ] = False,
     draws: Annotated[
-        int, typer.Option(help="Parameter draws for the intervals.", min=10)
+        int,
+        typer.Option(help=f"Parameter draws for the intervals ({MIN_DRAWS} to {MAX_DRAWS:,})."),
     ] = N_DRAWS,
     seed: Annotated[int, typer.Option(help="Random seed of the draws.")] = 0,
     chart: Annotated[
@@ -72,6 +73,18 @@ def compare(
     curve with a 90 % interval. 100 % stands for 99.5 % (curves saturating at 1 never
     reach 1). A lag is the years a region reaches a share after the reference region.
     """
+    from evpath.analysis.adoption import (
+        LEVELS,
+        fit_region,
+        is_kind,
+        is_model,
+        lag_table,
+        milestones,
+    )
+
+    if not MIN_DRAWS <= draws <= MAX_DRAWS:
+        msg = f"--draws: got {draws}; allowed: {MIN_DRAWS} to {MAX_DRAWS}"
+        raise InputError(msg)
     if not is_kind(kind):
         msg = f"--kind: got {kind!r}; allowed: one of {', '.join(KINDS)}"
         raise InputError(msg)
@@ -86,6 +99,7 @@ def compare(
     if path.suffix.lower() not in CHART_SUFFIXES:
         msg = f"--chart: got {str(path)!r}; allowed: a file ending in {' or '.join(CHART_SUFFIXES)}"
         raise InputError(msg)
+    check_output("--chart", path, creates_folders=True)
 
     fits = [fit_region(name, kind, model, fit_saturation=fit_saturation) for name in names]
     mile = milestones(fits, LEVELS, n_draws=draws, seed=seed)
@@ -98,8 +112,7 @@ def compare(
     try:
         write_chart(fits, path, n_draws=min(draws, 1000), seed=seed)
     except OSError as exc:
-        msg = f"--chart: cannot write {str(path)!r}: {exc.strerror or exc}"
-        raise InputError(msg) from None
+        raise output_error("--chart", path, exc) from None
     console.print(f"[bold]chart[/] {path}", highlight=False, soft_wrap=True)
 
 
@@ -109,6 +122,8 @@ def _slug(names: Sequence[str]) -> str:
 
 def _year_range(low: int, high: int | None) -> str:
     """Calendar years of an interval, e.g. ``2028–31``, ``2062–2119`` or ``2040–never``."""
+    import pandas as pd
+
     if high is None or pd.isna(high):
         return f"{low}–never"
     if low == high:
@@ -119,6 +134,8 @@ def _year_range(low: int, high: int | None) -> str:
 
 
 def _fit_table(fits: Sequence[AdoptionFit]) -> Table:
+    from rich.table import Table
+
     table = Table(
         title=f"{fits[0].model.capitalize()} fits to the {fits[0].kind} share of "
         "car sales "
@@ -153,6 +170,10 @@ def _fit_table(fits: Sequence[AdoptionFit]) -> Table:
 
 
 def _milestone_table(mile: pd.DataFrame) -> Table:
+    from rich.table import Table
+
+    from evpath.analysis.adoption import FULL_SHARE, INTERVAL
+
     table = Table(
         title=f"Year the share of sales first reaches each level "
         f"(fitted: median and {INTERVAL:.0%} interval)"
@@ -182,6 +203,11 @@ def _milestone_table(mile: pd.DataFrame) -> Table:
 
 
 def _lag_table(lags: pd.DataFrame) -> Table:
+    import numpy as np
+    from rich.table import Table
+
+    from evpath.analysis.adoption import INTERVAL
+
     ref = lags["reference"].iloc[0]
     table = Table(title=f"Years behind {ref} (median and {INTERVAL:.0%} interval; negative: ahead)")
     table.add_column("region")
@@ -224,6 +250,9 @@ def write_chart(
         Last year drawn.
     """
     import matplotlib
+    import numpy as np
+
+    from evpath.analysis.adoption import INTERVAL, fit_seed
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

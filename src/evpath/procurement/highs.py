@@ -6,6 +6,26 @@ import highspy
 import numpy as np
 
 
+class _QuietHighs(highspy.Highs):
+    """A HiGHS solver that never prints: output is off before its first call.
+
+    ``highspy.Highs()`` prints the HiGHS banner from its constructor (the first call that
+    logs, ``enableCallbacks``), before :meth:`silent` could be called; this class turns
+    output off just before that call.
+    """
+
+    def enableCallbacks(self) -> None:
+        self.setOptionValue("output_flag", False)
+        super().enableCallbacks()
+
+
+def solver() -> highspy.Highs:
+    """A HiGHS solver with its output off (no banner, no log)."""
+    h = _QuietHighs()
+    h.silent()
+    return h
+
+
 def run(
     lp: highspy.HighsLp, mip_rel_gap: float, time_limit: float, start: np.ndarray | None = None
 ) -> highspy.Highs:
@@ -16,8 +36,7 @@ def run(
         Relative optimality gap at which HiGHS stops.
     time_limit : float [s]
     """
-    h = highspy.Highs()
-    h.silent()
+    h = solver()
     h.setOptionValue("mip_rel_gap", mip_rel_gap)
     h.setOptionValue("time_limit", time_limit)
     h.setOptionValue("random_seed", 0)

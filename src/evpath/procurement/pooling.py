@@ -3,13 +3,18 @@ Shapley split."""
 
 from __future__ import annotations
 
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
 import numpy as np
 import xarray as xr
 
 from evpath.errors import ProcurementError
 from evpath.procurement.diagnosis import check_feasible
 from evpath.procurement.duals import binding_constraints
-from evpath.procurement.instance import Instance, resolve
+from evpath.procurement.instance import Instance, buyer_name, resolve
 from evpath.procurement.result import Plan, ProcurementResult
 from evpath.procurement.schema import Alliance
 from evpath.procurement.sharing import shapley_exact, shapley_sampled
@@ -17,6 +22,39 @@ from evpath.procurement.solve import combine, solve_buyer
 
 EXACT_SHAPLEY_MAX = 8
 """Largest alliance whose Shapley split is computed exactly (2**n − 1 coalitions)."""
+GAP_SLACK = 1.0 + 1e-9
+"""A plan whose proved gap exceeds the gap asked by more than this factor was stopped by
+a time limit."""
+
+
+@dataclass
+class SolveLog:
+    """What stopped the solves of :func:`procure`, for the caller to report.
+
+    Attributes
+    ----------
+    solves : int
+        HiGHS solves made (members alone, then coalitions).
+    stopped_by_time : list of str
+        Buyers whose solve a time limit stopped before the gap was proved.
+    largest_gap : float [fraction]
+        Largest gap HiGHS proved over the solves.
+    seconds : float [s]
+        Time spent in :func:`procure`.
+    samples_used : int or None
+        Joining orders of the sampled Shapley split when the overall time limit cut
+        their number short.
+    """
+
+    solves: int = 0
+    stopped_by_time: list[str] = field(default_factory=list)
+    largest_gap: float = 0.0
+    seconds: float = 0.0
+    samples_used: int | None = None
+
+
+class _OutOfTime(Exception):
+    """The overall time limit of :func:`procure` passed before a solve."""
 
 
 def procure(
@@ -29,6 +67,8 @@ def procure(
     seed: int = 0,
     mip_rel_gap: float = 1e-4,
     time_limit: float = 60.0,
+    total_time_limit: float | None = None,
+    log: SolveLog | None = None,
 ) -> ProcurementResult:
     """Solve every member alone and the alliance pooled, and split the saving.
 
@@ -49,6 +89,13 @@ def procure(
         Seed of the random orders.
     mip_rel_gap, time_limit : float
         HiGHS relative gap [fraction] and seconds per solve.
+    total_time_limit : float, optional
+        Seconds for all the solves together (none if None). Each solve gets at most
+        the time left. When it runs out, the exact split and the plans alone and pooled
+        stop with a ProcurementError; the sampled split keeps the joining orders
+        completed (at least 2) and says so in ``shapley_method``.
+    log : SolveLog, optional
+        Filled with the number of solves and the ones a time limit stopped.
 
     Returns
     -------
@@ -57,7 +104,8 @@ def procure(
     Raises
     ------
     ProcurementError
-        When a member alone or the alliance cannot meet its rules, in words.
+        When a member alone or the alliance cannot meet its rules, in words; or when
+        ``total_time_limit`` runs out (which limit, and how many solves were made).
 
     Notes
     -----
@@ -70,29 +118,70 @@ def procure(
     if shapley not in allowed:
         msg = f"shapley: got {shapley!r}; allowed: one of {', '.join(allowed)}"
         raise ProcurementError(msg)
+    if samples < 2:
+        msg = f"samples: got {samples}; allowed: at least 2"
+        raise ProcurementError(msg)
     n = len(instance.members)
     problems = [p for i in range(n) for p in check_feasible(instance, (i,))]
     problems = check_feasible(instance, tuple(range(n))) + problems
     if problems:
         raise ProcurementError("\n".join(dict.fromkeys(problems)))
-    alone = tuple(
-        solve_buyer(instance, (i,), mip_rel_gap=mip_rel_gap, time_limit=time_limit)
-        for i in range(n)
-    )
+    log = log if log is not None else SolveLog()
+    started = time.monotonic()
+    deadline = None if total_time_limit is None else started + total_time_limit
+    exact = shapley == "exact" or (shapley == "auto" and n <= EXACT_SHAPLEY_MAX)
+    needed = (1 << n) - 1 if exact else n + 1
+
+    def solve(
+        members: tuple[int, ...], start: np.ndarray | None = None, *, check: bool = False
+    ) -> Plan:
+        limit = time_limit
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise _OutOfTime
+            limit = min(time_limit, left)
+        try:
+            plan = solve_buyer(
+                instance,
+                members,
+                start,
+                mip_rel_gap=mip_rel_gap,
+                time_limit=limit,
+                check=check,
+            )
+        except ProcurementError:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise _OutOfTime from None
+            raise
+        log.solves += 1
+        log.largest_gap = max(log.largest_gap, plan.mip_gap)
+        if plan.mip_gap > mip_rel_gap * GAP_SLACK:
+            log.stopped_by_time.append(buyer_name(instance, plan.members))
+        return plan
+
+    def out_of_time() -> ProcurementError:
+        msg = (
+            f"{instance.metal} alliance of {n} members: the overall time limit of "
+            f"{total_time_limit:g} s was reached after {log.solves} of the "
+            f"{'' if exact else 'at least '}{needed} solves needed ({n} members alone, "
+            "then coalitions); allowed: a larger total time "
+            "limit (evpath procure --time-limit), a larger gap (--gap), or fewer members, "
+            "suppliers or years"
+        )
+        return ProcurementError(msg)
+
+    try:
+        alone = tuple(solve((i,), check=True) for i in range(n))
+    except _OutOfTime:
+        raise out_of_time() from None
     costs = {1 << i: plan.objective for i, plan in enumerate(alone)}
     plans = {1 << i: plan for i, plan in enumerate(alone)}
 
     def coalition(mask: int) -> Plan:
         if mask not in plans:
             members, start = combine(instance, [alone[i] for i in range(n) if mask >> i & 1])
-            plans[mask] = solve_buyer(
-                instance,
-                members,
-                start,
-                mip_rel_gap=mip_rel_gap,
-                time_limit=time_limit,
-                check=False,
-            )
+            plans[mask] = solve(members, start)
         return plans[mask]
 
     def cost(mask: int) -> float:
@@ -100,15 +189,54 @@ def procure(
             costs[mask] = coalition(mask).objective
         return costs[mask]
 
-    pooled = coalition((1 << n) - 1)
-    if shapley == "exact" or (shapley == "auto" and n <= EXACT_SHAPLEY_MAX):
-        values = np.array([0.0] + [cost(mask) for mask in range(1, 1 << n)])
+    try:
+        pooled = coalition((1 << n) - 1)
+        if exact:
+            values = np.array([0.0] + [cost(mask) for mask in range(1, 1 << n)])
+    except _OutOfTime:
+        raise out_of_time() from None
+    if exact:
         cost_share, se = shapley_exact(values), np.zeros(n)
         method = f"exact, {(1 << n) - 1} coalitions"
     else:
-        cost_share, se = shapley_sampled(cost, n, samples, np.random.default_rng(seed))
-        method = f"sampled, {samples} joining orders, {len(costs)} coalitions solved"
+        cost_share, se, used = _sampled(cost, n, samples, np.random.default_rng(seed))
+        if used < 2:
+            raise out_of_time()
+        if used < samples:
+            log.samples_used = used
+            method = (
+                f"sampled, {used} of {samples} joining orders (overall time limit), "
+                f"{len(costs)} coalitions solved"
+            )
+        else:
+            method = f"sampled, {samples} joining orders, {len(costs)} coalitions solved"
+    log.seconds = time.monotonic() - started
     share = np.array([p.objective for p in alone]) - cost_share
     return ProcurementResult(
         instance, alone, pooled, share, se, method, binding_constraints(instance, pooled)
     )
+
+
+def _sampled(
+    cost: Callable[[int], float], n: int, samples: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """:func:`shapley_sampled` over the joining orders completed before the overall time
+    limit: the same orders and numbers as one call when all ``samples`` complete.
+
+    Returns the estimate, its standard error and the number of orders used.
+    """
+    marginals = []
+    for _ in range(samples):
+        try:
+            with warnings.catch_warnings():
+                # one order has no spread: its standard error is not used
+                warnings.simplefilter("ignore", RuntimeWarning)
+                one, _se = shapley_sampled(cost, n, 1, rng)
+        except _OutOfTime:
+            break
+        marginals.append(one)
+    used = len(marginals)
+    if used < 2:
+        return np.zeros(n), np.zeros(n), used
+    marginal = np.array(marginals)
+    return marginal.mean(axis=0), marginal.std(axis=0, ddof=1) / np.sqrt(used), used
