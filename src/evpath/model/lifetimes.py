@@ -24,6 +24,9 @@ from evpath.errors import InputError
 RESERVED_DIMS = ("year", "cohort", "age")
 """Dims with a fixed meaning in the stock engine."""
 
+REAL_KINDS = "iuf"
+"""numpy dtype kinds of real numbers: signed and unsigned integers, floats."""
+
 Param = float | xr.DataArray
 """A lifetime parameter: a number, or a DataArray over ``cohort`` and/or other dims."""
 
@@ -75,8 +78,8 @@ def _check_param(
                 f"vary by {list(allowed_dims)} and by any dim other than {list(RESERVED_DIMS)}."
             )
             raise InputError(msg)
-        if not np.issubdtype(value.dtype, np.number) or np.issubdtype(value.dtype, np.bool_):
-            msg = f"{model} parameter {name!r} must hold numbers; got dtype {value.dtype}."
+        if value.dtype.kind not in REAL_KINDS:
+            msg = f"{model} parameter {name!r} must hold real numbers; got dtype {value.dtype}."
             raise InputError(msg)
         da = value.astype(float)
         checked = da
@@ -155,7 +158,11 @@ class LifetimeModel(ABC):
         -------
         parameters : dict of str to DataArray
         """
-        return {f.name: xr.DataArray(getattr(self, f.name)) for f in fields(self)}
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = value if isinstance(value, xr.DataArray) else xr.DataArray(value)
+        return out
 
     @property
     def dims(self) -> tuple[str, ...]:

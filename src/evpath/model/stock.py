@@ -243,9 +243,11 @@ def stock_driven(
         if shares is not None and type_dim is not None and type_dim in dims:
             matrix, dims, mcoords = effective_survival(survival, shares, type_dim)
         tolerance = NEGATIVE_TOLERANCE * float(np.max(np.abs(target.values), initial=0.0))
-        total, negative = solve_lower(
-            matrix, dims, mcoords, rhs, tolerance, zero_negative=negative_inflow == "zero"
-        )
+        with np.errstate(over="ignore", invalid="ignore"):  # checked by _check_finite
+            total, negative = solve_lower(
+                matrix, dims, mcoords, rhs, tolerance, zero_negative=negative_inflow == "zero"
+            )
+        _check_finite("an inflow", total, flow_unit, target, stock_unit)
         order = ["year", *series]
         total = total.transpose(*order, ...)
         negative = negative.transpose(*order, ...)
@@ -255,7 +257,10 @@ def stock_driven(
         if shares is not None and type_dim is not None:
             inflow = (total * shares).transpose(*order, type_dim, ...)
     inflow.attrs["units"] = flow_unit
-    result = _forward(inflow, survival, initial, by_cohort, flow_unit, stock_unit)
+    with np.errstate(over="ignore", invalid="ignore"):
+        result = _forward(inflow, survival, initial, by_cohort, flow_unit, stock_unit)
+    _check_finite("an outflow", result.outflow, flow_unit, target, stock_unit)
+    _check_finite("a stock", result.stock, stock_unit, target, stock_unit)
     excess = None
     if negative_inflow == "zero":
         achieved = result.stock.sum(type_dim) if type_dim is not None else result.stock
@@ -347,9 +352,34 @@ def _join_cohorts(old: xr.DataArray, new: xr.DataArray, cohorts: np.ndarray) -> 
 
 def _finish(da: xr.DataArray, order: Sequence[str], unit: str) -> xr.DataArray:
     """Transpose to ``order`` followed by any remaining dims and set the unit."""
-    out = da.transpose(*order, ...)
+    out = da if list(da.dims[: len(order)]) == list(order) else da.transpose(*order, ...)
     out.attrs = {"units": unit}
     return out
+
+
+def _check_finite(
+    what: str, flow: xr.DataArray, unit: str, target: xr.DataArray, stock_unit: str
+) -> None:
+    """Raise InputError at the first non-finite cell of a solved array [``unit``].
+
+    The stock check bounds the target, but a lifetime that keeps almost nothing of a
+    cohort to the end of its entry year divides it by almost 0.
+    """
+    values = flow.values
+    if np.isfinite(values).all():
+        return
+    cell = first_true(flow.copy(deep=False, data=~np.isfinite(values)))
+    own = {d: v for d, v in cell.coords.items() if d in target.dims}
+    rest = ", ".join(f"{d}={label(v)}" for d, v in cell.coords.items() if d not in own)
+    at = ", ".join(f"{d}={label(v)}" for d, v in own.items())
+    msg = (
+        f"stock at {at} ({float(target.sel(own).values)!r} {stock_unit}) needs {what} of "
+        f"{float(values[cell.position])!r} {unit}{f' at {rest}' if rest else ''} "
+        "under this lifetime, which is not a finite number; allowed: a target stock and "
+        "lifetime whose solved inflow and outflow stay finite (e.g. a lifetime that keeps "
+        "more of each cohort to the end of its entry year)."
+    )
+    raise InputError(msg)
 
 
 def _negative_message(negative: xr.DataArray, unit: str) -> str:

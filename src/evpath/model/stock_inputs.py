@@ -14,10 +14,14 @@ import xarray as xr
 
 from evpath.core.alignment import label_mismatch
 from evpath.core.messages import first_true, label, labels
-from evpath.core.tolerances import ENGINE_SHARE_TOLERANCE
+from evpath.core.tolerances import ENGINE_SHARE_TOLERANCE, NEGATIVE_TOLERANCE
 from evpath.errors import InputError
-from evpath.model.lifetimes import RESERVED_DIMS
+from evpath.model.lifetimes import REAL_KINDS, RESERVED_DIMS
 from evpath.model.survival import check_years
+
+LARGEST_VALUE = 1e300
+"""Largest inflow, stock or initial-stock value [vehicles or vehicles/yr] the engine
+takes: sums over cohorts of such values stay far below the largest float (1.8e308)."""
 
 
 def series_dims(da: xr.DataArray) -> list[str]:
@@ -40,10 +44,14 @@ def check_series(da: object, name: str, *, flow: bool) -> tuple[xr.DataArray, np
             f"'year' and dims other than {list(RESERVED_DIMS)}."
         )
         raise InputError(msg)
-    if flow:
-        check_values(da, name, allowed="finite numbers")
-    else:
-        check_values(da, name, allowed="finite numbers >= 0", minimum=0.0)
+    check_values(
+        da,
+        name,
+        allowed=f"finite numbers >= 0 and <= {LARGEST_VALUE:g}",
+        minimum=0.0,
+        maximum=LARGEST_VALUE,
+        rounding=NEGATIVE_TOLERANCE if flow else 0.0,
+    )
     years = check_years(da.get_index("year"), name=f"{name} 'year' labels")
     default = "vehicles/yr" if flow else "vehicles"
     unit = str(da.attrs.get("units", default))
@@ -58,7 +66,7 @@ def check_series(da: object, name: str, *, flow: bool) -> tuple[xr.DataArray, np
             "e.g. 'vehicles'."
         )
         raise InputError(msg)
-    return da.transpose("year", ...), years, unit
+    return (da if da.dims[0] == "year" else da.transpose("year", ...)), years, unit
 
 
 def check_values(
@@ -68,21 +76,31 @@ def check_values(
     allowed: str,
     minimum: float | None = None,
     maximum: float | None = None,
+    rounding: float = 0.0,
 ) -> None:
-    """Raise InputError at the first non-numeric, non-finite or out-of-range value."""
-    if not np.issubdtype(da.dtype, np.number) or np.issubdtype(da.dtype, np.bool_):
-        msg = f"{name} must hold numbers; got dtype {da.dtype}."
+    """Raise InputError at the first non-real, non-finite or out-of-range value.
+
+    Values below ``minimum`` by at most ``rounding`` times the largest finite magnitude
+    are rounding noise and pass.
+    """
+    if da.dtype.kind not in REAL_KINDS:
+        msg = f"{name} must hold real numbers; got dtype {da.dtype}."
         raise InputError(msg)
-    values = da.values
-    bad = ~np.isfinite(values)
+    values = np.asarray(da.values)
+    if values.size == 0:
+        return
+    low, high = float(values.min()), float(values.max())  # NaN if any value is NaN
+    floor = -np.inf if minimum is None else minimum - rounding * max(abs(low), abs(high))
+    ceiling = np.inf if maximum is None else maximum
+    if np.isfinite(low) and np.isfinite(high) and floor <= low and high <= ceiling:
+        return
+    finite = np.isfinite(values)
     if minimum is not None:
-        bad |= values < minimum
-    if maximum is not None:
-        bad |= values > maximum
-    if np.any(bad):
-        cell = first_true(da.copy(deep=False, data=bad))
-        msg = f"{name} has {float(values[cell.position])!r}{cell.at()}; allowed: {allowed}."
-        raise InputError(msg)
+        floor = minimum - rounding * float(np.max(np.abs(values), where=finite, initial=0.0))
+    bad = ~finite | (values < floor) | (values > ceiling)
+    cell = first_true(da.copy(deep=False, data=bad))
+    msg = f"{name} has {float(values[cell.position])!r}{cell.at()}; allowed: {allowed}."
+    raise InputError(msg)
 
 
 def check_initial(
@@ -113,7 +131,13 @@ def check_initial(
             "allowed: consecutive whole ages 0, 1, 2, ... in increasing order."
         )
         raise InputError(msg)
-    check_values(initial, name, allowed="finite numbers >= 0", minimum=0.0)
+    check_values(
+        initial,
+        name,
+        allowed=f"finite numbers >= 0 and <= {LARGEST_VALUE:g}",
+        minimum=0.0,
+        maximum=LARGEST_VALUE,
+    )
     unit = initial.attrs.get("units")
     if unit is not None and unit != stock_unit:
         msg = f"{name} has units {unit!r}; allowed: the stock unit {stock_unit!r}."

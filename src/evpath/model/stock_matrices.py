@@ -38,6 +38,13 @@ def _batched(matrix: np.ndarray, mdims: Sequence[str], front: Sequence[str]) -> 
     return matrix.transpose(*order, n, n + 1)
 
 
+def _values(x: xr.DataArray, order: Sequence[str]) -> np.ndarray:
+    """Values of ``x`` with its dims in ``order`` (no labelled transpose if already so)."""
+    if list(x.dims) == list(order):
+        return x.values
+    return x.transpose(*order).values
+
+
 def apply_matrix(
     matrix: np.ndarray,
     mdims: Sequence[str],
@@ -72,8 +79,11 @@ def apply_matrix(
     monly_shape = [len(mcoords[d]) for d in monly]
     xonly_shape = [x.sizes[d] for d in xonly]
     lhs = m.reshape(prod(shared_shape), prod(monly_shape) * n_rows, n_cols)
-    rhs = x.transpose(*shared, col, *xonly).values.reshape(prod(shared_shape), n_cols, -1)
-    out = np.matmul(lhs, rhs).reshape(*shared_shape, *monly_shape, n_rows, *xonly_shape)
+    rhs = _values(x, [*shared, col, *xonly]).reshape(prod(shared_shape), n_cols, -1)
+    # one plain matrix product when nothing batches (the common case: a lifetime shared
+    # by every series), a batched one otherwise
+    product = lhs[0] @ rhs[0] if lhs.shape[0] == 1 else np.matmul(lhs, rhs)
+    out = product.reshape(*shared_shape, *monly_shape, n_rows, *xonly_shape)
     dims = (*shared, *monly, "year", *xonly)
     if col == "year" and not monly:
         # same dims as the inflow: reuse its labels (building new indexes costs more
@@ -110,7 +120,7 @@ def apply_by_cohort(
     monly_shape = [len(mcoords[d]) for d in monly]
     xonly_shape = [x.sizes[d] for d in xonly]
     lhs = m.reshape(*shared_shape, *monly_shape, *m.shape[-2:], *[1] * len(xonly))
-    rhs = x.transpose(*shared, col, *xonly).values.reshape(
+    rhs = _values(x, [*shared, col, *xonly]).reshape(
         *shared_shape, *[1] * len(monly), 1, x.sizes[col], *xonly_shape
     )
     coords = {d: x.get_index(d) for d in shared + xonly}
@@ -200,7 +210,7 @@ def solve_lower(
     ronly_shape = [rhs.sizes[d] for d in ronly]
     ks, km = prod(shared_shape), prod(monly_shape)
     m = m.reshape(ks, km, n_years, n_years)
-    b = rhs.transpose(*shared, "year", *ronly).values.reshape(ks, n_years, -1)
+    b = _values(rhs, [*shared, "year", *ronly]).reshape(ks, n_years, -1)
     diagonal = np.diagonal(m, axis1=-2, axis2=-1)
     if np.any(diagonal <= 0):
         t = int(np.flatnonzero((diagonal <= 0).any(axis=(0, 1)))[0])

@@ -37,8 +37,8 @@ import pandas as pd
 import xarray as xr
 from numpy.lib.stride_tricks import sliding_window_view
 
-from evpath.core.alignment import label_mismatch, reorder
-from evpath.core.messages import labels
+from evpath.core.alignment import label_mismatch
+from evpath.core.messages import label, labels
 from evpath.errors import InputError
 from evpath.model.lifetimes import (
     RESERVED_DIMS,
@@ -143,31 +143,78 @@ def _align_param(
     da: xr.DataArray,
     years: np.ndarray,
     coords: Mapping[str, pd.Index],
-) -> xr.DataArray:
-    """Put the labels of ``da`` in the order of ``coords`` and pick the model cohorts."""
-    for d in da.dims:
-        mismatch = label_mismatch(da.get_index(d), coords[str(d)]) if d in coords else None
-        if mismatch is not None:
-            missing, extra = mismatch
-            msg = (
-                f"{model} parameter {name!r} has {d} labels that differ from the "
-                f"input's: missing {missing}, extra {extra}; allowed: the same "
-                f"{d} labels as the input, in any order."
-            )
-            raise InputError(msg)
-    da = reorder(da, coords)
-    if "cohort" in da.dims:
-        own = set(da.get_index("cohort"))
-        uncovered = [int(y) for y in years if y not in own]
-        if uncovered:
-            msg = (
-                f"{model} parameter {name!r} has no value for cohort(s) {uncovered[:10]}"
-                f"{' ...' if len(uncovered) > 10 else ''}; its 'cohort' labels must cover "
-                f"the model years {years[0]}-{years[-1]}."
-            )
-            raise InputError(msg)
-        da = da.sel(cohort=years)
-    return da
+) -> np.ndarray:
+    """Values of ``da`` with labels in the order of ``coords`` and the model cohorts."""
+    values = da.values
+    for axis, d in enumerate(map(str, da.dims)):
+        own = da.get_index(d)
+        if d == "cohort":
+            if own.has_duplicates:
+                msg = f"{model} parameter {name!r} has repeated cohort labels; allowed: unique labels."
+                raise InputError(msg)
+            if own.equals(pd.Index(years)):
+                continue
+            position = own.get_indexer(years)
+            uncovered = [int(y) for y in years[position < 0]]
+            if uncovered:
+                msg = (
+                    f"{model} parameter {name!r} has no value for cohort(s) {uncovered[:10]}"
+                    f"{' ...' if len(uncovered) > 10 else ''}; its 'cohort' labels must cover "
+                    f"the model years {years[0]}-{years[-1]}."
+                )
+                raise InputError(msg)
+            values = np.take(values, position, axis=axis)
+        elif d in coords:
+            mismatch = label_mismatch(own, coords[d])
+            if mismatch is not None:
+                missing, extra = mismatch
+                msg = (
+                    f"{model} parameter {name!r} has {d} labels that differ from the "
+                    f"input's: missing {missing}, extra {extra}; allowed: the same "
+                    f"{d} labels as the input, in any order."
+                )
+                raise InputError(msg)
+            if not own.equals(coords[d]):
+                values = np.take(values, own.get_indexer(coords[d]), axis=axis)
+    return values
+
+
+def _param_arrays(
+    model: LifetimeModel,
+    yrs: np.ndarray,
+    lead_dims: Sequence[str],
+    coords: Mapping[str, pd.Index],
+) -> tuple[dict[str, np.ndarray], tuple[str, ...], dict[str, pd.Index], bool]:
+    """Parameters as arrays (*dims, cohort or 1, k) that broadcast against each other.
+
+    Returns the arrays by name, the dims other than ``cohort`` and ``age`` (``lead_dims``
+    first), their labels and whether some parameter varies by cohort.
+    """
+    name = type(model).__name__
+    params = model.parameters()
+    found: dict[str, pd.Index] = {}
+    for da in params.values():
+        for d in map(str, da.dims):
+            if d in RESERVED_DIMS:
+                continue
+            own = coords[d] if d in coords else da.get_index(d)
+            if d not in found:
+                found[d] = own
+            elif d not in coords and not own.equals(found[d]):
+                broadcast_parameters(name, params)  # raises, naming the parameters
+    dims = tuple([d for d in lead_dims if d in found] + [d for d in found if d not in lead_dims])
+    has_cohort = any("cohort" in da.dims for da in params.values())
+    prms: dict[str, np.ndarray] = {}
+    for k, da in params.items():
+        values = _align_param(name, k, da, yrs, coords)
+        own = [str(d) for d in da.dims]
+        order = [own.index(d) for d in (*dims, "cohort", "age") if d in own]
+        values = values.transpose(order)
+        shape = [found[d].size if d in own else 1 for d in dims]
+        shape.append(yrs.size if "cohort" in own else 1)
+        shape.append(da.sizes["age"] if "age" in own else 1)
+        prms[k] = values.reshape(shape)
+    return prms, dims, {d: found[d] for d in dims}, has_cohort
 
 
 def survival_arrays(
@@ -182,8 +229,9 @@ def survival_arrays(
     """Compute the survival matrices of ``model`` as plain arrays.
 
     ``S[..., t, c] = g_c(t - c)`` for ``t >= c`` and 0 otherwise, where
-    ``g_c(m) = sf_c(m + offset)`` (``offset`` from ``inflow_at``). The lower-triangular
-    Toeplitz structure is used when no parameter varies by cohort.
+    ``g_c(m) = sf_c(m + offset)`` (``offset`` from ``inflow_at``), evaluated on the whole
+    (cohort, lag) grid in one call. The lower-triangular Toeplitz structure is used when
+    no parameter varies by cohort.
 
     Parameters
     ----------
@@ -205,31 +253,22 @@ def survival_arrays(
     Returns
     -------
     SurvivalArrays
+
+    Raises
+    ------
+    InputError
+        If parameter labels do not match ``coords`` or cover the years, or the
+        parameters give a survival that is not a number within [0, 1].
     """
     yrs = check_years(years)
     offset = check_inflow_at(inflow_at)
-    coords = {} if coords is None else coords
-    name = type(model).__name__
     values = {f.name: getattr(model, f.name) for f in fields(model)}
     if all(isinstance(v, float) for v in values.values()):
         scalars = {k: np.full((1, 1), v) for k, v in values.items()}
         return _survival_from_params(model, yrs, offset, scalars, (), {}, False, n_initial_ages)
-    params = {k: _align_param(name, k, v, yrs, coords) for k, v in model.parameters().items()}
-    full = broadcast_parameters(name, params)
-    some = next(iter(full.values()))
-    other = [str(d) for d in some.dims if d not in RESERVED_DIMS]
-    dims = tuple([d for d in lead_dims if d in other] + [d for d in other if d not in lead_dims])
-    has_cohort = "cohort" in some.dims
-    prms: dict[str, np.ndarray] = {}
-    for k, da in full.items():
-        tail = [d for d in ("cohort", "age") if d in da.dims]
-        arr = da.transpose(*dims, *tail).values
-        if not has_cohort:
-            arr = arr[..., np.newaxis, :] if "age" in da.dims else arr[..., np.newaxis]
-        if "age" not in da.dims:
-            arr = arr[..., np.newaxis]
-        prms[k] = arr
-    out_coords = {d: some.get_index(d) for d in dims}
+    prms, dims, out_coords, has_cohort = _param_arrays(
+        model, yrs, lead_dims, {} if coords is None else coords
+    )
     return _survival_from_params(
         model, yrs, offset, prms, dims, out_coords, has_cohort, n_initial_ages
     )
@@ -248,17 +287,17 @@ def _survival_from_params(
     """Survival arrays from parameters shaped (*dims, cohort or 1, k); see survival_arrays."""
     n_years = yrs.size
     lags = np.arange(n_years)
-    g = model._lag_survival(lags, offset, prms)
-    if has_cohort:
-        t_idx, c_idx = np.indices((n_years, n_years))
-        lag = t_idx - c_idx
-        survival = np.where(lag >= 0, g[..., c_idx, np.maximum(lag, 0)], 0.0)
-    else:
-        survival = _lower_toeplitz(g[..., 0, :])
+    with np.errstate(all="ignore"):  # over- and underflow are checked below
+        g = model._lag_survival(lags, offset, prms)
+    _check_survival(model, g, offset, prms, dims, coords, yrs if has_cohort else None)
+    survival = _cohort_lower(g) if has_cohort else _lower_toeplitz(g[..., 0, :])
     initial = None
     if n_initial_ages is not None:
         first = {k: v[..., :1, :] for k, v in prms.items()}
-        g0 = model._lag_survival(np.arange(n_years + n_initial_ages), offset, first)[..., 0, :]
+        with np.errstate(all="ignore"):
+            g0 = model._lag_survival(np.arange(n_years + n_initial_ages), offset, first)
+        _check_survival(model, g0, offset, first, dims, coords, yrs[:1] if has_cohort else None)
+        g0 = g0[..., 0, :]
         later = sliding_window_view(g0[..., 1:], n_initial_ages, axis=-1)[..., :n_years, :]
         at_start = g0[..., np.newaxis, :n_initial_ages]
         initial = np.divide(
@@ -268,6 +307,67 @@ def _survival_from_params(
             where=np.broadcast_to(at_start > 0, later.shape),
         )
     return SurvivalArrays(survival=survival, initial=initial, dims=dims, coords=coords)
+
+
+def _check_survival(
+    model: LifetimeModel,
+    g: np.ndarray,
+    offset: float,
+    prms: Mapping[str, np.ndarray],
+    dims: tuple[str, ...],
+    coords: Mapping[str, pd.Index],
+    cohorts: np.ndarray | None,
+) -> None:
+    """Raise InputError where the lag survival ``g`` (*dims, cohort, lag) is not in [0, 1].
+
+    Finite parameters can still overflow in floating point (e.g. a log-normal ``mean``
+    of 1e200 years squared); this names the parameters of the first such cell.
+    """
+    if g.size == 0 or (g.min() >= 0.0 and g.max() <= 1.0):
+        return
+    bad = ~((g >= 0.0) & (g <= 1.0))
+    position = np.unravel_index(int(np.argmax(bad)), g.shape)
+    where = [f"{d}={label(coords[d][i])}" for d, i in zip(dims, position, strict=False)]
+    if cohorts is not None:
+        where.append(f"cohort={label(cohorts[position[len(dims)]])}")
+    at = f" at {', '.join(where)}" if where else ""
+    at_cell = position[:-1]
+    given = ", ".join(
+        f"{k}={float(np.broadcast_to(v, (*g.shape[:-1], v.shape[-1]))[at_cell][0])!r}"
+        for k, v in prms.items()
+    )
+    msg = (
+        f"{type(model).__name__} parameters {given}{at} give a survival of "
+        f"{float(g[position])!r} at age {position[-1] + offset:g}; allowed: parameters whose "
+        "survival function is a number within [0, 1] in floating point."
+    )
+    raise InputError(msg)
+
+
+def _cohort_lower(g: np.ndarray) -> np.ndarray:
+    """Build ``S[..., t, c] = g[..., c, t - c]`` for ``t >= c`` and 0 above the diagonal.
+
+    Parameters
+    ----------
+    g : ndarray (*dims, cohort, lag), with as many lags as cohorts
+
+    Returns
+    -------
+    S : ndarray (*dims, year, cohort), C-contiguous
+    """
+    n = g.shape[-1]
+    # row c of ``padded`` holds n zeros, then g[c]; reading it with a row stride one
+    # element short shifts row c right by c: skewed[c, t] = padded[c, n + t - c]
+    padded = np.zeros((*g.shape[:-1], 2 * n))
+    padded[..., n:] = g
+    step = padded.strides[-1]
+    skewed = np.lib.stride_tricks.as_strided(
+        padded[..., n:],
+        shape=g.shape,
+        strides=(*padded.strides[:-2], padded.strides[-2] - step, step),
+        writeable=False,
+    )
+    return np.ascontiguousarray(np.swapaxes(skewed, -1, -2))
 
 
 def _lower_toeplitz(g: np.ndarray) -> np.ndarray:
