@@ -50,7 +50,7 @@ from evpath.model.stock_inputs import (
 )
 from evpath.model.stock_matrices import (
     apply_by_cohort,
-    apply_matrix,
+    apply_matrices,
     effective_survival,
     retirement,
     solve_lower,
@@ -228,8 +228,8 @@ def stock_driven(
     rhs = target
     with xr.set_options(arithmetic_join="exact"):
         if initial is not None and survival.initial is not None:
-            remainder = apply_matrix(
-                survival.initial,
+            (remainder,) = apply_matrices(
+                (survival.initial,),
                 survival.dims,
                 survival.coords,
                 initial,
@@ -295,8 +295,7 @@ def _forward(
     cohort_order = ["year", "cohort", *order[1:]]
     s, dims, coords = survival.survival, survival.dims, survival.coords
     retire = retirement(s, enters_on_diagonal=True)
-    stock = apply_matrix(s, dims, coords, inflow, "year", years)
-    outflow = apply_matrix(retire, dims, coords, inflow, "year", years)
+    stock, outflow = apply_matrices((s, retire), dims, coords, inflow, "year", years)
     stock_by_cohort = outflow_by_cohort = None
     if by_cohort:
         by_cohort_inflow = inflow.rename(year="cohort")
@@ -306,8 +305,7 @@ def _forward(
     if initial is not None and survival.initial is not None:
         r = survival.initial
         q = retirement(r, enters_on_diagonal=False)
-        from_initial = apply_matrix(r, dims, coords, initial, "age", years)
-        outflow_initial = apply_matrix(q, dims, coords, initial, "age", years)
+        from_initial, outflow_initial = apply_matrices((r, q), dims, coords, initial, "age", years)
         with xr.set_options(arithmetic_join="exact"):
             stock = stock + from_initial
             outflow = outflow + outflow_initial

@@ -45,19 +45,22 @@ def _values(x: xr.DataArray, order: Sequence[str]) -> np.ndarray:
     return x.transpose(*order).values
 
 
-def apply_matrix(
-    matrix: np.ndarray,
+def apply_matrices(
+    matrices: Sequence[np.ndarray],
     mdims: Sequence[str],
     mcoords: Mapping[str, pd.Index],
     x: xr.DataArray,
     col: str,
     years: pd.Index,
-) -> xr.DataArray:
-    """``out[..., t, ...] = sum_j matrix[..., t, j] x[..., j, ...]`` as one batched matmul.
+) -> list[xr.DataArray]:
+    """``out[..., t, ...] = sum_j matrix[..., t, j] x[..., j, ...]`` for each matrix.
+
+    Matrices shared by every series (no ``mdims``) are stacked into one plain matrix
+    product ``[M1; M2; ...] @ X``; otherwise each is one batched matmul.
 
     Parameters
     ----------
-    matrix : ndarray (*mdims, year, j)
+    matrices : sequence of ndarray (*mdims, year, j)
     mdims : sequence of str
     mcoords : mapping of str to Index
         Labels of ``mdims``.
@@ -69,33 +72,42 @@ def apply_matrix(
 
     Returns
     -------
-    DataArray (*shared, *matrix-only, year, *x-only)
-        Columns are every non-``col`` dim of ``x``; matrices batch over ``mdims``.
+    list of DataArray (*shared, *matrix-only, year, *x-only)
+        One per matrix. Columns are every non-``col`` dim of ``x``; matrices batch over
+        ``mdims``.
     """
     shared, monly, xonly = _layout(mdims, [d for d in x.dims if d != col])
-    m = _batched(matrix, mdims, shared + monly)
-    n_rows, n_cols = m.shape[-2:]
+    n_rows, n_cols = matrices[0].shape[-2:]
     shared_shape = [x.sizes[d] for d in shared]
     monly_shape = [len(mcoords[d]) for d in monly]
     xonly_shape = [x.sizes[d] for d in xonly]
-    lhs = m.reshape(prod(shared_shape), prod(monly_shape) * n_rows, n_cols)
     rhs = _values(x, [*shared, col, *xonly]).reshape(prod(shared_shape), n_cols, -1)
-    # one plain matrix product when nothing batches (the common case: a lifetime shared
-    # by every series), a batched one otherwise
-    product = lhs[0] @ rhs[0] if lhs.shape[0] == 1 else np.matmul(lhs, rhs)
-    out = product.reshape(*shared_shape, *monly_shape, n_rows, *xonly_shape)
+    if not mdims:
+        products = np.split(np.concatenate(matrices) @ rhs[0], len(matrices))
+    else:
+        products = [
+            np.matmul(
+                _batched(m, mdims, shared + monly).reshape(
+                    prod(shared_shape), prod(monly_shape) * n_rows, n_cols
+                ),
+                rhs,
+            )
+            for m in matrices
+        ]
     dims = (*shared, *monly, "year", *xonly)
+    outs = [p.reshape(*shared_shape, *monly_shape, n_rows, *xonly_shape) for p in products]
     if col == "year" and not monly:
         # same dims as the inflow: reuse its labels (building new indexes costs more
         # than the product for small cases)
-        view = out.transpose([dims.index(str(d)) for d in x.dims])
-        labelled = x.copy(deep=False, data=view)
-        labelled.attrs = {}
+        order = [dims.index(str(d)) for d in x.dims]
+        labelled = [x.copy(deep=False, data=out.transpose(order)) for out in outs]
+        for da in labelled:
+            da.attrs = {}
         return labelled
     coords = {d: x.get_index(d) for d in shared + xonly}
     coords |= {d: mcoords[d] for d in monly}
     coords["year"] = years
-    return xr.DataArray(out, dims=dims, coords=coords)
+    return [xr.DataArray(out, dims=dims, coords=coords) for out in outs]
 
 
 def apply_by_cohort(
