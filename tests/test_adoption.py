@@ -385,3 +385,27 @@ def test_compare_bad_input_exits_2_with_message(args, message, tmp_path: Path):
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("draws", ["100000000", "5"])
+def test_compare_draws_are_bounded(draws: str):
+    result = runner.invoke(_app(), ["compare", "Japan", "--draws", draws])
+    assert result.exit_code == 2, result.output
+    assert f"--draws: got {draws}; allowed: 10 to 100000" in result.output
+
+
+def test_compare_chart_that_is_a_folder_exits_2_before_fitting(tmp_path: Path):
+    folder = tmp_path / "chart.png"
+    folder.mkdir()
+    result = runner.invoke(_app(), ["compare", "Japan", "--chart", str(folder)])
+    assert result.exit_code == 2, result.output
+    assert f"--chart: cannot write {str(folder)!r}: it is a folder" in result.output
+    assert "Logistic fits" not in result.output
+
+
+def test_compare_choices_in_the_help_are_those_of_the_analysis():
+    from evpath.cli import regions
+
+    assert regions.KINDS == adoption.KINDS
+    assert regions.MODELS == adoption.MODELS
+    assert regions.N_DRAWS == adoption.N_DRAWS

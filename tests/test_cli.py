@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
+import yaml
 from typer.testing import CliRunner
 
+import evpath
 from evpath.cli.app import app
+from evpath.errors import InputError, ScenarioError
 
 runner = CliRunner()
 
@@ -147,3 +156,221 @@ def test_targets_rejects_an_unknown_metric():
     result = runner.invoke(app, ["targets", "japan-2050", "--metric", "per_tree"])
     assert result.exit_code == 2
     assert "--metric: got 'per_tree'; allowed: one of wtw_per_new_car" in result.output
+
+
+# ------------------------------------------------- interrupts, unexpected errors, outputs
+
+EVPATH = Path(sys.executable).with_name("evpath")
+
+
+def _interrupt(args: list[str], delay: float, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Start the ``evpath`` script, send it SIGINT after ``delay`` seconds, wait for it."""
+    process = subprocess.Popen(
+        [str(EVPATH), *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "EVPATH_DEBUG": ""},
+    )
+    time.sleep(delay)
+    if process.poll() is not None:
+        out, err = process.communicate()
+        pytest.fail(f"finished before the interrupt: {process.returncode}\n{out}\n{err}")
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
+
+
+def _slow_alliance(folder: Path) -> Path:
+    """An alliance whose solves take much longer than the delays of the interrupt tests."""
+    rng = np.random.default_rng(0)
+    years = list(range(2030, 2035))
+    suppliers = []
+    for j in range(10):
+        first = round(float(rng.uniform(20, 150)), 1)
+        price = round(float(rng.uniform(30, 36)), 2)
+        suppliers.append(
+            {
+                "name": f"s{j}",
+                "country": "XYZW"[j % 4],
+                "capacity": 600.0,
+                "tiers": [
+                    {"up_to": first, "price": price},
+                    {"up_to": 2 * first, "price": round(price - 1.5, 2)},
+                    {"up_to": None, "price": round(price - 3, 2)},
+                ],
+                "min_order": round(float(rng.uniform(0, 10)), 1),
+                "fixed_cost": round(float(rng.uniform(0, 100_000))),
+                "note": "test figures",
+            }
+        )
+    members = [
+        {
+            "name": f"m{i}",
+            "demand": {y: round(float(rng.uniform(10, 200)), 1) for y in years},
+            "note": "test figures",
+        }
+        for i in range(3)
+    ]
+    document = {
+        "name": "slow",
+        "metal": "nickel",
+        "years": years,
+        "price_unit": "USD/kg",
+        "members": members,
+        "suppliers": suppliers,
+        "policy": {"country_cap": 0.6, "min_suppliers": 2, "note": "test rules"},
+    }
+    path = folder / "slow.yaml"
+    path.write_text(yaml.safe_dump(document), encoding="utf-8")
+    return path
+
+
+@pytest.mark.skipif(not EVPATH.exists(), reason="the evpath script is not installed")
+@pytest.mark.parametrize(
+    ("command", "delay"),
+    [("run", 0.5), ("run", 1.5), ("procure", 3.0)],
+)
+def test_interrupt_exits_130_with_one_line(tmp_path: Path, command: str, delay: float):
+    """Ctrl-C while starting, loading, running or solving (progress bar or spinner).
+
+    (Ctrl-C before Python has imported evpath, in the first few hundredths of a second,
+    is Python's own.)
+    """
+    if command == "run":
+        args = ["run", "japan-2050", "--out", str(tmp_path / "out"), "--no-store"]
+    else:
+        args = ["procure", str(_slow_alliance(tmp_path)), "--no-store", "--out", str(tmp_path)]
+    result = _interrupt(args, delay, tmp_path)
+    assert result.returncode == 130, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == "interrupted"
+
+
+def test_interrupt_inside_a_command_exits_130(monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("evpath.api.run", interrupted)
+    result = runner.invoke(app, ["run", "japan-2050", "--no-store"])
+    assert result.exit_code == 130
+    assert "interrupted" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_unexpected_error_is_one_line_and_exit_1(monkeypatch):
+    def broken(*args, **kwargs):
+        msg = "a bug"
+        raise RuntimeError(msg)
+
+    monkeypatch.setattr("evpath.api.run", broken)
+    monkeypatch.delenv("EVPATH_DEBUG", raising=False)
+    result = runner.invoke(app, ["run", "japan-2050", "--no-store"])
+    assert result.exit_code == 1
+    assert "unexpected RuntimeError: a bug" in result.output
+    assert "please report" in result.output
+    assert "Traceback" not in result.output
+    assert isinstance(result.exception, SystemExit)
+
+
+def test_unexpected_error_is_raised_with_evpath_debug(monkeypatch):
+    def broken(*args, **kwargs):
+        msg = "a bug"
+        raise RuntimeError(msg)
+
+    monkeypatch.setattr("evpath.api.run", broken)
+    monkeypatch.setenv("EVPATH_DEBUG", "1")
+    result = runner.invoke(app, ["run", "japan-2050", "--no-store"])
+    assert result.exit_code == 1
+    assert isinstance(result.exception, RuntimeError)
+
+
+@pytest.mark.parametrize("command", [["calibrate", "Japan"], ["fit-lifetime", "japan-2050"]])
+@pytest.mark.parametrize("target", ["folder", "missing/x.yaml"])
+def test_out_that_cannot_be_written_exits_2_with_path_and_reason(
+    tmp_path: Path, command: list[str], target: str
+):
+    out = tmp_path / target
+    if target == "folder":
+        out.mkdir()
+    result = runner.invoke(app, [*command, "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert f"--out: cannot write {str(out)!r}" in result.output
+    assert ("it is a folder" if target == "folder" else "no folder") in result.output
+    assert "Traceback" not in result.output
+
+
+def test_help_loads_no_model_solver_or_plotting():
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from evpath.cli.app import app\n"
+        "assert CliRunner().invoke(app, ['--help']).exit_code == 0\n"
+        "heavy = ['scipy', 'highspy', 'matplotlib', 'duckdb', 'xarray', 'pandas', 'numpy',\n"
+        "         'evpath.scenario', 'evpath.model', 'evpath.procurement']\n"
+        "print([m for m in heavy if m in sys.modules])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
+def test_metrics_in_the_help_are_those_of_the_scenario():
+    from evpath.cli.app import METRICS as CLI_METRICS
+    from evpath.scenario.emissions import METRICS
+
+    assert CLI_METRICS == METRICS
+
+
+def test_highs_prints_nothing():
+    code = (
+        "import highspy\n"
+        "from evpath.procurement.highs import solver\n"
+        "h = solver()\n"
+        "h.passModel(highspy.HighsLp())\n"
+        "h.run()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout == ""
+    assert result.stderr == ""
+
+
+# ------------------------------------------------------------------ evpath.run
+
+
+@pytest.mark.parametrize("value", [42, None, 1.5, ["japan-2050"]])
+def test_run_refuses_what_is_not_a_scenario(value):
+    with pytest.raises(InputError, match=r"allowed: a Scenario, a bundled scenario name"):
+        evpath.run(value)
+
+
+def test_run_validates_a_mapping_like_a_file():
+    with pytest.raises(ScenarioError, match=r"scenario mapping 'mine'") as error:
+        evpath.run({"name": "mine"})
+    assert "regions: required field is missing" in str(error.value)
+    with pytest.raises(ScenarioError, match=r"target_year: .*\(got 'soon'\)"):
+        evpath.run({"extends": "japan-2050", "name": "mine", "target_year": "soon"})
+
+
+def test_run_validates_a_scenario_object_again():
+    scenario = evpath.load_scenario("japan-2050")
+    with pytest.raises(ScenarioError, match=r"scenario 'japan-2050' \(a Scenario object\)"):
+        evpath.run(scenario.model_copy(update={"regions": []}))
+    with pytest.raises(ScenarioError, match=r"fleet: allowed: a valid dictionary"):
+        evpath.run(scenario.model_copy(update={"fleet": 3}))
+
+
+def test_resolved_scenario_object_is_unchanged():
+    from evpath.api import resolve_scenario
+
+    for name in evpath.bundled_scenarios():
+        scenario = evpath.load_scenario(name)
+        assert resolve_scenario(scenario) == scenario
+    mapping = resolve_scenario({"extends": "japan-2050", "name": "japan-2050"})
+    assert mapping.extends == "japan-2050"
+    file = evpath.load_scenario("japan-2050")
+    assert mapping.model_dump(exclude={"extends"}) == file.model_dump(exclude={"extends"})
