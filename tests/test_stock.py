@@ -373,6 +373,45 @@ def _series(values: object, **kw: object) -> xr.DataArray:
         ),
         (
             lambda: inflow_driven(
+                _series([1.0, -2.0], dims="year", coords={"year": [2000, 2001]}), Fixed(3.0)
+            ),
+            "inflow has -2.0 at year=2001; allowed: finite numbers >= 0 and <= 1e+300.",
+        ),
+        (
+            lambda: inflow_driven(
+                _series([1e308, 1.0], dims="year", coords={"year": [2000, 2001]}), Fixed(3.0)
+            ),
+            "inflow has 1e+308 at year=2000; allowed: finite numbers >= 0 and <= 1e+300.",
+        ),
+        (
+            lambda: inflow_driven(
+                _series([1.0 + 1.0j, 2.0], dims="year", coords={"year": [2000, 2001]}), Fixed(3.0)
+            ),
+            "inflow must hold real numbers; got dtype complex128.",
+        ),
+        (
+            lambda: inflow_driven(
+                _series([1.0, 2.0], dims="year", coords={"year": [2000, 2001]}),
+                LogNormal(1e200, 1.0),
+            ),
+            (
+                "LogNormal parameters mean=1e+200, std=1.0 give a survival of nan at age 0.5; "
+                "allowed: parameters whose survival function is a number within [0, 1] in "
+                "floating point."
+            ),
+        ),
+        (
+            lambda: stock_driven(
+                _series([1e300, 1e300], dims="year", coords={"year": [2000, 2001]}),
+                Normal(0.0, 0.03),
+            ),
+            (
+                "stock at year=2000 (1e+300 vehicles) needs an inflow of inf vehicles/yr under "
+                "this lifetime, which is not a finite number"
+            ),
+        ),
+        (
+            lambda: inflow_driven(
                 _series([1.0, 2.0], dims="year", attrs={"units": "vehicles"}), Fixed(3.0)
             ),
             "inflow has units 'vehicles'; allowed: a flow unit ending in '/yr'",
