@@ -110,6 +110,7 @@ class Results:
         ``wait`` seconds. Returns kind → path (``netcdf``, ``parquet``, ``manifest``
         through the link, ``run`` the run's folder, ``store``).
         """
+        publish.output_folder(Path(out_dir))  # a bad --out fails before any work
         stem = self.scenario.name
         files = {
             "netcdf": (f"{stem}.nc", export.netcdf_bytes(self.dataset, self.manifest)),
