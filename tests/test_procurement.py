@@ -351,6 +351,60 @@ def test_alliance_file_resolves_units_and_paths():
             {"policy": {"country_cap": 1.5, "note": "n"}},
             r"policy.country_cap: allowed: less than or equal to 1 \(got 1.5\)",
         ),
+        (
+            {"policy": {"holding_cost": float("nan"), "note": "n"}},
+            r"policy.holding_cost: allowed: a finite number \(got nan\)",
+        ),
+        (
+            {"policy": {"holding_cost": -5.0, "note": "n"}},
+            r"policy.holding_cost: allowed: greater than or equal to 0 \(got -5.0\)",
+        ),
+        (
+            {
+                "suppliers": [
+                    {
+                        "name": "s",
+                        "country": "X",
+                        "capacity": 10,
+                        "note": "n",
+                        "fixed_cost": float("inf"),
+                        "tiers": [{"up_to": None, "price": 1}],
+                    }
+                ]
+            },
+            r"suppliers\[0\].fixed_cost: allowed: a finite number \(got inf\)",
+        ),
+        (
+            {
+                "suppliers": [
+                    {
+                        "name": "s",
+                        "country": "X",
+                        "capacity": {2030: float("nan")},
+                        "note": "n",
+                        "tiers": [{"up_to": None, "price": 1}],
+                    }
+                ]
+            },
+            r"suppliers\[0\].capacity\[2030\]: allowed: a finite number \(got nan\)",
+        ),
+        (
+            {
+                "members": [
+                    {"name": "../A", "demand": {2030: 1, 2031: 1}, "note": "n"},
+                ]
+            },
+            r"members\[0\].name: got '../A'; allowed: 1 to 64 printable characters without '/'",
+        ),
+        (
+            {"members": [{"name": "A", "demand": {2030: 1, 2031: float("inf")}, "note": "n"}]},
+            r"members\[0\].demand\[2031\]: allowed: a finite number \(got inf\)",
+        ),
+        (
+            {"members": [{"name": "A", "demand": {2030: 1, 2031: 1e12}, "note": "n"}]},
+            r"members\[0\].demand\[2031\]: allowed: 0 to 1,000,000,000 t/yr \(got 1000000000000.0\)",
+        ),
+        ({"name": "a/b"}, r"name: got 'a/b'; allowed: 1 to 64 printable characters"),
     ],
 )
 def test_alliance_file_errors_name_field_and_value(change: dict[str, Any], message: str):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
+import yaml
 
 from evpath.errors import ScenarioError
 from evpath.scenario import load_scenario
@@ -152,6 +154,111 @@ CASES = [
         "emissions.energy.phev_utility_factor: allowed: greater than or equal to 0 (got -0.2)",
     ),
     ({"target_year": "soon"}, "target_year: allowed: a valid integer"),
+    (
+        {"target_year": 1900},
+        "target_year: got 1900; allowed: a model year from years.start (1990) to years.end (2060)",
+    ),
+    ({"target_year": 2200}, "target_year: got 2200; allowed: a model year from years.start"),
+    (
+        {"emissions": {"target": {"base_year": 1900}}},
+        "emissions.target.base_year: got 1900; allowed: a model year from years.start (1990)",
+    ),
+    (
+        {"emissions": {"target": {"base_year": 2050}}},
+        "emissions.target: base_year: got 2050; allowed: a year before the target year (2050)",
+    ),
+    (
+        {"years": {"start": 1990, "history_end": 2024, "end": 2025}, "sales": {"milestones": []}},
+        "target_year: got 2050; allowed: a model year from years.start (1990) to years.end (2025)",
+    ),
+    (
+        {"emissions": {"activity": {"annual_km": {"registered": 9000, "kei": float("inf")}}}},
+        "emissions.activity.annual_km.kei: allowed: a finite number (got inf)",
+    ),
+    (
+        {"emissions": {"activity": {"annual_km": {"registered": 9000, "kei": 1e6}}}},
+        "emissions.activity.annual_km.kei: allowed: 0 to 200,000 km/yr (got 1000000.0)",
+    ),
+    (
+        {"emissions": {"activity": {"annual_km": {"registered": 9000}}}},
+        "emissions.activity.annual_km: no value for ['kei']; allowed: a distance in km/yr",
+    ),
+    (
+        {"fleet": {"lifetime": {"mean": 1e-300}}},
+        "fleet.lifetime.mean: allowed: 0.5 to 100 years (got 1e-300)",
+    ),
+    (
+        {"fleet": {"lifetime": {"shape": 0.01}}},
+        "fleet.lifetime.shape: allowed: 0.1 to 20 (dimensionless) (got 0.01)",
+    ),
+    (
+        {"charging": {"capex_usd": {"slow": 3000}}},
+        "charging.capex_usd: no value for ['fast']; allowed: a cost in USD for each of",
+    ),
+    (
+        {"charging": {"capex_usd": {"slow": float("nan"), "fast": 1.0}}},
+        "charging.capex_usd.slow: allowed: a finite number (got nan)",
+    ),
+    (
+        {"charging": {"fast_kw": {2024: 50, 2035: -120}}},
+        "charging.fast_kw[2035]: allowed: greater than 0 (got -120)",
+    ),
+    ({"charging": {"fast_kw": 5000}}, "charging.fast_kw: allowed: 0 to 1,000 kW (got 5000)"),
+    (
+        {"charging": {"ratio_method": "path", "ratio_path": {"fast": {2030: float("nan")}}}},
+        "charging.ratio_path.fast[2030]: allowed: a finite number (got nan)",
+    ),
+    (
+        {"charging": {"ratio_method": "path"}},
+        "charging: ratio_method 'path' needs a 'ratio_path:'",
+    ),
+    ({"regions": ["JPN", "JPN"]}, "regions: got 'JPN' at [0] and [1]; allowed: each region once"),
+    (
+        {"name": "a" * 300},
+        "name: got 'aaaaaaaaaa",
+    ),
+    ({"name": "../up"}, "name: got '../up'; allowed: 1 to 64 lowercase letters, digits"),
+    (
+        {"batteries": {"packs": {"kwh": {"registered": {"BEV": float("-inf")}}}}},
+        "batteries.packs.kwh.registered.BEV: allowed: a finite number (got -inf)",
+    ),
+    (
+        {"batteries": {"packs": {"kwh": {"registered": {"BEV": {2010: 24, 2030: 900}}}}}},
+        "batteries.packs.kwh.registered.BEV[2030]: allowed: 0 to 500 kWh (got 900)",
+    ),
+    (
+        {"batteries": {"packs": {"kwh": {"truck": {"BEV": 60}}}}},
+        "batteries.packs.kwh.truck: got 'truck'; allowed: one of ['registered', 'kei']",
+    ),
+    (
+        {"batteries": {"price": {"world_demand": {2030: float("nan")}}}},
+        "batteries.price.world_demand[2030]: allowed: a finite number (got nan)",
+    ),
+    (
+        {"batteries": {"recycling": {"export_share": {2030: 1.5}}}},
+        "batteries.recycling.export_share[2030]: allowed: less than or equal to 1 (got 1.5)",
+    ),
+    (
+        {"emissions": {"grid": {"pathway": {2050: {"intensity": float("inf")}}}}},
+        "emissions.grid.pathway[2050].intensity: allowed: a finite number (got inf)",
+    ),
+    (
+        {"emissions": {"grid": {"pathway": {2050: {"intensity": 5000}}}}},
+        "emissions.grid.pathway[2050].intensity: allowed: 0 to 2,000 g CO2e/kWh (got 5000)",
+    ),
+    (
+        {"sales": {"total": {"method": "path", "path": {2030: float("nan")}, "note": "n"}}},
+        "sales.total.path[2030]: allowed: a finite number (got nan)",
+    ),
+    (
+        {"sales": {"segment_split": {"method": "path", "path": {"kei": {2030: 1.2}}, "note": "n"}}},
+        "sales.segment_split.path.kei[2030]: allowed: less than or equal to 1 (got 1.2)",
+    ),
+    (
+        {"sales": {"segment_split": {"method": "path", "path": {}, "note": "n"}}},
+        "sales.segment_split.path: got paths for []; allowed: a path for every segment but one",
+    ),
+    ({"years": {"start": 1990, "history_end": 2024, "end": 1e300}}, "years.end: "),
 ]
 
 
@@ -286,3 +393,96 @@ def test_unknown_region_of_a_long_list_suggests_close_names(write_scenario):
         ScenarioError, match=r"regions\[0\]: got 'Chna'; allowed: did you mean \['China'"
     ):
         load_scenario(path)
+
+
+def _write_bytes(tmp_path: Path, content: bytes, name: str = "bad.yaml") -> Path:
+    path = tmp_path / name
+    path.write_bytes(content)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"name: caf\xe9\n", r"not UTF-8 text \(byte 0xe9 at offset 9\); allowed: a YAML file"),
+        (b"a: " + b"[" * 500 + b"]" * 500 + b"\n", r"nested deeper than 32 levels at line 1"),
+        (
+            b"name: a\nregions: [JPN]\nname: b\n",
+            r"key 'name' repeated at line 3 \(first at line 1\)",
+        ),
+        (b"x: &x [1, *x]\n", r"alias \*x at line 1 refers to a value that contains it"),
+        (
+            b"a: &a [1,1,1,1,1,1,1,1,1,1]\n"
+            + b"".join(
+                f"{b}: &{b} [{', '.join([f'*{a}'] * 10)}]\n".encode() for a, b in pairwise("abcdef")
+            ),
+            r"more than 200,000 values \(aliases counted in full\)",
+        ),
+        (b"a: 1\n" + b"#" * 1_000_001, r"larger than 1,000,000 bytes; allowed: scenario files"),
+        (b"target_year: " + b"9" * 5000 + b"\n", r"not valid YAML: a value cannot be read"),
+        (b"a: 1\n\x00", r"not valid YAML at character 6: a control character"),
+    ],
+)
+def test_yaml_reading_limits(tmp_path: Path, content: bytes, expected: str):
+    path = _write_bytes(tmp_path, content)
+    with pytest.raises(ScenarioError, match=expected) as caught:
+        load_scenario(path)
+    assert str(caught.value).startswith(str(path))
+
+
+@pytest.mark.parametrize(
+    ("extends", "expected"),
+    [
+        (
+            "/dev/zero",
+            r"extends: got '/dev/zero'; allowed: a bundled scenario name \(.*\) or a path to a \.yaml or \.yml file",
+        ),
+        ("/etc/shadow", r"extends: got '/etc/shadow'; allowed: a bundled scenario name"),
+        (
+            "a" * 5000 + ".yaml",
+            r"extends: got a path of 5,005 characters .*; allowed: a path of at most 1024 characters",
+        ),
+        (
+            "x\x00y.yaml",
+            r"extends: got 'x\\x00y.yaml'; allowed: a file path without control characters",
+        ),
+        ("absent.yaml", r"extends: absent.yaml: no such scenario file"),
+    ],
+)
+def test_extends_only_names_yaml_files(tmp_path: Path, extends: str, expected: str):
+    path = tmp_path / "child.yaml"
+    path.write_text(yaml.safe_dump({"extends": extends, "name": "child"}), encoding="utf-8")
+    with pytest.raises(ScenarioError, match=expected) as caught:
+        load_scenario(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: extends: "), message
+    assert "root:" not in message, message
+
+
+def test_extends_to_a_folder_or_device_named_yaml(tmp_path: Path):
+    (tmp_path / "folder.yaml").mkdir()
+    path = tmp_path / "child.yaml"
+    path.write_text("extends: folder.yaml\nname: child\n", encoding="utf-8")
+    with pytest.raises(
+        ScenarioError, match=r"folder.yaml: not a regular file; allowed: a YAML file"
+    ):
+        load_scenario(path)
+    with pytest.raises(ScenarioError, match=r"^/dev/zero: not a regular file"):
+        load_scenario("/dev/zero")
+
+
+def test_content_of_a_file_that_is_not_yaml_is_never_shown(tmp_path: Path):
+    secret = "s3cr3t-token: [unclosed, {value"
+    path = tmp_path / "secret.yaml"
+    path.write_text(secret + "\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match="not valid YAML") as caught:
+        load_scenario(path)
+    assert "s3cr3t" not in str(caught.value)
+    assert "unclosed" not in str(caught.value)
+
+
+def test_bundled_scenario_names_fit_the_name_rule():
+    from evpath.scenario.loader import bundled_scenarios
+
+    for name in bundled_scenarios():
+        assert load_scenario(name).name == name

@@ -33,7 +33,7 @@ SharePath = dict[Year, Share]
 
 def bounded(low: float, high: float, unit: str = "") -> Callable[[float], float]:
     """A check that a number is finite and lies in ``[low, high]``; ``ValueError`` if not."""
-    shown = f"{low:,.6g} to {high:,.6g}" + (f" {unit}" if unit else "")
+    shown = f"{_number(low)} to {_number(high)}" + (f" {unit}" if unit else "")
 
     def check(value: float) -> float:
         if not (math.isfinite(value) and low <= value <= high):
@@ -42,6 +42,11 @@ def bounded(low: float, high: float, unit: str = "") -> Callable[[float], float]
         return value
 
     return check
+
+
+def _number(value: float) -> str:
+    """``1,000,000`` for whole numbers, ``0.5`` otherwise."""
+    return f"{int(value):,}" if float(value).is_integer() and abs(value) < 1e15 else f"{value:g}"
 
 
 def within(low: float, high: float, unit: str = "") -> AfterValidator:

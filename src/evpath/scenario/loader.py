@@ -254,14 +254,23 @@ def read_yaml_mapping(path: Path, kind: str = "scenario") -> dict[str, Any]:
     except _Refused as exc:
         msg = f"{path}: {exc}"
         raise ScenarioError(msg) from None
+    except yaml.reader.ReaderError as exc:
+        msg = (
+            f"{path}: not valid YAML at character {exc.position + 1}: a control character "
+            f"(code {exc.character!r}); allowed: {kind} files of printable UTF-8 text"
+        )
+        raise ScenarioError(msg) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
-        msg = f"{path}: not valid YAML{at}: {problem}"
+        msg = f"{path}: not valid YAML{at}: {problem}; allowed: a YAML mapping of {kind} fields"
         raise ScenarioError(msg) from None
     except (ValueError, OverflowError, RecursionError):
-        msg = f"{path}: not valid YAML: a value cannot be read (a number with thousands of digits?)"
+        msg = (
+            f"{path}: not valid YAML: a value cannot be read (a number too long or a date "
+            "that does not exist); allowed: numbers of at most 4,300 digits, real dates"
+        )
         raise ScenarioError(msg) from None
     if not isinstance(document, dict):
         msg = f"{path}: got a {type(document).__name__}; allowed: a YAML mapping of {kind} fields"
@@ -378,6 +387,17 @@ TYPE_MISMATCHES = {
 """Error types pydantic reports for each non-matching member of a union."""
 
 
+EXPECTED = {
+    "int": "a whole number of usual size",
+    "float": "a finite number",
+    "string": "text",
+    "bool": "true or false",
+    "dict": "a mapping",
+    "list": "a list",
+}
+"""What a field of each type allows, for pydantic messages that do not say."""
+
+
 def format_validation_error(where: str, exc: ValidationError, model: type[BaseModel]) -> str:
     """A header naming the file, then one line per problem: ``field.path: message (got value)``."""
     errors = exc.errors(include_url=False)
@@ -411,6 +431,10 @@ def _error_line(loc: tuple[int | str, ...], error: Any, model: type[BaseModel]) 
         got = None
     elif message.startswith("Input should be"):
         message = "allowed: " + message.removeprefix("Input should be ")
+    elif "allowed" not in message:
+        kind = str(error["type"]).split("_", 1)[0]
+        if kind in EXPECTED:
+            message = f"{message[:1].lower()}{message[1:]}; allowed: {EXPECTED[kind]}"
     path = format_field_path(loc)
     if not path and ": got" in message:
         return message
