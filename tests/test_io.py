@@ -167,7 +167,7 @@ def test_no_space_left_is_a_store_error_and_keeps_the_earlier_run(tmp_path: Path
         publish.publish(tmp_path, "demo", "r2", _files("r2"), lambda: committed.append(1))
     assert committed == []
     assert _published(tmp_path) == "r1"
-    assert not (tmp_path / publish.STAGING / "r2").exists()
+    assert not (tmp_path / publish.STAGING).exists()
 
 
 def test_read_only_output_folder_is_a_store_error(tmp_path: Path, monkeypatch):

@@ -206,6 +206,50 @@ def prune(out: Path, name: str, keep: int | None) -> None:
             shutil.rmtree(runs / run_id, ignore_errors=True)
 
 
+def _stage(staging: Path, files: Mapping[str, tuple[str, bytes]]) -> Path:
+    """Write ``files`` into the new folder ``staging``; on failure nothing stays."""
+    try:
+        staging.mkdir(parents=True)
+        for file_name, data in files.values():
+            _write_file(staging / file_name, data)
+        _sync_folder(staging)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        where = exc.filename or staging
+        msg = (
+            f"{where}: cannot write the run's files ({reason(exc)}); earlier results are unchanged"
+        )
+        raise StoreError(msg) from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return staging
+
+
+def _move_and_link(out: Path, name: str, staging: Path, stored: bool) -> Path:
+    """Move ``staging`` to ``out/runs/`` and point ``out/name`` at it; returns its folder."""
+    run_id = staging.name
+    final = out / RUNS / run_id
+    try:
+        final.parent.mkdir(exist_ok=True)
+        if final.exists():  # the same run published again: its files are already there
+            shutil.rmtree(staging, ignore_errors=True)
+        else:
+            os.rename(staging, final)
+        _sync_folder(final.parent)
+        _switch_link(out, name, run_id)
+        _sync_folder(out)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        in_store = "it is in the store, but " if stored else ""
+        msg = (
+            f"{exc.filename or out}: run {run_id} could not be published ({reason(exc)}); "
+            f"{in_store}{out / name} still shows the earlier run"
+        )
+        raise StoreError(msg) from None
+    return final
+
+
 def publish(
     out: str | Path,
     name: str,
@@ -237,50 +281,22 @@ def publish(
         raise InputError(msg)
     out = output_folder(Path(out))
     with folder_lock(out, wait, notify):
-        clean_stale(out, time.time() if started is None else started)
-        staging = out / STAGING / run_id
         try:
-            staging.mkdir(parents=True)
-            for file_name, data in files.values():
-                _write_file(staging / file_name, data)
-            _sync_folder(staging)
-        except OSError as exc:
-            shutil.rmtree(staging, ignore_errors=True)
-            where = exc.filename or staging
-            msg = f"{where}: cannot write the run's files ({reason(exc)}); earlier results are unchanged"
-            raise StoreError(msg) from None
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        try:
-            _check_link(out / name, out)
-            if commit is not None:
-                commit()
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        final = out / RUNS / run_id
-        try:
-            final.parent.mkdir(exist_ok=True)
-            if final.exists():  # the same run published again: its files are already there
+            clean_stale(out, time.time() if started is None else started)
+            staging = _stage(out / STAGING / run_id, files)
+            try:
+                _check_link(out / name, out)
+                if commit is not None:
+                    commit()
+            except BaseException:
                 shutil.rmtree(staging, ignore_errors=True)
-            else:
-                os.rename(staging, final)
-            _sync_folder(final.parent)
-            _switch_link(out, name, run_id)
-            _sync_folder(out)
-        except OSError as exc:
-            shutil.rmtree(staging, ignore_errors=True)
-            stored = "it is in the store, but " if commit is not None else ""
-            msg = (
-                f"{exc.filename or out}: run {run_id} could not be published ({reason(exc)}); "
-                f"{stored}{out / name} still shows the earlier run"
-            )
-            raise StoreError(msg) from None
-        with suppress(OSError):
-            prune(out, name, keep)
-        with suppress(OSError):
-            (out / STAGING).rmdir()  # only when empty
+                raise
+            final = _move_and_link(out, name, staging, stored=commit is not None)
+            with suppress(OSError):
+                prune(out, name, keep)
+        finally:
+            with suppress(OSError):
+                (out / STAGING).rmdir()  # only when empty
     link = out / name
     paths = {kind: link / file_name for kind, (file_name, _) in files.items()}
     paths["run"] = final
