@@ -337,3 +337,14 @@ def test_write_atomic_uses_usual_permissions_and_names_the_path(tmp_path: Path):
 )
 def test_file_stem_stays_one_path_component(name: str, stem: str):
     assert export.file_stem(name) == stem
+
+
+def test_table_file_is_written_atomically_inside_its_folder(tmp_path: Path):
+    table = pd.DataFrame({"plan": ["alone", "pooled"], "tonnes": [1.0, 2.0]})
+    path = tmp_path / f"{export.file_stem('../../etc/x')}-purchases.csv"
+    export.to_table_file(table, path, "csv")
+    assert path.parent == tmp_path
+    assert pd.read_csv(path).equals(table)
+    export.to_table_file(table, tmp_path / "t.parquet", "parquet")
+    assert pd.read_parquet(tmp_path / "t.parquet").equals(table)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.parquet", "x-purchases.csv"]
