@@ -347,4 +347,4 @@ def test_table_file_is_written_atomically_inside_its_folder(tmp_path: Path):
     assert pd.read_csv(path).equals(table)
     export.to_table_file(table, tmp_path / "t.parquet", "parquet")
     assert pd.read_parquet(tmp_path / "t.parquet").equals(table)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.parquet", "x-purchases.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["etc_x-purchases.csv", "t.parquet"]
