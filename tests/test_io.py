@@ -213,10 +213,11 @@ def test_next_run_removes_what_killed_runs_left(tmp_path: Path):
     stale = tmp_path / publish.STAGING / "r0"
     stale.mkdir(parents=True)
     (stale / "demo.nc").write_bytes(b"half")
-    leftovers = [tmp_path / ".demo.nc.ab12cd34.tmp", tmp_path / ".demo.link.tmp"]
-    for path in leftovers:
-        path.write_bytes(b"x")
-        os.utime(path, (1, 1))
+    leftovers = [tmp_path / ".demo.nc.ab12cd34.tmp", tmp_path / ".other.link.tmp"]
+    leftovers[0].write_bytes(b"x")
+    os.utime(leftovers[0], (1, 1))
+    leftovers[1].symlink_to("runs/r1")  # a temporary link to a run folder
+    os.utime(leftovers[1], (1, 1), follow_symlinks=False)
     fresh = tmp_path / ".demo.parquet.zz99yy88.tmp"  # newer than the run: not touched
     fresh.write_bytes(b"x")
     keep = tmp_path / "notes.tmp"  # not evpath's

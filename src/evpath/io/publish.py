@@ -23,6 +23,7 @@ import fcntl
 import os
 import re
 import shutil
+import stat
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -91,7 +92,10 @@ def folder_lock(out: Path, wait: float = WAIT_SECONDS, notify: Notify = say) -> 
     """Hold the exclusive publishing lock of ``out``, waiting up to ``wait`` seconds."""
     path = out / LOCK
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        except PermissionError:  # another user's lock file: locking needs only reading
+            fd = os.open(path, os.O_RDONLY)
     except OSError as exc:
         msg = f"{out}: cannot write to the output folder ({reason(exc)}); nothing was written"
         raise StoreError(msg) from None
@@ -124,9 +128,8 @@ def clean_stale(out: Path, before: float) -> None:
 
     Call it while holding :func:`folder_lock`: no other run is staging then.
     """
-    staging = out / STAGING
-    if staging.is_dir():
-        for entry in staging.iterdir():
+    with suppress(OSError):
+        for entry in (out / STAGING).iterdir():
             if SAFE_NAME.fullmatch(entry.name):
                 shutil.rmtree(entry, ignore_errors=True)
     with suppress(OSError):
@@ -134,8 +137,8 @@ def clean_stale(out: Path, before: float) -> None:
             if not _STALE_TMP.fullmatch(entry.name):
                 continue
             with suppress(OSError):
-                info = entry.lstat()
-                if info.st_mtime < before and not entry.is_dir():
+                info = entry.lstat()  # a temporary link is judged as a link, not its target
+                if info.st_mtime < before and not stat.S_ISDIR(info.st_mode):
                     entry.unlink()
 
 
