@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import xarray as xr
 from rich.table import Table
 
-from evpath.analysis.reverse import ReverseAnswer
 from evpath.cli.console import console
 from evpath.model.indicators import target_table
 from evpath.results import SUMMARY_YEARS, Results
 from evpath.scenario.emissions import METRICS
+
+if TYPE_CHECKING:
+    # the reverse questions load SciPy's optimisers: only `targets` needs them
+    from evpath.analysis.reverse import ReverseAnswer
 
 
 def say(text: str) -> None:
