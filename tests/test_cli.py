@@ -374,3 +374,97 @@ def test_resolved_scenario_object_is_unchanged():
     assert mapping.extends == "japan-2050"
     file = evpath.load_scenario("japan-2050")
     assert mapping.model_dump(exclude={"extends"}) == file.model_dump(exclude={"extends"})
+
+
+# ------------------------------------------------------------- procure limits
+
+
+class _Clock:
+    """A clock that advances one second each time it is read."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+def _alliance(members: int = 3):
+    from evpath.procurement import load_alliance
+
+    return load_alliance(
+        {
+            "name": "limits",
+            "metal": "nickel",
+            "years": [2030, 2031],
+            "price_unit": "USD/kg",
+            "members": [
+                {"name": f"m{i}", "demand": {2030: 20 + 10 * i, 2031: 30 + 5 * i}, "note": "t"}
+                for i in range(members)
+            ],
+            "suppliers": [
+                {
+                    "name": "s1",
+                    "country": "X",
+                    "capacity": 500,
+                    "tiers": [{"up_to": 60, "price": 20}, {"up_to": None, "price": 18}],
+                    "fixed_cost": 20000,
+                    "note": "t",
+                },
+                {
+                    "name": "s2",
+                    "country": "Y",
+                    "capacity": 500,
+                    "tiers": [{"up_to": None, "price": 19}],
+                    "min_order": 5,
+                    "note": "t",
+                },
+            ],
+            "policy": {"country_cap": 0.8, "min_suppliers": 2, "note": "t"},
+        }
+    )
+
+
+def test_procure_overall_time_limit_names_the_limit_and_the_solves(monkeypatch):
+    from evpath.procurement import ProcurementError, procure
+
+    monkeypatch.setattr("evpath.procurement.pooling.time", _Clock())
+    with pytest.raises(ProcurementError, match=r"overall time limit of 3 s was reached") as error:
+        procure(_alliance(), total_time_limit=3.0)
+    assert "after 2 of the 7 solves needed" in str(error.value)
+
+
+def test_procure_sampled_split_keeps_the_orders_done_in_time(monkeypatch):
+    from evpath.procurement import procure
+    from evpath.procurement.pooling import SolveLog
+
+    free = procure(_alliance(6), shapley="sampled", samples=40)
+    monkeypatch.setattr("evpath.procurement.pooling.time", _Clock())
+    log = SolveLog()
+    cut = procure(_alliance(6), shapley="sampled", samples=40, total_time_limit=20.0, log=log)
+    assert log.samples_used is not None
+    assert 2 <= log.samples_used < 40
+    assert f"{log.samples_used} of 40 joining orders (overall time limit)" in cut.shapley_method
+    assert cut.saving == pytest.approx(free.saving)
+    assert cut.members["shapley_saving"].sum() == pytest.approx(cut.saving)
+
+
+def test_procure_generous_limit_changes_nothing():
+    from evpath.procurement import procure
+    from evpath.procurement.pooling import SolveLog
+
+    log = SolveLog()
+    limited = procure(_alliance(), total_time_limit=300.0, log=log)
+    free = procure(_alliance())
+    assert limited.shapley_method == free.shapley_method
+    np.testing.assert_array_equal(limited.members.to_numpy(), free.members.to_numpy())
+    assert log.solves == 7
+    assert log.stopped_by_time == []
+
+
+@pytest.mark.parametrize("limit", ["0", "-1", "nan"])
+def test_procure_time_limit_must_be_positive(limit: str):
+    result = runner.invoke(app, ["procure", "japan-cobalt", "--time-limit", limit, "--no-store"])
+    assert result.exit_code == 2, result.output
+    assert f"--time-limit: got {limit}; allowed: a number of seconds above 0" in result.output

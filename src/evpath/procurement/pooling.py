@@ -160,13 +160,19 @@ def procure(
             log.stopped_by_time.append(buyer_name(instance, plan.members))
         return plan
 
-    def out_of_time() -> ProcurementError:
+    def out_of_time(orders: int | None = None) -> ProcurementError:
+        if orders is None:
+            done = f"after {log.solves} of the {'' if exact else 'at least '}{needed} solves needed"
+        else:
+            done = (
+                f"after {log.solves} solves, with {orders} joining order"
+                f"{'' if orders == 1 else 's'} of the sampled Shapley split complete (at "
+                "least 2 needed)"
+            )
         msg = (
             f"{instance.metal} alliance of {n} members: the overall time limit of "
-            f"{total_time_limit:g} s was reached after {log.solves} of the "
-            f"{'' if exact else 'at least '}{needed} solves needed ({n} members alone, "
-            "then coalitions); allowed: a larger total time "
-            "limit (evpath procure --time-limit), a larger gap (--gap), or fewer members, "
+            f"{total_time_limit:g} s was reached {done}; allowed: a larger total time limit "
+            "(evpath procure --time-limit), a larger gap (--gap), or fewer members, "
             "suppliers or years"
         )
         return ProcurementError(msg)
@@ -201,7 +207,7 @@ def procure(
     else:
         cost_share, se, used = _sampled(cost, n, samples, np.random.default_rng(seed))
         if used < 2:
-            raise out_of_time()
+            raise out_of_time(used)
         if used < samples:
             log.samples_used = used
             method = (
