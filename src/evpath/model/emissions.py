@@ -103,7 +103,7 @@ def manufacturing_per_car(
     first, last = int(battery_grid.year[0]), int(battery_grid.year[-1])
     grid_at = (
         battery_grid.rename(year="cohort")
-        .interp(cohort=np.clip(cohorts, first, last))
+        .sel(cohort=np.clip(cohorts, first, last))
         .assign_coords(cohort=cohorts)
     )
     per_kwh = factors.battery_other + factors.battery_electricity * grid_at / 1000.0
