@@ -535,3 +535,52 @@ def test_cli_unknown_alliance_exits_2():
     result = CliRunner().invoke(cli(), ["procure", "no-such-alliance"])
     assert result.exit_code == 2
     assert "japan-cobalt" in result.output
+
+
+WARMSTART_REPRO = """
+name: warmstart-repro
+metal: cobalt
+years: [2030, 2031]
+price_unit: USD/kg
+members:
+- {name: M0, demand: {2030: 341, 2031: 265}, note: t}
+- {name: M1, demand: {2030: 323, 2031: 319}, note: t}
+- {name: M2, demand: {2030: 239, 2031: 273}, note: t}
+- {name: M3, demand: {2030: 100, 2031: 114}, note: t}
+suppliers:
+- {name: S0, country: A, capacity: {2030: 379, 2031: 450}, min_order: 20, risk: 0.76, note: t,
+   tiers: [{up_to: 190, price: 31.2}, {up_to: 310, price: 27.8}, {up_to: null, price: 26.8}]}
+- {name: S1, country: B, capacity: {2030: 198, 2031: 188}, min_order: 5, fixed_cost: 300000,
+   note: t, tiers: [{up_to: 200, price: 32.2}, {up_to: 330, price: 30.1},
+   {up_to: null, price: 28.0}]}
+- {name: S2, country: A, capacity: {2030: 712, 2031: 711}, min_order: 5, fixed_cost: 100000,
+   note: t, tiers: [{up_to: 80, price: 34.1}, {up_to: 220, price: 31.0},
+   {up_to: null, price: 29.1}]}
+policy: {note: t, stockpile: {months: 3, by: 2031}, holding_cost: 3000}
+"""
+
+
+def test_warm_start_handed_back_is_priced_and_solved_again(tmp_path: Path):
+    """HiGHS may report the optimum but return the warm start; the plan must be the
+    optimum's, at the cost evpath prices itself."""
+    from evpath.procurement.solve import combine
+
+    file = tmp_path / "warmstart.yaml"
+    file.write_text(WARMSTART_REPRO, encoding="utf-8")
+    inst = resolve(load_alliance(file))
+    alone = [solve_buyer(inst, (i,)) for i in range(4)]
+    for pair in ((0, 3), (1, 3), (2, 3)):
+        members, start = combine(inst, [alone[i] for i in pair])
+        warm = solve_buyer(inst, members, start)
+        cold = solve_buyer(inst, members)
+        assert warm.objective == pytest.approx(cold.objective, abs=0.01)
+        assert warm.mip_gap <= 1e-6
+        assert not warm.stopped_by_time
+    costs = {
+        pair: solve_buyer(inst, pair, combine(inst, [alone[i] for i in pair])[1]).objective
+        for pair in ((0, 3), (1, 3), (2, 3))
+    }
+    # the warm start (members alone combined) cost 5,419.22 USD more in each pair
+    assert costs[(0, 3)] == pytest.approx(29_178_021.37, abs=0.01)
+    assert costs[(1, 3)] == pytest.approx(30_679_243.76, abs=0.01)
+    assert costs[(2, 3)] == pytest.approx(26_454_677.87, abs=0.01)

@@ -156,7 +156,7 @@ def procure(
             raise
         log.solves += 1
         log.largest_gap = max(log.largest_gap, plan.mip_gap)
-        if plan.mip_gap > mip_rel_gap * GAP_SLACK:
+        if plan.stopped_by_time or plan.mip_gap > mip_rel_gap * GAP_SLACK:
             log.stopped_by_time.append(buyer_name(instance, plan.members))
         return plan
 

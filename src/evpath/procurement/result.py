@@ -30,9 +30,12 @@ class Plan:
     objective : float [USD]
         Their sum (risk penalty zero for objective 'cost').
     mip_gap : float [fraction]
-        Relative gap HiGHS proved.
+        Relative gap between the plan's own cost and the lower bound HiGHS proved.
     columns : ndarray
         The solution vector, for warm starts.
+    stopped_by_time : bool
+        Whether a time limit stopped the solve before the gap asked for was proved
+        (the cost is then an upper bound, within ``mip_gap`` of the optimum).
     """
 
     members: tuple[int, ...]
@@ -46,6 +49,7 @@ class Plan:
     objective: float
     mip_gap: float
     columns: np.ndarray = field(repr=False)
+    stopped_by_time: bool = False
 
     @property
     def volume(self) -> np.ndarray:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+import highspy
 import numpy as np
 
 from evpath.errors import ProcurementError
@@ -61,11 +63,68 @@ def solve_buyer(
             "a larger time_limit, or fewer members, suppliers or years"
         )
         raise ProcurementError(msg)
-    return _plan(model, np.asarray(h.getSolution().col_value), h.getInfo().mip_gap)
+    outcome = _checked(model, h, start, mip_rel_gap)
+    if start is not None and not outcome.trusted:
+        # HiGHS reported a value its returned vector does not reach (it may hand back
+        # the warm start): solve again from scratch and keep the cheaper priced vector.
+        cold = run(model.lp, mip_rel_gap, time_limit)
+        if has_solution(cold):
+            again = _checked(model, cold, None, mip_rel_gap)
+            if again.cost <= outcome.cost + _tolerance(outcome.cost):
+                bound = max(outcome.bound, again.bound)
+                outcome = _Outcome(again.col, again.cost, bound, again.timed_out, again.trusted)
+    return _plan(model, outcome.col, outcome.gap, timed_out=outcome.timed_out)
 
 
-def _plan(model: Model, col: np.ndarray, gap: float) -> Plan:
-    """The plan in a solution vector ``col``; ``gap`` is HiGHS's proved gap [fraction]."""
+@dataclass(frozen=True)
+class _Outcome:
+    """A solution vector, its own cost [USD], the dual bound HiGHS proved [USD], whether a
+    time limit stopped the solve, and whether the vector's cost agrees with HiGHS."""
+
+    col: np.ndarray
+    cost: float
+    bound: float
+    timed_out: bool
+    trusted: bool
+
+    @property
+    def gap(self) -> float:
+        """Relative gap between the vector's own cost and the proved bound [fraction]."""
+        return max(0.0, self.cost - self.bound) / max(1.0, abs(self.cost))
+
+
+def _tolerance(value: float) -> float:
+    """Absolute tolerance for comparing two costs near ``value`` [USD]."""
+    return 1e-7 * max(1.0, abs(value))
+
+
+def _checked(
+    model: Model, h: highspy.Highs, start: np.ndarray | None, mip_rel_gap: float
+) -> _Outcome:
+    """The returned vector priced by evpath, compared with HiGHS's objective and bound.
+
+    The vector is not trusted when its own cost differs from the objective HiGHS reports,
+    or when it is the warm start while the bound proves a cheaper plan exists.
+    """
+    col = np.asarray(h.getSolution().col_value, dtype=float)
+    info = h.getInfo()
+    cost = float(np.asarray(model.lp.col_cost_) @ col)
+    bound = float(info.mip_dual_bound)
+    if not np.isfinite(bound):
+        bound = -np.inf
+    reported = float(info.objective_function_value)
+    tol = _tolerance(cost)
+    agrees = abs(cost - reported) <= tol
+    is_start = start is not None and bool(np.allclose(col, start, rtol=0.0, atol=1e-9))
+    better_exists = bound < cost - tol and cost - bound > mip_rel_gap * abs(cost)
+    trusted = agrees and not (is_start and better_exists)
+    timed_out = h.getModelStatus() == highspy.HighsModelStatus.kTimeLimit
+    return _Outcome(col, cost, bound, timed_out, trusted)
+
+
+def _plan(model: Model, col: np.ndarray, gap: float, *, timed_out: bool = False) -> Plan:
+    """The plan in a solution vector ``col``; ``gap`` is the proved gap of its cost
+    [fraction]; ``timed_out`` whether a time limit stopped the solve."""
     inst, seg = model.instance, model.seg
     w = np.round(col[model.cols["w"]]) * seg.valid
     v = col[model.cols["v"]] * w
@@ -91,6 +150,7 @@ def _plan(model: Model, col: np.ndarray, gap: float) -> Plan:
         objective=float(tier_cost + fixed.sum() + risk + holding),
         mip_gap=float(gap),
         columns=col,
+        stopped_by_time=timed_out,
     )
 
 
