@@ -16,7 +16,6 @@ from evpath.core.curves import bass_cumulative, logistic
 from evpath.core.dims import POWERTRAINS
 from evpath.core.paths import interpolate_path
 from evpath.core.variables import catalogue
-from evpath.errors import ScenarioError
 from evpath.scenario.schema import Curve, Sales, Scenario, SegmentSplit, TotalSales
 
 
@@ -84,24 +83,13 @@ def project_segment_split(
     future = years[years > history_end]
     split = last_split.expand_dims(year=future).transpose("region", "segment", "year").copy()
     if spec.method == "path":
+        # the scenario schema checks that every segment but one has a path and that the
+        # listed shares sum to at most 1 (``_check_segment_split``)
         given = spec.path or {}
         rest = [s for s in segments if s not in given]
-        if len(rest) != 1:
-            msg = (
-                f"sales.segment_split.path: got paths for {sorted(given)}; allowed: a path for "
-                f"every segment but one of {segments} (that one takes the rest)"
-            )
-            raise ScenarioError(msg)
         for segment, path in given.items():
             split.loc[{"segment": segment}] = interpolate_path(path, future)
         remainder = 1.0 - split.sel(segment=[s for s in segments if s in given]).sum("segment")
-        if (remainder < 0).any():
-            year = int(future[np.argmax((remainder < 0).any("region").values)])
-            msg = (
-                f"sales.segment_split.path: segment shares sum to more than 1 in {year}; "
-                "allowed: shares of the listed segments summing to at most 1"
-            )
-            raise ScenarioError(msg)
         split.loc[{"segment": rest[0]}] = remainder
     return split
 
