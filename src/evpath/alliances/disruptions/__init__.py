@@ -1,0 +1,1 @@
+"""Bundled disruption files for ``evpath secure``: named supply shocks for an alliance."""

@@ -1,0 +1,177 @@
+"""The disruption file: named supply shocks an alliance plans against, for ``evpath secure``.
+
+Frozen pydantic models in the style of the alliance file. A disruption file names one
+alliance (bundled name or YAML path), lists disruption scenarios with probabilities that
+sum to 1, prices a spot market and the shortfall penalty, and sets the risk measure.
+Every assumption says why, through ``source:`` or ``note:`` on its block.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+
+from evpath.errors import ScenarioError
+from evpath.procurement.schema import (
+    Alliance,
+    Price,
+    SafeName,
+    Tonnes,
+    YearRange,
+    bundled_alliances,
+    load_alliance,
+)
+from evpath.scenario.base import Frozen, Positive, Share, Sourced, within
+from evpath.scenario.loader import find_file, format_validation_error, read_yaml_mapping
+
+PROBABILITY_TOLERANCE = 1e-6
+"""Largest gap allowed between the sum of scenario probabilities and 1."""
+
+Multiplier = Annotated[Positive, within(0.0, 1000.0)]
+Alpha = Annotated[float, Field(ge=0.0, lt=1.0, allow_inf_nan=False)]
+Lambda = Annotated[float, Field(ge=0.0, le=1e6, allow_inf_nan=False)]
+
+
+class CountryCut(Frozen):
+    """Supply from one country cut by ``share`` in ``years`` (an export ban or quota).
+
+    Every supplier in ``country`` delivers (1 − ``share``) of each contract in those years.
+    """
+
+    country: str = Field(description="Country as spelled by the alliance's suppliers.")
+    share: Share = Field(description="Share of the country's supply cut [fraction].")
+    years: YearRange = Field(description="Years of the cut, both included [yr].")
+
+
+class Disruption(Sourced):
+    """One named scenario: what happens to supply, and how likely it is."""
+
+    name: SafeName
+    probability: Share = Field(description="Probability of the scenario [fraction].")
+    country_cuts: list[CountryCut] = Field(
+        default_factory=list, description="Supply cuts by country (export bans)."
+    )
+    competing_buyer: Share = Field(
+        0.0,
+        description="Share of every supplier's capacity taken by a competing buyer (state "
+        "stockpiling) in every year [fraction].",
+    )
+    spot_price_multiplier: Multiplier = Field(
+        1.0, description="Spot price in this scenario ÷ the spot market's price [-]."
+    )
+
+
+class SpotMarket(Sourced):
+    """Tonnes bought after the scenario is known, and the penalty of tonnes not delivered."""
+
+    price: Price = Field(description="Spot price [the file's price_unit].")
+    capacity: Tonnes | None = Field(
+        None,
+        description="Spot tonnes open to the whole alliance per year [t/yr]; null: unlimited.",
+    )
+    shortfall_penalty: Price = Field(
+        description="Cost of a tonne of demand not met (lost car production) [price_unit]."
+    )
+
+
+class RiskMeasure(Sourced):
+    """Objective: expected cost + ``lambda`` × CVaR at level ``alpha`` of the cost.
+
+    ``max_expected_shortfall`` [t over all years, for the whole alliance; a member alone
+    gets its share of demand] bounds the expected tonnes not delivered.
+    """
+
+    lambda_: Lambda = Field(0.0, alias="lambda", description="Weight of CVaR [-].")
+    alpha: Alpha = Field(0.9, description="CVaR level: mean of the worst 1 − alpha [fraction].")
+    max_expected_shortfall: Tonnes | None = Field(
+        None, description="Cap on expected shortfall [t over all years]; null: no cap."
+    )
+
+
+class DisruptionFile(Frozen):
+    """Disruption scenarios for one alliance, a spot market and a risk measure."""
+
+    name: SafeName
+    description: str = ""
+    alliance: str = Field(description="Bundled alliance name or alliance YAML path.")
+    price_unit: Literal["USD/kg", "USD/t"] = Field(description="Unit of spot price and penalty.")
+    scenarios: list[Disruption] = Field(min_length=1)
+    spot: SpotMarket
+    risk: RiskMeasure
+
+    @field_validator("scenarios")
+    @classmethod
+    def _probabilities(cls, scenarios: list[Disruption]) -> list[Disruption]:
+        names = [s.name for s in scenarios]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            msg = f"names repeated: {', '.join(repeated)}; allowed: each name once"
+            raise ValueError(msg)
+        total = sum(s.probability for s in scenarios)
+        if abs(total - 1.0) > PROBABILITY_TOLERANCE:
+            msg = (
+                f"probabilities sum to {total:.6g}; allowed: a sum of 1 "
+                f"(within {PROBABILITY_TOLERANCE:g})"
+            )
+            raise ValueError(msg)
+        return scenarios
+
+    @property
+    def usd_per_t(self) -> float:
+        """Factor from the file's price unit to USD/t."""
+        return 1000.0 if self.price_unit == "USD/kg" else 1.0
+
+
+def bundled_disruptions() -> dict[str, Path]:
+    """Bundled disruption names (``japan-cobalt-disruption``) and their files."""
+    folder = Path(str(resources.files("evpath.alliances.disruptions")))
+    return {p.stem.replace("_", "-"): p for p in sorted(folder.glob("*.yaml"))}
+
+
+def disruption_path(ref: str | Path) -> Path:
+    """The file of a bundled disruption name or a path; ScenarioError if neither."""
+    bundled = bundled_disruptions()
+    if isinstance(ref, str) and ref in bundled:
+        return bundled[ref]
+    path = find_file(ref)
+    if path is not None:
+        return path
+    msg = (
+        f"{str(ref)[:200]}: no such disruption file; allowed: a path to a YAML file or a "
+        f"bundled disruption name ({', '.join(bundled)})"
+    )
+    raise ScenarioError(msg)
+
+
+def alliance_of(spec: DisruptionFile, path: Path | None = None) -> Alliance:
+    """The alliance a disruption file names: a bundled name, or a path (first relative to
+    the disruption file ``path``, then to the working folder)."""
+    if spec.alliance in bundled_alliances():
+        return load_alliance(spec.alliance)
+    found = find_file(spec.alliance, relative_to=path, where="alliance: ")
+    return load_alliance(found if found is not None else spec.alliance)
+
+
+def load_disruptions(ref: str | Path | dict[str, Any]) -> DisruptionFile:
+    """Read and validate a disruption file.
+
+    Raises
+    ------
+    ScenarioError
+        Naming the file, the field path, the bad value and what is allowed.
+    """
+    if isinstance(ref, dict):
+        where, document = "<disruptions>", ref
+    else:
+        path = disruption_path(ref)
+        where, document = str(path), read_yaml_mapping(path, "disruption")
+    try:
+        return DisruptionFile.model_validate(document)
+    except ValidationError as exc:
+        text = format_validation_error(where, exc, DisruptionFile)
+        raise ScenarioError(
+            text.replace(": invalid scenario", ": invalid disruption file", 1)
+        ) from None
