@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from evpath.cli import calibrate, procure, regions
+from evpath.cli import calibrate, procure, regions, security
 from evpath.cli.console import console, report_errors, run_app, steps
 from evpath.errors import InputError
 
@@ -155,6 +155,7 @@ def data() -> None:
 regions.register(app)
 calibrate.register(app)
 procure.register(app)
+security.register(app)
 
 
 def main() -> None:

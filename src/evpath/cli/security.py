@@ -1,0 +1,123 @@
+"""The ``evpath secure`` command: security of supply under disruption, alone vs pooled."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from evpath.cli.console import console, report_errors
+from evpath.errors import InputError
+
+if TYPE_CHECKING:
+    from evpath.procurement.security import SecurityResult
+
+# HiGHS and the procurement modules are imported when the command runs, so that the
+# other commands start without them.
+
+MUSD = 1e6
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``secure`` command to ``app``."""
+    app.command("secure")(secure_command)
+
+
+@report_errors
+def secure_command(
+    disruptions: Annotated[
+        str,
+        typer.Argument(help="Disruption YAML file or bundled name (e.g. japan-cobalt-disruption)."),
+    ],
+    scenario: Annotated[
+        str | None,
+        typer.Option(help="Scenario run for members whose demand is a share of a run."),
+    ] = None,
+    lam: Annotated[
+        float | None,
+        typer.Option("--lambda", help="Weight of CVaR in the objective, instead of the file's."),
+    ] = None,
+) -> None:
+    """Contract each member alone and the alliance pooled against disruption scenarios.
+
+    Exits 2, with the field path and the reason, on an invalid file or when no plan
+    meets the cap on expected shortfall.
+    """
+    if lam is not None and not 0 <= lam <= 1e6:
+        msg = f"--lambda: got {lam:g}; allowed: a weight from 0 to 1e6"
+        raise InputError(msg)
+    from evpath.procurement.disruptions import alliance_of, disruption_path, load_disruptions
+    from evpath.procurement.instance import resolve
+    from evpath.procurement.security import secure
+
+    path = disruption_path(disruptions)
+    spec = load_disruptions(path)
+    alliance = alliance_of(spec, path)
+    with console.status(f"solving {spec.name}: each member alone and {alliance.name} pooled"):
+        instance = resolve(alliance, scenario)
+        result = secure(spec, instance, lam)
+    print_security(spec.name, alliance.name, result)
+
+
+def print_security(name: str, alliance: str, result: SecurityResult) -> None:
+    """Plans alone vs pooled, the value of pooling, and every plan in every scenario."""
+    from rich.table import Table
+
+    console.print(
+        f"[bold]{name}[/] for {alliance}: {len(result.scenarios.names)} scenarios, "
+        f"objective expected cost + {result.lam:g} × CVaR {result.alpha:.0%}",
+        highlight=False,
+    )
+    plans = Table(title="Plans, members alone vs the alliance pooled")
+    columns = (
+        "plan",
+        "expected [MUSD]",
+        "worst [MUSD]",
+        f"CVaR {result.alpha:.0%} [MUSD]",
+        "exp. shortfall [t]",
+        "P(shortfall)",
+        "contracted [t]",
+    )
+    for column in columns:
+        plans.add_column(column, justify="left" if column == "plan" else "right")
+    table = result.plans()
+    for plan, row in table.iterrows():
+        plans.add_row(
+            str(plan),
+            f"{row.expected_cost / MUSD:,.1f}",
+            f"{row.worst_cost / MUSD:,.1f}",
+            f"{row.cvar / MUSD:,.1f}",
+            f"{row.expected_shortfall:,.1f}",
+            f"{row.shortfall_probability:.0%}",
+            f"{row.contracted:,.0f}",
+        )
+    plans.add_row(
+        "members alone, total",
+        f"{result.expected_cost_alone / MUSD:,.1f}",
+        "",
+        "",
+        f"{result.expected_shortfall_alone:,.1f}",
+        "",
+        f"{table.contracted.iloc[:-1].sum():,.0f}",
+    )
+    console.print(plans)
+    console.print(
+        f"value of pooling: expected cost saved [bold]{result.saving / MUSD:,.1f} MUSD[/], "
+        f"expected shortfall avoided [bold]{result.avoided_shortfall:,.1f} t[/]",
+        highlight=False,
+    )
+    scenarios = Table(title="Cost and shortfall by scenario")
+    for column in ("scenario", "probability", "plan", "cost [MUSD]", "shortfall [t]", "spot [t]"):
+        scenarios.add_column(column, justify="left" if column in ("scenario", "plan") else "right")
+    frame = result.by_scenario()
+    for scenario in result.scenarios.names:
+        for plan, row in frame.xs(scenario, level="scenario").iterrows():
+            scenarios.add_row(
+                scenario,
+                f"{row.probability:.0%}",
+                str(plan),
+                f"{row.cost / MUSD:,.1f}",
+                f"{row.shortfall:,.1f}",
+                f"{row.spot:,.0f}",
+            )
+    console.print(scenarios)
