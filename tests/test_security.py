@@ -1,0 +1,240 @@
+"""evpath secure: the disruption file, the two-stage stochastic LP and the command."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import typer
+import yaml
+from typer.testing import CliRunner
+
+from evpath.cli.security import register
+from evpath.errors import ProcurementError, ScenarioError
+from evpath.procurement import load_alliance, resolve
+from evpath.procurement.disruptions import alliance_of, disruption_path, load_disruptions
+from evpath.procurement.security import cvar, secure
+
+USD_PER_KG = 1000.0
+
+
+def alliance_doc(
+    suppliers: list[tuple[str, str, float, float]],
+    demand: float = 100.0,
+    members: int = 1,
+    years: list[int] | None = None,
+) -> dict[str, Any]:
+    """An alliance with constant demand split evenly and one-tier suppliers
+    (name, country, capacity t/yr, price USD/kg)."""
+    return {
+        "name": "tiny",
+        "metal": "cobalt",
+        "years": years or [2025],
+        "price_unit": "USD/kg",
+        "members": [
+            {
+                "name": f"m{i}",
+                "demand": {2020: demand / members, 2050: demand / members},
+                "note": "n",
+            }
+            for i in range(members)
+        ],
+        "suppliers": [
+            {
+                "name": n,
+                "country": c,
+                "capacity": cap,
+                "tiers": [{"up_to": None, "price": p}],
+                "note": "n",
+            }
+            for n, c, cap, p in suppliers
+        ],
+        "policy": {"country_cap": 1.0, "min_suppliers": 1, "note": "n"},
+    }
+
+
+def disruption_doc(scenarios: list[dict[str, Any]], **risk: Any) -> dict[str, Any]:
+    return {
+        "name": "shocks",
+        "alliance": "tiny.yaml",
+        "price_unit": "USD/kg",
+        "scenarios": [{"note": "n", **s} for s in scenarios],
+        "spot": {"price": 20, "capacity": 30, "shortfall_penalty": 100, "note": "n"},
+        "risk": {"note": "n", **risk},
+    }
+
+
+def test_half_cut_gives_the_shortfall_and_spot_cost_by_hand():
+    # Demand 100 t, one supplier of 100 t at 10 USD/kg, cut by half: 50 t delivered,
+    # 30 t spot (its whole capacity) at 20 USD/kg, 20 t short at 100 USD/kg.
+    instance = resolve(load_alliance(alliance_doc([("s", "X", 100.0, 10.0)])))
+    spec = load_disruptions(
+        disruption_doc(
+            [
+                {
+                    "name": "half",
+                    "probability": 1.0,
+                    "country_cuts": [
+                        {"country": "X", "share": 0.5, "years": {"start": 2025, "end": 2025}}
+                    ],
+                }
+            ]
+        )
+    )
+    result = secure(spec, instance)
+    plan = result.pooled
+    assert plan.contracts.sum() == pytest.approx(100.0)
+    assert plan.spot.sum() == pytest.approx(30.0)
+    assert plan.expected_shortfall == pytest.approx(20.0)
+    assert plan.shortfall_probability == pytest.approx(1.0)
+    expected = (50 * 10 + 30 * 20 + 20 * 100) * USD_PER_KG
+    assert plan.expected_cost == pytest.approx(expected)
+    assert plan.scenario_cost == pytest.approx([expected])
+    assert plan.worst_cost == pytest.approx(expected)
+
+
+def test_no_disruption_and_no_risk_weight_is_the_plain_lp():
+    # Cheapest first: 60 t at 10 USD/kg, the other 40 t at 12 USD/kg.
+    instance = resolve(
+        load_alliance(alliance_doc([("a", "X", 60.0, 10.0), ("b", "Y", 100.0, 12.0)]))
+    )
+    spec = load_disruptions(disruption_doc([{"name": "calm", "probability": 1.0}], **{"lambda": 0}))
+    plan = secure(spec, instance).pooled
+    assert plan.contracts[:, 0] == pytest.approx([60.0, 40.0])
+    assert plan.contract_cost == pytest.approx((60 * 10 + 40 * 12) * USD_PER_KG)
+    assert plan.expected_cost == pytest.approx(plan.contract_cost)
+    assert plan.expected_shortfall == pytest.approx(0.0)
+
+
+def test_probabilities_must_sum_to_one_with_the_field_path():
+    doc = disruption_doc([{"name": "a", "probability": 0.5}, {"name": "b", "probability": 0.4}])
+    with pytest.raises(ScenarioError) as info:
+        load_disruptions(doc)
+    text = str(info.value)
+    assert "invalid disruption file" in text
+    assert "scenarios: " in text
+    assert "sum to 0.9" in text
+
+
+def test_blocks_need_a_source_or_note_and_cut_countries_must_exist():
+    doc = disruption_doc([{"name": "a", "probability": 1.0}])
+    del doc["spot"]["note"]
+    with pytest.raises(ScenarioError, match=r"spot"):
+        load_disruptions(doc)
+    instance = resolve(load_alliance(alliance_doc([("s", "X", 100.0, 10.0)])))
+    cut = {"country": "Atlantis", "share": 1.0, "years": {"start": 2025, "end": 2025}}
+    spec = load_disruptions(
+        disruption_doc([{"name": "a", "probability": 1.0, "country_cuts": [cut]}])
+    )
+    with pytest.raises(ProcurementError, match=r"scenarios\[0\]\.country_cuts\[0\]\.country"):
+        secure(spec, instance)
+
+
+def test_pooling_costs_no_more_and_cvar_is_at_least_the_mean():
+    # Volume discounts for supplier a, so that the pooled buyer pays less per tonne.
+    doc = alliance_doc(
+        [("a", "X", 300.0, 10.0), ("b", "Y", 200.0, 12.0)],
+        demand=300.0,
+        members=3,
+        years=[2025, 2026, 2027],
+    )
+    doc["suppliers"][0]["tiers"] = [{"up_to": 50, "price": 12}, {"up_to": None, "price": 9}]
+    instance = resolve(load_alliance(doc))
+    scenarios = [
+        {"name": "calm", "probability": 0.6},
+        {
+            "name": "ban",
+            "probability": 0.3,
+            "country_cuts": [{"country": "X", "share": 1.0, "years": {"start": 2026, "end": 2026}}],
+            "spot_price_multiplier": 2.0,
+        },
+        {"name": "rival", "probability": 0.1, "competing_buyer": 0.3},
+    ]
+    for weight in (0.0, 1.0):
+        spec = load_disruptions(disruption_doc(scenarios, **{"lambda": weight, "alpha": 0.8}))
+        result = secure(spec, instance)
+        alone_objective = sum(p.objective for p in result.alone)
+        assert result.pooled.objective <= alone_objective + 1e-6 * alone_objective
+        if weight == 0.0:
+            assert result.pooled.expected_cost <= result.expected_cost_alone * (1 + 1e-9)
+            assert result.saving > 0
+        for plan in (*result.alone, result.pooled):
+            assert plan.cvar >= plan.expected_cost - 1e-6 * plan.expected_cost
+            assert plan.worst_cost >= plan.cvar - 1e-6 * plan.cvar
+        assert result.by_scenario().shape[0] == 4 * 3
+        assert result.plans().shape[0] == 4
+
+
+def test_cvar_of_a_discrete_distribution():
+    cost = np.array([1.0, 2.0, 10.0])
+    p = np.array([0.5, 0.3, 0.2])
+    assert cvar(cost, p, 0.0) == pytest.approx(p @ cost)
+    assert cvar(cost, p, 0.8) == pytest.approx(10.0)
+    assert cvar(cost, p, 0.7) == pytest.approx((0.1 * 2 + 0.2 * 10) / 0.3)
+
+
+def test_bundled_example_loads_and_solves_quickly():
+    start = time.perf_counter()
+    path = disruption_path("japan-cobalt-disruption")
+    spec = load_disruptions(path)
+    alliance = alliance_of(spec, path)
+    assert alliance.name == "japan-cobalt"
+    instance = resolve(alliance)
+    result = secure(spec, instance)
+    assert time.perf_counter() - start < 30
+    names = result.scenarios.names
+    assert len(names) == 3
+    assert result.scenarios.probability.sum() == pytest.approx(1.0)
+    ban = names.index("DRC export ban 2030-2031")
+    congo = instance.countries.index("Congo (Kinshasa)")
+    years = np.arange(2025, 2041)
+    banned = (years >= 2030) & (years <= 2031)
+    assert result.scenarios.available[ban, congo, banned] == pytest.approx(0.0)
+    assert result.scenarios.available[ban, congo, ~banned] == pytest.approx(1.0)
+    assert result.pooled.objective <= sum(p.objective for p in result.alone)
+
+
+def test_bundled_alliances_do_not_include_disruption_files():
+    from evpath.procurement.schema import bundled_alliances
+
+    assert "japan-cobalt-disruption" not in bundled_alliances()
+
+
+def cli() -> typer.Typer:
+    app = typer.Typer()
+    register(app)
+
+    @app.callback()
+    def main() -> None:
+        """Test app."""
+
+    return app
+
+
+def test_secure_command_prints_plans_and_exits_2_on_a_bad_file(tmp_path: Path):
+    (tmp_path / "tiny.yaml").write_text(
+        yaml.safe_dump(alliance_doc([("s", "X", 100.0, 10.0)], members=2)), encoding="utf-8"
+    )
+    good = disruption_doc(
+        [
+            {"name": "calm", "probability": 0.8},
+            {"name": "rival", "probability": 0.2, "competing_buyer": 0.5},
+        ]
+    )
+    (tmp_path / "shocks.yaml").write_text(yaml.safe_dump(good), encoding="utf-8")
+    runner = CliRunner()
+    ok = runner.invoke(cli(), ["secure", str(tmp_path / "shocks.yaml"), "--lambda", "0.5"])
+    assert ok.exit_code == 0, ok.output
+    assert "alliance pooled" in ok.output
+    assert "value of pooling" in ok.output
+    bad = {**good, "scenarios": [{"name": "calm", "probability": 0.7, "note": "n"}]}
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(bad), encoding="utf-8")
+    failed = runner.invoke(cli(), ["secure", str(tmp_path / "bad.yaml")])
+    assert failed.exit_code == 2
+    assert "scenarios" in failed.output
+    negative = runner.invoke(cli(), ["secure", str(tmp_path / "shocks.yaml"), "--lambda", "-1"])
+    assert negative.exit_code == 2
+    assert "--lambda" in negative.output
