@@ -103,7 +103,7 @@ def print_security(name: str, alliance: str, result: SecurityResult) -> None:
     console.print(plans)
     console.print(
         f"value of pooling: expected cost saved [bold]{result.saving / MUSD:,.1f} MUSD[/], "
-        f"expected shortfall avoided [bold]{result.avoided_shortfall:,.1f} t[/]",
+        f"expected shortfall avoided [bold]{_clean(result.avoided_shortfall):,.1f} t[/]",
         highlight=False,
     )
     scenarios = Table(title="Cost and shortfall by scenario")
@@ -121,3 +121,8 @@ def print_security(name: str, alliance: str, result: SecurityResult) -> None:
                 f"{row.spot:,.0f}",
             )
     console.print(scenarios)
+
+
+def _clean(value: float) -> float:
+    """``value`` without the sign of a rounding residue (no "-0.0" in tables)."""
+    return 0.0 if abs(value) < 0.05 else value
