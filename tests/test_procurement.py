@@ -584,3 +584,48 @@ def test_warm_start_handed_back_is_priced_and_solved_again(tmp_path: Path):
     assert costs[(0, 3)] == pytest.approx(29_178_021.37, abs=0.01)
     assert costs[(1, 3)] == pytest.approx(30_679_243.76, abs=0.01)
     assert costs[(2, 3)] == pytest.approx(26_454_677.87, abs=0.01)
+
+
+def test_result_states_gap_time_limit_seed_and_cash_cost_apart_from_risk():
+    inst = random_instance(0)
+    result = procure(inst, mip_rel_gap=1e-4)
+    assert 0.0 <= result.mip_gap <= 1e-4 * (1 + 1e-9)
+    assert not result.time_limited
+    assert result.stopped_by_time == ()
+    assert result.shapley_is_exact
+    assert result.seed is None
+    for plan in (*result.alone, result.pooled):
+        assert not plan.stopped_by_time
+        assert plan.cash_cost == pytest.approx(
+            plan.purchase_cost + plan.contract_cost + plan.holding_cost
+        )
+        assert plan.objective == pytest.approx(plan.cash_cost + plan.risk_penalty)
+    assert result.risk_penalty_alone > 0
+    assert result.cost_alone == pytest.approx(result.cash_cost_alone + result.risk_penalty_alone)
+    assert result.cost_pooled == pytest.approx(result.cash_cost_pooled + result.risk_penalty_pooled)
+    assert result.saving == pytest.approx(
+        result.cash_saving + result.risk_penalty_alone - result.risk_penalty_pooled
+    )
+    frame = result.members
+    assert (frame["cash_cost_alone"] + frame["risk_penalty_alone"]).to_numpy() == pytest.approx(
+        frame["cost_alone"].to_numpy()
+    )
+    sampled = procure(inst, shapley="sampled", samples=4, seed=7)
+    assert not sampled.shapley_is_exact
+    assert sampled.seed == 7
+
+
+def test_cli_states_cash_cost_risk_alone_convention_method_and_gap(tmp_path: Path):
+    file = tmp_path / "tiny.yaml"
+    file.write_text(yaml.safe_dump(alliance_document()), encoding="utf-8")
+    result = CliRunner().invoke(
+        cli(), ["procure", str(file), "--out", str(tmp_path), "--no-store", "--seed", "3"]
+    )
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "cash cost (purchases + contracts + holding)" in text
+    assert "notional risk penalty" in text
+    assert "pro-rata share" in text
+    assert "Shapley split: exact" in text
+    assert "largest gap reached" in text
+    assert "none by a time limit" in text

@@ -70,6 +70,9 @@ def procure_command(
     samples: Annotated[
         int, typer.Option(help="Random joining orders for the Shapley split above 8 members.")
     ] = 200,
+    seed: Annotated[
+        int, typer.Option(help="Seed of the random joining orders of a sampled Shapley split.")
+    ] = 0,
 ) -> None:
     """Plan purchases of each member alone and of the alliance together; split the saving.
 
@@ -108,6 +111,7 @@ def procure_command(
             scenario,
             run_data=run_data,
             samples=samples,
+            seed=seed,
             mip_rel_gap=gap,
             time_limit=min(SOLVE_TIME_LIMIT, time_limit),
             total_time_limit=time_limit,
@@ -131,7 +135,8 @@ def print_solve_log(log: SolveLog, gap: float, time_limit: float) -> None:
     """What stopped the solves: the gap asked for, or a time limit (with the gap left)."""
     if not log.stopped_by_time and log.samples_used is None:
         console.print(
-            f"HiGHS: {log.solves} solves, each stopped within the relative gap {gap:.2%} (--gap)",
+            f"HiGHS: {log.solves} solves, each stopped within the relative gap {gap:.2%} (--gap), "
+            f"none by a time limit; largest gap reached {log.largest_gap:.2%}",
             highlight=False,
         )
         return
@@ -174,6 +179,28 @@ def print_procurement(name: str, result: ProcurementResult) -> None:
         f"[/] ({share:.1%}), undiscounted over {years}",
         highlight=False,
     )
+    console.print(
+        f"  cash cost (purchases + contracts + holding) alone "
+        f"{result.cash_cost_alone / MUSD:,.1f} MUSD, pooled {result.cash_cost_pooled / MUSD:,.1f}"
+        f" MUSD; notional risk penalty alone {result.risk_penalty_alone / MUSD:,.1f} MUSD, "
+        f"pooled {result.risk_penalty_pooled / MUSD:,.1f} MUSD",
+        highlight=False,
+        soft_wrap=True,
+    )
+    console.print(
+        "  alone: each member buys by itself with, in each year, a pro-rata share (its share "
+        "of alliance demand) of every supplier's capacity",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if result.shapley_is_exact:
+        method = f"Shapley split: {result.shapley_method} (no sampling, so no seed)"
+    else:
+        method = (
+            f"Shapley split: {result.shapley_method}, seed {result.seed} (--seed); "
+            "± is the standard error of each share"
+        )
+    console.print(method, highlight=False, soft_wrap=True)
     members = Table(title=f"Shapley split of the saving ({result.shapley_method})")
     for column in ("member", "alone [MUSD]", "saving share [MUSD]", "of saving", "after [MUSD]"):
         members.add_column(column, justify="left" if column == "member" else "right")

@@ -219,7 +219,16 @@ def procure(
     log.seconds = time.monotonic() - started
     share = np.array([p.objective for p in alone]) - cost_share
     return ProcurementResult(
-        instance, alone, pooled, share, se, method, binding_constraints(instance, pooled)
+        instance,
+        alone,
+        pooled,
+        share,
+        se,
+        method,
+        binding_constraints(instance, pooled),
+        mip_gap=log.largest_gap,
+        stopped_by_time=tuple(log.stopped_by_time),
+        seed=None if exact else seed,
     )
 
 

@@ -52,6 +52,12 @@ class Plan:
     stopped_by_time: bool = False
 
     @property
+    def cash_cost(self) -> float:
+        """What the buyer pays: purchases + contract costs + holding [USD], without the
+        notional risk penalty."""
+        return self.purchase_cost + self.contract_cost + self.holding_cost
+
+    @property
     def volume(self) -> np.ndarray:
         """Tonnes bought from each supplier (supplier, year) [t/yr]."""
         return self.purchases.sum(axis=0)
@@ -77,6 +83,14 @@ class ProcurementResult:
     binding : pandas.DataFrame
         Constraints of the pooled plan at their limit (see
         :func:`~evpath.procurement.duals.binding_constraints`).
+    mip_gap : float [fraction]
+        Largest relative gap left over every solve (members alone, coalitions, pooled)
+        between a plan's cost and the lower bound HiGHS proved.
+    stopped_by_time : tuple of str
+        Buyers whose solve a time limit stopped before the gap asked for was proved
+        (empty when none: every cost is within the gap asked for).
+    seed : int or None
+        Seed of the random joining orders of a sampled split (None when exact).
     """
 
     instance: Instance
@@ -86,6 +100,48 @@ class ProcurementResult:
     shapley_se: np.ndarray
     shapley_method: str
     binding: pd.DataFrame
+    mip_gap: float = 0.0
+    stopped_by_time: tuple[str, ...] = ()
+    seed: int | None = None
+
+    @property
+    def shapley_is_exact(self) -> bool:
+        """Whether every coalition was solved (exact Shapley split) rather than sampled."""
+        return self.shapley_method.startswith("exact")
+
+    @property
+    def time_limited(self) -> bool:
+        """Whether a time limit stopped any solve before the gap asked for."""
+        return bool(self.stopped_by_time)
+
+    @property
+    def cash_cost_alone(self) -> float:
+        """Sum of the members' stand-alone cash costs (purchases + contract costs +
+        holding) [USD]."""
+        return float(sum(p.cash_cost for p in self.alone))
+
+    @property
+    def cash_cost_pooled(self) -> float:
+        """The alliance's cash cost (purchases + contract costs + holding) [USD]."""
+        return self.pooled.cash_cost
+
+    @property
+    def risk_penalty_alone(self) -> float:
+        """Sum of the members' notional risk penalties alone [USD] (0 for objective
+        'cost'); :attr:`cost_alone` = :attr:`cash_cost_alone` + this."""
+        return float(sum(p.risk_penalty for p in self.alone))
+
+    @property
+    def risk_penalty_pooled(self) -> float:
+        """The alliance's notional risk penalty [USD] (0 for objective 'cost')."""
+        return self.pooled.risk_penalty
+
+    @property
+    def cash_saving(self) -> float:
+        """cash_cost_alone − cash_cost_pooled [USD]: the part of :attr:`saving` paid in
+        money (the rest is a lower risk penalty; may be negative when pooling buys
+        costlier, less risky tonnes)."""
+        return self.cash_cost_alone - self.cash_cost_pooled
 
     @property
     def cost_alone(self) -> float:
@@ -124,11 +180,14 @@ class ProcurementResult:
     @property
     def members(self) -> pd.DataFrame:
         """By member: stand-alone cost, Shapley share of the saving and its standard
-        error, and the cost after the split (stand-alone cost − share) [USD]."""
+        error, and the cost after the split (stand-alone cost − share) [USD]; the
+        stand-alone cost split into cash cost and notional risk penalty [USD]."""
         alone = np.array([p.objective for p in self.alone])
         return pd.DataFrame(
             {
                 "cost_alone": alone,
+                "cash_cost_alone": [p.cash_cost for p in self.alone],
+                "risk_penalty_alone": [p.risk_penalty for p in self.alone],
                 "shapley_saving": self.shapley,
                 "shapley_se": self.shapley_se,
                 "cost_after_split": alone - self.shapley,
