@@ -629,3 +629,79 @@ def test_cli_states_cash_cost_risk_alone_convention_method_and_gap(tmp_path: Pat
     assert "Shapley split: exact" in text
     assert "largest gap reached" in text
     assert "none by a time limit" in text
+
+
+def test_a_supplier_counts_towards_min_suppliers_only_above_the_stated_volume():
+    # s2 has no minimum order and is dearer: before, the rule was "met" with 0 t from it
+    inst = instance(
+        min_order=np.array([0.0, 0.0, 0.0]),
+        fixed_cost=np.zeros(3),
+        country_cap=1.0,
+        min_suppliers=2,
+        min_volume_per_supplier=10.0,
+    )
+    for members in ((0,), (1,), (0, 1)):
+        plan = solve_buyer(inst, members)
+        counted = (plan.volume >= 10.0 - 1e-6).sum(axis=0)
+        assert (counted >= 2).all()
+        assert (plan.volume[plan.used] >= 10.0 - 1e-6).all()
+
+
+def test_member_without_demand_in_a_year_is_exempt_from_min_suppliers():
+    demand = np.array([[100.0, 120.0, 150.0], [40.0, 0.0, 60.0], [0.0, 0.0, 0.0]])
+    inst = instance(members=("A", "B", "C"), demand=demand)
+    result = procure(inst)
+    assert result.saving >= 0
+    assert result.alone[2].volume.sum() == pytest.approx(0.0, abs=1e-6)
+    assert result.alone[1].volume[:, 1].sum() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_shortage_from_minimum_orders_names_min_order():
+    # B's pro-rata share of every supplier's capacity is below that supplier's min_order
+    inst = instance(
+        demand=np.array([[1000.0, 1000.0, 1000.0], [5.0, 5.0, 5.0]]),
+        capacity=np.full((3, 3), 1100.0),
+        min_order=np.array([20.0, 20.0, 20.0]),
+        min_suppliers=0,
+        country_cap=1.0,
+    )
+    with pytest.raises(ProcurementError, match=r"member B alone: .*min_order"):
+        procure(inst)
+
+
+def test_rising_tier_prices_are_refused_with_the_field_path():
+    supplier = {
+        "name": "s",
+        "country": "X",
+        "capacity": 10,
+        "note": "n",
+        "tiers": [{"up_to": 5, "price": 1}, {"up_to": None, "price": 2}],
+    }
+    with pytest.raises(ScenarioError, match=r"suppliers\[0\].tiers: .*prices \[1.0, 2.0\]"):
+        load_alliance(alliance_document(suppliers=[supplier]))
+
+
+def test_leftover_stock_is_credited_at_its_value():
+    document = alliance_document(
+        policy={
+            "stockpile": {"months": 6, "by": 2031},
+            "leftover_value": 15,
+            "note": "test rules",
+        }
+    )
+    inst = resolve(load_alliance(document))
+    assert inst.leftover_value == 15_000.0  # USD/kg -> USD/t
+    result = procure(inst)
+    plain = procure(
+        resolve(
+            load_alliance(alliance_document(policy={**document["policy"], "leftover_value": 0}))
+        )
+    )
+    for plan in (*result.alone, result.pooled):
+        left = plan.stock[:, -1].sum()
+        assert left > 0
+        assert plan.leftover_credit == pytest.approx(15_000.0 * left)
+        assert plan.objective == pytest.approx(
+            plan.purchase_cost + plan.contract_cost + plan.holding_cost - plan.leftover_credit
+        )
+    assert result.cost_pooled == pytest.approx(plain.cost_pooled - result.pooled.leftover_credit)

@@ -48,9 +48,20 @@ def check_feasible(instance: Instance, members: Sequence[int]) -> list[str]:
     if (short < -TOLERANCE_T).any():
         t = int(np.argmax(short < -TOLERANCE_T))
         what = _needs(years, t, demand, need)
+        below = [
+            f"{name} ({seg_cap[j, t]:,.0f} t < min_order {instance.min_order[j]:,.0f} t)"
+            for j, name in enumerate(instance.suppliers)
+            if seg_cap[j, t] > 0 and not usable[j, t]
+        ]
+        why = (
+            f"; in {years[t]} the capacity open to it is below suppliers[].min_order at "
+            f"{', '.join(below)}, so it cannot buy from them"
+            if below
+            else ""
+        )
         problems.append(
             f"{who}: {what}, but suppliers can sell it at most {np.cumsum(cap.sum(axis=0))[t]:,.0f} t "
-            f"over those years: short by {-short[t]:,.0f} t{convention}"
+            f"over those years: short by {-short[t]:,.0f} t{why}{convention}"
         )
     elif instance.country_cap < 1.0:
         names = sorted(set(instance.countries))
@@ -69,15 +80,20 @@ def check_feasible(instance: Instance, members: Sequence[int]) -> list[str]:
                 f"{by_country[top, t]:,.0f} t and the other countries only {others:,.0f} t "
                 f"(short by {-short[t]:,.0f} t){convention}"
             )
-    count = usable.sum(axis=0)
-    if instance.min_suppliers > 0 and (count < instance.min_suppliers).any():
-        t = int(np.argmax(count < instance.min_suppliers))
-        able = [s for s, ok in zip(instance.suppliers, usable[:, t], strict=True) if ok]
+    countable = (seg_cap >= instance.counted_minimum()[:, None]) & (seg_cap > 0)
+    count = countable.sum(axis=0)
+    # a buyer with no demand in a year is exempt from min_suppliers that year
+    active = demand > 0
+    failing = active & (count < instance.min_suppliers)
+    if instance.min_suppliers > 0 and failing.any():
+        t = int(np.argmax(failing))
+        able = [s for s, ok in zip(instance.suppliers, countable[:, t], strict=True) if ok]
         problems.append(
             f"{who}: policy.min_suppliers {instance.min_suppliers} cannot hold: in {years[t]} "
-            f"only {count[t]} supplier(s) have capacity at least their minimum order"
+            f"only {count[t]} supplier(s) have capacity at least their minimum order and "
+            f"policy.min_volume_per_supplier ({instance.min_volume_per_supplier:g} t)"
             f"{' (' + ', '.join(able) + ')' if able else ''}; allowed: min_suppliers <= "
-            f"{int(count.min())}{convention}"
+            f"{int(count[active].min())}{convention}"
         )
     return problems
 

@@ -46,6 +46,11 @@ class Instance:
     stock_by : int or None [yr]
     holding_cost : float [USD/(t·yr)]
     risk_weight : float [USD/t per unit risk]
+    min_volume_per_supplier : float [t/yr]
+        Smallest volume from a supplier in a year that counts towards ``min_suppliers``
+        (with the supplier's ``min_order`` if larger).
+    leftover_value : float [USD/t]
+        Credit for each tonne of stock left at the end of the last year.
     """
 
     metal: str
@@ -66,6 +71,13 @@ class Instance:
     stock_by: int | None = None
     holding_cost: float = 0.0
     risk_weight: float = 0.0
+    min_volume_per_supplier: float = 1.0
+    leftover_value: float = 0.0
+
+    def counted_minimum(self) -> np.ndarray:
+        """Smallest volume (supplier,) [t/yr] a buyer must take from each supplier in a
+        year for the supplier to count towards ``min_suppliers``."""
+        return np.maximum(self.min_order, self.min_volume_per_supplier)
 
     @property
     def stock_target(self) -> np.ndarray:
@@ -145,6 +157,8 @@ def resolve(
         stock_by=policy.stockpile.by if policy.stockpile else None,
         holding_cost=policy.holding_cost,
         risk_weight=policy.risk_weight if policy.objective == "cost_plus_risk" else 0.0,
+        min_volume_per_supplier=policy.min_volume_per_supplier,
+        leftover_value=policy.leftover_value * alliance.usd_per_t,
     )
 
 

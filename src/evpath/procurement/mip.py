@@ -28,7 +28,13 @@ The other rows, for members ``m`` of the buyer:
                                                         year is 0)
     stock[m,t] ≥ months / 12 × d[m,t] for t ≥ by        (stockpile, a column bound)
     Σ_{s in c} q[s,t] ≤ cap × Σ_s q[s,t]                (country cap, q = Σ_k v)
-    Σ_{s,k} w[s,t,k] ≥ n                                (minimum number of suppliers)
+    Σ_{s,k} w[s,t,k] ≥ n                                (minimum number of suppliers, in
+                                                        years the buyer has demand; with
+                                                        the rule, lo ≥ the volume that
+                                                        counts, min_volume_per_supplier)
+
+The stock left at the end of the last year is credited at ``leftover_value`` per tonne
+(its column cost is the holding cost minus that value).
 
 ``share_t`` is the buyer's share of alliance demand in year t: 1 for the alliance, the
 pro-rata share for a member alone or a coalition (see
@@ -170,7 +176,8 @@ class Model:
 def build(instance: Instance, members: tuple[int, ...], relax: frozenset[str]) -> Model:
     """The MIP of the buyer made of ``members``, without the rule families (see
     ``FAMILIES``) in ``relax``."""
-    seg = segments(instance, members, min_order="min_order" not in relax)
+    counted = instance.min_suppliers > 0 and "min_suppliers" not in relax
+    seg = segments(instance, members, min_order="min_order" not in relax, counted=counted)
     n_s, n_t, n_k = seg.lo.shape
     n_m = len(members)
     demand = instance.demand[list(members)]
@@ -188,7 +195,9 @@ def build(instance: Instance, members: tuple[int, ...], relax: frozenset[str]) -
         "w", (n_s, n_t, n_k), cost=seg.intercept[:, None, :], upper=seg.valid, integer=True
     )
     x = b.variables("x", (n_m, n_t))
-    stock = b.variables("stock", (n_m, n_t), cost=instance.holding_cost, lower=target)
+    stock_cost = np.full((n_m, n_t), instance.holding_cost)
+    stock_cost[:, -1] -= instance.leftover_value
+    stock = b.variables("stock", (n_m, n_t), cost=stock_cost, lower=target)
 
     rows = b.constraints("seg_hi", (n_s, n_t, n_k), -inf, 0.0)
     b.terms(rows, v, 1.0)
@@ -214,6 +223,9 @@ def build(instance: Instance, members: tuple[int, ...], relax: frozenset[str]) -
         rows = b.constraints("country_cap", (len(countries), n_t), -inf, 0.0)
         b.terms(rows[:, None, :, None], v[None], coef[:, :, None, None])
     if instance.min_suppliers > 0 and "min_suppliers" not in relax:
-        rows = b.constraints("min_suppliers", (n_t,), float(instance.min_suppliers), inf)
+        # a buyer with no demand in a year is exempt from the rule that year
+        active = demand.sum(axis=0) > 0
+        need = np.where(active, float(instance.min_suppliers), 0.0)
+        rows = b.constraints("min_suppliers", (n_t,), need, inf)
         b.terms(rows[None, :, None], w, 1.0)
     return Model(instance, members, seg, b.cols, b.rows, b.lp())

@@ -28,7 +28,7 @@ class Plan:
     purchase_cost, contract_cost, holding_cost, risk_penalty : float [USD]
         Over all years, undiscounted.
     objective : float [USD]
-        Their sum (risk penalty zero for objective 'cost').
+        Their sum (risk penalty zero for objective 'cost') minus ``leftover_credit``.
     mip_gap : float [fraction]
         Relative gap between the plan's own cost and the lower bound HiGHS proved.
     columns : ndarray
@@ -36,6 +36,8 @@ class Plan:
     stopped_by_time : bool
         Whether a time limit stopped the solve before the gap asked for was proved
         (the cost is then an upper bound, within ``mip_gap`` of the optimum).
+    leftover_credit : float [USD]
+        Stock left at the end of the last year valued at ``policy.leftover_value``.
     """
 
     members: tuple[int, ...]
@@ -50,12 +52,13 @@ class Plan:
     mip_gap: float
     columns: np.ndarray = field(repr=False)
     stopped_by_time: bool = False
+    leftover_credit: float = 0.0
 
     @property
     def cash_cost(self) -> float:
-        """What the buyer pays: purchases + contract costs + holding [USD], without the
-        notional risk penalty."""
-        return self.purchase_cost + self.contract_cost + self.holding_cost
+        """What the buyer pays: purchases + contract costs + holding − the value of the
+        stock left at the end [USD], without the notional risk penalty."""
+        return self.purchase_cost + self.contract_cost + self.holding_cost - self.leftover_credit
 
     @property
     def volume(self) -> np.ndarray:

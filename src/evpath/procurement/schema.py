@@ -169,6 +169,13 @@ class Supplier(Sourced):
         if any(b <= a for a, b in pairwise(finite)):
             msg = f"up_to values {finite} [t/yr]; allowed: strictly increasing"
             raise ValueError(msg)
+        prices = [t.price for t in tiers]
+        if any(b > a for a, b in pairwise(prices)):
+            msg = (
+                f"prices {prices}: allowed: non-increasing from one tier to the next (volume "
+                "discounts; a rising price would make buying together cost more)"
+            )
+            raise ValueError(msg)
         return tiers
 
 
@@ -198,6 +205,17 @@ class Policy(Sourced):
     stockpile: Stockpile | None = None
     holding_cost: UsdPerTonne = Field(
         0.0, description="Cost of holding one tonne in stock for one year [USD/(t·yr)]."
+    )
+    min_volume_per_supplier: Tonnes = Field(
+        1.0,
+        description="Smallest volume a buyer must take from a supplier in a year for the "
+        "supplier to count towards min_suppliers [t/yr] (the supplier's min_order, if "
+        "larger, applies instead).",
+    )
+    leftover_value: Annotated[NonNegative, within(0.0, 1e7, "in the file's price_unit")] = Field(
+        0.0,
+        description="Value credited for each tonne of stock left at the end of the last "
+        "year [the file's price_unit]; 0: leftover stock is worth nothing.",
     )
     objective: Literal["cost", "cost_plus_risk"] = Field(
         "cost",

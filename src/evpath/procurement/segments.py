@@ -31,8 +31,12 @@ class Segments:
     cap: np.ndarray
 
 
-def segments(instance: Instance, members: Sequence[int], min_order: bool = True) -> Segments:
-    """The buyer's segments; ``min_order=False`` drops the minimum orders."""
+def segments(
+    instance: Instance, members: Sequence[int], min_order: bool = True, counted: bool = False
+) -> Segments:
+    """The buyer's segments; ``min_order=False`` drops the minimum orders; ``counted=True``
+    raises every segment's lower end to the volume that counts towards ``min_suppliers``
+    (:meth:`Instance.counted_minimum`), so a supplier chosen is a supplier bought from."""
     cap = instance.capacity * capacity_share(instance, members)
     end = instance.tier_end
     start = np.concatenate([np.zeros((end.shape[0], 1)), end[:, :-1]], axis=1)
@@ -46,6 +50,8 @@ def segments(instance: Instance, members: Sequence[int], min_order: bool = True)
     slope = price + instance.risk_weight * instance.risk[:, None]
     intercept = np.where(real, instance.fixed_cost[:, None] + below - price * start0, 0.0)
     order = instance.min_order if min_order else np.zeros_like(instance.min_order)
+    if counted:
+        order = np.maximum(order, instance.min_volume_per_supplier)
     lo = np.maximum(start0, order[:, None])[:, None, :] * np.ones((1, cap.shape[1], 1))
     hi = np.minimum(end[:, None, :], cap[:, :, None])
     valid = real[:, None, :] & (lo <= hi) & (hi > 0)

@@ -138,6 +138,7 @@ def _plan(model: Model, col: np.ndarray, gap: float, *, timed_out: bool = False)
     tier_cost = (seg.intercept[:, None, :] * w - fixed + price_part[:, None, :] * v).sum()
     risk = (inst.risk_weight * inst.risk[:, None, None] * v).sum()
     holding = inst.holding_cost * stock.sum()
+    credit = inst.leftover_value * stock[:, -1].sum() if stock.size else 0.0
     return Plan(
         members=model.members,
         purchases=x,
@@ -147,10 +148,11 @@ def _plan(model: Model, col: np.ndarray, gap: float, *, timed_out: bool = False)
         contract_cost=float(fixed.sum()),
         holding_cost=float(holding),
         risk_penalty=float(risk),
-        objective=float(tier_cost + fixed.sum() + risk + holding),
+        objective=float(tier_cost + fixed.sum() + risk + holding - credit),
         mip_gap=float(gap),
         columns=col,
         stopped_by_time=timed_out,
+        leftover_credit=float(credit),
     )
 
 
