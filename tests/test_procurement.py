@@ -705,3 +705,34 @@ def test_leftover_stock_is_credited_at_its_value():
             plan.purchase_cost + plan.contract_cost + plan.holding_cost - plan.leftover_credit
         )
     assert result.cost_pooled == pytest.approx(plain.cost_pooled - result.pooled.leftover_credit)
+
+
+def test_core_check_finds_the_most_dissatisfied_coalition():
+    from evpath.procurement.sharing import core_check
+
+    # inside: cost(1)=10, cost(2)=20, cost(12)=24, Shapley 7 and 17
+    cost = np.array([0.0, 10.0, 20.0, 24.0])
+    inside = core_check(cost, shapley_exact(cost))
+    assert inside.in_core
+    assert inside.excess == pytest.approx(-3.0)
+    # outside: every member alone 6, every pair 6, all three 12; Shapley 4 each, so each
+    # pair is allocated 8 against its 6 (the core is empty)
+    cost = np.array([0.0, 6.0, 6.0, 6.0, 6.0, 6.0, 6.0, 12.0])
+    split = shapley_exact(cost)
+    assert split == pytest.approx([4.0, 4.0, 4.0])
+    outside = core_check(cost, split)
+    assert not outside.in_core
+    assert outside.coalition == (0, 1)
+    assert outside.excess == pytest.approx(2.0)
+
+
+def test_procure_reports_core_stability(tmp_path: Path):
+    result = procure(random_instance(1))
+    assert result.core is not None
+    assert result.core.in_core == (result.core.excess <= result.core.tolerance)
+    assert procure(random_instance(1), shapley="sampled", samples=3).core is None
+    file = tmp_path / "tiny.yaml"
+    file.write_text(yaml.safe_dump(alliance_document()), encoding="utf-8")
+    out = CliRunner().invoke(cli(), ["procure", str(file), "--out", str(tmp_path), "--no-store"])
+    assert out.exit_code == 0, out.output
+    assert "Stability: the split" in " ".join(out.output.split())

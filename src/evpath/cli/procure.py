@@ -201,6 +201,28 @@ def print_procurement(name: str, result: ProcurementResult) -> None:
             "± is the standard error of each share"
         )
     console.print(method, highlight=False, soft_wrap=True)
+    core = result.core
+    if core is None:
+        console.print(
+            "Stability: not checked (a sampled split does not solve every coalition)",
+            highlight=False,
+        )
+    elif core.in_core:
+        console.print(
+            "Stability: the split lies in the core (no coalition pays less on its own than "
+            "its members' costs after the split)",
+            highlight=False,
+            soft_wrap=True,
+        )
+    else:
+        names = ", ".join(inst.members[i] for i in core.coalition)
+        console.print(
+            f"[yellow]Stability: the split is outside the core: {names} would pay "
+            f"{core.excess / MUSD:,.2f} MUSD less on their own than their costs after the "
+            "split (the most dissatisfied coalition)[/]",
+            highlight=False,
+            soft_wrap=True,
+        )
     members = Table(title=f"Shapley split of the saving ({result.shapley_method})")
     for column in ("member", "alone [MUSD]", "saving share [MUSD]", "of saving", "after [MUSD]"):
         members.add_column(column, justify="left" if column == "member" else "right")

@@ -17,7 +17,7 @@ from evpath.procurement.duals import binding_constraints
 from evpath.procurement.instance import Instance, buyer_name, resolve
 from evpath.procurement.result import Plan, ProcurementResult
 from evpath.procurement.schema import Alliance
-from evpath.procurement.sharing import shapley_exact, shapley_sampled
+from evpath.procurement.sharing import CoreCheck, core_check, shapley_exact, shapley_sampled
 from evpath.procurement.solve import combine, solve_buyer
 
 EXACT_SHAPLEY_MAX = 8
@@ -201,8 +201,11 @@ def procure(
             values = np.array([0.0] + [cost(mask) for mask in range(1, 1 << n)])
     except _OutOfTime:
         raise out_of_time() from None
+    core: CoreCheck | None = None
     if exact:
         cost_share, se = shapley_exact(values), np.zeros(n)
+        # coalition costs are known within the MIP gap: excesses below it are noise
+        core = core_check(values, cost_share, max(1e-9, mip_rel_gap) * abs(float(values[-1])))
         method = f"exact, {(1 << n) - 1} coalitions"
     else:
         cost_share, se, used = _sampled(cost, n, samples, np.random.default_rng(seed))
@@ -229,6 +232,7 @@ def procure(
         mip_gap=log.largest_gap,
         stopped_by_time=tuple(log.stopped_by_time),
         seed=None if exact else seed,
+        core=core,
     )
 
 

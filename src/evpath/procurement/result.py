@@ -9,7 +9,7 @@ import pandas as pd
 import xarray as xr
 
 from evpath.procurement.instance import Instance
-from evpath.procurement.sharing import concentration
+from evpath.procurement.sharing import CoreCheck, concentration
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,11 @@ class ProcurementResult:
         (empty when none: every cost is within the gap asked for).
     seed : int or None
         Seed of the random joining orders of a sampled split (None when exact).
+    core : CoreCheck or None
+        For an exact split, whether it lies in the core (no coalition's stand-alone
+        cost below its members' allocated costs, within the MIP gap times the pooled
+        cost) and the most dissatisfied coalition; None for a sampled split (not every
+        coalition is solved).
     """
 
     instance: Instance
@@ -106,6 +111,7 @@ class ProcurementResult:
     mip_gap: float = 0.0
     stopped_by_time: tuple[str, ...] = ()
     seed: int | None = None
+    core: CoreCheck | None = None
 
     @property
     def shapley_is_exact(self) -> bool:

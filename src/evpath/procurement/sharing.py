@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from math import factorial
 
 import numpy as np
@@ -32,6 +33,65 @@ def shapley_exact(cost: np.ndarray) -> np.ndarray:
     joined = masks[:, None] | (1 << np.arange(n))
     marginal = cost[joined] - cost[masks][:, None]
     return (np.where(bits == 0, weight[:, None] * marginal, 0.0)).sum(axis=0)
+
+
+@dataclass(frozen=True)
+class CoreCheck:
+    """Whether a cost split lies in the core of the cost game.
+
+    A split is in the core when no coalition would pay less on its own than the sum of
+    its members' allocated costs: cost(S) ≥ Σ_{i∈S} x_i for every coalition S (within a
+    tolerance). Otherwise the *most dissatisfied* coalition is the one with the largest
+    excess Σ_{i∈S} x_i − cost(S), what it would save by leaving.
+
+    Attributes
+    ----------
+    in_core : bool
+    coalition : tuple of int
+        Members of the most dissatisfied coalition (largest excess, all proper
+        coalitions considered; the smallest such coalition on ties).
+    excess : float [USD]
+        Its excess: allocated cost − stand-alone cost (≤ tolerance when in the core).
+    tolerance : float [USD]
+    """
+
+    in_core: bool
+    coalition: tuple[int, ...]
+    excess: float
+    tolerance: float
+
+
+def core_check(
+    cost: np.ndarray, allocation: np.ndarray, tolerance: float | None = None
+) -> CoreCheck:
+    """Check a split of the grand coalition's cost against every proper coalition.
+
+    Parameters
+    ----------
+    cost : ndarray (2**n,) [USD]
+        Cost of each coalition by bitmask, as for :func:`shapley_exact`.
+    allocation : ndarray (n,) [USD]
+        Cost allocated to each member (e.g. the Shapley value of the cost game).
+    tolerance : float, optional [USD]
+        Excess accepted as zero (solver gaps); default 1e-9 × |grand coalition cost|.
+
+    Returns
+    -------
+    CoreCheck
+    """
+    n = len(allocation)
+    masks = np.arange(1, (1 << n) - 1)
+    if tolerance is None:
+        tolerance = 1e-9 * max(1.0, abs(float(cost[-1])))
+    if masks.size == 0:
+        return CoreCheck(True, (), 0.0, tolerance)
+    bits = (masks[:, None] >> np.arange(n)) & 1
+    excess = bits @ np.asarray(allocation, dtype=float) - np.asarray(cost, dtype=float)[masks]
+    size = bits.sum(axis=1)
+    worst = int(np.lexsort((size, -excess))[0])
+    members = tuple(int(i) for i in np.flatnonzero(bits[worst]))
+    value = float(excess[worst])
+    return CoreCheck(value <= tolerance, members, value, tolerance)
 
 
 def shapley_sampled(
