@@ -1,5 +1,5 @@
 """The ``evpath`` command line: run, targets, compare, calibrate, fit-lifetime, procure,
-validate, scenarios, data."""
+secure, validate, scenarios, data."""
 
 from __future__ import annotations
 
