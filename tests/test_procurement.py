@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from evpath.procurement import (
     resolve,
     solve_buyer,
 )
+from evpath.procurement.pareto import cost_concentration_front
 from evpath.procurement.sharing import shapley_exact
 
 YEARS = np.arange(2030, 2033)
@@ -736,3 +738,55 @@ def test_procure_reports_core_stability(tmp_path: Path):
     out = CliRunner().invoke(cli(), ["procure", str(file), "--out", str(tmp_path), "--no-store"])
     assert out.exit_code == 0, out.output
     assert "Stability: the split" in " ".join(out.output.split())
+
+
+# ------------------------------------------------------------- cost–concentration front
+
+
+def test_front_cost_rises_as_the_cap_tightens_and_shares_stay_under_it():
+    inst = random_instance(1)
+    caps = [1.0, 0.7, 0.6, 0.5, 0.45, 0.4]
+    front = cost_concentration_front(inst, caps)
+    assert front["cap"].tolist() == caps
+    solved = front[front["status"] == "solved"]
+    assert len(solved) >= 4
+    assert np.all(np.diff(solved["total_cost"].to_numpy()) >= -1e-6)
+    assert (solved["max_country_share_in_a_year"] <= solved["cap"] + 1e-6).all()
+    assert (solved["top_country_share"] <= solved["cap"] + 1e-6).all()
+    assert np.allclose(solved["cash_cost"] + solved["risk_penalty"], solved["total_cost"])
+    assert front.loc[0, "total_cost"] == pytest.approx(
+        solve_buyer(replace(inst, country_cap=1.0), (0, 1, 2)).objective, rel=1e-3
+    )
+
+
+def test_front_reports_an_impossible_cap_instead_of_raising():
+    inst = instance()  # countries X and Y: no plan keeps each below 40%
+    front = cost_concentration_front(inst, [0.7, 0.4])
+    assert front["status"].tolist() == ["solved", "infeasible"]
+    assert "country_cap 40% cannot hold" in front.loc[1, "message"]
+    assert np.isnan(front.loc[1, "total_cost"])
+    with pytest.raises(ProcurementError, match=r"caps: got 1.5"):
+        cost_concentration_front(inst, [1.5])
+
+
+@pytest.mark.parametrize("front", ["0.5,abc", "0", "1.2", "0.5,-0.1", ""])
+def test_cli_front_bad_input_exits_2(tmp_path: Path, front: str):
+    file = tmp_path / "tiny.yaml"
+    file.write_text(yaml.safe_dump(alliance_document()), encoding="utf-8")
+    result = CliRunner().invoke(
+        cli(), ["procure", str(file), "--out", str(tmp_path), "--no-store", "--front", front]
+    )
+    assert result.exit_code == 2
+    assert f"--front: got {front!r}; allowed:" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_cli_front_prints_the_table(tmp_path: Path):
+    file = tmp_path / "tiny.yaml"
+    file.write_text(yaml.safe_dump(alliance_document()), encoding="utf-8")
+    result = CliRunner().invoke(
+        cli(), ["procure", str(file), "--out", str(tmp_path), "--no-store", "--front", "1,0.3"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Pooled plan under each country cap" in result.output
+    assert "cap 30% infeasible: the alliance: policy.country_cap 30% cannot hold" in result.output

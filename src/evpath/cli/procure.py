@@ -11,6 +11,8 @@ from evpath.cli.console import console, report_errors
 from evpath.errors import InputError
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from evpath.procurement import ProcurementResult
     from evpath.procurement.pooling import SolveLog
 
@@ -73,6 +75,15 @@ def procure_command(
     seed: Annotated[
         int, typer.Option(help="Seed of the random joining orders of a sampled Shapley split.")
     ] = 0,
+    front: Annotated[
+        str | None,
+        typer.Option(
+            "--front",
+            help="Country caps, e.g. 0.5,0.45,0.4: re-solve the pooled alliance with each as "
+            "the largest share of purchases from one country and print cost against "
+            "concentration.",
+        ),
+    ] = None,
 ) -> None:
     """Plan purchases of each member alone and of the alliance together; split the saving.
 
@@ -93,6 +104,7 @@ def procure_command(
     if run is not None and scenario is not None:
         msg = "--run and --scenario: got both; allowed: one source of demand"
         raise InputError(msg)
+    caps = parse_caps(front) if front is not None else None
     from evpath.io import export
     from evpath.io.store import ResultsStore
     from evpath.procurement import load_alliance, procure
@@ -119,6 +131,17 @@ def procure_command(
         )
     print_procurement(spec.name, result)
     print_solve_log(log, gap, time_limit)
+    if caps is not None:
+        from evpath.procurement.pareto import cost_concentration_front
+
+        with console.status(f"solving {spec.name} pooled under {len(caps)} country caps"):
+            table_front = cost_concentration_front(
+                result.instance,
+                caps,
+                mip_rel_gap=gap,
+                time_limit=min(SOLVE_TIME_LIMIT, time_limit),
+            )
+        print_front(table_front, result.instance.country_cap)
     path = out / f"{export.file_stem(spec.name)}-purchases.{file_format}"
     table = result.to_frame()
     export.to_table_file(table, path, file_format)
@@ -129,6 +152,59 @@ def procure_command(
             f"[bold]store[/]     {store} (table procurement{', run ' + run if run else ''})",
             soft_wrap=True,
         )
+
+
+def parse_caps(text: str) -> list[float]:
+    """The caps of ``--front``: comma-separated fractions, each above 0 and at most 1."""
+    allowed = "comma-separated fractions, each above 0 and at most 1 (e.g. 0.5,0.45,0.4)"
+    parts = [part.strip() for part in text.split(",")]
+    try:
+        caps = [float(part) for part in parts]
+    except ValueError:
+        caps = []
+    if not caps or not all(0 < cap <= 1 for cap in caps):
+        msg = f"--front: got {text!r}; allowed: {allowed}"
+        raise InputError(msg)
+    return caps
+
+
+def print_front(front: pd.DataFrame, policy_cap: float) -> None:
+    """Cost against concentration of the pooled plan, one row per country cap."""
+    from rich.table import Table
+
+    table = Table(
+        title=f"Pooled plan under each country cap (--front; the policy cap is {policy_cap:.0%})"
+    )
+    for column in (
+        "cap",
+        "cash cost [MUSD]",
+        "risk penalty [MUSD]",
+        "total [MUSD]",
+        "top country",
+        "its share",
+        "max in a year",
+        "MIP gap",
+    ):
+        table.add_column(column, justify="left" if column == "top country" else "right")
+    reasons = []
+    for row in front.itertuples():
+        if row.status != "solved":
+            table.add_row(f"{row.cap * 100:g}%", "infeasible", "", "", "(see below)", "", "", "")
+            reasons.append(f"cap {row.cap * 100:g}% infeasible: {row.message}")
+            continue
+        table.add_row(
+            f"{row.cap * 100:g}%",
+            f"{row.cash_cost / MUSD:,.1f}",
+            f"{row.risk_penalty / MUSD:,.1f}",
+            f"{row.total_cost / MUSD:,.1f}",
+            str(row.top_country),
+            f"{row.top_country_share:.1%}",
+            f"{row.max_country_share_in_a_year:.1%}",
+            f"{row.mip_gap:.2%}",
+        )
+    console.print(table)
+    for reason in reasons:
+        console.print(f"[yellow]{reason}[/]", highlight=False, soft_wrap=True)
 
 
 def print_solve_log(log: SolveLog, gap: float, time_limit: float) -> None:

@@ -12,7 +12,7 @@ file resolved to arrays), ``segments`` (price brackets as cost lines), ``mip`` (
 model and its formulation), ``highs`` (solver settings and statuses), ``diagnosis``
 (why a plan cannot exist), ``solve`` (one buyer's plan), ``duals`` (what limits a plan),
 ``sharing`` (Shapley value, concentration), ``result`` and ``pooling`` (alone vs
-pooled).
+pooled), ``pareto`` (pooled cost under tighter country caps).
 """
 
 from evpath.errors import ProcurementError
