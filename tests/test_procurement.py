@@ -790,3 +790,15 @@ def test_cli_front_prints_the_table(tmp_path: Path):
     assert result.exit_code == 0, result.output
     assert "Pooled plan under each country cap" in result.output
     assert "cap 30% infeasible: the alliance: policy.country_cap 30% cannot hold" in result.output
+
+
+def test_progress_callback_counts_every_solve_and_the_library_is_silent_by_default(capsys):
+    inst = instance()
+    calls: list[tuple[int, int | None, str]] = []
+    procure(inst, progress=lambda done, needed, buyer: calls.append((done, needed, buyer)))
+    assert [c[0] for c in calls] == [1, 2, 3]
+    assert {c[1] for c in calls} == {3}
+    assert calls[-1][2] == "the alliance"
+    procure(inst)
+    captured = capsys.readouterr()
+    assert captured.out == captured.err == ""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from evpath.cli.console import console, report_errors
+from evpath.cli.console import console, error_console, report_errors
 from evpath.errors import InputError
 
 if TYPE_CHECKING:
@@ -107,7 +109,7 @@ def procure_command(
     caps = parse_caps(front) if front is not None else None
     from evpath.io import export
     from evpath.io.store import ResultsStore
-    from evpath.procurement import load_alliance, procure
+    from evpath.procurement import load_alliance, procure, resolve
     from evpath.procurement.pooling import SolveLog
 
     spec = load_alliance(alliance)
@@ -116,18 +118,19 @@ def procure_command(
     if run is not None:
         variables = sorted({m.share_of_run.variable for m in spec.members if m.share_of_run})
         run_data = results_store.run_dataset(run, variables)
-    with console.status(f"solving {spec.name}: each member alone, every coalition, pooled"):
-        log = SolveLog()
+    with console.status(f"resolving {spec.name}: members' demand and suppliers' capacity"):
+        instance = resolve(spec, scenario, run_data)
+    log = SolveLog()
+    with solve_progress(spec.name) as progress:
         result = procure(
-            spec,
-            scenario,
-            run_data=run_data,
+            instance,
             samples=samples,
             seed=seed,
             mip_rel_gap=gap,
             time_limit=min(SOLVE_TIME_LIMIT, time_limit),
             total_time_limit=time_limit,
             log=log,
+            progress=progress,
         )
     print_procurement(spec.name, result)
     print_solve_log(log, gap, time_limit)
@@ -152,6 +155,30 @@ def procure_command(
             f"[bold]store[/]     {store} (table procurement{', run ' + run if run else ''})",
             soft_wrap=True,
         )
+
+
+@contextmanager
+def solve_progress(name: str) -> Iterator[Callable[[int, int | None, str], None]]:
+    """A transient progress bar on stderr over the solves of :func:`procure`; yields the
+    callback to pass as its ``progress``."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=error_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(
+            f"solving {name}: each member alone, every coalition, pooled", total=None
+        )
+
+        def advance(done: int, needed: int | None, buyer: str) -> None:
+            bar.update(task, completed=done, total=needed, description=f"solved {buyer}")
+
+        yield advance
 
 
 def parse_caps(text: str) -> list[float]:

@@ -53,6 +53,10 @@ class SolveLog:
     samples_used: int | None = None
 
 
+ProgressHook = Callable[[int, int | None, str], None]
+"""Called by :func:`procure` after each solve: (solves made, solves needed or None, buyer)."""
+
+
 class _OutOfTime(Exception):
     """The overall time limit of :func:`procure` passed before a solve."""
 
@@ -69,6 +73,7 @@ def procure(
     time_limit: float = 60.0,
     total_time_limit: float | None = None,
     log: SolveLog | None = None,
+    progress: ProgressHook | None = None,
 ) -> ProcurementResult:
     """Solve every member alone and the alliance pooled, and split the saving.
 
@@ -96,6 +101,10 @@ def procure(
         completed (at least 2) and says so in ``shapley_method``.
     log : SolveLog, optional
         Filled with the number of solves and the ones a time limit stopped.
+    progress : callable, optional
+        Called after each solve with the solves made, the solves needed (None for a
+        sampled split, whose number depends on the joining orders drawn) and the buyer
+        just solved; nothing is reported when None.
 
     Returns
     -------
@@ -155,6 +164,8 @@ def procure(
                 raise _OutOfTime from None
             raise
         log.solves += 1
+        if progress is not None:
+            progress(log.solves, needed if exact else None, buyer_name(instance, plan.members))
         log.largest_gap = max(log.largest_gap, plan.mip_gap)
         if plan.stopped_by_time or plan.mip_gap > mip_rel_gap * GAP_SLACK:
             log.stopped_by_time.append(buyer_name(instance, plan.members))
