@@ -8,13 +8,11 @@ Every assumption says why, through ``source:`` or ``note:`` on its block.
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
-from evpath.errors import ScenarioError
 from evpath.procurement.schema import (
     Alliance,
     Price,
@@ -25,7 +23,7 @@ from evpath.procurement.schema import (
     load_alliance,
 )
 from evpath.scenario.base import Frozen, Positive, Share, Sourced, within
-from evpath.scenario.loader import find_file, format_validation_error, read_yaml_mapping
+from evpath.scenario.loader import bundled_files, bundled_or_file, find_file, load_document
 
 PROBABILITY_TOLERANCE = 1e-6
 """Largest gap allowed between the sum of scenario probabilities and 1."""
@@ -127,23 +125,12 @@ class DisruptionFile(Frozen):
 
 def bundled_disruptions() -> dict[str, Path]:
     """Bundled disruption names (``japan-cobalt-disruption``) and their files."""
-    folder = Path(str(resources.files("evpath.alliances.disruptions")))
-    return {p.stem.replace("_", "-"): p for p in sorted(folder.glob("*.yaml"))}
+    return bundled_files("evpath.alliances.disruptions")
 
 
 def disruption_path(ref: str | Path) -> Path:
     """The file of a bundled disruption name or a path; ScenarioError if neither."""
-    bundled = bundled_disruptions()
-    if isinstance(ref, str) and ref in bundled:
-        return bundled[ref]
-    path = find_file(ref)
-    if path is not None:
-        return path
-    msg = (
-        f"{str(ref)[:200]}: no such disruption file; allowed: a path to a YAML file or a "
-        f"bundled disruption name ({', '.join(bundled)})"
-    )
-    raise ScenarioError(msg)
+    return bundled_or_file(ref, bundled_disruptions(), "disruption")
 
 
 def alliance_of(spec: DisruptionFile, path: Path | None = None) -> Alliance:
@@ -163,15 +150,4 @@ def load_disruptions(ref: str | Path | dict[str, Any]) -> DisruptionFile:
     ScenarioError
         Naming the file, the field path, the bad value and what is allowed.
     """
-    if isinstance(ref, dict):
-        where, document = "<disruptions>", ref
-    else:
-        path = disruption_path(ref)
-        where, document = str(path), read_yaml_mapping(path, "disruption")
-    try:
-        return DisruptionFile.model_validate(document)
-    except ValidationError as exc:
-        text = format_validation_error(where, exc, DisruptionFile)
-        raise ScenarioError(
-            text.replace(": invalid scenario", ": invalid disruption file", 1)
-        ) from None
+    return load_document(ref, DisruptionFile, "disruption", bundled_disruptions())

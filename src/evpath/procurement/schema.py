@@ -7,17 +7,15 @@ or ``note:`` on the block that holds it. Units are in each field's description.
 
 from __future__ import annotations
 
-from importlib import resources
 from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from evpath.core.dims import Metal
-from evpath.errors import ScenarioError
 from evpath.scenario.base import Finite, Frozen, NonNegative, Positive, Share, Sourced, Year, within
-from evpath.scenario.loader import find_file, format_validation_error, read_yaml_mapping
+from evpath.scenario.loader import bundled_files, load_document
 
 KG_PER_T = 1000.0
 
@@ -321,8 +319,7 @@ class Alliance(Frozen):
 
 def bundled_alliances() -> dict[str, Path]:
     """Bundled alliance names (``japan-cobalt``) and their files."""
-    folder = Path(str(resources.files("evpath.alliances")))
-    return {p.stem.replace("_", "-"): p for p in sorted(folder.glob("*.yaml"))}
+    return bundled_files("evpath.alliances")
 
 
 def load_alliance(ref: str | Path | dict[str, Any]) -> Alliance:
@@ -339,33 +336,4 @@ def load_alliance(ref: str | Path | dict[str, Any]) -> Alliance:
     ScenarioError
         Naming the file, the field path, the bad value and what is allowed.
     """
-    if isinstance(ref, dict):
-        where, document = "<alliance>", ref
-    else:
-        path = _resolve(ref)
-        where, document = str(path), _read(path)
-    try:
-        return Alliance.model_validate(document)
-    except ValidationError as exc:
-        text = format_validation_error(where, exc, Alliance)
-        raise ScenarioError(
-            text.replace(": invalid scenario", ": invalid alliance file", 1)
-        ) from None
-
-
-def _resolve(ref: str | Path) -> Path:
-    bundled = bundled_alliances()
-    if isinstance(ref, str) and ref in bundled:
-        return bundled[ref]
-    path = find_file(ref)
-    if path is not None:
-        return path
-    msg = (
-        f"{str(ref)[:200]}: no such alliance file; allowed: a path to a YAML file or a bundled "
-        f"alliance name ({', '.join(bundled)})"
-    )
-    raise ScenarioError(msg)
-
-
-def _read(path: Path) -> dict[str, Any]:
-    return read_yaml_mapping(path, "alliance")
+    return load_document(ref, Alliance, "alliance", bundled_alliances())

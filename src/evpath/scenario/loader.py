@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from evpath.errors import ScenarioError
 from evpath.scenario.schema import Scenario
+
+Document = TypeVar("Document", bound=BaseModel)
+"""A validated file of another kind than a scenario (alliance, disruptions)."""
 
 MAX_EXTENDS_DEPTH = 10
 """Longest chain of ``extends:`` (a longer one is taken for a cycle)."""
@@ -30,14 +33,54 @@ YAML_SUFFIXES = (".yaml", ".yml")
 """Suffixes of the files an ``extends:`` may name (besides bundled scenario names)."""
 
 
-def bundled_dir() -> Path:
-    """Folder of the scenarios shipped with evpath."""
-    return Path(str(resources.files("evpath.scenarios")))
+def bundled_files(package: str) -> dict[str, Path]:
+    """YAML files shipped in ``package`` by name (``japan_2050.yaml`` is ``japan-2050``)."""
+    folder = Path(str(resources.files(package)))
+    return {p.stem.replace("_", "-"): p for p in sorted(folder.glob("*.yaml"))}
 
 
 def bundled_scenarios() -> dict[str, Path]:
     """Bundled scenario names and their files."""
-    return {p.stem.replace("_", "-"): p for p in sorted(bundled_dir().glob("*.yaml"))}
+    return bundled_files("evpath.scenarios")
+
+
+def bundled_or_file(ref: str | Path, bundled: dict[str, Path], kind: str) -> Path:
+    """The file of a bundled ``kind`` name or of a path; ScenarioError if neither."""
+    if isinstance(ref, str) and ref in bundled:
+        return bundled[ref]
+    path = find_file(ref)
+    if path is not None:
+        return path
+    msg = (
+        f"{str(ref)[:200]}: no such {kind} file; allowed: a path to a YAML file or a "
+        f"bundled {kind} name ({', '.join(bundled)})"
+    )
+    raise ScenarioError(msg)
+
+
+def load_document(
+    ref: str | Path | dict[str, Any], model: type[Document], kind: str, bundled: dict[str, Path]
+) -> Document:
+    """Read and validate a ``kind`` file other than a scenario (an alliance, say): a bundled
+    name, a path, or the file's content already parsed.
+
+    Raises
+    ------
+    ScenarioError
+        Naming the file, the field path, the bad value and what is allowed.
+    """
+    if isinstance(ref, dict):
+        where, document = f"<{kind}>", ref
+    else:
+        path = bundled_or_file(ref, bundled, kind)
+        where, document = str(path), read_yaml_mapping(path, kind)
+    try:
+        return model.model_validate(document)
+    except ValidationError as exc:
+        text = format_validation_error(where, exc, model)
+        raise ScenarioError(
+            text.replace(": invalid scenario", f": invalid {kind} file", 1)
+        ) from None
 
 
 def resolve_path(ref: str | Path, relative_to: Path | None = None) -> Path:
