@@ -287,17 +287,20 @@ def _survival_from_params(
     """Survival arrays from parameters shaped (*dims, cohort or 1, k); see survival_arrays."""
     n_years = yrs.size
     lags = np.arange(n_years)
-    with np.errstate(all="ignore"):  # over- and underflow are checked below
-        g = model._lag_survival(lags, offset, prms)
-    _check_survival(model, g, offset, prms, dims, coords, yrs if has_cohort else None)
+    g = _checked_lag_survival(model, lags, offset, prms, dims, coords, yrs if has_cohort else None)
     survival = _cohort_lower(g) if has_cohort else _lower_toeplitz(g[..., 0, :])
     initial = None
     if n_initial_ages is not None:
         first = {k: v[..., :1, :] for k, v in prms.items()}
-        with np.errstate(all="ignore"):
-            g0 = model._lag_survival(np.arange(n_years + n_initial_ages), offset, first)
-        _check_survival(model, g0, offset, first, dims, coords, yrs[:1] if has_cohort else None)
-        g0 = g0[..., 0, :]
+        g0 = _checked_lag_survival(
+            model,
+            np.arange(n_years + n_initial_ages),
+            offset,
+            first,
+            dims,
+            coords,
+            yrs[:1] if has_cohort else None,
+        )[..., 0, :]
         later = sliding_window_view(g0[..., 1:], n_initial_ages, axis=-1)[..., :n_years, :]
         at_start = g0[..., np.newaxis, :n_initial_ages]
         initial = np.divide(
@@ -307,6 +310,23 @@ def _survival_from_params(
             where=np.broadcast_to(at_start > 0, later.shape),
         )
     return SurvivalArrays(survival=survival, initial=initial, dims=dims, coords=coords)
+
+
+def _checked_lag_survival(
+    model: LifetimeModel,
+    lags: np.ndarray,
+    offset: float,
+    prms: Mapping[str, np.ndarray],
+    dims: tuple[str, ...],
+    coords: Mapping[str, pd.Index],
+    cohorts: np.ndarray | None,
+) -> np.ndarray:
+    """``model``'s survival at ``lags`` whole years after entry, checked by
+    :func:`_check_survival` (over- and underflow are reported there, not warned)."""
+    with np.errstate(all="ignore"):
+        g = model._lag_survival(lags, offset, prms)
+    _check_survival(model, g, offset, prms, dims, coords, cohorts)
+    return g
 
 
 def _check_survival(
