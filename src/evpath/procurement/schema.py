@@ -14,7 +14,17 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from evpath.core.dims import Metal
-from evpath.scenario.base import Finite, Frozen, NonNegative, Positive, Share, Sourced, Year, within
+from evpath.scenario.base import (
+    Finite,
+    Frozen,
+    NonNegative,
+    Positive,
+    Share,
+    Sourced,
+    Year,
+    shown_name,
+    within,
+)
 from evpath.scenario.loader import bundled_files, load_document
 
 KG_PER_T = 1000.0
@@ -42,7 +52,7 @@ def _safe_name(name: str) -> str:
         or not name.isprintable()
     )
     if bad:
-        shown = repr(name) if len(name) <= 80 else f"{name[:60]!r}... ({len(name)} characters)"
+        shown = shown_name(name)
         msg = (
             f"got {shown}; allowed: 1 to {NAME_LENGTH} printable characters without '/', "
             "'\\' or '..', and no space at either end (names become part of file names)"

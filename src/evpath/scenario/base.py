@@ -125,3 +125,8 @@ def check_unique(items: list[str], what: str) -> list[str]:
             raise ValueError(msg)
         first[item] = i
     return items
+
+
+def shown_name(name: str) -> str:
+    """A name quoted for an error message; a long one cut, with its length."""
+    return repr(name) if len(name) <= 80 else f"{name[:60]!r}... ({len(name)} characters)"

@@ -30,6 +30,7 @@ from evpath.scenario.base import (
     Year,
     check_shares,
     check_unique,
+    shown_name,
     within,
 )
 from evpath.scenario.batteries import Batteries
@@ -277,7 +278,7 @@ class Scenario(Frozen):
     @classmethod
     def _file_name(cls, name: str) -> str:
         if not NAME_PATTERN.fullmatch(name):
-            shown = repr(name) if len(name) <= 80 else f"{name[:60]!r}... ({len(name)} characters)"
+            shown = shown_name(name)
             msg = (
                 f"got {shown}; allowed: 1 to {NAME_LENGTH} lowercase letters, digits, '.', "
                 "'_' or '-', starting with a letter or digit (it names the result files)"
