@@ -6,14 +6,16 @@ raised as :class:`~evpath.errors.ScenarioError`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticSerializationError
 
-from evpath.errors import ScenarioError
+from evpath.errors import InputError, ScenarioError
 from evpath.scenario.schema import Scenario
 
 Document = TypeVar("Document", bound=BaseModel)
@@ -178,10 +180,64 @@ def load_scenario(ref: str | Path) -> Scenario:
     """
     path = resolve_path(ref)
     merged, chain = _merged_document(path, depth=0)
+    where = str(path) if len(chain) == 1 else f"{path} (extending {', '.join(chain[1:])})"
+    return _validated(merged, where)
+
+
+def resolve_scenario(scenario: object) -> Scenario:
+    """The validated :class:`Scenario` of anything ``evpath.run`` accepts (a Scenario, a
+    bundled name, a path, a mapping of scenario fields); InputError otherwise."""
+    if isinstance(scenario, Scenario):
+        return _revalidated(scenario)
+    if isinstance(scenario, str | Path):
+        return load_scenario(scenario)
+    if isinstance(scenario, Mapping):
+        return _from_mapping(scenario)
+    names = ", ".join(bundled_scenarios())
+    msg = (
+        f"scenario: got {_described(scenario)}; allowed: a Scenario, a bundled scenario name "
+        f"({names}), a YAML file path, or a mapping of scenario fields"
+    )
+    raise InputError(msg)
+
+
+def _described(value: object) -> str:
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 60 else text[:57] + '...'}"
+
+
+def _revalidated(scenario: Scenario) -> Scenario:
+    name = getattr(scenario, "name", None)
+    where = f"scenario {name!r} (a Scenario object)" if isinstance(name, str) else "Scenario"
     try:
-        return Scenario.model_validate(merged)
+        document = scenario.model_dump(warnings=False)
+    except PydanticSerializationError as exc:
+        msg = f"{where}: cannot be read back as a scenario: {exc}"
+        raise ScenarioError(msg) from None
+    return _validated(document, where)
+
+
+def _from_mapping(mapping: Mapping[Any, Any]) -> Scenario:
+    name = mapping.get("name")
+    where = f"scenario mapping {name!r}" if isinstance(name, str) else "scenario mapping"
+    document = dict(mapping)
+    base_ref = document.get("extends")
+    if base_ref is not None:
+        if not isinstance(base_ref, str | Path):
+            msg = (
+                f"{where}: extends: got {_described(base_ref)}; allowed: a bundled scenario "
+                "name or a path"
+            )
+            raise ScenarioError(msg)
+        base, _chain = _merged_document(resolve_path(base_ref), depth=1)
+        document = deep_merge(base, document)
+    return _validated(document, where)
+
+
+def _validated(document: dict[str, Any], where: str) -> Scenario:
+    try:
+        return Scenario.model_validate(document)
     except ValidationError as exc:
-        where = str(path) if len(chain) == 1 else f"{path} (extending {', '.join(chain[1:])})"
         raise ScenarioError(format_validation_error(where, exc, Scenario)) from None
 
 
