@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from evpath.cli import calibrate, procure, regions, security
+from evpath.cli import calibrate, procure, regions, security, serve
 from evpath.cli.console import console, report_errors, run_app, steps
 from evpath.errors import InputError
 
@@ -156,6 +156,7 @@ regions.register(app)
 calibrate.register(app)
 procure.register(app)
 security.register(app)
+serve.register(app)
 
 
 def main() -> None:
