@@ -85,7 +85,7 @@ def _total(array: xr.DataArray, keep: tuple[str, ...]) -> xr.DataArray:
             "select one draw or quantile first"
         )
         raise InputError(msg)
-    return array.sum([d for d in array.dims if d not in keep])
+    return array.sum([d for d in array.dims if d not in keep], skipna=False)
 
 
 def _panels(datasets: Datasets) -> list[tuple[str, xr.Dataset]]:
