@@ -1,5 +1,5 @@
 """The ``evpath`` command line: run, targets, compare, calibrate, fit-lifetime, procure,
-secure, validate, scenarios, data."""
+secure, validate, scenarios, data, runs, show, export, report."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from evpath.cli import calibrate, procure, regions, security, serve
+from evpath.cli import calibrate, outputs, procure, regions, security, serve
 from evpath.cli.console import console, report_errors, run_app, steps
 from evpath.errors import InputError
 
@@ -156,6 +156,7 @@ regions.register(app)
 calibrate.register(app)
 procure.register(app)
 security.register(app)
+outputs.register(app)
 serve.register(app)
 
 
