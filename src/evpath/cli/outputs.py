@@ -36,14 +36,14 @@ def runs(store: StoreOption = DEFAULT_STORE) -> None:
         return
     table = Table(title=f"Runs in {store}")
     for column in ("run id", "scenario", "created (UTC)", "evpath", "input hash"):
-        table.add_column(column, no_wrap=column == "run id")
+        table.add_column(column, no_wrap=column != "scenario", overflow="fold")
     for row in stored.itertuples(index=False):
         table.add_row(
             str(row.run_id),
             str(row.scenario),
-            f"{row.created_at:%Y-%m-%d %H:%M:%S}",
+            f"{row.created_at:%Y-%m-%d %H:%M}",
             str(row.evpath_version),
-            str(row.input_hash)[:12],
+            str(row.input_hash)[:8],
         )
     console.print(table)
 
@@ -57,7 +57,9 @@ def show(run_id: RunIdArg, store: StoreOption = DEFAULT_STORE) -> None:
     with console.status(f"reading {run_id} from {store}"):
         results = stored_results(ResultsStore(store), run_id)
     print_summary(results)
-    console.print(f"[bold]run id[/] {results.run_id} ({results.manifest['created_at']})")
+    console.print(
+        f"[bold]run id[/] {results.run_id} ({results.manifest['created_at']})", soft_wrap=True
+    )
 
 
 def export(

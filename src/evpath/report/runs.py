@@ -16,9 +16,12 @@ import pandas as pd
 import xarray as xr
 
 from evpath.core.variables import catalogue
+from evpath.data.histories import HISTORIES
 from evpath.errors import InputError
 from evpath.io.export import INTEGER_DIMS
 from evpath.io.store import ResultsStore
+from evpath.results import Results
+from evpath.scenario.loader import resolve_scenario
 
 HOW_TO_LIST = "list the stored runs with `evpath runs --store PATH`"
 
@@ -98,3 +101,20 @@ def stored_dataset(store: ResultsStore, run_id: str) -> xr.Dataset:
         if dim in dataset.coords:
             dataset[dim] = dataset[dim].astype(np.int64)
     return stamp(dataset, manifest)
+
+
+def stored_results(store: ResultsStore, run_id: str) -> Results:
+    """A stored run as :class:`~evpath.results.Results`: its scenario (validated again
+    from the manifest), Dataset and manifest. The observed fleet figures and the history's
+    provenance are those of the history bundled with this evpath (the ones the run used
+    when its manifest's dataset hashes match today's files)."""
+    dataset = stored_dataset(store, run_id)
+    manifest = manifest_of(dataset)
+    history = HISTORIES[manifest["scenario"]["sales"]["history"]].load()
+    return Results(
+        scenario=resolve_scenario(manifest["scenario"]),
+        dataset=dataset,
+        manifest=manifest,
+        history_provenance=history.provenance,
+        observed=history.observed,
+    )
