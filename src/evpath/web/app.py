@@ -111,7 +111,7 @@ def create_app(
         a web page cannot reach the server through a domain of its own; None: any.
     """
     if write_token is not None and len(write_token) < 8:
-        msg = "--write-token: got a token shorter than 8 characters; allowed: 8 or more"
+        msg = "write token: got a token shorter than 8 characters; allowed: 8 or more characters"
         raise InputError(msg)
     book = RunBook(Path(store))
     slots = RunSlots(max_runs, run_timeout)

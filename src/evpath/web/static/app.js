@@ -163,7 +163,7 @@ async function showRuns(runIds) {
       block.dataset.title = chart.title;
       const plot = element("div");
       plot.className = "plot";
-      block.append(element("h3", chart.title), plot, element("p"));
+      block.append(plot, element("p"));
     }
     block.querySelector("p").textContent = chart.caption;
     return [block, chart.figure];
