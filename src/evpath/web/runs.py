@@ -160,6 +160,3 @@ class RunSlots:
             return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
         except TimeoutError:
             raise TooSlow from None
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
