@@ -17,9 +17,8 @@ import xarray as xr
 from evpath.errors import InputError
 from evpath.io.export import tidy
 from evpath.io.store import ResultsStore
-from evpath.report.runs import manifest_of, stamp, stored_dataset
+from evpath.report.runs import stamp, stored_results
 from evpath.results import Results
-from evpath.scenario.loader import resolve_scenario
 
 T = TypeVar("T")
 
@@ -69,8 +68,8 @@ class RunBook:
 
     def results(self, run_id: str) -> tuple[Results, bool]:
         """A run's results and whether it is stored: the run itself when this server
-        computed it, else read back from the store (without the history tables; the
-        ``kept`` runs read last are kept)."""
+        computed it, else read back from the store (the ``kept`` runs read last are
+        kept)."""
         with self._lock:
             kept = self._recent.get(run_id)
             read = self._read.get(run_id)
@@ -88,15 +87,7 @@ class RunBook:
         """A stored run as Results (stored runs never change, so it is read once)."""
         if not self.store.path.exists() or run_id not in set(self.stored_runs()["run_id"]):
             raise UnknownRun(run_id)
-        dataset = stored_dataset(self.store, run_id)
-        manifest = manifest_of(dataset)
-        return Results(
-            scenario=resolve_scenario({**manifest["scenario"], "extends": None}),
-            dataset=dataset,
-            manifest=manifest,
-            history_provenance=pd.DataFrame(),
-            observed=pd.DataFrame(),
-        )
+        return stored_results(self.store, run_id)
 
     def dataset(self, run_id: str) -> xr.Dataset:
         """A run's Dataset stamped with its manifest (what the charts draw)."""
