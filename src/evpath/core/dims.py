@@ -38,3 +38,7 @@ STANDARDS: tuple[Standard, ...] = get_args(Standard)
 ChargerType = Literal["slow", "fast"]
 CHARGER_TYPES: tuple[ChargerType, ...] = get_args(ChargerType)
 """Public charger types."""
+
+DRAW = "draw"
+"""The ensemble dimension: one member per draw of the uncertain parameters. Any result
+variable may carry it beside its catalogue dimensions."""

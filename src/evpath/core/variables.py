@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from evpath.core.dims import DRAW
 from evpath.core.messages import first_true
 from evpath.errors import InvariantError
 
@@ -65,7 +66,7 @@ def annotate(dataset: xr.Dataset) -> xr.Dataset:
             msg = f"variable {name!r} is not in variables.csv; add its dims, unit and description"
             raise InvariantError(msg)
         unit = array.attrs.get("units", entry.unit)
-        if set(array.dims) != set(entry.dims) or unit != entry.unit:
+        if set(array.dims) - {DRAW} != set(entry.dims) or unit != entry.unit:
             msg = (
                 f"variable {name!r} has dims {sorted(map(str, array.dims))} and unit "
                 f"{unit!r}; variables.csv says {sorted(entry.dims)} and "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import xarray as xr
 
+from evpath.core.paths import labelled_array
 from evpath.scenario.emissions import Activity
 
 
@@ -32,10 +33,8 @@ def distance_per_car(
     mean_shape = (at_calibration * shape.sel(year=spec.calibration_year)).sum("cohort") / (
         at_calibration.sum("cohort")
     )
-    target = xr.DataArray(
-        [spec.annual_km[str(s)] for s in stock_by_cohort.segment.values],
-        coords={"segment": stock_by_cohort.segment},
-    )
+    segments = [str(s) for s in stock_by_cohort.segment.values]
+    target = labelled_array([spec.annual_km[s] for s in segments], "segment", segments)
     return (target / mean_shape).drop_vars("year", errors="ignore") * shape
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import xarray as xr
 
 from evpath.core.dims import CHARGER_TYPES, STANDARDS, Standard
-from evpath.core.paths import interpolate_path, values_at
+from evpath.core.paths import labelled_array, path_array
 from evpath.model import stock as stock_engine
 from evpath.model.lifetimes import Fixed
 from evpath.scenario.charging import Charging
@@ -38,27 +38,13 @@ def evs_per_charger(
         projected = last * np.exp(slope * steps)
     else:
         paths = spec.ratio_path or {}
-        projected = xr.concat(
+        projected = labelled_array(
             [
-                xr.concat(
-                    [
-                        xr.DataArray(
-                            interpolate_path(
-                                {
-                                    history_end: float(last.sel(region=r, charger_type=t)),
-                                    **paths.get(t, {}),
-                                },
-                                years,
-                            ),
-                            coords={"year": years},
-                        )
-                        for t in CHARGER_TYPES
-                    ],
-                    dim=xr.DataArray(list(CHARGER_TYPES), dims="charger_type"),
-                )
-                for r in ratio.region.values
+                path_array({history_end: last.sel(charger_type=t), **paths.get(t, {})}, years)
+                for t in CHARGER_TYPES
             ],
-            dim=ratio.region,
+            "charger_type",
+            CHARGER_TYPES,
         )
     result = ratio.where(future <= history_end, projected)
     return result, slope
@@ -76,10 +62,11 @@ def _last_valid(array: xr.DataArray) -> xr.DataArray:
 
 def shares_by_year(path: Mapping[int, Mapping[Standard, float]], years: np.ndarray) -> xr.DataArray:
     """Standard shares (standard, year) from a path by year, linear in between, held outside."""
-    values = [
-        interpolate_path({y: s.get(std, 0.0) for y, s in path.items()}, years) for std in STANDARDS
-    ]
-    return xr.DataArray(values, coords={"standard": list(STANDARDS), "year": years})
+    return labelled_array(
+        [path_array({y: s.get(std, 0.0) for y, s in path.items()}, years) for std in STANDARDS],
+        "standard",
+        STANDARDS,
+    )
 
 
 def charging(
@@ -117,7 +104,7 @@ def charging(
         negative_inflow="zero",
     )
     built = stock_engine.stock_driven(needed.transpose("year", ...), life, negative_inflow="zero")
-    fast_stock = by_standard.stock.transpose("region", "standard", "year")
+    fast_stock = by_standard.stock.transpose("region", "standard", "year", ...)
     charger_share = (fast_stock / fast_stock.sum("standard")).fillna(0.0)
 
     vehicle_mix = shares_by_year(spec.vehicle_standards, ev_stock_by_cohort.cohort.values).rename(
@@ -131,29 +118,27 @@ def charging(
         (fleet_share * (access < spec.access_threshold)).sum("vehicle").where(has_chargers, 0.0)
     )
 
-    capex = xr.concat(
-        [
-            xr.DataArray(values_at(spec.capex_usd[t], years), coords={"year": years})
-            for t in CHARGER_TYPES
-        ],
-        dim=xr.DataArray(list(CHARGER_TYPES), dims="charger_type"),
+    capex = labelled_array(
+        [path_array(spec.capex_usd[t], years) for t in CHARGER_TYPES],
+        "charger_type",
+        CHARGER_TYPES,
     )
-    kw = xr.DataArray(values_at(spec.fast_kw, years), coords={"year": years})
-    added = built.inflow.transpose("region", "charger_type", "year")
+    kw = path_array(spec.fast_kw, years)
+    added = built.inflow.transpose("region", "charger_type", "year", ...)
     return xr.Dataset(
         {
-            "evs_per_charger": ratio.transpose("region", "charger_type", "year"),
-            "evs_per_charger_trend": trend.transpose("region", "charger_type"),
-            "public_chargers": needed.transpose("region", "charger_type", "year"),
+            "evs_per_charger": ratio.transpose("region", "charger_type", "year", ...),
+            "evs_per_charger_trend": trend.transpose("region", "charger_type", ...),
+            "public_chargers": needed.transpose("region", "charger_type", "year", ...),
             "public_chargers_observed": observed,
             "chargers_added": added,
             "fast_chargers_by_standard": fast_stock,
-            "ev_fleet_by_standard": fleet.transpose("region", "vehicle", "year"),
-            "fast_charger_access": access.transpose("region", "vehicle", "year"),
-            "stranded_ev_share": stranded.transpose("region", "year"),
+            "ev_fleet_by_standard": fleet.transpose("region", "vehicle", "year", ...),
+            "fast_charger_access": access.transpose("region", "vehicle", "year", ...),
+            "stranded_ev_share": stranded.transpose("region", "year", ...),
             "charging_investment": (added * capex / 1e6).transpose(
-                "region", "charger_type", "year"
+                "region", "charger_type", "year", ...
             ),
-            "fast_charging_grid_mw": (fast * kw / 1000.0).transpose("region", "year"),
+            "fast_charging_grid_mw": (fast * kw / 1000.0).transpose("region", "year", ...),
         }
     )

@@ -67,4 +67,4 @@ def lmdi(
     weight = _log_mean(emissions.sel(year=end, drop=True), emissions.sel(year=start, drop=True))
     parts = [(weight * np.log(after[f] / before[f])).sum(groups) for f in FACTORS]
     result = xr.concat(parts, dim=xr.DataArray(list(FACTORS), dims="factor"))
-    return result.transpose("region", "factor")
+    return result.transpose("region", "factor", ...)

@@ -13,7 +13,7 @@ import numpy as np
 import xarray as xr
 
 from evpath.core.dims import CARRIERS, POWERTRAINS
-from evpath.core.paths import interpolate_path
+from evpath.core.paths import labelled_array, path_array
 from evpath.data.factors import EmissionFactors
 from evpath.scenario.emissions import Hydrogen, VehicleCycle
 
@@ -29,7 +29,7 @@ def hydrogen_intensity(
     total = xr.zeros_like(grid)
     routes = {r for shares in spec.routes.values() for r in shares}
     for route in sorted(routes):
-        share = interpolate_path({y: s.get(route, 0.0) for y, s in spec.routes.items()}, years)
+        share = path_array({y: s.get(route, 0.0) for y, s in spec.routes.items()}, years)
         per_kg = factors.hydrogen_routes[route] + (
             factors.electrolysis_kwh_per_kg * grid / 1000.0 if route == "electrolysis" else 0.0
         )
@@ -63,7 +63,7 @@ def carrier_factors(
 def fleet_emissions(energy: xr.DataArray, per_unit: xr.DataArray) -> xr.DataArray:
     """Use-phase emissions (region, segment, powertrain, stage, year) [kg CO2e/yr]."""
     return xr.dot(energy, per_unit, dim="carrier").transpose(
-        "region", "segment", "powertrain", "stage", "year"
+        "region", "segment", "powertrain", "stage", "year", ...
     )
 
 
@@ -97,8 +97,8 @@ def manufacturing_per_car(
         ],
         coords={"powertrain": list(POWERTRAINS)},
     )
-    scale = xr.DataArray(
-        [spec.kei_scale if s == "kei" else 1.0 for s in segments], coords={"segment": segments}
+    scale = labelled_array(
+        [spec.kei_scale if s == "kei" else 1.0 for s in segments], "segment", segments
     )
     first, last = int(battery_grid.year[0]), int(battery_grid.year[-1])
     grid_at = (

@@ -6,6 +6,7 @@ import numpy as np
 import xarray as xr
 
 from evpath.core.dims import CARRIERS, POWERTRAINS
+from evpath.core.paths import labelled_array
 from evpath.scenario.emissions import Energy
 
 
@@ -19,42 +20,47 @@ def intensity_per_km(spec: Energy, segments: list[str], cohorts: np.ndarray) -> 
     e = test/100 · (1 − improvement)^(min(c, until) − reference_year) · kei_factor?
         · (1 + uplift[carrier]) [/ (1 − charging_losses) for electricity]
     """
-    test = xr.DataArray(
+    powertrains, carriers = list(POWERTRAINS), list(CARRIERS)
+    test = labelled_array(
         [
-            [spec.new_car_test.get(p, {}).get(k, 0.0) / 100.0 for k in CARRIERS]  # type: ignore[call-overload]
-            for p in POWERTRAINS
+            labelled_array(
+                [spec.new_car_test.get(p, {}).get(k, 0.0) / 100.0 for k in carriers],  # type: ignore[call-overload]
+                "carrier",
+                carriers,
+            )
+            for p in powertrains
         ],
-        coords={"powertrain": list(POWERTRAINS), "carrier": list(CARRIERS)},
+        "powertrain",
+        powertrains,
     )
-    improvement = xr.DataArray(
-        [spec.improvement.get(p, 0.0) for p in POWERTRAINS],
-        coords={"powertrain": list(POWERTRAINS)},
+    improvement = labelled_array(
+        [spec.improvement.get(p, 0.0) for p in powertrains], "powertrain", powertrains
     )
     model_years = xr.DataArray(
         np.minimum(cohorts, spec.improvement_until), coords={"cohort": cohorts}
     )
     trend = (1.0 - improvement) ** (model_years - spec.reference_year)
-    uplift = xr.DataArray(
-        [1.0 + spec.real_world_uplift.get(k, 0.0) for k in CARRIERS],  # type: ignore[call-overload]
-        coords={"carrier": list(CARRIERS)},
+    uplift = labelled_array(
+        [1.0 + spec.real_world_uplift.get(k, 0.0) for k in carriers],  # type: ignore[call-overload]
+        "carrier",
+        carriers,
     )
-    plug = xr.DataArray(
-        [1.0 / (1.0 - spec.charging_losses) if k == "electricity" else 1.0 for k in CARRIERS],
-        coords={"carrier": list(CARRIERS)},
+    plug = labelled_array(
+        [1.0 / (1.0 - spec.charging_losses) if k == "electricity" else 1.0 for k in carriers],
+        "carrier",
+        carriers,
     )
     uf = spec.phev_utility_factor
-    phev_split = xr.DataArray(
-        [
-            [(uf if k == "electricity" else 1.0 - uf) if p == "PHEV" else 1.0 for k in CARRIERS]
-            for p in POWERTRAINS
-        ],
-        coords={"powertrain": list(POWERTRAINS), "carrier": list(CARRIERS)},
+    phev = labelled_array(
+        [uf if k == "electricity" else 1.0 - uf for k in carriers], "carrier", carriers
     )
-    segment = xr.DataArray(
-        [spec.kei_factor if s == "kei" else 1.0 for s in segments], coords={"segment": segments}
+    is_phev = xr.DataArray([p == "PHEV" for p in powertrains], coords={"powertrain": powertrains})
+    phev_split = xr.where(is_phev, phev, 1.0)
+    segment = labelled_array(
+        [spec.kei_factor if s == "kei" else 1.0 for s in segments], "segment", segments
     )
     intensity = test * trend * uplift * plug * phev_split * segment
-    return intensity.transpose("segment", "powertrain", "carrier", "cohort")
+    return intensity.transpose("segment", "powertrain", "carrier", "cohort", ...)
 
 
 def energy_by_carrier(vkt_by_cohort: xr.DataArray, intensity: xr.DataArray) -> xr.DataArray:
@@ -63,4 +69,4 @@ def energy_by_carrier(vkt_by_cohort: xr.DataArray, intensity: xr.DataArray) -> x
     Σ over cohorts of vehicle-km × energy per km of the cohort.
     """
     energy = xr.dot(vkt_by_cohort, intensity, dim="cohort")
-    return energy.transpose("region", "segment", "powertrain", "carrier", "year")
+    return energy.transpose("region", "segment", "powertrain", "carrier", "year", ...)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
 from scipy.special import gamma
 
-from evpath.core.dims import POWERTRAINS
-from evpath.core.paths import interpolate_path, survival_table
+from evpath.core.dims import DRAW, POWERTRAINS
+from evpath.core.paths import Value, is_drawn, labelled_array, path_array, survival_table
 from evpath.core.variables import catalogue
 from evpath.errors import InvariantError
 from evpath.model import lifetimes, survival
@@ -20,11 +21,11 @@ from evpath.scenario.schema import InitialStock, Lifetime, Scenario
 def lifetime_model(spec: Lifetime, cohorts: np.ndarray) -> lifetimes.LifetimeModel:
     """The survival model of a scenario's lifetime block; paths become (cohort) arrays."""
 
-    def param(value: float | dict[int, float] | None) -> float | xr.DataArray:
-        if isinstance(value, dict):
-            return xr.DataArray(interpolate_path(value, cohorts), coords={"cohort": cohorts})
+    def param(value: Value | Mapping[int, Value] | None) -> Value:
+        if isinstance(value, Mapping):
+            return path_array(value, cohorts, "cohort")
         assert value is not None
-        return float(value)
+        return value if is_drawn(value) else float(value)
 
     if spec.model == "empirical":
         assert spec.survival is not None
@@ -73,29 +74,32 @@ def initial_stock_by_age(
     first = _at_cohort(lifetime_model(lifetime, np.array([first_year])), first_year)
     years = first_year + ages
     curve = survival.survival_matrix(first, years, inflow_at=lifetime.inflow_at)
-    at_age = curve.sel(cohort=first_year, year=years).to_numpy()
-    weights = xr.DataArray(
-        (1.0 + spec.past_sales_growth) ** (-(ages + 1.0)) * at_age, coords={"age": ages}
-    )
-    by_age = first_sales.drop_vars("year") * weights
+    at_age = curve.sel(cohort=first_year, drop=True).sel(year=years)
+    at_age = at_age.assign_coords(year=ages).rename(year="age")
+    growth = (1.0 + spec.past_sales_growth) ** (-(xr.DataArray(ages, coords={"age": ages}) + 1.0))
+    by_age = first_sales.drop_vars("year") * growth * at_age
     if total is not None:
         by_age = by_age * (total / by_age.sum("age"))
-    shares = xr.DataArray(
-        [spec.powertrain_shares.get(p, 0.0) for p in POWERTRAINS],
-        coords={"powertrain": list(POWERTRAINS)},
+    shares = labelled_array(
+        [spec.powertrain_shares.get(p, 0.0) for p in POWERTRAINS], "powertrain", POWERTRAINS
     )
     return (by_age * shares).transpose("age", ...).assign_attrs(units=catalogue()["stock"].unit)
 
 
 def _at_cohort(model: lifetimes.LifetimeModel, cohort: int) -> lifetimes.LifetimeModel:
-    """The same model with every (cohort) parameter taken at one cohort, as scalars."""
+    """The same model with every (cohort) parameter taken at one cohort (numbers, or one
+    number per ensemble member)."""
     values = {
-        name: float(value.sel(cohort=cohort))
+        name: _scalar_unless_drawn(value.sel(cohort=cohort, drop=True))
         if isinstance(value, xr.DataArray) and "cohort" in value.dims
         else value
         for name, value in vars(model).items()
     }
     return type(model)(**values)
+
+
+def _scalar_unless_drawn(value: xr.DataArray) -> Value:
+    return value if value.ndim else float(value)
 
 
 @dataclass(frozen=True)
@@ -154,6 +158,8 @@ def fleet_stock(scenario: Scenario, sales: xr.DataArray) -> FleetResult:
             scenario.fleet.initial_stock,
             spec,
         )
+        if DRAW in initial.dims and DRAW not in inflow.dims:
+            inflow = inflow.expand_dims({DRAW: initial.sizes[DRAW]})
         result = stock_engine.inflow_driven(
             inflow, model, inflow_at=spec.inflow_at, initial_stock=initial, by_cohort=True
         )

@@ -8,17 +8,17 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from evpath.core.paths import interpolate_path
+from evpath.core.paths import Value, path_array
 from evpath.scenario.base import Label
 from evpath.scenario.emissions import Grid
 
 
-def mix_intensity(mix: Mapping[Label, float], lifecycle: Mapping[str, float]) -> float:
+def mix_intensity(mix: Mapping[Label, Value], lifecycle: Mapping[str, float]) -> Value:
     """Life-cycle intensity of a generation mix [g CO2e/kWh]: Σ share × factor."""
-    return float(sum(share * lifecycle[technology] for technology, share in mix.items()))
+    return sum((share * lifecycle[technology] for technology, share in mix.items()), 0.0)
 
 
-def pathway_points(spec: Grid, lifecycle: dict[str, float]) -> dict[int, float]:
+def pathway_points(spec: Grid, lifecycle: dict[str, float]) -> dict[int, Value]:
     """The scenario's pathway as intensities by year [g CO2e/kWh]."""
     return {
         year: point.intensity
@@ -28,7 +28,7 @@ def pathway_points(spec: Grid, lifecycle: dict[str, float]) -> dict[int, float]:
     }
 
 
-def grid_intensity(history: pd.Series, points: dict[int, float], years: np.ndarray) -> xr.DataArray:
+def grid_intensity(history: pd.Series, points: dict[int, Value], years: np.ndarray) -> xr.DataArray:
     """Grid intensity (year) [g CO2e/kWh] over ``years``.
 
     Historical years take the data (years before the first observation hold it); later
@@ -37,7 +37,6 @@ def grid_intensity(history: pd.Series, points: dict[int, float], years: np.ndarr
     """
     last = int(history.index.max())
     later = {year: value for year, value in points.items() if year > last}
-    future = interpolate_path({last: float(history.iloc[-1]), **later}, years)
+    future = path_array({last: float(history.iloc[-1]), **later}, years)
     past = np.interp(years, history.index.to_numpy(), history.to_numpy())
-    values = np.where(years <= last, past, future)
-    return xr.DataArray(values, coords={"year": years})
+    return xr.where(future.year <= last, xr.DataArray(past, coords={"year": years}), future)

@@ -6,6 +6,7 @@ import numpy as np
 import xarray as xr
 
 from evpath.core.dims import STEPS
+from evpath.core.paths import labelled_array
 from evpath.scenario.batteries import Manufacturing
 
 
@@ -38,12 +39,14 @@ def manufacturing(demand_gwh: xr.DataArray, spec: Manufacturing) -> xr.Dataset:
     capex = spec.capex_musd_per_gwh * (1.0 - spec.capex_decline) ** (
         capacity.year - spec.capex_year
     )
-    shares = xr.DataArray([spec.steps.get(s, 0.0) for s in STEPS], coords={"step": list(STEPS)})  # type: ignore[call-overload]
+    shares = labelled_array([spec.steps.get(s, 0.0) for s in STEPS], "step", STEPS)  # type: ignore[call-overload]
     return xr.Dataset(
         {
             "cell_capacity": capacity,
             "capacity_added": added,
             "production_lines": (capacity / spec.line_gwh),
-            "equipment_investment": (added * capex * shares).transpose("region", "step", "year"),
+            "equipment_investment": (added * capex * shares).transpose(
+                "region", "step", "year", ...
+            ),
         }
     )

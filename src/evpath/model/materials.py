@@ -12,7 +12,7 @@ import pandas as pd
 import xarray as xr
 
 from evpath.core.dims import METALS
-from evpath.core.paths import values_at
+from evpath.core.paths import labelled_array, path_array
 from evpath.data.usgs import AGGREGATES
 from evpath.scenario.batteries import Recycling
 
@@ -48,13 +48,13 @@ def material_flows(
     put = (sales * at_sale).sum(groups)
     in_fleet = xr.dot(stock_by_cohort, per_car, dim=["cohort", *groups])
     retired = xr.dot(outflow_by_cohort, per_car, dim=["cohort", *groups])
-    export = xr.DataArray(values_at(spec.export_share, years), coords={"year": years})
+    export = path_array(spec.export_share, years)
     exported = retired * export
     domestic = retired - exported
     lag = spec.second_life_years
     to_recycling = domestic.shift(year=lag, fill_value=0.0) if lag else domestic
     in_second_life = domestic.cumsum("year") - to_recycling.cumsum("year")
-    recovery = xr.DataArray([spec.recovery[m] for m in METALS], coords={"metal": list(METALS)})  # type: ignore[index]
+    recovery = labelled_array([spec.recovery[m] for m in METALS], "metal", METALS)  # type: ignore[index]
     recovered = to_recycling * spec.collection_rate * recovery
     flows = {
         "metal_put_on_market": put,
@@ -67,7 +67,7 @@ def material_flows(
         "metal_primary_demand": put - recovered,
     }
     return xr.Dataset(
-        {name: value.transpose("region", "metal", "year") for name, value in flows.items()}
+        {name: value.transpose("region", "metal", "year", ...) for name, value in flows.items()}
     )
 
 
@@ -85,10 +85,10 @@ def retired_capacity(
     every = ["cohort", "segment", "powertrain"]
     return xr.Dataset(
         {
-            "battery_retired": leaving.sum(every).transpose("region", "chemistry", "year"),
+            "battery_retired": leaving.sum(every).transpose("region", "chemistry", "year", ...),
             "battery_retired_remaining": (leaving * (1.0 - fade) ** age)
             .sum(every)
-            .transpose("region", "chemistry", "year"),
+            .transpose("region", "chemistry", "year", ...),
         }
     )
 

@@ -8,9 +8,10 @@ milestones along one transition curve (see :mod:`evpath.core.curves`).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import xarray as xr
-from numpy.typing import ArrayLike, NDArray
 
 from evpath.core.curves import bass_cumulative, logistic
 from evpath.core.dims import POWERTRAINS
@@ -19,7 +20,7 @@ from evpath.core.variables import catalogue
 from evpath.scenario.schema import Curve, Sales, Scenario, SegmentSplit, TotalSales
 
 
-def progress(tau: ArrayLike, curve: Curve, interval_years: ArrayLike) -> NDArray[np.float64]:
+def progress(tau: Any, curve: Curve, interval_years: Any) -> Any:
     """f(τ) for the chosen curve: maps τ ∈ [0, 1], the elapsed fraction of a milestone
     interval, to f(τ) ∈ [0, 1] with f(0) = 0 and f(1) = 1. A share moving from ``a`` to
     ``b`` over the interval is a + (b − a)·f(τ); as every powertrain uses the same f,
@@ -27,21 +28,22 @@ def progress(tau: ArrayLike, curve: Curve, interval_years: ArrayLike) -> NDArray
 
     Parameters
     ----------
-    tau : array-like [dimensionless]
-        Elapsed fraction of the interval, clipped to [0, 1].
+    tau : array or DataArray [dimensionless]
+        Elapsed fraction of the interval, clipped to [0, 1]. With curve parameters drawn
+        for an ensemble, pass DataArrays: the result then carries ``draw``.
     curve : Curve
         Kind and parameters (logistic steepness; Bass p and q in 1/yr).
     interval_years : array-like [years]
         Length of the interval (the Bass curve runs in calendar time).
     """
-    elapsed = np.clip(np.asarray(tau, dtype=float), 0.0, 1.0)
+    elapsed = np.clip(tau, 0.0, 1.0)
     if curve.kind == "linear":
         return elapsed
     if curve.kind == "logistic":
         k = curve.steepness
-        low, high = logistic(np.array(-k / 2)), logistic(np.array(k / 2))
+        low, high = logistic(-k / 2), logistic(k / 2)
         return (logistic(k * (elapsed - 0.5)) - low) / (high - low)
-    interval = np.asarray(interval_years, dtype=float)
+    interval = interval_years
     full = bass_cumulative(interval, curve.p, curve.q)
     return bass_cumulative(elapsed * interval, curve.p, curve.q) / full
 
@@ -57,7 +59,7 @@ def project_total(history_total: xr.DataArray, years: np.ndarray, spec: TotalSal
     last = history_total.sel(year=history_end, drop=True)
     future = years[years > history_end]
     if spec.method == "growth":
-        factor = xr.DataArray((1.0 + spec.rate) ** (future - history_end), coords={"year": future})
+        factor = (1.0 + spec.rate) ** xr.DataArray(future - history_end, coords={"year": future})
         projected = last * factor
     else:
         assert spec.path is not None
@@ -81,7 +83,7 @@ def project_segment_split(
     last_sales = history_sales.sel(year=history_end, drop=True)
     last_split = last_sales / last_sales.sum("segment")
     future = years[years > history_end]
-    split = last_split.expand_dims(year=future).transpose("region", "segment", "year").copy()
+    split = last_split.expand_dims(year=future).transpose("region", "segment", "year", ...).copy()
     if spec.method == "path":
         # the scenario schema checks that every segment but one has a path and that the
         # listed shares sum to at most 1 (``_check_segment_split``)
@@ -121,7 +123,7 @@ def project_powertrain_shares(
                     ).broadcast_like(last_mix.sel(segment=segment))
         pieces.append(_path_through(anchors, future, sales))
     return xr.concat(pieces, dim=history_shares.segment).transpose(
-        "region", "segment", "powertrain", "year"
+        "region", "segment", "powertrain", "year", ...
     )
 
 
@@ -136,10 +138,11 @@ def _path_through(
     end = np.clip(np.searchsorted(anchor_years, years), 1, len(anchor_years) - 1)
     start = end - 1
     length = anchor_years[end] - anchor_years[start]
-    f = progress((years - anchor_years[start]) / length, sales.curve, length)
+    interval = xr.DataArray(length.astype(float), dims="year")
+    f = progress((years - anchor_years[start]) / interval, sales.curve, interval)
     a = stacked.isel(anchor=xr.DataArray(start, dims="year"))
     b = stacked.isel(anchor=xr.DataArray(end, dims="year"))
-    return (a + (b - a) * xr.DataArray(f, dims="year")).assign_coords(year=years)
+    return (a + (b - a) * f).assign_coords(year=years)
 
 
 def new_sales(scenario: Scenario, history_sales: xr.DataArray, years: np.ndarray) -> xr.DataArray:
@@ -161,5 +164,6 @@ def new_sales(scenario: Scenario, history_sales: xr.DataArray, years: np.ndarray
     split = project_segment_split(by_segment, years, scenario.sales.segment_split)
     shares = project_powertrain_shares(history / by_segment, years, scenario.sales)
     projected = total.sel(year=split.year) * split * shares
+    history, projected = xr.broadcast(history, projected, exclude=["year"])
     result = xr.concat([history, projected.transpose(*history.dims)], "year")
     return result.rename("sales").assign_attrs(units=catalogue()["sales"].unit)

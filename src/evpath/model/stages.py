@@ -134,7 +134,9 @@ def battery_stage(
     variables = xr.Dataset(
         {
             "battery_demand": demand,
-            "battery_demand_by_chemistry": by_chemistry.transpose("region", "chemistry", "year"),
+            "battery_demand_by_chemistry": by_chemistry.transpose(
+                "region", "chemistry", "year", ...
+            ),
             "world_battery_cumulative": cumulative,
             "pack_price": price,
             **plants.data_vars,
@@ -248,11 +250,15 @@ def use_phase_stage(
     return xr.Dataset(
         {
             "vehicle_km": fleet_km,
-            "energy_use": energy_mj.transpose("region", "segment", "powertrain", "carrier", "year"),
+            "energy_use": energy_mj.transpose(
+                "region", "segment", "powertrain", "carrier", "year", ...
+            ),
             **physical,
             "grid_intensity": grid_by_region,
             "hydrogen_intensity": h2,
-            "emissions": emissions.transpose("region", "segment", "powertrain", "stage", "year"),
+            "emissions": emissions.transpose(
+                "region", "segment", "powertrain", "stage", "year", ...
+            ),
             "manufacturing_per_car": _at_sale(per_car, years),
             **metrics.data_vars,
             "emission_reduction": reduction(metrics[target.metric], target.base_year),
