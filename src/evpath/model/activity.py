@@ -39,8 +39,7 @@ def distance_per_car(
 
 
 def vehicle_km(stock_by_cohort: xr.DataArray, distance: xr.DataArray) -> xr.DataArray:
-    """Vehicle-km by cohort (region, segment, powertrain, year, cohort) [km/yr].
-
-    The stock at the end of the year stands for the year's fleet.
-    """
-    return stock_by_cohort * distance
+    """Vehicle-km of the fleet (region, segment, powertrain, year) [km/yr]: Σ over cohorts
+    of stock × distance per car. The stock at the end of the year stands for the year's
+    fleet."""
+    return xr.dot(stock_by_cohort, distance, dim="cohort")

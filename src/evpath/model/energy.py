@@ -63,10 +63,13 @@ def intensity_per_km(spec: Energy, segments: list[str], cohorts: np.ndarray) -> 
     return intensity.transpose("segment", "powertrain", "carrier", "cohort", ...)
 
 
-def energy_by_carrier(vkt_by_cohort: xr.DataArray, intensity: xr.DataArray) -> xr.DataArray:
+def energy_by_carrier(
+    stock_by_cohort: xr.DataArray, distance: xr.DataArray, intensity: xr.DataArray
+) -> xr.DataArray:
     """Energy used by the fleet (region, segment, powertrain, carrier, year) [carrier unit/yr].
 
-    Σ over cohorts of vehicle-km × energy per km of the cohort.
+    Σ over cohorts of stock × distance per car × energy per km of the cohort (the stock
+    at the end of the year stands for the year's fleet).
     """
-    energy = xr.dot(vkt_by_cohort, intensity, dim="cohort")
+    energy = xr.dot(stock_by_cohort, distance, intensity, dim="cohort", optimize=True)
     return energy.transpose("region", "segment", "powertrain", "carrier", "year", ...)

@@ -159,7 +159,7 @@ def fleet_stock(scenario: Scenario, sales: xr.DataArray) -> FleetResult:
             spec,
         )
         if DRAW in initial.dims and DRAW not in inflow.dims:
-            inflow = inflow.expand_dims({DRAW: initial.sizes[DRAW]})
+            inflow = inflow.broadcast_like(initial[DRAW])
         result = stock_engine.inflow_driven(
             inflow, model, inflow_at=spec.inflow_at, initial_stock=initial, by_cohort=True
         )

@@ -41,13 +41,15 @@ def material_flows(
     mix : DataArray (chemistry, cohort) [fraction]
     intensity : DataArray (chemistry, metal) [kg/kWh]
     """
-    per_car = pack * xr.dot(mix, intensity, dim="chemistry") / 1000.0  # t/vehicle
+    per_kwh = xr.dot(mix, intensity, dim="chemistry") / 1000.0  # t/kWh
     years = sales.year.values
+    per_car = pack * per_kwh  # t/vehicle
     at_sale = per_car.sel(cohort=xr.DataArray(years, dims="year")).drop_vars("cohort")
     groups = ("segment", "powertrain")
     put = (sales * at_sale).sum(groups)
-    in_fleet = xr.dot(stock_by_cohort, per_car, dim=["cohort", *groups])
-    retired = xr.dot(outflow_by_cohort, per_car, dim=["cohort", *groups])
+    every = ["cohort", *groups]
+    in_fleet = xr.dot(stock_by_cohort, pack, per_kwh, dim=every, optimize=True)
+    retired = xr.dot(outflow_by_cohort, pack, per_kwh, dim=every, optimize=True)
     export = path_array(spec.export_share, years)
     exported = retired * export
     domestic = retired - exported
@@ -81,14 +83,15 @@ def retired_capacity(
     """Battery capacity leaving the fleet by chemistry (region, chemistry, year) [GWh/yr]:
     nameplate, and what is left after ``fade`` per year of age."""
     age = (outflow_by_cohort.year - outflow_by_cohort.cohort + age_offset).clip(min=0.0)
-    leaving = outflow_by_cohort * pack * mix / 1e6
     every = ["cohort", "segment", "powertrain"]
+    retired = xr.dot(outflow_by_cohort, pack, mix, dim=every, optimize=True) / 1e6
+    remaining = xr.dot(outflow_by_cohort, pack, mix, (1.0 - fade) ** age, dim=every, optimize=True)
     return xr.Dataset(
         {
-            "battery_retired": leaving.sum(every).transpose("region", "chemistry", "year", ...),
-            "battery_retired_remaining": (leaving * (1.0 - fade) ** age)
-            .sum(every)
-            .transpose("region", "chemistry", "year", ...),
+            "battery_retired": retired.transpose("region", "chemistry", "year", ...),
+            "battery_retired_remaining": (remaining / 1e6).transpose(
+                "region", "chemistry", "year", ...
+            ),
         }
     )
 

@@ -202,9 +202,8 @@ def use_phase_stage(
     factors = data.factors
 
     distance = distance_per_car(by_cohort, spec.activity, fleet.entry_age)
-    km_by_cohort = vehicle_km(by_cohort, distance)
     intensity = intensity_per_km(spec.energy, fleet.segments, cohorts)
-    energy = energy_by_carrier(km_by_cohort, intensity)
+    energy = energy_by_carrier(by_cohort, distance, intensity)
 
     points = pathway_points(spec.grid, factors.lifecycle_intensity)
     grid_by_region = xr.concat(
@@ -226,7 +225,7 @@ def use_phase_stage(
     emissions = xr.concat([use, cycle.expand_dims(stage=["vehicle_cycle"])], dim="stage")
     wtw = use.sum("stage")
 
-    fleet_km = km_by_cohort.sum("cohort")
+    fleet_km = vehicle_km(by_cohort, distance)
     metrics = per_car_metrics(
         sales=sales,
         stock=fleet.stock,

@@ -17,6 +17,7 @@ from pydantic_core import PydanticSerializationError
 
 from evpath.errors import InputError, ScenarioError
 from evpath.scenario.schema import Scenario
+from evpath.scenario.uncertainty import check_drawable
 
 Document = TypeVar("Document", bound=BaseModel)
 """A validated file of another kind than a scenario (alliance, disruptions)."""
@@ -236,9 +237,34 @@ def _from_mapping(mapping: Mapping[Any, Any]) -> Scenario:
 
 def _validated(document: dict[str, Any], where: str) -> Scenario:
     try:
-        return Scenario.model_validate(document)
+        scenario = Scenario.model_validate(document)
     except ValidationError as exc:
         raise ScenarioError(format_validation_error(where, exc, Scenario)) from None
+    if scenario.uncertainty is not None:
+        try:
+            check_drawable(
+                scenario.model_dump(exclude={"uncertainty"}),
+                scenario.uncertainty,
+                _validate_document,
+                alternative_document,
+            )
+        except ValueError as exc:
+            raise ScenarioError(f"{where}: invalid scenario\n  {exc}") from None
+    return scenario
+
+
+def _validate_document(document: dict[str, Any]) -> None:
+    """Validate a scenario document; ValueError with one line per problem."""
+    try:
+        Scenario.model_validate(document)
+    except ValidationError as exc:
+        raise ValueError(format_validation_error("", exc, Scenario).split("\n", 1)[1]) from None
+
+
+def alternative_document(ref: str) -> dict[str, Any]:
+    """The validated document of an alternative in an ``uncertainty.choices`` block (a
+    bundled scenario name or a file), without its own ``uncertainty``."""
+    return load_scenario(ref).model_dump(exclude={"uncertainty"})
 
 
 class _Refused(Exception):

@@ -36,6 +36,7 @@ from evpath.scenario.base import (
 from evpath.scenario.batteries import Batteries
 from evpath.scenario.charging import Charging
 from evpath.scenario.emissions import Emissions
+from evpath.scenario.uncertainty import Uncertainty
 
 
 class Years(Frozen):
@@ -272,6 +273,11 @@ class Scenario(Frozen):
     )
     charging: Charging | None = Field(
         None, description="Public chargers and connector standards; omitted: none."
+    )
+    uncertainty: Uncertainty | None = Field(
+        None,
+        description="Distributions and alternatives that `evpath ensemble` draws; "
+        "`evpath run` uses the scenario's own values.",
     )
 
     @field_validator("name")

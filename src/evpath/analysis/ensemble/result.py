@@ -1,0 +1,184 @@
+"""An ensemble's results: every member's results, their percentiles, the probability that
+each target is met, and Sobol' sensitivity indices."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from evpath.analysis.ensemble.sampling import Design
+from evpath.analysis.ensemble.targets import target_names
+from evpath.core.dims import DRAW
+from evpath.errors import InputError
+from evpath.scenario.schema import Scenario
+
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+"""Percentiles reported by default [fraction]."""
+
+OUTPUTS: dict[str, str] = {
+    "wtw_per_new_car": "well-to-wheel GHG per new car in the target year [kg CO2e/vehicle/yr]",
+    "lifecycle_per_new_car": "life-cycle GHG per new car in the target year [kg CO2e/vehicle/yr]",
+    "battery_gwh": "battery demand in the target year [GWh/yr]",
+    "cobalt_demand": "primary cobalt demand in the target year [t/yr]",
+    "public_chargers": "public chargers in the target year [chargers]",
+}
+"""Scalar outputs of each member, for sensitivity indices."""
+
+
+@dataclass(frozen=True)
+class Ensemble:
+    """The members of an ensemble and what they say together.
+
+    Attributes
+    ----------
+    scenario : Scenario
+    design : Design
+        The drawn inputs (``design.values``: draw × input).
+    draws : Dataset
+        Every kept result variable of every member, with a ``draw`` dimension where it
+        varies (single precision), and ``target_met`` (target, region, draw).
+    manifest : dict
+        What produced it: the scenario, datasets, sampler, seed, draws.
+    work_folder : Path or None
+        Where its finished chunks are kept until its results are written.
+    """
+
+    scenario: Scenario
+    design: Design
+    draws: xr.Dataset
+    manifest: dict[str, Any]
+    work_folder: Path | None = None
+
+    @property
+    def run_id(self) -> str:
+        return str(self.manifest["run_id"])
+
+    @property
+    def size(self) -> int:
+        return self.design.size
+
+    def quantiles(self, q: tuple[float, ...] = QUANTILES) -> xr.Dataset:
+        """Percentiles over the members of every result variable (quantile, …)."""
+        values = self.draws.drop_vars("target_met")
+        varying = [name for name, array in values.data_vars.items() if DRAW in array.dims]
+        with warnings.catch_warnings():
+            # cells that are missing in every member (the catalogue says where) stay NaN
+            warnings.filterwarnings("ignore", "All-NaN slice", RuntimeWarning)
+            result = values[varying].astype(np.float64).quantile(list(q), dim=DRAW)
+        fixed = values.drop_vars(varying).astype(np.float64).expand_dims(quantile=list(q))
+        merged = xr.merge([result, fixed], compat="no_conflicts", join="outer")
+        for name in merged.data_vars:
+            merged[name].attrs = values[name].attrs
+        return merged
+
+    def probability(self) -> pd.DataFrame:
+        """For each target and region: the share of members that meet it, and the counts."""
+        met = self.draws["target_met"]
+        if DRAW not in met.dims:
+            met = met.expand_dims({DRAW: self.size})
+        names = target_names(self.scenario)
+        rows = []
+        for target in met.target.values:
+            for region in met.region.values:
+                flags = met.sel(target=target, region=region).to_numpy().astype(bool)
+                rows.append(
+                    {
+                        "target": str(target),
+                        "meaning": names[str(target)],
+                        "region": str(region),
+                        "probability": float(flags.mean()),
+                        "members_met": int(flags.sum()),
+                        "members": int(flags.size),
+                    }
+                )
+        return pd.DataFrame(rows)
+
+    def outputs(self) -> xr.DataArray:
+        """Scalar outputs of every member (output, region, draw) in the target year; the
+        outputs whose stage the scenario does not run are left out (see :data:`OUTPUTS`)."""
+        year = self.scenario.target_year
+        ds = self.draws
+        candidates = {
+            "wtw_per_new_car": lambda: ds["wtw_per_new_car"],
+            "lifecycle_per_new_car": lambda: ds["lifecycle_per_new_car"],
+            "battery_gwh": lambda: ds["battery_demand"].sum(["segment", "powertrain"]),
+            "cobalt_demand": lambda: ds["metal_primary_demand"].sel(metal="cobalt", drop=True),
+            "public_chargers": lambda: ds["public_chargers"].sum("charger_type"),
+        }
+        needed = {
+            "wtw_per_new_car": "wtw_per_new_car",
+            "lifecycle_per_new_car": "lifecycle_per_new_car",
+            "battery_gwh": "battery_demand",
+            "cobalt_demand": "metal_primary_demand",
+            "public_chargers": "public_chargers",
+        }
+        arrays = [
+            build().sel(year=year, drop=True).astype(np.float64)
+            for name, build in candidates.items()
+            if needed[name] in ds
+        ]
+        names = [name for name in candidates if needed[name] in ds]
+        stacked = xr.concat(xr.broadcast(*arrays), dim=xr.DataArray(names, dims="output"))
+        if DRAW not in stacked.dims:
+            stacked = stacked.expand_dims({DRAW: self.size})
+        return stacked.transpose("output", "region", DRAW)
+
+    def sobol(self, outputs: tuple[str, ...] | None = None) -> pd.DataFrame:
+        """First-order and total Sobol' indices with 95% confidence intervals (SALib),
+        one row per output, region and input, ranked by total index.
+
+        Needs an ensemble drawn with ``sensitivity=True`` (Saltelli's design).
+        """
+        from SALib.analyze import sobol as salib_sobol
+
+        if self.design.sampler != "saltelli":
+            msg = (
+                "Sobol' indices need the members drawn on Saltelli's design: run the "
+                "ensemble with sensitivity=True (evpath ensemble --sobol)"
+            )
+            raise InputError(msg)
+        values = self.outputs()
+        chosen = list(values.output.values) if outputs is None else list(outputs)
+        unknown = [o for o in chosen if o not in values.output.values]
+        if unknown:
+            msg = f"outputs: got {unknown}; allowed: {list(map(str, values.output.values))}"
+            raise InputError(msg)
+        names = list(self.design.values.input.values)
+        problem = {"num_vars": len(names), "names": names, "bounds": [[0.0, 1.0]] * len(names)}
+        rows = []
+        for output in chosen:
+            for region in values.region.values:
+                y = values.sel(output=output, region=region).to_numpy()
+                if np.ptp(y) == 0.0:
+                    indices = dict.fromkeys(
+                        ("S1", "S1_conf", "ST", "ST_conf"), np.zeros(len(names))
+                    )
+                else:
+                    indices = salib_sobol.analyze(
+                        problem,
+                        y,
+                        calc_second_order=False,
+                        num_resamples=200,
+                        conf_level=0.95,
+                        seed=self.design.seed,
+                    )
+                for i, name in enumerate(names):
+                    rows.append(
+                        {
+                            "output": str(output),
+                            "region": str(region),
+                            "input": str(name),
+                            "S1": float(indices["S1"][i]),
+                            "S1_conf": float(indices["S1_conf"][i]),
+                            "ST": float(indices["ST"][i]),
+                            "ST_conf": float(indices["ST_conf"][i]),
+                        }
+                    )
+        table = pd.DataFrame(rows)
+        return table.sort_values(["output", "region", "ST"], ascending=[True, True, False])

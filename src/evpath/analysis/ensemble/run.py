@@ -1,0 +1,280 @@
+"""Running an ensemble: draw, split the members into chunks sized to a memory budget, run
+each chunk vectorised (here, or on a Dask cluster), keep finished chunks on disk so an
+interrupted ensemble resumes, and gather the members.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from evpath.analysis.ensemble.members import MemberRunner
+from evpath.analysis.ensemble.result import Ensemble
+from evpath.analysis.ensemble.sampling import Design, Sampler, design
+from evpath.core.dims import DRAW
+from evpath.data.histories import HISTORIES
+from evpath.errors import InputError, StoreError
+from evpath.io.export import write_atomic
+from evpath.io.manifest import build_manifest
+from evpath.model.pipeline import Inputs
+from evpath.scenario.loader import resolve_scenario
+from evpath.scenario.schema import Scenario
+
+Progress = Callable[[int, int], None]
+"""Called with (chunks done, chunks in all) as chunks finish."""
+
+BASELINE_BYTES = 600 * 2**20
+"""Memory taken before any member runs: Python, the libraries and the data [bytes]."""
+WORKING_COPIES = 8
+"""Cohort-sized arrays alive at once while a chunk runs, per member (measured peak about
+5 for japan-2050; 8 leaves room) [count]."""
+RESULT_FRACTION = 0.3
+"""Cells of the kept results per cell of a cohort array (22,000 vs 87,000 for japan-2050)."""
+MAX_CHUNK = 2000
+
+
+def parse_memory(text: str) -> int:
+    """``"4GiB"``, ``"512MiB"``, ``"2GB"`` or a number of bytes → bytes."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(KiB|MiB|GiB|TiB|kB|KB|MB|GB|TB|B)?\s*", text)
+    if match is None:
+        msg = f"--memory: got {text!r}; allowed: a size such as 4GiB, 512MiB or 2GB"
+        raise InputError(msg)
+    factors = {
+        None: 1, "B": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40,
+        "kB": 10**3, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+    }  # fmt: skip
+    return int(float(match.group(1)) * factors[match.group(2)])
+
+
+def cohort_cells(scenario: Scenario) -> int:
+    """Cells of one member's by-cohort array (region × segment × powertrain × year × cohort)."""
+    years = scenario.years.end - scenario.years.start + 1
+    segments = len(HISTORIES[scenario.sales.history].segments)
+    cohorts = years + scenario.fleet.initial_stock.max_age + 1
+    return len(scenario.regions) * segments * 6 * years * cohorts
+
+
+def chunk_size(scenario: Scenario, members: int, memory: int) -> int:
+    """Members per chunk so that the kept results of all members and one chunk's working
+    arrays fit ``memory`` [bytes]; InputError when even one member per chunk does not."""
+    cells = cohort_cells(scenario)
+    kept = members * cells * RESULT_FRACTION * 4
+    per_member = cells * 8 * WORKING_COPIES
+    room = memory - BASELINE_BYTES - kept
+    if room < per_member:
+        needed = (BASELINE_BYTES + kept + per_member) / 2**30
+        msg = (
+            f"--memory: {memory / 2**30:.2f} GiB is too small for {members:,} members of "
+            f"{scenario.name} (about {needed:.2f} GiB needed); allowed: a larger budget or fewer draws"
+        )
+        raise InputError(msg)
+    return int(min(MAX_CHUNK, members, room // per_member))
+
+
+@dataclass(frozen=True)
+class ChunkFolder:
+    """Finished chunks of one ensemble on disk, ``chunk-00000.nc`` …, each written whole
+    (through a temporary file) so that a resumed ensemble never reads a partial chunk."""
+
+    path: Path
+
+    def file(self, index: int) -> Path:
+        return self.path / f"chunk-{index:05d}.nc"
+
+    def load(self, index: int, draws: np.ndarray) -> xr.Dataset | None:
+        """Chunk ``index`` if it is on disk and holds exactly ``draws``; None otherwise."""
+        file = self.file(index)
+        if not file.is_file():
+            return None
+        try:
+            with xr.open_dataset(file, engine="h5netcdf") as stored:
+                chunk = stored.load()
+        except (OSError, ValueError):
+            return None
+        if DRAW in chunk.dims and not np.array_equal(chunk[DRAW].to_numpy(), draws):
+            return None
+        return chunk
+
+    def save(self, index: int, chunk: xr.Dataset) -> None:
+        data = bytes(chunk.to_netcdf(engine="h5netcdf"))
+        write_atomic(self.file(index), lambda tmp: tmp.write_bytes(data))
+
+    def discard(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def ensemble(
+    scenario: object,
+    n: int = 1000,
+    *,
+    seed: int = 0,
+    sampler: Sampler = "lhs",
+    sensitivity: bool = False,
+    memory: int | str = "4GiB",
+    scheduler: Any = None,
+    work_dir: str | Path | None = None,
+    progress: Progress | None = None,
+) -> Ensemble:
+    """Run ``n`` members of a scenario with an ``uncertainty`` block.
+
+    Parameters
+    ----------
+    scenario : Scenario, bundled name, path or mapping (as :func:`evpath.run`)
+    n : int
+        Members to draw; with ``sensitivity``, Saltelli's design with the largest N such
+        that N·(D + 2) ≤ n (N a power of two).
+    seed : int
+        Same seed, same members, same numbers (here or on a cluster).
+    sampler : "lhs", "sobol" or "random"
+    sensitivity : bool
+        Draw on Saltelli's design so that :meth:`Ensemble.sobol` can compute indices.
+    memory : int or str
+        Budget for the members' results and one chunk's working arrays [bytes, or "4GiB"].
+    scheduler : None, str or distributed.Client
+        None runs here; an address (``tcp://host:8786``) or a Client spreads chunks over
+        a Dask cluster.
+    work_dir : path, optional
+        Keep finished chunks here, so that an interrupted ensemble resumes from them.
+    progress : callable, optional
+        Called with (chunks done, chunks in all).
+    """
+    resolved = resolve_scenario(scenario)
+    if resolved.uncertainty is None:
+        msg = (
+            f"{resolved.name}: the scenario has no 'uncertainty' block; add one with the "
+            "distributions to draw (see docs/ensembles.md)"
+        )
+        raise InputError(msg)
+    budget = parse_memory(memory) if isinstance(memory, str) else int(memory)
+    drawn = design(resolved.uncertainty, n, sampler, seed, sensitivity=sensitivity)
+    size = chunk_size(resolved, drawn.size, budget)
+    bounds = [(start, min(start + size, drawn.size)) for start in range(0, drawn.size, size)]
+    manifest = build_manifest(resolved, Inputs.load(resolved).datasets)
+    manifest["ensemble"] = {
+        "members": drawn.size,
+        "requested": n,
+        "sampler": drawn.sampler,
+        "seed": seed,
+        "base_draws": drawn.base_draws,
+        "inputs": [str(name) for name in drawn.values.input.values],
+        "chunk_members": size,
+    }
+    folder = None
+    if work_dir is not None:
+        key = _ensemble_key(manifest)
+        folder = ChunkFolder(Path(work_dir) / f"{resolved.name}-{key}")
+    chunks = _run_chunks(resolved, drawn, bounds, folder, scheduler, progress)
+    draws = xr.concat(chunks, dim=DRAW, data_vars="all") if len(chunks) > 1 else chunks[0]
+    return Ensemble(
+        scenario=resolved,
+        design=drawn,
+        draws=draws,
+        manifest=manifest,
+        work_folder=None if folder is None else folder.path,
+    )
+
+
+def _ensemble_key(manifest: dict[str, Any]) -> str:
+    """What identifies an ensemble's members: scenario, data, version and the draws."""
+    fingerprint = json.dumps(
+        {"input_hash": manifest["input_hash"], "ensemble": manifest["ensemble"]}, sort_keys=True
+    )
+    return hashlib.sha256(fingerprint.encode()).hexdigest()[:16]
+
+
+def _run_chunks(
+    scenario: Scenario,
+    drawn: Design,
+    bounds: list[tuple[int, int]],
+    folder: ChunkFolder | None,
+    scheduler: Any,
+    progress: Progress | None,
+) -> list[xr.Dataset]:
+    """Every chunk's members, loaded from ``folder`` when finished before, else run."""
+    report = progress or (lambda _done, _total: None)
+    done: dict[int, xr.Dataset] = {}
+    todo = []
+    for index, (start, stop) in enumerate(bounds):
+        stored = None if folder is None else folder.load(index, np.arange(start, stop))
+        if stored is None:
+            todo.append(index)
+        else:
+            done[index] = stored
+    report(len(done), len(bounds))
+    values = drawn.values
+    for index, chunk in _computed(scenario, values, bounds, todo, scheduler):
+        if folder is not None:
+            folder.save(index, chunk)
+        done[index] = chunk
+        report(len(done), len(bounds))
+    return [done[i] for i in range(len(bounds))]
+
+
+def _computed(
+    scenario: Scenario,
+    values: xr.DataArray,
+    bounds: list[tuple[int, int]],
+    todo: list[int],
+    scheduler: Any,
+) -> Iterator[tuple[int, xr.Dataset]]:
+    """(index, members) of each chunk in ``todo``, as they finish."""
+    if scheduler is None:
+        runner = MemberRunner(scenario)
+        for index in todo:
+            start, stop = bounds[index]
+            yield index, runner.run(values.isel({DRAW: slice(start, stop)}))
+        return
+    from distributed import Client, as_completed
+
+    client = scheduler if isinstance(scheduler, Client) else _connect(scheduler)
+    try:
+        document = scenario.model_dump(mode="json")
+        futures = {
+            client.submit(
+                run_chunk,
+                document,
+                values.isel({DRAW: slice(*bounds[index])}),
+                key=f"evpath-chunk-{index}-{id(values)}",
+                pure=False,
+            ): index
+            for index in todo
+        }
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+    finally:
+        if client is not scheduler:
+            client.close()
+
+
+def _connect(address: object) -> Any:
+    from distributed import Client
+
+    if not isinstance(address, str) or not address:
+        msg = f"--scheduler: got {address!r}; allowed: a Dask scheduler address such as tcp://host:8786"
+        raise InputError(msg)
+    try:
+        return Client(address, timeout="10s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        msg = f"--scheduler {address}: cannot reach a Dask scheduler ({exc})"
+        raise StoreError(msg) from None
+
+
+_RUNNERS: dict[str, MemberRunner] = {}
+
+
+def run_chunk(document: dict[str, Any], values: xr.DataArray) -> xr.Dataset:
+    """One chunk's members, on a Dask worker: the scenario comes as a document, and each
+    worker keeps one runner (with its data) per scenario."""
+    key = json.dumps(document, sort_keys=True)
+    if key not in _RUNNERS:
+        _RUNNERS[key] = MemberRunner(resolve_scenario(document))
+    return _RUNNERS[key].run(values)
