@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from evpath.cli import calibrate, outputs, procure, regions, security, serve
+from evpath.cli import calibrate, ensemble, outputs, procure, regions, security, serve
 from evpath.cli.console import console, report_errors, run_app, steps
 from evpath.errors import InputError
 
@@ -158,6 +158,7 @@ procure.register(app)
 security.register(app)
 outputs.register(app)
 serve.register(app)
+ensemble.register(app)
 
 
 def main() -> None:

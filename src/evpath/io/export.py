@@ -34,10 +34,13 @@ DIM_COLUMNS = (
     "cohort",
     "age",
     "year",
+    "quantile",
 )
 """Dimension columns of the tidy table, in order; a variable without a dim leaves it empty."""
 
 INTEGER_DIMS = ("cohort", "age", "year")
+REAL_DIMS = ("quantile",)
+"""Dimension columns holding numbers that are not whole: an ensemble's percentiles [fraction]."""
 
 
 def tidy(dataset: xr.Dataset) -> pd.DataFrame:
@@ -64,7 +67,9 @@ def tidy(dataset: xr.Dataset) -> pd.DataFrame:
             table[column] = pd.NA
     for column in INTEGER_DIMS:
         table[column] = table[column].astype("Int64")
-    for column in set(DIM_COLUMNS) - set(INTEGER_DIMS):
+    for column in REAL_DIMS:
+        table[column] = table[column].astype("Float64")
+    for column in set(DIM_COLUMNS) - set(INTEGER_DIMS) - set(REAL_DIMS):
         table[column] = table[column].astype("string")
     return table[["variable", "unit", *DIM_COLUMNS, "value"]]
 

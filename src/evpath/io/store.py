@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -42,7 +42,21 @@ CREATE TABLE IF NOT EXISTS results (
 );
 """
 
-_COLUMN_TYPES = {"cohort": "INTEGER", "age": "INTEGER", "year": "INTEGER"}
+_COLUMN_TYPES = {"cohort": "INTEGER", "age": "INTEGER", "year": "INTEGER", "quantile": "DOUBLE"}
+
+
+def _check_table_name(name: str) -> None:
+    if not name.isidentifier():
+        msg = f"table name {name!r}; allowed: letters, digits and underscores"
+        raise StoreError(msg)
+
+
+def _insert(connection: duckdb.DuckDBPyConnection, name: str, rows: pd.DataFrame) -> None:
+    """Add ``rows`` to table ``name``, created with their columns on first use."""
+    connection.register("incoming", rows)
+    connection.execute(f"CREATE TABLE IF NOT EXISTS {name} AS SELECT * FROM incoming LIMIT 0")
+    connection.execute(f"INSERT INTO {name} BY NAME SELECT * FROM incoming")
+    connection.unregister("incoming")
 
 
 def _held_elsewhere(exc: duckdb.Error) -> bool:
@@ -147,8 +161,16 @@ class ResultsStore:
         finally:
             _close(connection)
 
-    def write(self, manifest: dict[str, Any], table: pd.DataFrame) -> str:
-        """Store one run (its manifest and tidy results) atomically; returns its run_id."""
+    def write(
+        self,
+        manifest: dict[str, Any],
+        table: pd.DataFrame,
+        tables: Mapping[str, pd.DataFrame] | None = None,
+    ) -> str:
+        """Store one run (its manifest and tidy results, and rows for the named ``tables``,
+        tagged with its run_id) atomically; returns its run_id."""
+        for name in tables or {}:
+            _check_table_name(name)
         with self._transaction(f"run {manifest['run_id']}") as connection:
             existing = {row[0] for row in connection.execute("DESCRIBE results").fetchall()}
             for column in table.columns:
@@ -169,6 +191,8 @@ class ResultsStore:
             connection.register("incoming", table.assign(run_id=manifest["run_id"]))
             connection.execute("INSERT INTO results BY NAME SELECT * FROM incoming")
             connection.unregister("incoming")
+            for name, rows in (tables or {}).items():
+                _insert(connection, name, rows.assign(run_id=manifest["run_id"]))
         return str(manifest["run_id"])
 
     def runs(self) -> pd.DataFrame:
@@ -207,16 +231,9 @@ class ResultsStore:
     def write_table(self, name: str, run_id: str | None, table: pd.DataFrame) -> None:
         """Add rows to table ``name`` (created on first use), tagged with ``run_id``,
         in one transaction."""
-        if not name.isidentifier():
-            msg = f"table name {name!r}; allowed: letters, digits and underscores"
-            raise StoreError(msg)
+        _check_table_name(name)
         with self._transaction(f"{name} rows") as connection:
-            connection.register("incoming", table.assign(run_id=run_id))
-            connection.execute(
-                f"CREATE TABLE IF NOT EXISTS {name} AS SELECT * FROM incoming LIMIT 0"
-            )
-            connection.execute(f"INSERT INTO {name} BY NAME SELECT * FROM incoming")
-            connection.unregister("incoming")
+            _insert(connection, name, table.assign(run_id=run_id))
 
     def results(self, run_id: str, variable: str | None = None) -> pd.DataFrame:
         """Tidy results of one run (optionally one variable), without empty dim columns."""

@@ -263,8 +263,12 @@ def _validate_document(document: dict[str, Any]) -> None:
 
 def alternative_document(ref: str) -> dict[str, Any]:
     """The validated document of an alternative in an ``uncertainty.choices`` block (a
-    bundled scenario name or a file), without its own ``uncertainty``."""
-    return load_scenario(ref).model_dump(exclude={"uncertainty"})
+    bundled scenario name or a file), without its own ``uncertainty`` (which is not
+    checked, so that alternatives may name each other)."""
+    path = resolve_path(ref)
+    merged, _chain = _merged_document(path, depth=0)
+    merged.pop("uncertainty", None)
+    return _validated(merged, str(path)).model_dump()
 
 
 class _Refused(Exception):

@@ -21,14 +21,15 @@ from evpath.scenario.schema import Scenario
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 """Percentiles reported by default [fraction]."""
 
-OUTPUTS: dict[str, str] = {
-    "wtw_per_new_car": "well-to-wheel GHG per new car in the target year [kg CO2e/vehicle/yr]",
-    "lifecycle_per_new_car": "life-cycle GHG per new car in the target year [kg CO2e/vehicle/yr]",
-    "battery_gwh": "battery demand in the target year [GWh/yr]",
-    "cobalt_demand": "primary cobalt demand in the target year [t/yr]",
-    "public_chargers": "public chargers in the target year [chargers]",
+OUTPUTS: dict[str, tuple[str, str]] = {
+    "wtw_per_new_car": ("wtw_per_new_car", "kg CO2e/vehicle/yr"),
+    "lifecycle_per_new_car": ("lifecycle_per_new_car", "kg CO2e/vehicle/yr"),
+    "battery_gwh": ("battery_demand", "GWh/yr"),
+    "cobalt_demand": ("metal_primary_demand", "t/yr"),
+    "public_chargers": ("public_chargers", "chargers"),
 }
-"""Scalar outputs of each member, for sensitivity indices."""
+"""Scalar outputs of each member in the target year, for sensitivity indices: name →
+(result variable it is summed from, unit)."""
 
 
 @dataclass(frozen=True)
@@ -104,26 +105,18 @@ class Ensemble:
         outputs whose stage the scenario does not run are left out (see :data:`OUTPUTS`)."""
         year = self.scenario.target_year
         ds = self.draws
-        candidates = {
-            "wtw_per_new_car": lambda: ds["wtw_per_new_car"],
-            "lifecycle_per_new_car": lambda: ds["lifecycle_per_new_car"],
+        totals = {
             "battery_gwh": lambda: ds["battery_demand"].sum(["segment", "powertrain"]),
             "cobalt_demand": lambda: ds["metal_primary_demand"].sel(metal="cobalt", drop=True),
             "public_chargers": lambda: ds["public_chargers"].sum("charger_type"),
         }
-        needed = {
-            "wtw_per_new_car": "wtw_per_new_car",
-            "lifecycle_per_new_car": "lifecycle_per_new_car",
-            "battery_gwh": "battery_demand",
-            "cobalt_demand": "metal_primary_demand",
-            "public_chargers": "public_chargers",
-        }
+        names = [name for name, (variable, _unit) in OUTPUTS.items() if variable in ds]
         arrays = [
-            build().sel(year=year, drop=True).astype(np.float64)
-            for name, build in candidates.items()
-            if needed[name] in ds
+            (totals[name]() if name in totals else ds[name])
+            .sel(year=year, drop=True)
+            .astype(np.float64)
+            for name in names
         ]
-        names = [name for name in candidates if needed[name] in ds]
         stacked = xr.concat(xr.broadcast(*arrays), dim=xr.DataArray(names, dims="output"))
         if DRAW not in stacked.dims:
             stacked = stacked.expand_dims({DRAW: self.size})

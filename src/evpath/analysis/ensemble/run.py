@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,9 +106,6 @@ class ChunkFolder:
     def save(self, index: int, chunk: xr.Dataset) -> None:
         data = bytes(chunk.to_netcdf(engine="h5netcdf"))
         write_atomic(self.file(index), lambda tmp: tmp.write_bytes(data))
-
-    def discard(self) -> None:
-        shutil.rmtree(self.path, ignore_errors=True)
 
 
 def ensemble(

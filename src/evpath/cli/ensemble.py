@@ -1,0 +1,181 @@
+"""``evpath ensemble``: a scenario's uncertain inputs drawn, every member run, and what the
+members say together."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from evpath.cli.console import console, error_console, report_errors
+from evpath.errors import InputError
+
+SAMPLERS = ("lhs", "sobol", "random")
+
+
+def ensemble_command(
+    scenario: Annotated[
+        str, typer.Argument(help="A scenario with an 'uncertainty' block (name or YAML file).")
+    ],
+    n: Annotated[int, typer.Option("-n", "--draws", help="Members to draw.")] = 1000,
+    sampler: Annotated[str, typer.Option(help="lhs, sobol or random.")] = "lhs",
+    seed: Annotated[int, typer.Option(help="Same seed, same members, same numbers.")] = 0,
+    sobol: Annotated[
+        bool,
+        typer.Option(
+            "--sobol", help="Draw on Saltelli's design and rank the inputs by Sobol' indices."
+        ),
+    ] = False,
+    memory: Annotated[
+        str, typer.Option(help="Memory budget for the members' results, e.g. 4GiB.")
+    ] = "4GiB",
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Dask scheduler address (tcp://host:8786) to spread chunks over."),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option(help="Local worker processes (a local Dask cluster when above 1).")
+    ] = 1,
+    keep_draws: Annotated[
+        bool, typer.Option("--keep-draws", help="Also write every member's results.")
+    ] = False,
+    out: Annotated[Path, typer.Option(help="Folder for the result files.")] = Path("results"),
+    store: Annotated[
+        Path, typer.Option(help="DuckDB results store to add the ensemble to.")
+    ] = Path("results/evpath.duckdb"),
+    no_store: Annotated[
+        bool, typer.Option("--no-store", help="Do not write to the store.")
+    ] = False,
+) -> None:
+    """Draw the scenario's uncertain inputs, run every member, and report percentiles,
+    the probability that each target is met and (with --sobol) what matters most.
+
+    Finished chunks are kept in OUT/ensembles until the results are written, so an
+    interrupted ensemble resumes where it stopped.
+    """
+    from evpath.analysis.ensemble import ensemble
+    from evpath.analysis.ensemble.output import write_ensemble
+
+    if sampler not in SAMPLERS:
+        msg = f"--sampler: got {sampler!r}; allowed: one of {', '.join(SAMPLERS)}"
+        raise InputError(msg)
+    if not 1 <= workers <= 64:
+        msg = f"--workers: got {workers}; allowed: 1 to 64"
+        raise InputError(msg)
+    if scheduler is not None and workers > 1:
+        msg = "--scheduler and --workers: give one of them (a cluster's workers are its own)"
+        raise InputError(msg)
+    with _cluster(scheduler, workers) as client, _chunk_bar() as advance:
+        result = ensemble(
+            scenario,
+            n,
+            seed=seed,
+            sampler=sampler,  # type: ignore[arg-type]
+            sensitivity=sobol,
+            memory=memory,
+            scheduler=client,
+            work_dir=out / "ensembles",
+            progress=advance,
+        )
+    with console.status("writing the ensemble's results"):
+        paths = write_ensemble(result, out, None if no_store else store, keep_draws=keep_draws)
+    _print_summary(result)
+    console.print(f"[bold]run id[/] {result.run_id}")
+    for kind, path in paths.items():
+        console.print(f"  {kind:<11} {path}")
+
+
+@contextmanager
+def _cluster(scheduler: str | None, workers: int) -> Iterator[Any]:
+    """The scheduler to use: an address as given, a local Dask cluster, or None (here)."""
+    if workers == 1:
+        yield scheduler
+        return
+    from distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
+
+
+@contextmanager
+def _chunk_bar() -> Iterator[Callable[[int, int], None]]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=error_console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("chunks of members", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield advance
+
+
+def _print_summary(result: Any) -> None:
+    from rich.table import Table
+
+    from evpath.analysis.ensemble.result import OUTPUTS, QUANTILES
+
+    design = result.design
+    console.print(
+        f"[bold]{result.scenario.name}[/]: {result.size:,} members "
+        f"({design.sampler}, seed {design.seed}) over {len(design.values.input)} uncertain inputs"
+    )
+    table = Table(title="Probability that each target is met")
+    for column in ("target", "region", "probability", "members met"):
+        table.add_column(column, justify="right" if column != "target" else "left")
+    for row in result.probability().itertuples():
+        table.add_row(
+            row.meaning,
+            row.region,
+            f"{row.probability:.1%}",
+            f"{row.members_met:,}/{row.members:,}",
+        )
+    console.print(table)
+
+    outputs = result.outputs()
+    percentiles = Table(title=f"Percentiles in {result.scenario.target_year}")
+    percentiles.add_column("output", no_wrap=True)
+    percentiles.add_column("unit", no_wrap=True)
+    percentiles.add_column("region")
+    for q in QUANTILES:
+        percentiles.add_column(f"p{round(100 * q)}", justify="right")
+    levels = outputs.quantile(list(QUANTILES), dim="draw")
+    for output in outputs.output.values:
+        for region in outputs.region.values:
+            values = levels.sel(output=output, region=region).to_numpy()
+            unit = OUTPUTS[str(output)][1]
+            percentiles.add_row(str(output), unit, str(region), *(f"{v:,.4g}" for v in values))
+    console.print(percentiles)
+
+    if design.sampler == "saltelli":
+        ranked = Table(title="What moves each output most: Sobol' indices (95% intervals)")
+        for column in ("output", "region", "input", "first-order", "total"):
+            ranked.add_column(
+                column, justify="right" if column in ("first-order", "total") else "left"
+            )
+        for row in result.sobol().itertuples():
+            ranked.add_row(
+                row.output,
+                row.region,
+                row.input,
+                f"{row.S1:.2f} ± {row.S1_conf:.2f}",
+                f"{row.ST:.2f} ± {row.ST_conf:.2f}",
+            )
+        console.print(ranked)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("ensemble")(report_errors(ensemble_command))
