@@ -93,7 +93,7 @@ class MemberRunner:
             parts.append(_kept(results).astype(RESULT_DTYPE).assign(target_met=met))
         if len(parts) == 1:
             return parts[0]
-        return xr.concat(parts, dim=DRAW, data_vars="all").sortby(DRAW)
+        return xr.concat(parts, dim=DRAW, data_vars="different", compat="equals").sortby(DRAW)
 
 
 def _kept(dataset: xr.Dataset) -> xr.Dataset:

@@ -65,18 +65,24 @@ class Ensemble:
         return self.design.size
 
     def quantiles(self, q: tuple[float, ...] = QUANTILES) -> xr.Dataset:
-        """Percentiles over the members of every result variable (quantile, …)."""
+        """Percentiles over the members of every result variable (quantile, …); a cell
+        missing in some members (as the catalogue allows) is taken over the others."""
         values = self.draws.drop_vars("target_met")
-        varying = [name for name, array in values.data_vars.items() if DRAW in array.dims]
-        with warnings.catch_warnings():
-            # cells that are missing in every member (the catalogue says where) stay NaN
-            warnings.filterwarnings("ignore", "All-NaN slice", RuntimeWarning)
-            result = values[varying].astype(np.float64).quantile(list(q), dim=DRAW)
-        fixed = values.drop_vars(varying).astype(np.float64).expand_dims(quantile=list(q))
-        merged = xr.merge([result, fixed], compat="no_conflicts", join="outer")
-        for name in merged.data_vars:
-            merged[name].attrs = values[name].attrs
-        return merged
+        levels = xr.DataArray(list(q), dims="quantile", coords={"quantile": list(q)})
+        arrays = {}
+        for name, array in values.data_vars.items():
+            if DRAW not in array.dims:
+                arrays[name] = array.astype(np.float64).expand_dims(quantile=levels)
+                continue
+            rest = [d for d in array.dims if d != DRAW]
+            cells = array.transpose(DRAW, *rest).to_numpy().astype(np.float64)
+            arrays[name] = xr.DataArray(
+                _quantiles(cells, q),
+                coords={"quantile": list(q), **{d: array[d] for d in rest if d in array.coords}},
+                dims=("quantile", *rest),
+                attrs=array.attrs,
+            )
+        return xr.Dataset(arrays)
 
     def probability(self) -> pd.DataFrame:
         """For each target and region: the share of members that meet it, and the counts."""
@@ -128,8 +134,6 @@ class Ensemble:
 
         Needs an ensemble drawn with ``sensitivity=True`` (Saltelli's design).
         """
-        from SALib.analyze import sobol as salib_sobol
-
         if self.design.sampler != "saltelli":
             msg = (
                 "Sobol' indices need the members drawn on Saltelli's design: run the "
@@ -142,36 +146,45 @@ class Ensemble:
         if unknown:
             msg = f"outputs: got {unknown}; allowed: {list(map(str, values.output.values))}"
             raise InputError(msg)
-        names = list(self.design.values.input.values)
-        problem = {"num_vars": len(names), "names": names, "bounds": [[0.0, 1.0]] * len(names)}
+        names = [str(name) for name in self.design.values.input.values]
         rows = []
         for output in chosen:
             for region in values.region.values:
                 y = values.sel(output=output, region=region).to_numpy()
-                if np.ptp(y) == 0.0:
-                    indices = dict.fromkeys(
-                        ("S1", "S1_conf", "ST", "ST_conf"), np.zeros(len(names))
-                    )
-                else:
-                    indices = salib_sobol.analyze(
-                        problem,
-                        y,
-                        calc_second_order=False,
-                        num_resamples=200,
-                        conf_level=0.95,
-                        seed=self.design.seed,
-                    )
-                for i, name in enumerate(names):
-                    rows.append(
-                        {
-                            "output": str(output),
-                            "region": str(region),
-                            "input": str(name),
-                            "S1": float(indices["S1"][i]),
-                            "S1_conf": float(indices["S1_conf"][i]),
-                            "ST": float(indices["ST"][i]),
-                            "ST_conf": float(indices["ST_conf"][i]),
-                        }
-                    )
-        table = pd.DataFrame(rows)
+                indices = sobol_indices(y, names, self.design.seed)
+                rows.append(indices.assign(output=str(output), region=str(region)))
+        table = pd.concat(rows, ignore_index=True)[["output", "region", *INDEX_COLUMNS]]
         return table.sort_values(["output", "region", "ST"], ascending=[True, True, False])
+
+
+INDEX_COLUMNS = ("input", "S1", "S1_conf", "ST", "ST_conf")
+
+
+def _quantiles(cells: np.ndarray, q: tuple[float, ...]) -> np.ndarray:
+    """Quantiles over the first axis; NaN only where every member is missing."""
+    missing = np.isnan(cells)
+    if not missing.any():
+        return np.quantile(cells, q, axis=0)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "All-NaN slice", RuntimeWarning)
+        return np.nanquantile(cells, q, axis=0)
+
+
+def sobol_indices(y: np.ndarray, inputs: list[str], seed: int) -> pd.DataFrame:
+    """First-order (S1) and total (ST) Sobol' indices of one output with the half-widths
+    of their 95% bootstrap intervals, by SALib's estimator, from the output ``y`` at the
+    rows of Saltelli's design over unit-uniform ``inputs``. A constant output has every
+    index 0 (nothing moves it)."""
+    from SALib.analyze import sobol as salib_sobol
+
+    if np.ptp(y) == 0.0:
+        zeros = np.zeros(len(inputs))
+        found = {"S1": zeros, "S1_conf": zeros, "ST": zeros, "ST_conf": zeros}
+    else:
+        problem = {"num_vars": len(inputs), "names": inputs, "bounds": [[0.0, 1.0]] * len(inputs)}
+        found = salib_sobol.analyze(
+            problem, y, calc_second_order=False, num_resamples=200, conf_level=0.95, seed=seed
+        )
+    return pd.DataFrame(
+        {"input": inputs, **{k: np.asarray(found[k], dtype=float) for k in INDEX_COLUMNS[1:]}}
+    )

@@ -169,7 +169,11 @@ def ensemble(
         key = _ensemble_key(manifest)
         folder = ChunkFolder(Path(work_dir) / f"{resolved.name}-{key}")
     chunks = _run_chunks(resolved, drawn, bounds, folder, scheduler, progress)
-    draws = xr.concat(chunks, dim=DRAW, data_vars="all") if len(chunks) > 1 else chunks[0]
+    draws = (
+        xr.concat(chunks, dim=DRAW, data_vars="different", compat="equals")
+        if len(chunks) > 1
+        else chunks[0]
+    )
     return Ensemble(
         scenario=resolved,
         design=drawn,
