@@ -71,5 +71,5 @@ def energy_by_carrier(
     Σ over cohorts of stock × distance per car × energy per km of the cohort (the stock
     at the end of the year stands for the year's fleet).
     """
-    energy = xr.dot(stock_by_cohort, distance, intensity, dim="cohort", optimize=True)
+    energy = xr.dot(stock_by_cohort, distance, intensity, dim="cohort")
     return energy.transpose("region", "segment", "powertrain", "carrier", "year", ...)
