@@ -4,6 +4,8 @@
 >>> results = evpath.run("japan-2050")      # doctest: +SKIP
 >>> results.dataset                         # doctest: +SKIP
 >>> results.tidy                            # doctest: +SKIP
+>>> members = evpath.ensemble("japan-2050-uncertain", n=1000, seed=1)  # doctest: +SKIP
+>>> members.probability()                   # doctest: +SKIP
 
 Public names are imported on first use, so ``import evpath.stock`` stays light.
 """
@@ -14,14 +16,25 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from evpath.analysis.ensemble import Ensemble, ensemble
     from evpath.api import run
     from evpath.results import Results
     from evpath.scenario import Scenario, bundled_scenarios, load_scenario
 
-__all__ = ["Results", "Scenario", "bundled_scenarios", "load_scenario", "run"]
+__all__ = [
+    "Ensemble",
+    "Results",
+    "Scenario",
+    "bundled_scenarios",
+    "ensemble",
+    "load_scenario",
+    "run",
+]
 
 _HOMES = {
     "run": "evpath.api",
+    "ensemble": "evpath.analysis.ensemble",
+    "Ensemble": "evpath.analysis.ensemble",
     "Results": "evpath.results",
     "Scenario": "evpath.scenario",
     "bundled_scenarios": "evpath.scenario",
