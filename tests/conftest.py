@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -100,3 +101,26 @@ def reverse_answers(japan_2050, japan_2050_inputs) -> Callable[[str | None], Rev
         return cache[metric]
 
     return answer
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """A run written into a fresh results store, and the run as read back from it."""
+
+    store: Path
+    run_id: str
+    dataset: xr.Dataset
+
+
+@pytest.fixture(scope="session")
+def stored_japan(japan_2050, tmp_path_factory) -> StoredRun:
+    """The shared japan-2050 run in a temporary store (only the store: no published
+    files), and its dataset as read back from the store; written once per test session
+    and only read by the tests that use it."""
+    from evpath.io.store import ResultsStore
+    from evpath.report.runs import stored_dataset
+
+    store = tmp_path_factory.mktemp("store") / "evpath.duckdb"
+    ResultsStore(store).write(japan_2050.manifest, japan_2050.tidy)
+    dataset = stored_dataset(ResultsStore(store), japan_2050.run_id)
+    return StoredRun(store, japan_2050.run_id, dataset)

@@ -3,7 +3,6 @@ files equal the run, and `evpath runs`, `show` and `export` with their exit code
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -16,40 +15,10 @@ from evpath.cli.app import app
 from evpath.cli.outputs import FORMATS
 from evpath.errors import InputError
 from evpath.io.export import tidy
-from evpath.io.store import ResultsStore
 from evpath.report import exports, iamc
-from evpath.report.runs import resolve_run_id, stored_dataset
+from evpath.report.runs import resolve_run_id
 
 runner = CliRunner()
-
-
-@dataclass(frozen=True)
-class StoredRun:
-    """japan-2050 in a fresh results store, and the run as read back from it."""
-
-    store: Path
-    run_id: str
-    dataset: xr.Dataset
-
-
-_stored: dict[str, StoredRun] = {}
-
-
-def store_once(results, tmp_path_factory) -> StoredRun:
-    """``results`` written into a temporary store and read back, once per test session
-    (test_report.py's fixture calls it too)."""
-    if results.run_id not in _stored:
-        store = tmp_path_factory.mktemp("store") / "evpath.duckdb"
-        ResultsStore(store).write(results.manifest, results.tidy)
-        dataset = stored_dataset(ResultsStore(store), results.run_id)
-        _stored[results.run_id] = StoredRun(store, results.run_id, dataset)
-    return _stored[results.run_id]
-
-
-@pytest.fixture(scope="session")
-def stored_japan(japan_2050, tmp_path_factory) -> StoredRun:
-    """The shared japan-2050 run in a temporary store, and as read back from it."""
-    return store_once(japan_2050, tmp_path_factory)
 
 
 def test_a_stored_run_reads_back_as_the_runs_dataset(japan_2050, stored_japan):

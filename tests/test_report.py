@@ -9,7 +9,6 @@ from html.parser import HTMLParser
 
 import numpy as np
 import pytest
-from test_exports import StoredRun, store_once
 from typer.testing import CliRunner
 
 import evpath.api
@@ -21,12 +20,6 @@ from evpath.report.html import report_html
 from evpath.report.runs import stored_results
 
 runner = CliRunner()
-
-
-@pytest.fixture(scope="session")
-def stored_japan(japan_2050, tmp_path_factory) -> StoredRun:
-    """The shared japan-2050 run in a temporary store (the same one test_exports.py uses)."""
-    return store_once(japan_2050, tmp_path_factory)
 
 
 class _Page(HTMLParser):
