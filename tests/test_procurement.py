@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -90,18 +91,32 @@ def assert_plan_meets_rules(inst: Instance, result: Any) -> None:
     assert (result.pooled.volume <= inst.capacity + 1e-6).all()
 
 
+@pytest.fixture(scope="module")
+def procured() -> Callable[[int], Any]:
+    """``procure(random_instance(seed))`` with the default options, solved once per seed
+    and shared by the tests that only read the result."""
+    cache: dict[int, Any] = {}
+
+    def solved(seed: int) -> Any:
+        if seed not in cache:
+            cache[seed] = procure(random_instance(seed))
+        return cache[seed]
+
+    return solved
+
+
 @pytest.mark.parametrize("seed", range(4))
-def test_pooled_costs_no_more_than_members_alone(seed: int):
+def test_pooled_costs_no_more_than_members_alone(seed: int, procured):
     inst = random_instance(seed)
-    result = procure(inst)
+    result = procured(seed)
     assert result.cost_pooled <= result.cost_alone + 1e-6
     assert result.saving >= 0
     assert_plan_meets_rules(inst, result)
 
 
 @pytest.mark.parametrize("seed", range(2))
-def test_shapley_shares_add_up_to_the_saving(seed: int):
-    result = procure(random_instance(seed))
+def test_shapley_shares_add_up_to_the_saving(seed: int, procured):
+    result = procured(seed)
     assert result.shapley.sum() == pytest.approx(result.saving, rel=1e-9, abs=1e-6)
     sampled = procure(random_instance(seed), shapley="sampled", samples=30, seed=1)
     assert sampled.shapley.sum() == pytest.approx(sampled.saving, rel=1e-9, abs=1e-6)
@@ -454,10 +469,8 @@ def test_cli_prints_summary_and_writes_purchases(tmp_path: Path):
     assert stored.runs().empty
 
 
-def test_demand_from_a_stored_run_equals_demand_from_the_scenario(tmp_path: Path, japan_2050):
-    store = tmp_path / "store.duckdb"
-    run = japan_2050
-    run.write(tmp_path, store)
+def test_demand_from_a_stored_run_equals_demand_from_the_scenario(tmp_path: Path, stored_japan):
+    store = stored_japan.store  # japan-2050, computed and stored once for the session
     document = alliance_document(
         members=[
             {
@@ -475,14 +488,24 @@ def test_demand_from_a_stored_run_equals_demand_from_the_scenario(tmp_path: Path
     )
     alliance = load_alliance(document)
     from_store = resolve(
-        alliance, run_data=ResultsStore(store).run_dataset(run.run_id, ["metal_primary_demand"])
+        alliance,
+        run_data=ResultsStore(store).run_dataset(stored_japan.run_id, ["metal_primary_demand"]),
     )
     from_run = resolve(alliance)
     np.testing.assert_allclose(from_store.demand, from_run.demand, rtol=1e-12)
     file = tmp_path / "a.yaml"
     file.write_text(yaml.safe_dump(document), encoding="utf-8")
     both = CliRunner().invoke(
-        cli(), ["procure", str(file), "--run", run.run_id, "--scenario", "japan-2050", "--no-store"]
+        cli(),
+        [
+            "procure",
+            str(file),
+            "--run",
+            stored_japan.run_id,
+            "--scenario",
+            "japan-2050",
+            "--no-store",
+        ],
     )
     assert both.exit_code == 2
     assert "--run and --scenario: got both" in both.output
@@ -728,8 +751,8 @@ def test_core_check_finds_the_most_dissatisfied_coalition():
     assert outside.excess == pytest.approx(2.0)
 
 
-def test_procure_reports_core_stability(tmp_path: Path):
-    result = procure(random_instance(1))
+def test_procure_reports_core_stability(tmp_path: Path, procured):
+    result = procured(1)
     assert result.core is not None
     assert result.core.in_core == (result.core.excess <= result.core.tolerance)
     assert procure(random_instance(1), shapley="sampled", samples=3).core is None
