@@ -12,9 +12,15 @@ Axis titles carry the units.
 caption naming the data behind the chart (the bundled datasets the runs read, from
 :mod:`evpath.data.registry`). Both the HTML report and the web dashboard draw from here.
 
-A Dataset with a dimension the model does not produce (an ensemble's ``draw`` or
-``quantile``) is refused with an :class:`~evpath.errors.InputError`: these charts draw
-one value per year and would otherwise add the draws up.
+An ensemble run (its percentiles, a ``quantile`` dimension: see
+:mod:`evpath.report.runs`) is drawn as its median line over two shaded bands, 5–95%
+(lighter) and 25–75% (darker), wherever a single run is drawn as a line; its mixes are
+stacked medians and its LMDI bars are medians with 5–95% error bars. Single runs are
+drawn as before. :func:`sobol_chart` ranks an ensemble's inputs by their Sobol' indices.
+
+A Dataset with a dimension the model does not produce (an ensemble's every member, a
+``draw`` dimension) is refused with an :class:`~evpath.errors.InputError`: these charts
+draw one value per year (or its percentiles) and would otherwise add the draws up.
 """
 
 from __future__ import annotations
@@ -22,9 +28,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+import pandas as pd
 import plotly.graph_objects as go
 import xarray as xr
-from plotly.colors import qualitative
+from plotly.colors import hex_to_rgb, qualitative
 from plotly.subplots import make_subplots
 
 from evpath.core.dims import METALS, POWERTRAINS, STANDARDS
@@ -33,7 +40,7 @@ from evpath.data.registry import datasets as registry
 from evpath.errors import InputError
 from evpath.io.export import DIM_COLUMNS
 from evpath.model.stages import BatteryData, ChargingData, UseData
-from evpath.report.runs import manifest_of
+from evpath.report.runs import QUANTILE, manifest_of, members
 from evpath.scenario.emissions import Target
 
 Datasets = Mapping[str, xr.Dataset]
@@ -73,19 +80,96 @@ METRIC_LABELS = {
 }
 """The per-car metrics a scenario's target can be set on, as shown."""
 
+MEDIAN = 0.5
+BANDS = ((0.05, 0.95, 0.15), (0.25, 0.75, 0.3))
+"""An ensemble's shaded bands: (lower, upper percentile [fraction], fill opacity), the
+wide light one first."""
+
 _MODEL_DIMS = frozenset(DIM_COLUMNS)
+_LEVELS = frozenset((MEDIAN, *(level for band in BANDS for level in band[:2])))
 
 
 def _total(array: xr.DataArray, keep: tuple[str, ...]) -> xr.DataArray:
-    """``array`` summed over every dim but ``keep``; refuses a dim the model does not have."""
+    """``array`` summed over every dim but ``keep`` (and an ensemble's percentiles, each
+    summed on its own); refuses a dim the model does not have."""
     foreign = sorted(str(d) for d in array.dims if d not in _MODEL_DIMS)
     if foreign:
         msg = (
-            f"{array.name}: dims {foreign} are not drawn yet (one value per year per chart); "
-            "select one draw or quantile first"
+            f"{array.name}: dims {foreign} are not drawn (one value per year per chart, or "
+            "an ensemble's percentiles); draw an ensemble from Ensemble.quantiles() "
+            "(evpath.report.runs.ensemble_dataset)"
         )
         raise InputError(msg)
+    if QUANTILE in array.dims:
+        lacking = sorted(_LEVELS - {float(q) for q in array[QUANTILE].values})
+        if lacking:
+            msg = f"{array.name}: an ensemble is drawn from its percentiles {sorted(_LEVELS)}; missing {lacking}"
+            raise InputError(msg)
+        keep = (*keep, QUANTILE)
     return array.sum([d for d in array.dims if d not in keep], skipna=False)
+
+
+def _median(array: xr.DataArray) -> xr.DataArray:
+    """An ensemble's median of ``array``; a single run's ``array`` itself."""
+    return array.sel({QUANTILE: MEDIAN}, drop=True) if QUANTILE in array.dims else array
+
+
+def _fill(colour: str, opacity: float) -> str:
+    red, green, blue = hex_to_rgb(colour)
+    return f"rgba({red}, {green}, {blue}, {opacity})"
+
+
+def _line(
+    figure: go.Figure,
+    series: xr.DataArray,
+    *,
+    name: str,
+    colour: str,
+    dash: str | None = None,
+    position: Mapping[str, int] | None = None,
+    **legend: object,
+) -> None:
+    """``series`` (over year) as one line; an ensemble's (a ``quantile`` dim) as its
+    median over its 5–95% and 25–75% bands, which share the line's legend entry.
+    ``legend``: the line's legendgroup and showlegend, if any."""
+    years = _years(series)
+    line = {"color": colour, "dash": dash}
+    where = dict(position or {})
+    if QUANTILE not in series.dims:
+        figure.add_trace(
+            go.Scatter(x=years, y=series.values, name=name, mode="lines", line=line, **legend),
+            **where,
+        )
+        return
+    group = legend.pop("legendgroup", name)
+    for lower, upper, opacity in BANDS:
+        for level, fill in ((lower, None), (upper, "tonexty")):
+            figure.add_trace(
+                go.Scatter(
+                    x=years,
+                    y=series.sel({QUANTILE: level}).values,
+                    name=f"{name} ({100 * level:.0f}th percentile)",
+                    legendgroup=group,
+                    showlegend=False,
+                    mode="lines",
+                    line={"color": colour, "width": 0},
+                    fill=fill,
+                    fillcolor=_fill(colour, opacity) if fill else None,
+                ),
+                **where,
+            )
+    figure.add_trace(
+        go.Scatter(
+            x=years,
+            y=series.sel({QUANTILE: MEDIAN}).values,
+            name=f"{name} (median)",
+            legendgroup=group,
+            mode="lines",
+            line=line,
+            **legend,
+        ),
+        **where,
+    )
 
 
 def _panels(datasets: Datasets) -> list[tuple[str, xr.Dataset]]:
@@ -143,7 +227,7 @@ def _stacked(
         horizontal_spacing=0.03,
     )
     for column, (_, dataset) in enumerate(panels, start=1):
-        values = _total(dataset[variable], ("year", label_dim))
+        values = _median(_total(dataset[variable], ("year", label_dim)))
         present = [label for label in labels if label in values[label_dim].values]
         for label in present:
             series = values.sel({label_dim: label})
@@ -220,16 +304,8 @@ def emissions_per_car(datasets: Datasets) -> go.Figure:
             series = _total(array.sel(region=region), ("year",))
             name = label if array.sizes["region"] == 1 else f"{label} · {region}"
             colour = _colour(index + offset)
-            base = float(series.sel(year=base_year))
-            figure.add_trace(
-                go.Scatter(
-                    x=_years(series),
-                    y=series.values,
-                    name=name,
-                    mode="lines",
-                    line={"color": colour},
-                )
-            )
+            base = float(_median(series).sel(year=base_year))
+            _line(figure, series, name=name, colour=colour)
             for level, what, dash in (
                 (base, f"{base_year} baseline", "dot"),
                 (base * (1.0 - reduction), f"−{100 * reduction:.0f}% target", "dash"),
@@ -252,18 +328,35 @@ def emissions_per_car(datasets: Datasets) -> go.Figure:
 def emission_change(datasets: Datasets) -> go.Figure:
     """The LMDI decomposition of the fleet's well-to-wheel GHG change from the target's
     base year to its target year [Mt CO2e/yr]: activity, mix, energy intensity, carbon
-    intensity and their total, one bar group per run and region."""
+    intensity and their total, one bar group per run and region. An ensemble's bars are
+    each factor's median with its 5–95% range; its total is left out (the members' totals
+    are not kept, and the sum of the factors' percentiles is not the total's)."""
     figure = go.Figure()
     for index, (name, dataset) in enumerate(_panels(datasets)):
         target = _target(dataset)
         parts = _total(dataset["emission_change_factors"], ("factor",)) * 1e-9
-        factors = [str(f) for f in parts["factor"].values]
+        labels = [FACTOR_LABELS.get(str(f), str(f)) for f in parts["factor"].values]
+        bars: dict[str, object]
+        if QUANTILE in parts.dims:
+            median = parts.sel({QUANTILE: MEDIAN})
+            low, high = (parts.sel({QUANTILE: level}) for level in BANDS[0][:2])
+            bars = {
+                "x": labels,
+                "y": median.values,
+                "error_y": {
+                    "type": "data",
+                    "symmetric": False,
+                    "array": (high - median).values,
+                    "arrayminus": (median - low).values,
+                },
+            }
+        else:
+            bars = {"x": [*labels, "total"], "y": [*parts.values, float(parts.sum())]}
         figure.add_trace(
             go.Bar(
-                x=[*(FACTOR_LABELS.get(f, f) for f in factors), "total"],
-                y=[*parts.values, float(parts.sum())],
                 name=f"{name} ({target.base_year}→{target.year})",
                 marker_color=_colour(index),
+                **bars,
             )
         )
     figure.update_xaxes(title_text="factor (LMDI)")
@@ -289,17 +382,15 @@ def _lines(
         if select:
             array = array.sel(select)
         series = _total(array, ("year",)) * scale
-        figure.add_trace(
-            go.Scatter(
-                x=_years(series),
-                y=series.values,
-                name=f"{name}{suffix}",
-                legendgroup=f"{name}{suffix}",
-                showlegend=show_legend,
-                mode="lines",
-                line={"color": _colour(index), "dash": dash},
-            ),
-            **({"row": row, "col": 1} if row is not None else {}),
+        _line(
+            figure,
+            series,
+            name=f"{name}{suffix}",
+            colour=_colour(index),
+            dash=dash,
+            position={"row": row, "col": 1} if row is not None else None,
+            legendgroup=f"{name}{suffix}",
+            showlegend=show_legend,
         )
 
 
@@ -342,18 +433,15 @@ def metals(datasets: Datasets) -> go.Figure:
                 ("metal_recovered", "recycled supply", "dash"),
             ):
                 series = _total(dataset[variable].sel(metal=metal), ("year",))
-                figure.add_trace(
-                    go.Scatter(
-                        x=_years(series),
-                        y=series.values,
-                        name=f"{name}: {what}",
-                        legendgroup=f"{name}: {what}",
-                        showlegend=position == 0,
-                        mode="lines",
-                        line={"color": _colour(index), "dash": dash},
-                    ),
-                    row=row + 1,
-                    col=column + 1,
+                _line(
+                    figure,
+                    series,
+                    name=f"{name}: {what}",
+                    colour=_colour(index),
+                    dash=dash,
+                    position={"row": row + 1, "col": column + 1},
+                    legendgroup=f"{name}: {what}",
+                    showlegend=position == 0,
                 )
         figure.update_yaxes(title_text="t/yr", row=row + 1, col=column + 1, rangemode="tozero")
     return _layout(figure, "Metals in new batteries and recycled supply", height=300 * rows + 150)
@@ -392,6 +480,60 @@ def adoption(datasets: Datasets) -> go.Figure:
     return _layout(figure, "Adoption: the electrified share over time")
 
 
+INDEX_COLOURS = {"S1": "#3969ac", "ST": "#f2b701"}
+"""Colours of the first-order and total Sobol' indices."""
+
+INDEX_NAMES = {"S1": "first-order (S1)", "ST": "total (ST)"}
+
+
+def sobol_chart(table: pd.DataFrame) -> go.Figure:
+    """An ensemble's Sobol' indices (``Ensemble.sobol()``, or the ``ensemble_sobol`` rows of
+    one run): one small chart per output and region, each input's first-order and total
+    index as horizontal bars with their 95% intervals, inputs ranked by total index."""
+    if table.empty:
+        msg = "no Sobol' indices to draw: the ensemble's members were not drawn for them (--sobol)"
+        raise InputError(msg)
+    facets = list(table.groupby(["output", "region"], sort=True))
+    inputs = table["input"].nunique()
+    height = len(facets) * (28 * inputs + 110) + 120
+    figure = make_subplots(
+        rows=len(facets),
+        cols=1,
+        subplot_titles=[f"{output} ({region})" for (output, region), _ in facets],
+        vertical_spacing=110 / height,
+    )
+    for row, (_, rows) in enumerate(facets, start=1):
+        ranked = rows.sort_values("ST", ascending=False, kind="stable")
+        for index in ("S1", "ST"):
+            figure.add_trace(
+                go.Bar(
+                    x=ranked[index],
+                    y=ranked["input"],
+                    orientation="h",
+                    error_x={"type": "data", "array": ranked[f"{index}_conf"]},
+                    name=INDEX_NAMES[index],
+                    legendgroup=index,
+                    showlegend=row == 1,
+                    marker_color=INDEX_COLOURS[index],
+                ),
+                row=row,
+                col=1,
+            )
+        figure.update_yaxes(title_text="uncertain input", autorange="reversed", row=row, col=1)
+    indices = table[["S1", "ST"]].to_numpy()
+    figure.update_xaxes(
+        title_text="Sobol' index [share of the output's variance]",
+        range=[min(0.0, float(indices.min())) - 0.05, max(1.0, float(indices.max())) + 0.05],
+    )
+    _layout(figure, "What moves each answer: Sobol' indices", barmode="group")
+    return figure.update_layout(
+        hovermode="y unified",
+        height=height,
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
+        margin={"l": 300},
+    )
+
+
 def _history_sources(dataset: xr.Dataset) -> list[str]:
     history = manifest_of(dataset)["scenario"]["sales"]["history"]
     return [f"sales history: {HISTORIES[history].description}"]
@@ -410,21 +552,44 @@ def _stage_sources(names: tuple[str, ...]) -> Callable[[xr.Dataset], list[str]]:
     return sources
 
 
+STACKED_MEDIAN = "median of {members} members, each area on its own"
+"""How a stacked chart draws an ensemble run."""
+
+BANDED = "median of {members} members, with 25–75% (darker) and 5–95% (lighter) bands"
+"""How a line chart draws an ensemble run (caption; ``{members}``: its number of members)."""
+
+
 @dataclass(frozen=True)
 class Chart:
-    """One chart of the report: its title, how to draw it, the variables it needs, and
-    where its data come from (the sources one run read)."""
+    """One chart of the report: its title, how to draw it, the variables it needs, where
+    its data come from (the sources one run read), and how it draws an ensemble run (a
+    caption phrase with ``{members}``)."""
 
     key: str
     title: str
     draw: Callable[[Datasets], go.Figure]
     variables: tuple[str, ...]
     sources: Callable[[xr.Dataset], list[str]]
+    ensemble: str = BANDED
 
 
 CHARTS: tuple[Chart, ...] = (
-    Chart("sales_mix", "New car sales by powertrain", sales_mix, ("sales",), _history_sources),
-    Chart("fleet_mix", "Cars on the road by powertrain", fleet_mix, ("stock",), _history_sources),
+    Chart(
+        "sales_mix",
+        "New car sales by powertrain",
+        sales_mix,
+        ("sales",),
+        _history_sources,
+        STACKED_MEDIAN,
+    ),
+    Chart(
+        "fleet_mix",
+        "Cars on the road by powertrain",
+        fleet_mix,
+        ("stock",),
+        _history_sources,
+        STACKED_MEDIAN,
+    ),
     Chart(
         "emissions_per_car",
         "Greenhouse gases per car against the target",
@@ -438,6 +603,8 @@ CHARTS: tuple[Chart, ...] = (
         emission_change,
         ("emission_change_factors",),
         _stage_sources(UseData.DATASETS),
+        "median of {members} members with 5–95% error bars; no total (the members' totals "
+        "are not kept)",
     ),
     Chart(
         "batteries",
@@ -445,6 +612,8 @@ CHARTS: tuple[Chart, ...] = (
         batteries,
         ("battery_demand", "equipment_investment"),
         _stage_sources(BatteryData.DATASETS),
+        f"{BANDED}; totals over segments, powertrains and process steps add up each "
+        "cell's percentiles (the total's own percentiles when the cells move together)",
     ),
     Chart(
         "metals",
@@ -459,6 +628,7 @@ CHARTS: tuple[Chart, ...] = (
         chargers,
         ("fast_chargers_by_standard",),
         _stage_sources(ChargingData.DATASETS),
+        STACKED_MEDIAN,
     ),
     Chart(
         "adoption",
@@ -485,6 +655,11 @@ def caption(chart: Chart, datasets: Datasets) -> str:
     """What ``chart`` shows from which runs, and the data behind it."""
     runs = "; ".join(
         f"{label}: scenario {dataset.attrs.get('scenario', '?')}, run {dataset.attrs.get('run_id', '?')}"
+        + (
+            f", ensemble: {chart.ensemble.format(members=members(dataset))}"
+            if QUANTILE in dataset.dims
+            else ""
+        )
         for label, dataset in datasets.items()
     )
     sources = list(dict.fromkeys(s for d in datasets.values() for s in chart.sources(d)))

@@ -2,6 +2,10 @@
 
 plotly's JavaScript is embedded once, in the page's head; the page refers to nothing on
 the network, so it opens offline and can be mailed or archived as it is.
+
+Ensemble runs (stored by ``evpath ensemble``, or computed in Python and passed through
+:func:`evpath.report.runs.ensemble_dataset`) add a table of the probability that each
+target is met and, when their members were drawn for them, a chart of Sobol' indices.
 """
 
 from __future__ import annotations
@@ -9,10 +13,12 @@ from __future__ import annotations
 import html
 from datetime import UTC, datetime
 
+import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
-from evpath.report.charts import CHARTS, Datasets, figures, missing
+from evpath.report.charts import CHARTS, Datasets, figures, missing, sobol_chart
+from evpath.report.runs import QUANTILE, ensemble_tables, members
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; color: #222; }
@@ -21,6 +27,9 @@ h1 { margin-bottom: 0.2rem; }
 figure { margin: 2.5rem 0; }
 figcaption { font-size: 0.85rem; color: #555; margin-top: 0.3rem; }
 .left-out { font-size: 0.85rem; color: #555; }
+table.probability { border-collapse: collapse; font-size: 0.9rem; }
+table.probability th, table.probability td { padding: 0.3rem 0.8rem; border-bottom: 1px solid #ddd; text-align: left; }
+table.probability td.number { text-align: right; font-variant-numeric: tabular-nums; }
 """
 
 
@@ -28,25 +37,79 @@ def _runs(datasets: Datasets) -> str:
     items = "".join(
         f"<li><b>{html.escape(label)}</b>: scenario {html.escape(str(ds.attrs.get('scenario')))}, "
         f"run {html.escape(str(ds.attrs.get('run_id')))}, evpath "
-        f"{html.escape(str(ds.attrs.get('evpath_version')))}</li>"
+        f"{html.escape(str(ds.attrs.get('evpath_version')))}"
+        f"{f', ensemble of {members(ds)} members' if QUANTILE in ds.dims else ''}</li>"
         for label, ds in datasets.items()
     )
     return f"<ul class='runs'>{items}</ul>"
 
 
+def _figure(title: str, figure: go.Figure, caption: str) -> str:
+    body = pio.to_html(
+        figure, include_plotlyjs=False, full_html=False, config={"displaylogo": False}
+    )
+    return (
+        f"<figure><h2>{html.escape(title)}</h2>{body}"
+        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+    )
+
+
+def _probabilities(datasets: Datasets) -> str:
+    """One table of the probability that each target is met, a row per ensemble run,
+    target and region; empty without ensemble runs."""
+    rows = [
+        (label, row)
+        for label, dataset in datasets.items()
+        if "ensemble_probability" in (tables := ensemble_tables(dataset))
+        for row in tables["ensemble_probability"].itertuples(index=False)
+    ]
+    if not rows:
+        return ""
+    head = "".join(
+        f"<th>{name}</th>"
+        for name in ("run", "target", "region", "probability [%]", "members meeting it")
+    )
+    body = "".join(
+        f"<tr><td>{html.escape(label)}</td><td>{html.escape(str(row.meaning))}</td>"
+        f"<td>{html.escape(str(row.region))}</td>"
+        f"<td class='number'>{100 * float(row.probability):.1f}</td>"
+        f"<td class='number'>{int(row.members_met)} of {int(row.members)}</td></tr>"
+        for label, row in rows
+    )
+    return (
+        "<section><h2>How likely each target is met</h2>"
+        f"<table class='probability'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        "<p class='left-out'>The share of an ensemble's members that meet each target of "
+        "its scenario, in the target year.</p></section>"
+    )
+
+
+def _sensitivity(datasets: Datasets) -> list[str]:
+    """A Sobol' chart for each ensemble run that has indices."""
+    return [
+        _figure(
+            f"What moves each answer: Sobol' indices, {label}",
+            sobol_chart(tables["ensemble_sobol"]),
+            f"Run — {label}: scenario {dataset.attrs.get('scenario')}, run "
+            f"{dataset.attrs.get('run_id')}, {members(dataset)} members on Saltelli's design. "
+            "Each input's first-order index (its share of the output's variance on its own) "
+            "and total index (with all its interactions), with 95% bootstrap intervals, in "
+            "the target year; inputs ranked by total index.",
+        )
+        for label, dataset in datasets.items()
+        if "ensemble_sobol" in (tables := ensemble_tables(dataset))
+    ]
+
+
 def report_html(datasets: Datasets, title: str = "evpath report") -> str:
     """The report page of ``datasets`` (label → stamped run Dataset; several are drawn side
     by side): every chart of :data:`evpath.report.charts.CHARTS` the runs can draw, each
-    with its caption, and a line naming any chart left out and why."""
-    sections = []
-    for chart_title, figure, caption in figures(datasets):
-        body = pio.to_html(
-            figure, include_plotlyjs=False, full_html=False, config={"displaylogo": False}
-        )
-        sections.append(
-            f"<figure><h2>{html.escape(chart_title)}</h2>{body}"
-            f"<figcaption>{html.escape(caption)}</figcaption></figure>"
-        )
+    with its caption, and a line naming any chart left out and why. Ensemble runs (see
+    :func:`evpath.report.runs.ensemble_dataset`) are drawn as medians and bands, and add
+    the probability that each target is met and their Sobol' indices."""
+    sections = [_probabilities(datasets)]
+    sections += [_figure(*drawn) for drawn in figures(datasets)]
+    sections += _sensitivity(datasets)
     left_out = [
         f"{html.escape(chart.title)} (not computed by {html.escape(', '.join(lacking))})"
         for chart in CHARTS

@@ -4,12 +4,18 @@ A run's dataset carries, as attributes, what the charts and exports need besides
 numbers: ``run_id``, ``scenario``, ``evpath_version`` and the ``manifest`` as JSON (the
 attributes of the NetCDF files ``evpath run`` writes, so such a file opened with xarray
 works the same).
+
+An ensemble run (manifest ``"kind": "ensemble"``) is drawn from its percentiles: every
+variable has a ``quantile`` dimension. Its dataset also carries its target probabilities
+and, when its members were drawn for them, its Sobol' indices, as JSON tables in the
+attributes ``ensemble_probability`` and ``ensemble_sobol`` (the store tables of the same
+names; :func:`ensemble_tables` reads them back).
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -23,7 +29,17 @@ from evpath.io.store import ResultsStore
 from evpath.results import Results
 from evpath.scenario.loader import resolve_scenario
 
+if TYPE_CHECKING:
+    from evpath.analysis.ensemble import Ensemble
+
 HOW_TO_LIST = "list the stored runs with `evpath runs --store PATH`"
+
+QUANTILE = "quantile"
+"""The dimension of an ensemble's percentiles [fraction]."""
+
+ENSEMBLE_TABLES = ("ensemble_probability", "ensemble_sobol")
+"""The tables an ensemble run keeps besides its percentiles: the share of members meeting
+each target, and Sobol' indices (only for members drawn on Saltelli's design)."""
 
 
 def stamp(dataset: xr.Dataset, manifest: dict[str, Any]) -> xr.Dataset:
@@ -34,6 +50,46 @@ def stamp(dataset: xr.Dataset, manifest: dict[str, Any]) -> xr.Dataset:
         evpath_version=manifest["evpath_version"],
         manifest=json.dumps(manifest),
     )
+
+
+def stamp_ensemble(
+    dataset: xr.Dataset, manifest: dict[str, Any], tables: dict[str, pd.DataFrame]
+) -> xr.Dataset:
+    """An ensemble's percentiles (``quantile`` dim) stamped as one run of kind
+    ``ensemble``, with its tables (name in :data:`ENSEMBLE_TABLES` → rows) as JSON."""
+    if QUANTILE not in dataset.dims:
+        msg = "an ensemble is drawn from its percentiles: the dataset has no quantile dimension"
+        raise InputError(msg)
+    stamped = stamp(dataset, {**manifest, "kind": "ensemble"})
+    return stamped.assign_attrs(
+        {
+            name: rows.drop(columns="run_id", errors="ignore").to_json(orient="records")
+            for name, rows in tables.items()
+        }
+    )
+
+
+def ensemble_dataset(ensemble: Ensemble) -> xr.Dataset:
+    """An ensemble computed in Python as the report draws it: its percentiles, stamped
+    with its manifest, target probabilities and (drawn for them) Sobol' indices."""
+    tables = {"ensemble_probability": ensemble.probability()}
+    if ensemble.design.sampler == "saltelli":
+        tables["ensemble_sobol"] = ensemble.sobol()
+    return stamp_ensemble(ensemble.quantiles(), ensemble.manifest, tables)
+
+
+def ensemble_tables(dataset: xr.Dataset) -> dict[str, pd.DataFrame]:
+    """The tables an ensemble run's dataset carries (name → rows); none for a single run."""
+    return {
+        name: pd.DataFrame(json.loads(dataset.attrs[name]))
+        for name in ENSEMBLE_TABLES
+        if name in dataset.attrs
+    }
+
+
+def members(dataset: xr.Dataset) -> int:
+    """How many members an ensemble run's percentiles were taken over (its manifest)."""
+    return int(manifest_of(dataset)["ensemble"]["members"])
 
 
 def manifest_of(dataset: xr.Dataset) -> dict[str, Any]:
@@ -86,6 +142,7 @@ def stored_dataset(store: ResultsStore, run_id: str) -> xr.Dataset:
     run_id = resolve_run_id(store, run_id)
     manifest = store.manifest(run_id)
     table = store.results(run_id)
+    ensemble = manifest.get("kind") == "ensemble"
     known = catalogue()
     arrays = {}
     for name, rows in table.groupby("variable", sort=False):
@@ -93,14 +150,34 @@ def stored_dataset(store: ResultsStore, run_id: str) -> xr.Dataset:
         if entry is None:
             msg = f"{store.path}: run {run_id} holds {name!r}, a variable this evpath does not know"
             raise InputError(msg)
-        arrays[str(name)] = _array(rows, entry.dims).assign_attrs(
+        dims = (QUANTILE, *entry.dims) if ensemble else entry.dims
+        arrays[str(name)] = _array(rows, dims).assign_attrs(
             units=entry.unit, long_name=entry.description
         )
     dataset = xr.Dataset(arrays)
     for dim in INTEGER_DIMS:
         if dim in dataset.coords:
             dataset[dim] = dataset[dim].astype(np.int64)
-    return stamp(dataset, manifest)
+    if not ensemble:
+        return stamp(dataset, manifest)
+    tables = {name: stored_table(store, name, run_id) for name in ENSEMBLE_TABLES}
+    return stamp_ensemble(dataset, manifest, {k: v for k, v in tables.items() if not v.empty})
+
+
+def stored_table(store: ResultsStore, name: str, run_id: str) -> pd.DataFrame:
+    """The rows of the store table ``name`` (one of :data:`ENSEMBLE_TABLES`) that belong
+    to run ``run_id``, without the run_id column; none when the store has no such table."""
+    if name not in ENSEMBLE_TABLES:
+        msg = f"table {name!r}; allowed: {', '.join(ENSEMBLE_TABLES)}"
+        raise InputError(msg)
+    with store._connect() as connection:
+        held = connection.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]
+        ).fetchone()
+        if held is None or held[0] == 0:
+            return pd.DataFrame()
+        rows = connection.execute(f"SELECT * FROM {name} WHERE run_id = ?", [run_id]).df()
+    return rows.drop(columns="run_id")
 
 
 def stored_results(store: ResultsStore, run_id: str) -> Results:
