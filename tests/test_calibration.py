@@ -12,6 +12,7 @@ from evpath.analysis.calibration import fit_lifetime, scenario_from_fit
 from evpath.cli.app import app
 from evpath.errors import InputError
 from evpath.scenario import load_scenario
+from evpath.scenario.schema import Scenario
 
 runner = CliRunner()
 
@@ -34,8 +35,21 @@ def test_calibrate_refuses_unknown_regions():
     assert runner.invoke(app, ["calibrate", "Atlantis"]).exit_code == 2
 
 
+def _up_to(scenario: Scenario, end: int) -> Scenario:
+    """``scenario`` modelled only up to ``end``: milestones after it dropped, no batteries
+    or emissions. The lifetime fit runs the sales and fleet stages, whose stock and ages up
+    to the last observation do not depend on later years."""
+    document = scenario.model_dump()
+    document["years"]["end"] = document["target_year"] = end
+    milestones = document["sales"]["milestones"]
+    document["sales"]["milestones"] = [m for m in milestones if m["year"] <= end]
+    document["batteries"] = document["emissions"] = None
+    return Scenario.model_validate(document)
+
+
 def test_lifetime_fit_recovers_a_shifted_lifetime():
-    base = load_scenario("japan-2050")
+    # japan's observed stock and ages run to 2021
+    base = _up_to(load_scenario("japan-2050"), 2026)
     lifetime = base.fleet.lifetime
     shorter = base.model_copy(
         update={
