@@ -63,7 +63,7 @@ def stamp_ensemble(
     stamped = stamp(dataset, {**manifest, "kind": "ensemble"})
     return stamped.assign_attrs(
         {
-            name: rows.drop(columns="run_id", errors="ignore").to_json(orient="records")
+            name: json.dumps(rows.drop(columns="run_id", errors="ignore").to_dict("records"))
             for name, rows in tables.items()
         }
     )
