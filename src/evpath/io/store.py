@@ -235,6 +235,21 @@ class ResultsStore:
         with self._transaction(f"{name} rows") as connection:
             _insert(connection, name, table.assign(run_id=run_id))
 
+    def table(self, name: str, run_id: str) -> pd.DataFrame:
+        """The rows of table ``name`` that belong to run ``run_id``, without the run_id
+        column; empty when the store has no such table."""
+        _check_table_name(name)
+        if not self.path.exists():
+            return pd.DataFrame()
+        with self._connect() as connection:
+            held = connection.execute(
+                "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]
+            ).fetchone()
+            if held is None or held[0] == 0:
+                return pd.DataFrame()
+            rows = connection.execute(f"SELECT * FROM {name} WHERE run_id = ?", [run_id]).df()
+        return rows.drop(columns="run_id")
+
     def results(self, run_id: str, variable: str | None = None) -> pd.DataFrame:
         """Tidy results of one run (optionally one variable), without empty dim columns."""
         query = "SELECT * EXCLUDE (run_id) FROM results WHERE run_id = ?"

@@ -170,14 +170,7 @@ def stored_table(store: ResultsStore, name: str, run_id: str) -> pd.DataFrame:
     if name not in ENSEMBLE_TABLES:
         msg = f"table {name!r}; allowed: {', '.join(ENSEMBLE_TABLES)}"
         raise InputError(msg)
-    with store._connect() as connection:
-        held = connection.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]
-        ).fetchone()
-        if held is None or held[0] == 0:
-            return pd.DataFrame()
-        rows = connection.execute(f"SELECT * FROM {name} WHERE run_id = ?", [run_id]).df()
-    return rows.drop(columns="run_id")
+    return store.table(name, run_id)
 
 
 def stored_results(store: ResultsStore, run_id: str) -> Results:

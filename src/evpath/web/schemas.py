@@ -175,6 +175,9 @@ class TidyRow(BaseModel):
     cohort: int | None = None
     age: int | None = None
     year: int | None = None
+    quantile: float | None = Field(
+        None, description="Percentile over an ensemble's members [fraction]; null for a single run."
+    )
     value: float | None = Field(description="null where the value is missing (NaN).")
 
 
