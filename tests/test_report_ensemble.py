@@ -10,6 +10,7 @@ from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 import pytest
 import yaml
@@ -285,3 +286,34 @@ def test_every_member_or_other_percentiles_are_refused(ensemble):
     deciles = stamp(ensemble.quantiles((0.1, 0.5, 0.9)), ensemble.manifest)
     with pytest.raises(InputError, match=r"missing \[0.05, 0.25, 0.75, 0.95\]"):
         charts.adoption({"deciles": deciles})
+
+
+def test_an_ensemble_run_exports_one_iamc_scenario_per_percentile_and_shows_its_median(
+    stored: Path, ensemble: Ensemble, quantiles: xr.Dataset, tmp_path: Path
+):
+    from evpath.cli.app import app
+
+    runner = CliRunner()
+    out = tmp_path / "ensemble.iamc.csv"
+    exported = runner.invoke(
+        app,
+        ["export", ensemble.run_id, "--format", "iamc", "--out", str(out), "--store", str(stored)],
+    )
+    assert exported.exit_code == 0, exported.output
+    table = pd.read_csv(out)
+    name = ensemble.scenario.name
+    assert sorted(table["scenario"].unique()) == [
+        f"{name} p{p}" for p in ("05", "25", "50", "75", "95")
+    ]
+    sales = table[(table["variable"] == "Sales|Transportation|Light-Duty Vehicle")]
+    median = sales[sales["scenario"] == f"{name} p50"]["2030"].item()
+    expected = float(quantiles["sales"].sel(quantile=0.5, year=2030).sum()) / 1e6
+    assert median == pytest.approx(expected, rel=1e-6)
+
+    shown = runner.invoke(
+        app, ["show", ensemble.run_id, "--store", str(stored)], terminal_width=200
+    )
+    assert shown.exit_code == 0, shown.output
+    assert "an ensemble of" in shown.output
+    assert "Probability that each target is met" in shown.output
+    assert "New sales mix" in shown.output

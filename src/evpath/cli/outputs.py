@@ -13,6 +13,8 @@ from evpath.cli.console import check_output, console, report_errors, steps
 if TYPE_CHECKING:
     import xarray as xr
 
+    from evpath.results import Results
+
 DEFAULT_STORE = Path("results/evpath.duckdb")
 FORMATS = ("netcdf", "parquet", "csv", "xlsx", "iamc")
 """The formats of ``export`` (``evpath.report.exports.SUFFIXES``, named here so that
@@ -56,10 +58,37 @@ def show(run_id: RunIdArg, store: StoreOption = DEFAULT_STORE) -> None:
 
     with console.status(f"reading {run_id} from {store}"):
         results = stored_results(ResultsStore(store), run_id)
+    if "quantile" in results.dataset.dims:
+        results = _median_of_ensemble(results)
     print_summary(results)
     console.print(
         f"[bold]run id[/] {results.run_id} ({results.manifest['created_at']})", soft_wrap=True
     )
+
+
+def _median_of_ensemble(results: Results) -> Results:
+    """An ensemble run's probability table printed, and its results at the median of
+    each value (to print like a single run)."""
+    import dataclasses
+
+    from rich.table import Table
+
+    from evpath.report.runs import ensemble_tables, members
+
+    dataset = results.dataset
+    console.print(
+        f"[bold]{results.scenario.name}[/]: an ensemble of {members(dataset):,} members; "
+        "the tables below show the median of each value"
+    )
+    probability = ensemble_tables(dataset).get("ensemble_probability")
+    if probability is not None:
+        table = Table(
+            "target", "region", "probability", title="Probability that each target is met"
+        )
+        for row in probability.itertuples():
+            table.add_row(str(row.meaning), str(row.region), f"{row.probability:.1%}")
+        console.print(table)
+    return dataclasses.replace(results, dataset=dataset.sel(quantile=0.5, drop=True))
 
 
 def export(

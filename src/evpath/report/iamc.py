@@ -31,6 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
 
 import pandas as pd
 import xarray as xr
@@ -110,7 +111,9 @@ def iamc_table(dataset: xr.Dataset) -> pd.DataFrame:
     """The run as an IAMC wide table: model, scenario, region, variable, unit, years.
 
     ``dataset`` is stamped with its manifest (:func:`evpath.report.runs.stamp`). The model
-    is ``evpath <version>``, the scenario the scenario's name.
+    is ``evpath <version>``, the scenario the scenario's name; for an ensemble's
+    percentiles, one scenario per percentile, named ``<scenario> p05``, ``… p50`` (the
+    median), ``… p95``, since IAMC rows hold one value per year.
 
     Raises
     ------
@@ -118,6 +121,20 @@ def iamc_table(dataset: xr.Dataset) -> pd.DataFrame:
         A mapped value is missing (NaN): the IAMC file would not say why.
     """
     manifest = manifest_of(dataset)
+    if "quantile" in dataset.dims:
+        return pd.concat(
+            [
+                _wide(
+                    dataset.sel(quantile=q, drop=True), manifest, f" p{round(100 * float(q)):02d}"
+                )
+                for q in dataset["quantile"].values
+            ],
+            ignore_index=True,
+        )
+    return _wide(dataset, manifest, "")
+
+
+def _wide(dataset: xr.Dataset, manifest: dict[str, Any], suffix: str) -> pd.DataFrame:
     history = HISTORIES[manifest["scenario"]["sales"]["history"]]
     frames = []
     for row in mapping():
@@ -135,7 +152,7 @@ def iamc_table(dataset: xr.Dataset) -> pd.DataFrame:
             .reset_index()
             .assign(
                 model=f"evpath {manifest['evpath_version']}",
-                scenario=manifest["scenario_name"],
+                scenario=manifest["scenario_name"] + suffix,
                 variable=row.variable,
                 unit=row.unit,
             )
