@@ -317,3 +317,21 @@ def test_an_ensemble_run_exports_one_iamc_scenario_per_percentile_and_shows_its_
     assert "an ensemble of" in shown.output
     assert "Probability that each target is met" in shown.output
     assert "New sales mix" in shown.output
+
+
+@pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
+def test_the_dashboard_api_summarises_and_draws_an_ensemble_run(stored: Path, ensemble: Ensemble):
+    from fastapi.testclient import TestClient
+
+    from evpath.web.app import create_app
+
+    client = TestClient(create_app(stored, None))
+    summary = client.get(f"/api/runs/{ensemble.run_id}")
+    assert summary.status_code == 200, summary.text
+    assert summary.json()["ensemble_members"] == ensemble.size
+    rows = client.get(
+        f"/api/runs/{ensemble.run_id}/variables", params={"variable": "wtw_per_new_car"}
+    )
+    assert rows.status_code == 200
+    assert {row["quantile"] for row in rows.json()} == {0.05, 0.25, 0.5, 0.75, 0.95}
+    assert client.get("/api/compare", params={"run": ensemble.run_id}).status_code == 200

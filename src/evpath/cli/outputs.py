@@ -54,23 +54,20 @@ def show(run_id: RunIdArg, store: StoreOption = DEFAULT_STORE) -> None:
     """Print a stored run's summary again."""
     from evpath.cli.summary import print_summary
     from evpath.io.store import ResultsStore
-    from evpath.report.runs import stored_results
+    from evpath.report.runs import at_median, stored_results
 
     with console.status(f"reading {run_id} from {store}"):
         results = stored_results(ResultsStore(store), run_id)
     if "quantile" in results.dataset.dims:
-        results = _median_of_ensemble(results)
-    print_summary(results)
+        _print_ensemble(results)
+    print_summary(at_median(results))
     console.print(
         f"[bold]run id[/] {results.run_id} ({results.manifest['created_at']})", soft_wrap=True
     )
 
 
-def _median_of_ensemble(results: Results) -> Results:
-    """An ensemble run's probability table printed, and its results at the median of
-    each value (to print like a single run)."""
-    import dataclasses
-
+def _print_ensemble(results: Results) -> None:
+    """What an ensemble run is, and its probability table."""
     from rich.table import Table
 
     from evpath.report.runs import ensemble_tables, members
@@ -88,7 +85,6 @@ def _median_of_ensemble(results: Results) -> Results:
         for row in probability.itertuples():
             table.add_row(str(row.meaning), str(row.region), f"{row.probability:.1%}")
         console.print(table)
-    return dataclasses.replace(results, dataset=dataset.sel(quantile=0.5, drop=True))
 
 
 def export(

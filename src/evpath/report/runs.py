@@ -14,6 +14,7 @@ names; :func:`ensemble_tables` reads them back).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -171,6 +172,14 @@ def stored_table(store: ResultsStore, name: str, run_id: str) -> pd.DataFrame:
         msg = f"table {name!r}; allowed: {', '.join(ENSEMBLE_TABLES)}"
         raise InputError(msg)
     return store.table(name, run_id)
+
+
+def at_median(results: Results) -> Results:
+    """An ensemble run's results at the median of each value (so that it reads like a
+    single run: summaries, verdicts); a single run as it is."""
+    if "quantile" not in results.dataset.dims:
+        return results
+    return dataclasses.replace(results, dataset=results.dataset.sel(quantile=0.5, drop=True))
 
 
 def stored_results(store: ResultsStore, run_id: str) -> Results:

@@ -32,6 +32,7 @@ from evpath.api import run as run_scenario
 from evpath.errors import EvpathError, InputError, InvariantError, ScenarioError, StoreError
 from evpath.io.manifest import package_version
 from evpath.report.charts import figures
+from evpath.report.runs import at_median, members
 from evpath.results import Results
 from evpath.scenario.loader import (
     bundled_scenarios,
@@ -312,9 +313,13 @@ def _info(results: Results, stored: bool) -> RunInfo:
 
 
 def _summary(results: Results, stored: bool) -> RunSummary:
+    ensemble = "quantile" in results.dataset.dims
+    variables = results.dataset.data_vars
+    results = at_median(results)
     verdict = results.target_verdict()
     return RunSummary(
         run=_info(results, stored),
+        ensemble_members=members(results.dataset) if ensemble else None,
         target=[
             Verdict(
                 region=str(region),
@@ -335,7 +340,7 @@ def _summary(results: Results, stored: bool) -> RunSummary:
                 unit=str(array.attrs.get("units", "")),
                 dims=[str(d) for d in array.dims],
             )
-            for name, array in results.dataset.data_vars.items()
+            for name, array in variables.items()
         ],
     )
 

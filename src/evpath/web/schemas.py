@@ -139,6 +139,11 @@ class RunSummary(BaseModel):
     """One run: what it is, its verdicts and its variables."""
 
     run: RunInfo
+    ensemble_members: int | None = Field(
+        None,
+        description="Members of an ensemble run (its verdicts are those of the median of "
+        "each value; its variables have a quantile dimension); null for a single run.",
+    )
     target: list[Verdict]
     emissions_target: list[EmissionsTarget] = Field(
         description="Empty when the scenario has no emissions block."
