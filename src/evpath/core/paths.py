@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import xarray as xr
 
+from evpath.core.dims import DRAW
+
 Value = float | xr.DataArray
 """A number, or one number per ensemble member (a DataArray over ``draw``)."""
 
@@ -43,16 +45,18 @@ def path_array(
     coords = {dim: at}
     if isinstance(value, Mapping):
         knots = sorted(value)
-        if not any(is_drawn(value[k]) for k in knots):
+        points = [value[k] for k in knots]
+        if not any(is_drawn(v) for v in points):
             return xr.DataArray(interpolate_path(dict(value), at), coords=coords)  # type: ignore[arg-type]
         identity = np.eye(len(knots))
-        weights = xr.DataArray(
-            np.stack([np.interp(at, knots, row) for row in identity], axis=-1),
-            coords=coords,
-            dims=(dim, "knot"),
-        )
-        points = xr.concat(xr.broadcast(*(xr.DataArray(value[k]) for k in knots)), dim="knot")
-        return xr.dot(weights, points, dim="knot")
+        weights = np.stack([np.interp(at, knots, row) for row in identity], axis=-1)
+        stacked = _draw_rows(points)
+        if stacked is not None:
+            rows, draws = stacked
+            return xr.DataArray(weights @ rows, coords={**coords, **draws}, dims=(dim, DRAW))
+        labelled = xr.DataArray(weights, coords=coords, dims=(dim, "knot"))
+        knotted = xr.concat(xr.broadcast(*(xr.DataArray(v) for v in points)), dim="knot")
+        return xr.dot(labelled, knotted, dim="knot")
     if is_drawn(value):
         return xr.DataArray(value).expand_dims(coords)
     return xr.DataArray(np.full(len(at), float(value)), coords=coords)
@@ -65,8 +69,38 @@ def labelled_array(
     may be numbers, drawn numbers or arrays with dimensions of their own."""
     if not any(is_drawn(v) for v in values):
         return xr.DataArray(np.asarray(values, dtype=float), coords={dim: list(labels)})
+    stacked = _draw_rows(values)
+    if stacked is not None:
+        rows, draws = stacked
+        return xr.DataArray(rows, coords={dim: list(labels), **draws}, dims=(dim, DRAW))
     arrays = xr.broadcast(*(xr.DataArray(v) for v in values))
     return xr.concat(arrays, dim=xr.DataArray(list(labels), dims=dim))
+
+
+def _draw_rows(
+    values: Sequence[Value | xr.DataArray],
+) -> tuple[np.ndarray, dict[str, xr.DataArray]] | None:
+    """Numbers and drawn numbers (arrays over ``draw`` only, all with the same draws) as
+    rows of one (value, draw) array and the draw coordinate; None for anything else."""
+    drawn = [v for v in values if isinstance(v, xr.DataArray)]
+    if not all(v.dims == (DRAW,) for v in drawn):
+        return None
+    first = drawn[0]
+    labels = first.coords.get(DRAW)
+    for other in drawn[1:]:
+        if other.sizes[DRAW] != first.sizes[DRAW] or not _same_labels(other, labels):
+            return None
+    rows = np.empty((len(values), first.sizes[DRAW]))
+    for i, v in enumerate(values):
+        rows[i] = v.to_numpy() if isinstance(v, xr.DataArray) else float(v)
+    return rows, ({} if labels is None else {DRAW: labels})
+
+
+def _same_labels(array: xr.DataArray, labels: xr.DataArray | None) -> bool:
+    own = array.coords.get(DRAW)
+    if own is None or labels is None:
+        return own is None and labels is None
+    return bool(np.array_equal(own.to_numpy(), labels.to_numpy()))
 
 
 def survival_table(points: dict[int, float]) -> np.ndarray:

@@ -110,7 +110,7 @@ def charging(
     vehicle_mix = shares_by_year(spec.vehicle_standards, ev_stock_by_cohort.cohort.values).rename(
         year="cohort", standard="vehicle"
     )
-    fleet = (ev_stock_by_cohort * vehicle_mix).sum("cohort")
+    fleet = xr.dot(ev_stock_by_cohort, vehicle_mix, dim="cohort")
     fleet_share = (fleet / fleet.sum("vehicle")).fillna(0.0)
     access = (compatibility * charger_share).sum("standard")
     has_chargers = fast_stock.sum("standard") > 0
