@@ -182,11 +182,11 @@ def test_sobol_indices_of_the_ishigami_function_match_the_analytic_values():
         assert (gap <= 1.5 * found[f"{index}_conf"] + 0.01).all(), found
 
 
-def test_an_input_that_moves_nothing_has_zero_sobol_indices(write_scenario):
+def test_inputs_that_move_nothing_or_have_no_spread_have_zero_sobol_indices(write_scenario):
     path = write_scenario(
         {
             "uncertainty": {
-                "note": "one input with an effect, one without",
+                "note": "one input with an effect, one without, one without spread",
                 "parameters": {
                     "emissions.energy.improvement.HEV": {
                         "distribution": "uniform",
@@ -198,14 +198,21 @@ def test_an_input_that_moves_nothing_has_zero_sobol_indices(write_scenario):
                         "low": 2000,
                         "high": 4000,
                     },
+                    "emissions.energy.kei_factor": {
+                        "distribution": "uniform",
+                        "low": 0.76,
+                        "high": 0.76 + 1e-12,
+                    },
                 },
             }
         }
     )
-    result = ensemble(path, 32, seed=2, sensitivity=True)
+    result = ensemble(path, 40, seed=2, sensitivity=True)
     indices = result.sobol(("wtw_per_new_car",)).set_index("input")
     assert indices.loc["charging.capex_usd.slow", "S1"] == 0.0
     assert indices.loc["charging.capex_usd.slow", "ST"] == 0.0
+    assert abs(indices.loc["emissions.energy.kei_factor", "S1"]) < 1e-3
+    assert abs(indices.loc["emissions.energy.kei_factor", "ST"]) < 1e-3
     assert indices.loc["emissions.energy.improvement.HEV", "ST"] > 0.5
 
 
