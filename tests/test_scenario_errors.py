@@ -486,3 +486,22 @@ def test_bundled_scenario_names_fit_the_name_rule():
 
     for name in bundled_scenarios():
         assert load_scenario(name).name == name
+
+
+def test_a_flag_is_not_a_number_and_a_year_key_is_not_written_twice(write_scenario, tmp_path):
+    from evpath.errors import ScenarioError
+    from evpath.scenario.loader import load_scenario
+
+    flagged = write_scenario({"fleet": {"lifetime": {"shape": True}}})
+    with pytest.raises(
+        ScenarioError, match=r"fleet\.lifetime\.shape: a true/false flag; allowed: a number"
+    ):
+        load_scenario(flagged)
+    twice = tmp_path / "twice.yaml"
+    twice.write_text(
+        "extends: japan-2050\nname: twice\nbatteries:\n  packs:\n    kwh:\n      registered:\n"
+        '        BEV: {2010: 24, "2010": 30}\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ScenarioError, match="key '2010' repeated"):
+        load_scenario(twice)

@@ -22,15 +22,15 @@ from evpath.procurement.schema import (
     bundled_alliances,
     load_alliance,
 )
-from evpath.scenario.base import Frozen, Positive, Share, Sourced, within
+from evpath.scenario.base import Frozen, NotFlag, Positive, Share, Sourced, within
 from evpath.scenario.loader import bundled_files, bundled_or_file, find_file, load_document
 
 PROBABILITY_TOLERANCE = 1e-6
 """Largest gap allowed between the sum of scenario probabilities and 1."""
 
 Multiplier = Annotated[Positive, within(0.0, 1000.0)]
-Alpha = Annotated[float, Field(ge=0.0, lt=1.0, allow_inf_nan=False)]
-Lambda = Annotated[float, Field(ge=0.0, le=1e6, allow_inf_nan=False)]
+Alpha = Annotated[float, Field(ge=0.0, lt=1.0, allow_inf_nan=False), NotFlag]
+Lambda = Annotated[float, Field(ge=0.0, le=1e6, allow_inf_nan=False), NotFlag]
 
 
 class CountryCut(Frozen):

@@ -12,19 +12,29 @@ import math
 from collections.abc import Callable
 from typing import Annotated, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from evpath.core.tolerances import SHARE_TOLERANCE
 
 FIRST_YEAR = 1900
 LAST_YEAR = 2200
 
-Finite = Annotated[float, Field(allow_inf_nan=False)]
-"""Any finite number (no NaN, no ±inf)."""
-Share = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
-Year = Annotated[int, Field(ge=FIRST_YEAR, le=LAST_YEAR)]
-Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
-NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+
+def _not_a_flag(value: object) -> object:
+    """YAML's true/false are not numbers (Python would read them as 1 and 0)."""
+    if isinstance(value, bool):
+        msg = "a true/false flag; allowed: a number"
+        raise ValueError(msg)
+    return value
+
+
+NotFlag = BeforeValidator(_not_a_flag)
+Finite = Annotated[float, Field(allow_inf_nan=False), NotFlag]
+"""Any finite number (no NaN, no ±inf, no true/false)."""
+Share = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False), NotFlag]
+Year = Annotated[int, Field(ge=FIRST_YEAR, le=LAST_YEAR), NotFlag]
+Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False), NotFlag]
+NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False), NotFlag]
 YearPath = dict[Year, Finite]
 """A value by year; evpath interpolates linearly between years and holds it flat outside."""
 SharePath = dict[Year, Share]

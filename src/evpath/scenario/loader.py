@@ -324,15 +324,17 @@ class _LimitedLoader(yaml.SafeLoader):
         return node
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        lines: dict[Any, int] = {}
+        lines: dict[str, int] = {}
         for key_node, _ in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 continue
             key = self.construct_object(key_node, deep=True)
             try:
-                first = lines.get(key)
+                hash(key)
             except TypeError:
                 continue  # unhashable: the base class reports it
+            # 2030 and "2030" name the same year once validated: one key, written twice
+            first = lines.get(str(key))
             line = key_node.start_mark.line + 1
             if first is not None:
                 msg = (
@@ -340,7 +342,7 @@ class _LimitedLoader(yaml.SafeLoader):
                     f"{first}); allowed: each key once in a mapping"
                 )
                 raise _Refused(msg)
-            lines[key] = line
+            lines[str(key)] = line
         return super().construct_mapping(node, deep=deep)
 
 
