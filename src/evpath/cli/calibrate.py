@@ -35,7 +35,8 @@ def calibrate(
         raise InputError(msg)
     if out is not None:
         check_output("--out", out)
-    document = scenario_from_fit(region, model)
+    with console.status(f"fitting the {model} curve to {region}'s sales shares"):
+        document = scenario_from_fit(region, model)
     path = out or Path(f"{document['name']}.yaml")
     _write_yaml(path, document)
     for milestone in document["sales"]["milestones"]:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from evpath.cli.console import check_output, console, output_error, report_errors
+from evpath.cli.console import check_output, console, output_error, report_errors, steps
 from evpath.errors import InputError
 
 if TYPE_CHECKING:
@@ -101,16 +101,23 @@ def compare(
         raise InputError(msg)
     check_output("--chart", path, creates_folders=True)
 
-    fits = [fit_region(name, kind, model, fit_saturation=fit_saturation) for name in names]
-    mile = milestones(fits, LEVELS, n_draws=draws, seed=seed)
-    lags = lag_table(fits, reference, LAG_LEVELS, n_draws=draws, seed=seed)
+    with steps(total=len(names) + 2) as advance:
+        fits = []
+        for name in names:
+            advance(f"fitting {name}")
+            fits.append(fit_region(name, kind, model, fit_saturation=fit_saturation))
+        advance(f"milestone years ({draws:,} draws)")
+        mile = milestones(fits, LEVELS, n_draws=draws, seed=seed)
+        advance(f"lags behind {reference} ({draws:,} draws)")
+        lags = lag_table(fits, reference, LAG_LEVELS, n_draws=draws, seed=seed)
 
     console.print(_fit_table(fits))
     console.print(_milestone_table(mile))
     if not lags.empty:
         console.print(_lag_table(lags))
     try:
-        write_chart(fits, path, n_draws=min(draws, 1000), seed=seed)
+        with console.status("drawing the chart"):
+            write_chart(fits, path, n_draws=min(draws, 1000), seed=seed)
     except OSError as exc:
         raise output_error("--chart", path, exc) from None
     console.print(f"[bold]chart[/] {path}", highlight=False, soft_wrap=True)
