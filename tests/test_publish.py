@@ -214,6 +214,8 @@ def test_kill_right_after_each_step_of_publishing(writer, tmp_path: Path):
 
 def test_kill_at_random_moments_of_the_write(writer, tmp_path: Path):
     store = tmp_path / "store.duckdb"
+    pid, _ = writer.write(tmp_path, store)  # the first write also waits for the helper to start
+    assert writer.wait(pid) == 0
     start = time.monotonic()
     pid, _ = writer.write(tmp_path, store)
     assert writer.wait(pid) == 0
