@@ -142,10 +142,6 @@ CASES = [
         "emissions.grid.pathway[2030].mix.fusion: allowed: 'coal', 'gas', 'oil'",
     ),
     (
-        {"emissions": {"energy": {"new_car_test": {"BEV": {"gasoline": 5.0}}}}},
-        "emissions.energy: new_car_test.ICEV_gasoline: got carriers []; allowed: exactly",
-    ),
-    (
         {"emissions": {"target": {"reduction": 1.5}}},
         "emissions.target.reduction: allowed: less than or equal to 1 (got 1.5)",
     ),
@@ -180,20 +176,12 @@ CASES = [
         "emissions.activity.annual_km.kei: allowed: 0 to 200,000 km/yr (got 1000000.0)",
     ),
     (
-        {"emissions": {"activity": {"annual_km": {"registered": 9000}}}},
-        "emissions.activity.annual_km: no value for ['kei']; allowed: a distance in km/yr",
-    ),
-    (
         {"fleet": {"lifetime": {"mean": 1e-300}}},
         "fleet.lifetime.mean: allowed: 0.5 to 100 years (got 1e-300)",
     ),
     (
         {"fleet": {"lifetime": {"shape": 0.01}}},
         "fleet.lifetime.shape: allowed: 0.1 to 20 (dimensionless) (got 0.01)",
-    ),
-    (
-        {"charging": {"capex_usd": {"slow": 3000}}},
-        "charging.capex_usd: no value for ['fast']; allowed: a cost in USD for each of",
     ),
     (
         {"charging": {"capex_usd": {"slow": float("nan"), "fast": 1.0}}},
@@ -505,3 +493,70 @@ def test_a_flag_is_not_a_number_and_a_year_key_is_not_written_twice(write_scenar
     )
     with pytest.raises(ScenarioError, match="key '2010' repeated"):
         load_scenario(twice)
+
+
+@pytest.mark.parametrize(
+    ("keys", "expected"),
+    [
+        (
+            ("emissions", "energy", "new_car_test", "ICEV_gasoline"),
+            "emissions.energy: new_car_test.ICEV_gasoline: got carriers []; allowed: exactly",
+        ),
+        (
+            ("emissions", "activity", "annual_km", "kei"),
+            "emissions.activity.annual_km: no value for ['kei']; allowed: a distance in km/yr",
+        ),
+        (
+            ("charging", "capex_usd", "fast"),
+            "charging.capex_usd: no value for ['fast']; allowed: a cost in USD for each of",
+        ),
+    ],
+)
+def test_a_whole_scenario_missing_an_entry_names_it(tmp_path, keys, expected):
+    """A scenario written out in full (no extends) without one entry of a mapping that
+    needs every label; an override could not drop it (overrides merge label by label)."""
+    import yaml
+
+    from evpath.errors import ScenarioError
+    from evpath.scenario.loader import load_scenario
+
+    document = load_scenario("japan-2050").model_dump(mode="json", exclude_none=True)
+    node = document
+    for key in keys[:-1]:
+        node = node[key]
+    if keys[-1] == "ICEV_gasoline":
+        node[keys[-1]] = {}
+    else:
+        del node[keys[-1]]
+    document.pop("extends", None)
+    path = tmp_path / "whole.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    with pytest.raises(ScenarioError) as error:
+        load_scenario(path)
+    assert expected in str(error.value)
+
+
+def test_overriding_one_value_by_label_keeps_the_others(write_scenario):
+    """Changing one pack size keeps every other pack; a mix that sums to one is replaced
+    whole, so no old share is left behind."""
+    from evpath.scenario.loader import load_scenario
+
+    base = load_scenario("japan-2050")
+    changed = load_scenario(
+        write_scenario(
+            {
+                "batteries": {"packs": {"kwh": {"registered": {"HEV": 1.5}}}},
+                "emissions": {"activity": {"annual_km": {"kei": 7000}}},
+                "fleet": {"initial_stock": {"powertrain_shares": {"ICEV_gasoline": 1.0}}},
+            }
+        )
+    )
+    assert changed.batteries is not None
+    assert base.batteries is not None
+    kwh, before = changed.batteries.packs.kwh, base.batteries.packs.kwh
+    assert kwh["registered"]["HEV"] == 1.5
+    assert kwh["registered"]["BEV"] == before["registered"]["BEV"]
+    assert kwh["kei"] == before["kei"]
+    assert changed.emissions is not None
+    assert changed.emissions.activity.annual_km == {"registered": 9105.0, "kei": 7000.0}
+    assert changed.fleet.initial_stock.powertrain_shares == {"ICEV_gasoline": 1.0}

@@ -81,6 +81,10 @@ WeibullShape = Annotated[Positive, within(0.1, 20.0, "(dimensionless)")]
 """Weibull shape of the lifetime distribution [dimensionless]."""
 ShapeParam = WeibullShape | dict[Year, WeibullShape]
 
+REPLACED_WHOLE = "replaced whole"
+"""Marks a mapping of shares that sum to one: an ``extends:`` override replaces it whole
+(merging label by label would leave old shares behind)."""
+
 Label = TypeVar("Label", bound=str)
 """Keys of a share vector: powertrains, chemistries, standards, …"""
 

@@ -8,6 +8,7 @@ from pydantic import Field, field_validator, model_validator
 
 from evpath.core.dims import METALS, Chemistry, Metal, Powertrain, Step
 from evpath.scenario.base import (
+    REPLACED_WHOLE,
     Finite,
     Frozen,
     NonNegative,
@@ -78,7 +79,7 @@ class Manufacturing(Sourced):
     )
     capex_year: Year
     capex_decline: Annotated[Finite, Field(ge=0.0, lt=0.5)] = 0.0
-    steps: dict[Step, Share]
+    steps: Annotated[dict[Step, Share], REPLACED_WHOLE]
 
     @field_validator("steps")
     @classmethod

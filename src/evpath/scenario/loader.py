@@ -9,13 +9,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from types import UnionType
+from typing import Any, TypeVar, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticSerializationError
 
 from evpath.errors import InputError, ScenarioError
+from evpath.scenario.base import REPLACED_WHOLE
 from evpath.scenario.schema import Scenario
 from evpath.scenario.uncertainty import check_drawable
 
@@ -443,9 +445,11 @@ def deep_merge(
     Blocks (sub-models, and mappings of blocks such as ``lifetime_by_segment``) merge key
     by key, except that a block whose variant key (``model``, ``method`` or ``kind``)
     changes is replaced whole, so that no parameter of the old variant is left behind.
-    Data mappings (shares, mixes, values by segment, and anything keyed by year: paths
-    and grid pathways) and every other value, lists and null included, replace the base
-    value whole.
+    Values by label (by segment, powertrain, carrier, metal, charger type) merge label by
+    label, so that changing one pack size keeps the others. Shares that must sum to one
+    (marked :data:`REPLACED_WHOLE`), anything keyed by year (paths, grid pathways, mixes
+    by year) and every other value, lists and null included, replace the base value
+    whole.
     """
     merged = dict(base)
     fields = getattr(model, "model_fields", {})
@@ -469,8 +473,40 @@ def deep_merge(
                 else v
                 for k, v in {**old, **value}.items()
             }
+        elif (
+            isinstance(value, dict)
+            and isinstance(old, dict)
+            and _by_label(annotation) is not None
+            and REPLACED_WHOLE not in fields[key].metadata
+        ):
+            merged[key] = _merge_by_label(old, value, annotation)
         else:
             merged[key] = value
+    return merged
+
+
+def _by_label(annotation: Any) -> Any | None:
+    """For a mapping keyed by labels (segments, powertrains, metals — not years), the
+    annotation of its values; None for anything else."""
+    if get_origin(annotation) in (Union, UnionType):
+        mappings = [a for a in get_args(annotation) if get_origin(a) is dict]
+        annotation = mappings[0] if len(mappings) == 1 else None
+    if get_origin(annotation) is not dict:
+        return None
+    key, value = get_args(annotation)
+    return None if getattr(key, "__origin__", key) is int else value
+
+
+def _merge_by_label(old: dict[Any, Any], new: dict[Any, Any], annotation: Any) -> dict[Any, Any]:
+    """Values by label merged label by label (nested mappings by label too); the value of
+    a label given, a number or a path by year, replaces the old one whole."""
+    inner = _by_label(annotation)
+    merged = dict(old)
+    for label, value in new.items():
+        if isinstance(value, dict) and isinstance(old.get(label), dict) and _by_label(inner):
+            merged[label] = _merge_by_label(old[label], value, inner)
+        else:
+            merged[label] = value
     return merged
 
 

@@ -18,6 +18,7 @@ from evpath.core.dims import Powertrain
 from evpath.core.paths import interpolate_path
 from evpath.data.histories import HISTORIES
 from evpath.scenario.base import (
+    REPLACED_WHOLE,
     Finite,
     Frozen,
     LifetimeParam,
@@ -224,7 +225,7 @@ class InitialStock(Sourced):
     max_age: Annotated[int, Field(ge=1, le=100)] = Field(
         40, description="Oldest age class of the initial stock [years]."
     )
-    powertrain_shares: dict[Powertrain, Share] = Field(
+    powertrain_shares: Annotated[dict[Powertrain, Share], REPLACED_WHOLE] = Field(
         description="Powertrain split of the initial stock [fraction]."
     )
 

@@ -29,7 +29,15 @@ import numpy as np
 from pydantic import Field, model_validator
 from scipy import stats
 
-from evpath.scenario.base import Finite, Frozen, Positive, Share, Sourced, check_shares
+from evpath.scenario.base import (
+    REPLACED_WHOLE,
+    Finite,
+    Frozen,
+    Positive,
+    Share,
+    Sourced,
+    check_shares,
+)
 
 QUANTILE_RANGE = (1e-9, 1.0 - 1e-9)
 """Quantiles drawn from: the tails of unbounded distributions are cut here, so that the
@@ -149,7 +157,7 @@ class Choice(Frozen):
     """Named alternatives for one block, each a scenario (bundled name or file) whose block
     of the same path is used, with its probability; probabilities sum to 1."""
 
-    alternatives: dict[str, Share] = Field(min_length=1, max_length=20)
+    alternatives: Annotated[dict[str, Share], REPLACED_WHOLE] = Field(min_length=1, max_length=20)
     note: str | None = Field(None, description="Why these alternatives (optional).")
 
     @model_validator(mode="after")
