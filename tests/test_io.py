@@ -49,7 +49,8 @@ def test_tidy_table_has_units_dims_and_skips_cells_before_the_cohort():
     table = export.tidy(_dataset())
     assert list(table.columns) == ["variable", "unit", *export.DIM_COLUMNS, "value"]
     assert export.DIM_COLUMNS[:3] == ("region", "segment", "powertrain")
-    assert export.DIM_COLUMNS[-1] == "year"
+    assert export.DIM_COLUMNS[-2:] == ("year", "quantile")  # quantile: ensembles only
+    assert table["quantile"].isna().all()
     stock = table[table.variable == "stock"]
     assert len(stock) == 8
     assert set(stock.unit) == {"vehicles"}
