@@ -18,6 +18,10 @@ An ensemble run (its percentiles, a ``quantile`` dimension: see
 stacked medians and its LMDI bars are medians with 5–95% error bars. Single runs are
 drawn as before. :func:`sobol_chart` ranks an ensemble's inputs by their Sobol' indices.
 
+:func:`procurement_chart` draws one alliance's purchase plan built on a run
+(:func:`evpath.report.runs.procurement_plans`): tonnes by supplier country and year, the
+members alone beside the alliance pooled.
+
 A Dataset with a dimension the model does not produce (an ensemble's every member, a
 ``draw`` dimension) is refused with an :class:`~evpath.errors.InputError`: these charts
 draw one value per year (or its percentiles) and would otherwise add the draws up.
@@ -531,6 +535,64 @@ def sobol_chart(table: pd.DataFrame) -> go.Figure:
         height=height,
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
         margin={"l": 300},
+    )
+
+
+PLAN_NAMES = {
+    "alone": "members alone (their plans added up)",
+    "pooled": "the alliance pooled",
+}
+"""The two plans of a procurement solve, in the order drawn, as shown."""
+
+COUNTRY_COLOURS = qualitative.Dark24
+"""Colours of the supplier countries, in order of tonnes bought."""
+
+
+def procurement_chart(plan: pd.DataFrame, alliance: str) -> go.Figure:
+    """One alliance's purchase plan (rows: plan, member, supplier, country, year, tonnes;
+    see :func:`evpath.report.runs.procurement_plans`): tonnes bought by supplier country
+    and year [t/yr] as stacked bars, the members' stand-alone plans added up beside the
+    alliance pooled, on a shared axis; countries ordered by tonnes over both plans (those
+    neither plan buys from left out)."""
+    if plan.empty:
+        msg = f"no purchase plan of {alliance} to draw"
+        raise InputError(msg)
+    tonnes = plan.groupby(["plan", "country", "year"], sort=True)["tonnes"].sum()
+    plans = [name for name in PLAN_NAMES if name in tonnes.index.get_level_values("plan")]
+    by_country = tonnes.groupby("country").sum().sort_values(ascending=False, kind="stable")
+    countries = by_country[by_country > 0].index
+    figure = make_subplots(
+        rows=1,
+        cols=len(plans),
+        shared_yaxes=True,
+        subplot_titles=[PLAN_NAMES[name] for name in plans],
+        horizontal_spacing=0.04,
+    )
+    shown: set[str] = set()
+    for column, name in enumerate(plans, start=1):
+        bought = tonnes.loc[name]
+        for index, country in enumerate(str(c) for c in countries):
+            if country not in bought.index.get_level_values("country"):
+                continue
+            series = bought.loc[country]
+            figure.add_trace(
+                go.Bar(
+                    x=[int(year) for year in series.index],
+                    y=series.to_numpy(),
+                    name=country,
+                    legendgroup=country,
+                    showlegend=country not in shown,
+                    marker_color=COUNTRY_COLOURS[index % len(COUNTRY_COLOURS)],
+                    hovertemplate=f"{country}: %{{y:,.0f}} t/yr<extra></extra>",
+                ),
+                row=1,
+                col=column,
+            )
+            shown.add(country)
+        figure.update_xaxes(title_text="year", row=1, col=column)
+    figure.update_yaxes(title_text="metal bought [t/yr]", row=1, col=1)
+    return _layout(
+        figure, f"Procurement plan of {alliance}: tonnes by supplier country", barmode="stack"
     )
 
 

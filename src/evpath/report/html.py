@@ -6,19 +6,36 @@ the network, so it opens offline and can be mailed or archived as it is.
 Ensemble runs (stored by ``evpath ensemble``, or computed in Python and passed through
 :func:`evpath.report.runs.ensemble_dataset`) add a table of the probability that each
 target is met and, when their members were drawn for them, a chart of Sobol' indices.
+
+A run that purchase plans were built on (``evpath procure ALLIANCE --run RUN_ID``, read
+with the run by :func:`evpath.report.runs.stored_dataset`) adds a chart of each
+alliance's plan.
 """
 
 from __future__ import annotations
 
 import html
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
-from evpath.report.charts import CHARTS, Datasets, figures, missing, sobol_chart
-from evpath.report.runs import QUANTILE, ensemble_tables, members
+from evpath.report.charts import (
+    CHARTS,
+    PLAN_NAMES,
+    Datasets,
+    figures,
+    missing,
+    procurement_chart,
+    sobol_chart,
+)
+from evpath.report.runs import QUANTILE, ensemble_tables, members, procurement_plans
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import xarray as xr
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; color: #222; }
@@ -101,15 +118,53 @@ def _sensitivity(datasets: Datasets) -> list[str]:
     ]
 
 
+def _plan_caption(label: str, dataset: xr.Dataset, alliance: str, plan: pd.DataFrame) -> str:
+    """Which alliance and run a purchase plan belongs to, the tonnes of each plan and the
+    country each buys most from."""
+    years = plan["year"]
+    bought = plan.groupby("plan")["tonnes"].sum()
+    top = plan.groupby(["plan", "country"])["tonnes"].sum()
+    plans = "; ".join(
+        f"{PLAN_NAMES[name]}: {bought[name]:,.0f} t, most from "
+        f"{top[name].idxmax()} ({100 * top[name].max() / bought[name]:.1f}%)"
+        for name in PLAN_NAMES
+        if name in bought.index and bought[name] > 0
+    )
+    run_id = dataset.attrs.get("run_id")
+    return (
+        f"Alliance {alliance}, planned on the demand of run {run_id} ({label}: scenario "
+        f"{dataset.attrs.get('scenario')}) and stored by `evpath procure {alliance} --run "
+        f"{run_id}`. Tonnes of metal bought each year by supplier country: the members' "
+        "stand-alone plans added up (left) and the alliance buying together (right). Over "
+        f"{int(years.min())}–{int(years.max())}: {plans}. Costs and the saving are not "
+        "stored with the plan; `evpath procure` prints them."
+    )
+
+
+def _procurement(datasets: Datasets) -> list[str]:
+    """A chart of each alliance's purchase plan built on each run."""
+    return [
+        _figure(
+            f"Procurement plan of {alliance}, {label}",
+            procurement_chart(plan, alliance),
+            _plan_caption(label, dataset, alliance, plan),
+        )
+        for label, dataset in datasets.items()
+        for alliance, plan in procurement_plans(dataset).items()
+    ]
+
+
 def report_html(datasets: Datasets, title: str = "evpath report") -> str:
     """The report page of ``datasets`` (label → stamped run Dataset; several are drawn side
     by side): every chart of :data:`evpath.report.charts.CHARTS` the runs can draw, each
     with its caption, and a line naming any chart left out and why. Ensemble runs (see
     :func:`evpath.report.runs.ensemble_dataset`) are drawn as medians and bands, and add
-    the probability that each target is met and their Sobol' indices."""
+    the probability that each target is met and their Sobol' indices; a run carrying
+    purchase plans (see :func:`evpath.report.runs.with_procurement`) adds a chart of each."""
     sections = [_probabilities(datasets)]
     sections += [_figure(*drawn) for drawn in figures(datasets)]
     sections += _sensitivity(datasets)
+    sections += _procurement(datasets)
     left_out = [
         f"{html.escape(chart.title)} (not computed by {html.escape(', '.join(lacking))})"
         for chart in CHARTS

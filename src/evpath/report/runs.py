@@ -10,6 +10,11 @@ variable has a ``quantile`` dimension. Its dataset also carries its target proba
 and, when its members were drawn for them, its Sobol' indices, as JSON tables in the
 attributes ``ensemble_probability`` and ``ensemble_sobol`` (the store tables of the same
 names; :func:`ensemble_tables` reads them back).
+
+A run that procurement plans were built on (``evpath procure ALLIANCE --run RUN_ID``)
+carries their purchases, the rows of the store table ``procurement``, as JSON in the
+attribute ``procurement`` (:func:`with_procurement`; :func:`procurement_plans` reads them
+back, one plan per alliance).
 """
 
 from __future__ import annotations
@@ -42,6 +47,17 @@ ENSEMBLE_TABLES = ("ensemble_probability", "ensemble_sobol")
 """The tables an ensemble run keeps besides its percentiles: the share of members meeting
 each target, and Sobol' indices (only for members drawn on Saltelli's design)."""
 
+PROCUREMENT = "procurement"
+"""The store table of the purchase plans built on a run (``evpath procure --run``): tonnes
+[t/yr] by alliance, plan (``alone``: the members' stand-alone plans; ``pooled``: the
+alliance buying together), member, supplier, supplier country and year."""
+
+PROCUREMENT_COLUMNS = ("alliance", "plan", "member", "supplier", "country", "year", "tonnes")
+"""The columns of :data:`PROCUREMENT` the report reads."""
+
+STORED_TABLES = (*ENSEMBLE_TABLES, PROCUREMENT)
+"""The store tables kept per run besides its results."""
+
 
 def stamp(dataset: xr.Dataset, manifest: dict[str, Any]) -> xr.Dataset:
     """``dataset`` with the run's attributes: run id, scenario, version, manifest (JSON)."""
@@ -62,12 +78,12 @@ def stamp_ensemble(
         msg = "an ensemble is drawn from its percentiles: the dataset has no quantile dimension"
         raise InputError(msg)
     stamped = stamp(dataset, {**manifest, "kind": "ensemble"})
-    return stamped.assign_attrs(
-        {
-            name: json.dumps(rows.drop(columns="run_id", errors="ignore").to_dict("records"))
-            for name, rows in tables.items()
-        }
-    )
+    return stamped.assign_attrs({name: _json(rows) for name, rows in tables.items()})
+
+
+def _json(rows: pd.DataFrame) -> str:
+    """A table's rows as a JSON list of records, without the run_id column."""
+    return json.dumps(rows.drop(columns="run_id", errors="ignore").to_dict("records"))
 
 
 def ensemble_dataset(ensemble: Ensemble) -> xr.Dataset:
@@ -85,6 +101,48 @@ def ensemble_tables(dataset: xr.Dataset) -> dict[str, pd.DataFrame]:
         name: pd.DataFrame(json.loads(dataset.attrs[name]))
         for name in ENSEMBLE_TABLES
         if name in dataset.attrs
+    }
+
+
+def _last_stored(rows: pd.DataFrame) -> pd.DataFrame:
+    """Of each alliance's rows, in the order stored, those of its last write: a write
+    lists the ``alone`` plan, then the ``pooled`` one, so a write begins wherever
+    ``alone`` follows ``pooled``."""
+    kept = []
+    for _, plan in rows.groupby("alliance", sort=False):
+        plans = plan["plan"]
+        writes = ((plans == "alone") & (plans.shift() == "pooled")).cumsum()
+        kept.append(plan[writes == writes.iloc[-1]])
+    return pd.concat(kept)
+
+
+def with_procurement(dataset: xr.Dataset, rows: pd.DataFrame) -> xr.Dataset:
+    """``dataset`` carrying the purchase plans built on its run (rows of the store table
+    :data:`PROCUREMENT`, in the order stored, with :data:`PROCUREMENT_COLUMNS`) as JSON in
+    its ``procurement`` attribute; an alliance stored more than once for the run keeps its
+    last plan. Without rows, ``dataset`` as it is.
+
+    From Python: ``with_procurement(dataset, result.to_frame().assign(alliance=name))``.
+    """
+    if rows.empty:
+        return dataset
+    lacking = [c for c in PROCUREMENT_COLUMNS if c not in rows.columns]
+    if lacking:
+        msg = f"procurement rows: columns {lacking} are missing; allowed: rows with {', '.join(PROCUREMENT_COLUMNS)}"
+        raise InputError(msg)
+    latest = _last_stored(rows[list(PROCUREMENT_COLUMNS)].reset_index(drop=True))
+    return dataset.assign_attrs({PROCUREMENT: _json(latest)})
+
+
+def procurement_plans(dataset: xr.Dataset) -> dict[str, pd.DataFrame]:
+    """Alliance → its purchase plan built on the run the dataset holds (plan, member,
+    supplier, country, year, tonnes [t/yr]); none when no plan is stored for the run."""
+    if PROCUREMENT not in dataset.attrs:
+        return {}
+    rows = pd.DataFrame(json.loads(dataset.attrs[PROCUREMENT]))
+    return {
+        str(alliance): plan.drop(columns="alliance").reset_index(drop=True)
+        for alliance, plan in rows.groupby("alliance", sort=False)
     }
 
 
@@ -136,7 +194,8 @@ def _array(rows: pd.DataFrame, dims: tuple[str, ...]) -> xr.DataArray:
 
 def stored_dataset(store: ResultsStore, run_id: str) -> xr.Dataset:
     """A stored run as a Dataset: every variable over its catalogue dims, with its unit
-    (``units``) and description (``long_name``), stamped with the run's manifest.
+    (``units``) and description (``long_name``), stamped with the run's manifest, and
+    carrying the purchase plans built on it (:func:`with_procurement`), if any.
 
     ``run_id`` is a full id or a unique prefix (see :func:`resolve_run_id`).
     """
@@ -159,17 +218,21 @@ def stored_dataset(store: ResultsStore, run_id: str) -> xr.Dataset:
     for dim in INTEGER_DIMS:
         if dim in dataset.coords:
             dataset[dim] = dataset[dim].astype(np.int64)
-    if not ensemble:
-        return stamp(dataset, manifest)
-    tables = {name: stored_table(store, name, run_id) for name in ENSEMBLE_TABLES}
-    return stamp_ensemble(dataset, manifest, {k: v for k, v in tables.items() if not v.empty})
+    if ensemble:
+        tables = {name: stored_table(store, name, run_id) for name in ENSEMBLE_TABLES}
+        stamped = stamp_ensemble(
+            dataset, manifest, {k: v for k, v in tables.items() if not v.empty}
+        )
+    else:
+        stamped = stamp(dataset, manifest)
+    return with_procurement(stamped, stored_table(store, PROCUREMENT, run_id))
 
 
 def stored_table(store: ResultsStore, name: str, run_id: str) -> pd.DataFrame:
-    """The rows of the store table ``name`` (one of :data:`ENSEMBLE_TABLES`) that belong
+    """The rows of the store table ``name`` (one of :data:`STORED_TABLES`) that belong
     to run ``run_id``, without the run_id column; none when the store has no such table."""
-    if name not in ENSEMBLE_TABLES:
-        msg = f"table {name!r}; allowed: {', '.join(ENSEMBLE_TABLES)}"
+    if name not in STORED_TABLES:
+        msg = f"table {name!r}; allowed: {', '.join(STORED_TABLES)}"
         raise InputError(msg)
     return store.table(name, run_id)
 
