@@ -62,21 +62,24 @@ def cohort_cells(scenario: Scenario) -> int:
     return len(scenario.regions) * segments * 6 * years * cohorts
 
 
-def chunk_size(scenario: Scenario, members: int, memory: int) -> int:
-    """Members per chunk so that the kept results of all members and one chunk's working
-    arrays fit ``memory`` [bytes]; InputError when even one member per chunk does not."""
+def chunk_size(scenario: Scenario, members: int, memory: int, workers: int = 1) -> int:
+    """Members per chunk so that the kept results of all members and the working arrays
+    of one chunk per worker fit ``memory`` [bytes] (the budget of this machine: here and
+    its workers); InputError when even one member per chunk does not."""
     cells = cohort_cells(scenario)
     kept = members * cells * RESULT_FRACTION * 4
     per_member = cells * 8 * WORKING_COPIES
-    room = memory - BASELINE_BYTES - kept
-    if room < per_member:
-        needed = (BASELINE_BYTES + kept + per_member) / 2**30
+    processes = 1 if workers == 1 else workers + 1  # a cluster's workers and this process
+    room = memory - BASELINE_BYTES * processes - kept
+    if room < per_member * workers:
+        needed = (BASELINE_BYTES * processes + kept + per_member * workers) / 2**30
         msg = (
             f"--memory: {memory / 2**30:.2f} GiB is too small for {members:,} members of "
-            f"{scenario.name} (about {needed:.2f} GiB needed); allowed: a larger budget or fewer draws"
+            f"{scenario.name} on {workers} worker(s) (about {needed:.2f} GiB needed); "
+            "allowed: a larger budget, fewer draws or fewer workers"
         )
         raise InputError(msg)
-    return int(min(MAX_CHUNK, members, room // per_member))
+    return int(min(MAX_CHUNK, -(-members // workers), room // (per_member * workers)))
 
 
 @dataclass(frozen=True)
@@ -152,14 +155,31 @@ def ensemble(
         raise InputError(msg)
     budget = parse_memory(memory) if isinstance(memory, str) else int(memory)
     drawn = design(resolved.uncertainty, n, sampler, seed, sensitivity=sensitivity)
-    size = chunk_size(resolved, drawn.size, budget)
-    bounds = [(start, min(start + size, drawn.size)) for start in range(0, drawn.size, size)]
+    client = _connect(scheduler) if isinstance(scheduler, str) else scheduler
+    try:
+        return _ensemble(resolved, drawn, budget, client, work_dir, progress)
+    finally:
+        if client is not scheduler:
+            client.close()
+
+
+def _ensemble(
+    resolved: Scenario,
+    drawn: Design,
+    budget: int,
+    client: Any,
+    work_dir: str | Path | None,
+    progress: Progress | None,
+) -> Ensemble:
+    n = drawn.size
+    size = chunk_size(resolved, n, budget, _workers(client))
+    bounds = [(start, min(start + size, n)) for start in range(0, n, size)]
     manifest = build_manifest(resolved, Inputs.load(resolved).datasets)
     manifest["ensemble"] = {
-        "members": drawn.size,
-        "requested": n,
+        "members": n,
+        "requested": drawn.requested,
         "sampler": drawn.sampler,
-        "seed": seed,
+        "seed": drawn.seed,
         "base_draws": drawn.base_draws,
         "inputs": [str(name) for name in drawn.values.input.values],
         "chunk_members": size,
@@ -168,7 +188,7 @@ def ensemble(
     if work_dir is not None:
         key = _ensemble_key(manifest)
         folder = ChunkFolder(Path(work_dir) / f"{resolved.name}-{key}")
-    chunks = _run_chunks(resolved, drawn, bounds, folder, scheduler, progress)
+    chunks = _run_chunks(resolved, drawn, bounds, folder, client, progress)
     draws = (
         xr.concat(chunks, dim=DRAW, data_vars="different", compat="equals")
         if len(chunks) > 1
@@ -181,6 +201,13 @@ def ensemble(
         manifest=manifest,
         work_folder=None if folder is None else folder.path,
     )
+
+
+def _workers(client: Any) -> int:
+    """Workers the chunks are spread over: 1 here, else the cluster's workers."""
+    if client is None:
+        return 1
+    return max(1, len(client.scheduler_info().get("workers", {})))
 
 
 def _ensemble_key(manifest: dict[str, Any]) -> str:
@@ -196,7 +223,7 @@ def _run_chunks(
     drawn: Design,
     bounds: list[tuple[int, int]],
     folder: ChunkFolder | None,
-    scheduler: Any,
+    client: Any,
     progress: Progress | None,
 ) -> list[xr.Dataset]:
     """Every chunk's members, loaded from ``folder`` when finished before, else run."""
@@ -211,7 +238,7 @@ def _run_chunks(
             done[index] = stored
     report(len(done), len(bounds))
     values = drawn.values
-    for index, chunk in _computed(scenario, values, bounds, todo, scheduler):
+    for index, chunk in _computed(scenario, values, bounds, todo, client):
         if folder is not None:
             folder.save(index, chunk)
         done[index] = chunk
@@ -224,35 +251,30 @@ def _computed(
     values: xr.DataArray,
     bounds: list[tuple[int, int]],
     todo: list[int],
-    scheduler: Any,
+    client: Any,
 ) -> Iterator[tuple[int, xr.Dataset]]:
     """(index, members) of each chunk in ``todo``, as they finish."""
-    if scheduler is None:
+    if client is None:
         runner = MemberRunner(scenario)
         for index in todo:
             start, stop = bounds[index]
             yield index, runner.run(values.isel({DRAW: slice(start, stop)}))
         return
-    from distributed import Client, as_completed
+    from distributed import as_completed
 
-    client = scheduler if isinstance(scheduler, Client) else _connect(scheduler)
-    try:
-        document = scenario.model_dump(mode="json")
-        futures = {
-            client.submit(
-                run_chunk,
-                document,
-                values.isel({DRAW: slice(*bounds[index])}),
-                key=f"evpath-chunk-{index}-{id(values)}",
-                pure=False,
-            ): index
-            for index in todo
-        }
-        for future in as_completed(futures):
-            yield futures[future], future.result()
-    finally:
-        if client is not scheduler:
-            client.close()
+    document = scenario.model_dump(mode="json")
+    futures = {
+        client.submit(
+            run_chunk,
+            document,
+            values.isel({DRAW: slice(*bounds[index])}),
+            key=f"evpath-chunk-{index}-{id(values)}",
+            pure=False,
+        ): index
+        for index in todo
+    }
+    for future in as_completed(futures):
+        yield futures[future], future.result()
 
 
 def _connect(address: object) -> Any:

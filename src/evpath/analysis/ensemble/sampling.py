@@ -34,6 +34,8 @@ class Design:
         alternative drawn (in the order the scenario lists them).
     base_draws : int
         For Saltelli's design, the N of its N·(D + 2) rows; else the number of draws.
+    requested : int
+        The number of draws asked for (Saltelli's design may use fewer).
     """
 
     unit: np.ndarray
@@ -41,6 +43,7 @@ class Design:
     sampler: str
     seed: int
     base_draws: int
+    requested: int
 
     @property
     def size(self) -> int:
@@ -123,4 +126,4 @@ def design(
         coords={DRAW: np.arange(unit.shape[0]), "input": names},
         dims=(DRAW, "input"),
     )
-    return Design(unit=unit, values=values, sampler=used, seed=seed, base_draws=base)
+    return Design(unit=unit, values=values, sampler=used, seed=seed, base_draws=base, requested=n)
