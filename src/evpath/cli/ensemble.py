@@ -146,35 +146,55 @@ def _print_summary(result: Any) -> None:
     console.print(table)
 
     outputs = result.outputs()
-    percentiles = Table(title=f"Percentiles in {result.scenario.target_year}")
-    percentiles.add_column("output", no_wrap=True)
-    percentiles.add_column("unit", no_wrap=True)
-    percentiles.add_column("region")
-    for q in QUANTILES:
-        percentiles.add_column(f"p{round(100 * q)}", justify="right")
     levels = outputs.quantile(list(QUANTILES), dim="draw")
-    for output in outputs.output.values:
-        for region in outputs.region.values:
+    for region in outputs.region.values:
+        percentiles = Table(title=f"Percentiles in {result.scenario.target_year}, {region}")
+        percentiles.add_column("output", no_wrap=True)
+        for q in QUANTILES:
+            percentiles.add_column(f"p{round(100 * q)}", justify="right", no_wrap=True)
+        for output in outputs.output.values:
             values = levels.sel(output=output, region=region).to_numpy()
-            unit = OUTPUTS[str(output)][1]
-            percentiles.add_row(str(output), unit, str(region), *(f"{v:,.4g}" for v in values))
-    console.print(percentiles)
+            percentiles.add_row(str(output), *(_shown(v) for v in values))
+        console.print(percentiles)
+    units = "; ".join(f"{name} {OUTPUTS[str(name)][1]}" for name in outputs.output.values)
+    console.print(f"units: {units}", highlight=False, soft_wrap=True)
 
     if design.sampler == "saltelli":
-        ranked = Table(title="What moves each output most: Sobol' indices (95% intervals)")
-        for column in ("output", "region", "input", "first-order", "total"):
-            ranked.add_column(
-                column, justify="right" if column in ("first-order", "total") else "left"
+        _print_indices(result.sobol())
+
+
+def _shown(value: float) -> str:
+    """Four significant digits, or whole numbers with separators from 10,000 up."""
+    return f"{value:,.0f}" if abs(value) >= 1e4 else f"{value:,.4g}"
+
+
+SHOWN_INDEX = 0.01
+"""Inputs whose total index is below this are counted, not listed."""
+
+
+def _print_indices(indices: Any) -> None:
+    """Per output and region, the inputs that move it, ranked by total Sobol' index."""
+    from rich.table import Table
+
+    for (output, region), rows in indices.groupby(["output", "region"], sort=False):
+        shown = rows[rows["ST"] >= SHOWN_INDEX]
+        if shown.empty:
+            console.print(
+                f"{output} ({region}): no input has a total index of {SHOWN_INDEX} or more"
             )
-        for row in result.sobol().itertuples():
-            ranked.add_row(
-                row.output,
-                row.region,
-                row.input,
-                f"{row.S1:.2f} ± {row.S1_conf:.2f}",
-                f"{row.ST:.2f} ± {row.ST_conf:.2f}",
+            continue
+        table = Table(title=f"What moves {output} ({region}): Sobol' indices, 95% intervals")
+        table.add_column("input", overflow="fold")
+        table.add_column("first-order", justify="right", no_wrap=True)
+        table.add_column("total", justify="right", no_wrap=True)
+        for row in shown.itertuples():
+            table.add_row(
+                row.input, f"{row.S1:.2f} ± {row.S1_conf:.2f}", f"{row.ST:.2f} ± {row.ST_conf:.2f}"
             )
-        console.print(ranked)
+        hidden = len(rows) - len(shown)
+        if hidden:
+            table.caption = f"{hidden} other inputs: total index below {SHOWN_INDEX}"
+        console.print(table)
 
 
 def register(app: typer.Typer) -> None:
