@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xarray as xr
 
-from evpath.core.paths import labelled_array
+from evpath.core.drawn import labelled_array
 from evpath.scenario.emissions import Activity
 
 

@@ -7,7 +7,7 @@ import pandas as pd
 import xarray as xr
 
 from evpath.core.dims import CHEMISTRIES, POWERTRAINS
-from evpath.core.paths import Value, labelled_array, path_array
+from evpath.core.drawn import Value, labelled_array, path_array
 from evpath.scenario.batteries import PackPrice, Packs
 
 

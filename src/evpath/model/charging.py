@@ -8,7 +8,7 @@ import numpy as np
 import xarray as xr
 
 from evpath.core.dims import CHARGER_TYPES, STANDARDS, Standard
-from evpath.core.paths import labelled_array, path_array
+from evpath.core.drawn import labelled_array, path_array
 from evpath.model import stock as stock_engine
 from evpath.model.lifetimes import Fixed
 from evpath.scenario.charging import Charging

@@ -13,7 +13,7 @@ import numpy as np
 import xarray as xr
 
 from evpath.core.dims import CARRIERS, POWERTRAINS
-from evpath.core.paths import labelled_array, path_array
+from evpath.core.drawn import labelled_array, path_array
 from evpath.data.factors import EmissionFactors
 from evpath.scenario.emissions import Hydrogen, VehicleCycle
 

@@ -10,7 +10,8 @@ import xarray as xr
 from scipy.special import gamma
 
 from evpath.core.dims import DRAW, POWERTRAINS
-from evpath.core.paths import Value, is_drawn, labelled_array, path_array, survival_table
+from evpath.core.drawn import Value, is_drawn, labelled_array, path_array
+from evpath.core.paths import survival_table
 from evpath.core.variables import catalogue
 from evpath.errors import InvariantError
 from evpath.model import lifetimes, survival

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from evpath.core.paths import Value, path_array
+from evpath.core.drawn import Value, path_array
 from evpath.scenario.base import Label
 from evpath.scenario.emissions import Grid
 

@@ -6,7 +6,7 @@ import numpy as np
 import xarray as xr
 
 from evpath.core.dims import STEPS
-from evpath.core.paths import labelled_array
+from evpath.core.drawn import labelled_array
 from evpath.scenario.batteries import Manufacturing
 
 

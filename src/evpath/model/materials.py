@@ -12,7 +12,7 @@ import pandas as pd
 import xarray as xr
 
 from evpath.core.dims import METALS
-from evpath.core.paths import labelled_array, path_array
+from evpath.core.drawn import labelled_array, path_array
 from evpath.data.usgs import AGGREGATES
 from evpath.scenario.batteries import Recycling
 

@@ -27,7 +27,6 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
-from scipy import stats
 
 from evpath.scenario.base import (
     REPLACED_WHOLE,
@@ -49,6 +48,9 @@ MAX_PATH_LENGTH = 200
 
 
 class _Distribution(Frozen, ABC):
+    """A distribution of one scenario number (SciPy's quantile functions, imported when a
+    draw is made, so that loading a scenario stays light)."""
+
     note: str | None = Field(None, description="Why this distribution (optional).")
 
     @abstractmethod
@@ -69,7 +71,9 @@ class Normal(_Distribution):
     sd: Positive
 
     def ppf(self, quantiles: np.ndarray) -> np.ndarray:
-        return np.asarray(stats.norm.ppf(quantiles, loc=self.mean, scale=self.sd))
+        from scipy.stats import norm
+
+        return np.asarray(norm.ppf(quantiles, loc=self.mean, scale=self.sd))
 
 
 class TruncatedNormal(_Distribution):
@@ -87,8 +91,10 @@ class TruncatedNormal(_Distribution):
         return self
 
     def ppf(self, quantiles: np.ndarray) -> np.ndarray:
+        from scipy.stats import truncnorm
+
         a, b = (self.low - self.mean) / self.sd, (self.high - self.mean) / self.sd
-        return np.asarray(stats.truncnorm.ppf(quantiles, a, b, loc=self.mean, scale=self.sd))
+        return np.asarray(truncnorm.ppf(quantiles, a, b, loc=self.mean, scale=self.sd))
 
 
 class LogNormal(_Distribution):
@@ -99,7 +105,9 @@ class LogNormal(_Distribution):
     sigma: Annotated[Positive, Field(le=5.0)]
 
     def ppf(self, quantiles: np.ndarray) -> np.ndarray:
-        return np.asarray(stats.lognorm.ppf(quantiles, self.sigma, scale=self.median))
+        from scipy.stats import lognorm
+
+        return np.asarray(lognorm.ppf(quantiles, self.sigma, scale=self.median))
 
 
 class Uniform(_Distribution):
@@ -135,10 +143,10 @@ class Triangular(_Distribution):
         return self
 
     def ppf(self, quantiles: np.ndarray) -> np.ndarray:
+        from scipy.stats import triang
+
         width = self.high - self.low
-        return np.asarray(
-            stats.triang.ppf(quantiles, (self.mode - self.low) / width, self.low, width)
-        )
+        return np.asarray(triang.ppf(quantiles, (self.mode - self.low) / width, self.low, width))
 
 
 def _check_order(low: float, high: float) -> None:

@@ -1,0 +1,89 @@
+"""Labelled arrays from scenario numbers, which may be drawn: one number per ensemble
+member, a DataArray over ``draw`` (:data:`Value`). The stages build their arrays with
+:func:`path_array` and :func:`labelled_array`, which carry ``draw`` when any input does,
+so a stage written with them runs every member of an ensemble at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import xarray as xr
+
+from evpath.core.dims import DRAW
+from evpath.core.paths import interpolate_path
+
+Value = float | xr.DataArray
+"""A number, or one number per ensemble member (a DataArray over ``draw``)."""
+
+
+def is_drawn(value: object) -> bool:
+    """Whether ``value`` holds one number per ensemble member."""
+    return isinstance(value, xr.DataArray)
+
+
+def path_array(
+    value: Value | Mapping[int, Value], at: np.ndarray, dim: str = "year"
+) -> xr.DataArray:
+    """A number or a ``{year: value}`` path at ``at`` along ``dim`` (linear between points,
+    flat outside), keeping the ``draw`` dimension of drawn values."""
+    coords = {dim: at}
+    if isinstance(value, Mapping):
+        knots = sorted(value)
+        points = [value[k] for k in knots]
+        if not any(is_drawn(v) for v in points):
+            return xr.DataArray(interpolate_path(dict(value), at), coords=coords)  # type: ignore[arg-type]
+        identity = np.eye(len(knots))
+        weights = np.stack([np.interp(at, knots, row) for row in identity], axis=-1)
+        stacked = _draw_rows(points)
+        if stacked is not None:
+            rows, draws = stacked
+            return xr.DataArray(weights @ rows, coords={**coords, **draws}, dims=(dim, DRAW))
+        labelled = xr.DataArray(weights, coords=coords, dims=(dim, "knot"))
+        knotted = xr.concat(xr.broadcast(*(xr.DataArray(v) for v in points)), dim="knot")
+        return xr.dot(labelled, knotted, dim="knot")
+    if is_drawn(value):
+        return xr.DataArray(value).expand_dims(coords)
+    return xr.DataArray(np.full(len(at), float(value)), coords=coords)
+
+
+def labelled_array(
+    values: Sequence[Value | xr.DataArray], dim: str, labels: Sequence[str]
+) -> xr.DataArray:
+    """Values stacked along a new labelled dimension ``dim`` (one per label); the inputs
+    may be numbers, drawn numbers or arrays with dimensions of their own."""
+    if not any(is_drawn(v) for v in values):
+        return xr.DataArray(np.asarray(values, dtype=float), coords={dim: list(labels)})
+    stacked = _draw_rows(values)
+    if stacked is not None:
+        rows, draws = stacked
+        return xr.DataArray(rows, coords={dim: list(labels), **draws}, dims=(dim, DRAW))
+    arrays = xr.broadcast(*(xr.DataArray(v) for v in values))
+    return xr.concat(arrays, dim=xr.DataArray(list(labels), dims=dim))
+
+
+def _draw_rows(
+    values: Sequence[Value | xr.DataArray],
+) -> tuple[np.ndarray, dict[str, xr.DataArray]] | None:
+    """Numbers and drawn numbers (arrays over ``draw`` only, all with the same draws) as
+    rows of one (value, draw) array and the draw coordinate; None for anything else."""
+    drawn = [v for v in values if isinstance(v, xr.DataArray)]
+    if not all(v.dims == (DRAW,) for v in drawn):
+        return None
+    first = drawn[0]
+    labels = first.coords.get(DRAW)
+    for other in drawn[1:]:
+        if other.sizes[DRAW] != first.sizes[DRAW] or not _same_labels(other, labels):
+            return None
+    rows = np.empty((len(values), first.sizes[DRAW]))
+    for i, v in enumerate(values):
+        rows[i] = v.to_numpy() if isinstance(v, xr.DataArray) else float(v)
+    return rows, ({} if labels is None else {DRAW: labels})
+
+
+def _same_labels(array: xr.DataArray, labels: xr.DataArray | None) -> bool:
+    own = array.coords.get(DRAW)
+    if own is None or labels is None:
+        return own is None and labels is None
+    return bool(np.array_equal(own.to_numpy(), labels.to_numpy()))
