@@ -138,3 +138,22 @@ def test_every_lifetime_model_runs_and_balances(write_scenario, lifetime):
     flows = (ds["sales"] - ds["outflow"]).isel(year=slice(1, None))
     np.testing.assert_allclose(change, flows, atol=1e-6 * float(ds["stock"].max()))
     assert float(ds["stock"].min()) >= 0.0
+
+
+def test_the_summary_weighs_the_gap_to_observed_data_and_names_the_worst_year(japan_2050):
+    """A 1,100-car gap in 2010 is the worst BEV year in relative terms, but the weighted
+    gap over all years says how far the stock is off overall; both are printed."""
+    from evpath.cli.console import console
+    from evpath.cli.summary import print_summary
+
+    with console.capture() as captured:
+        print_summary(japan_2050)
+    lines = [line for line in captured.get().splitlines() if line.strip().startswith("BEV stock")]
+    assert len(lines) == 1
+    check = japan_2050.history_check()
+    bev = check[(check["metric"] == "stock") & (check["powertrain"] == "BEV")]
+    weighted = (bev["model"] - bev["observed"]).abs().sum() / bev["observed"].sum()
+    worst = bev.loc[bev["relative_difference"].abs().idxmax()]
+    assert f"{100 * weighted:.1f}%" in lines[0]
+    assert f"worst {100 * worst['relative_difference']:+.1f}% in {worst['year']}" in lines[0]
+    assert weighted < abs(worst["relative_difference"])

@@ -66,11 +66,21 @@ def print_summary(results: Results) -> None:
     if not check.empty:
         ev_stock = (check["metric"] == "stock") & (check["powertrain"] != "all")
         kind = check["metric"].where(~ev_stock, check["powertrain"] + " stock")
-        gaps = check.groupby(kind)["relative_difference"].agg(lambda d: d.abs().max())
-        years_of = check.groupby(kind)["year"].agg(lambda y: f"{y.min()}-{y.max()}")
-        console.print("Largest gap to observed fleet data:", highlight=False)
-        for name, gap in gaps.items():
-            console.print(f"  {name:<20} {100 * gap:5.1f}%  ({years_of[name]})", highlight=False)
+        console.print(
+            "Gap to observed fleet data, weighted over the years "
+            "(sum |model - observed| / sum observed), and the worst year:",
+            highlight=False,
+        )
+        for name, rows in check.groupby(kind):
+            off = (rows["model"] - rows["observed"]).abs()
+            weighted = off.sum() / rows["observed"].abs().sum()
+            worst = rows.loc[rows["relative_difference"].abs().idxmax()]
+            console.print(
+                f"  {name:<19} {100 * weighted:5.1f}%  {rows['year'].min()}-{rows['year'].max()}"
+                f"  worst {100 * worst['relative_difference']:+.1f}% in {worst['year']}: "
+                f"{_figure(worst['model'])} vs {_figure(worst['observed'])}",
+                highlight=False,
+            )
     verdict = results.target_verdict()
     for region, row in verdict.iterrows():
         share = 100 * row["electrified_share"]
@@ -254,3 +264,11 @@ def print_reverse(results: Results, answer: ReverseAnswer, metric: str | None) -
             f"milestone: BEV share of new sales in {spec.year}: "
             f"{100 * (answer.bev_share_needed or 0.0):.1f}%"
         )
+
+
+def _figure(value: float) -> str:
+    """A model or observed figure, short: 42.87 bn, 61.54 M, 145,956, 8.55."""
+    for scale, suffix in ((1e9, " bn"), (1e6, " M")):
+        if abs(value) >= scale:
+            return f"{value / scale:.2f}{suffix}"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
