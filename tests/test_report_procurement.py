@@ -128,6 +128,11 @@ def test_report_draws_the_stored_plan(planned, plain_titles, tmp_path):
     assert _titles(page) == [*plain_titles, title]
     caption = html.unescape(page.rsplit("<figcaption>", 1)[1])
     assert f"Alliance {ALLIANCE}, planned on the demand of run {run_id}" in caption
+    costs = ResultsStore(store).table("procurement_costs", run_id).iloc[-1]
+    assert costs["alliance"] == ALLIANCE
+    assert costs["cost_alone"] - costs["cost_pooled"] == pytest.approx(costs["saving"])
+    assert f"pooled {costs['cost_pooled'] / 1e6:,.1f} MUSD" in caption
+    assert f"saving {costs['saving'] / 1e6:,.1f} MUSD" in caption
 
     figure = _figure(page, title)
     bars = figure["data"]

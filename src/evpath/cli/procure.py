@@ -150,9 +150,16 @@ def procure_command(
     export.to_table_file(table, path, file_format)
     console.print(f"[bold]purchases[/] {path}")
     if not no_store:
-        results_store.write_table("procurement", run, table.assign(alliance=spec.name))
+        results_store.write_tables(
+            run,
+            {
+                "procurement": table.assign(alliance=spec.name),
+                "procurement_costs": result.costs().assign(alliance=spec.name),
+            },
+        )
         console.print(
-            f"[bold]store[/]     {store} (table procurement{', run ' + run if run else ''})",
+            f"[bold]store[/]     {store} (tables procurement, procurement_costs"
+            f"{', run ' + run if run else ''})",
             soft_wrap=True,
         )
 

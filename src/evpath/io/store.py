@@ -228,12 +228,14 @@ class ResultsStore:
             arrays[variable] = table.set_index(dims)["value"].to_xarray()
         return xr.Dataset(arrays)
 
-    def write_table(self, name: str, run_id: str | None, table: pd.DataFrame) -> None:
-        """Add rows to table ``name`` (created on first use), tagged with ``run_id``,
-        in one transaction."""
-        _check_table_name(name)
-        with self._transaction(f"{name} rows") as connection:
-            _insert(connection, name, table.assign(run_id=run_id))
+    def write_tables(self, run_id: str | None, tables: Mapping[str, pd.DataFrame]) -> None:
+        """Add rows to each named table (created on first use), tagged with ``run_id``,
+        all in one transaction: every table gets its rows, or none does."""
+        for name in tables:
+            _check_table_name(name)
+        with self._transaction(f"{', '.join(tables)} rows") as connection:
+            for name, rows in tables.items():
+                _insert(connection, name, rows.assign(run_id=run_id))
 
     def table(self, name: str, run_id: str) -> pd.DataFrame:
         """The rows of table ``name`` that belong to run ``run_id``, without the run_id

@@ -215,6 +215,24 @@ class ProcurementResult:
         }
         return pd.DataFrame(rows).T.rename_axis("plan")
 
+    def costs(self) -> pd.DataFrame:
+        """One row: cost alone and pooled, the saving, and each split into cash cost and
+        notional risk penalty [USD]."""
+        return pd.DataFrame(
+            [
+                {
+                    "cost_alone": self.cost_alone,
+                    "cost_pooled": self.cost_pooled,
+                    "saving": self.saving,
+                    "cash_cost_alone": self.cash_cost_alone,
+                    "cash_cost_pooled": self.cash_cost_pooled,
+                    "cash_saving": self.cash_saving,
+                    "risk_penalty_alone": self.risk_penalty_alone,
+                    "risk_penalty_pooled": self.risk_penalty_pooled,
+                }
+            ]
+        )
+
     def to_frame(self) -> pd.DataFrame:
         """Purchases as a tidy table: plan, member, supplier, country, year, tonnes."""
         frame = self.purchases.to_dataframe().reset_index()

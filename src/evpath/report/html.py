@@ -31,7 +31,13 @@ from evpath.report.charts import (
     procurement_chart,
     sobol_chart,
 )
-from evpath.report.runs import QUANTILE, ensemble_tables, members, procurement_plans
+from evpath.report.runs import (
+    QUANTILE,
+    ensemble_tables,
+    members,
+    procurement_costs,
+    procurement_plans,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -136,8 +142,23 @@ def _plan_caption(label: str, dataset: xr.Dataset, alliance: str, plan: pd.DataF
         f"{dataset.attrs.get('scenario')}) and stored by `evpath procure {alliance} --run "
         f"{run_id}`. Tonnes of metal bought each year by supplier country: the members' "
         "stand-alone plans added up (left) and the alliance buying together (right). Over "
-        f"{int(years.min())}–{int(years.max())}: {plans}. Costs and the saving are not "
-        "stored with the plan; `evpath procure` prints them."
+        f"{int(years.min())}–{int(years.max())}: {plans}. {_costs_sentence(dataset, alliance)}"
+    )
+
+
+def _costs_sentence(dataset: xr.Dataset, alliance: str) -> str:
+    """Cost alone, pooled and the saving [million USD], as stored with the plan."""
+    costs = procurement_costs(dataset).get(alliance)
+    if costs is None:
+        return "Its costs were not stored with the plan; `evpath procure` prints them."
+    musd = {k: v / 1e6 for k, v in costs.items()}
+    share = costs["saving"] / costs["cost_alone"] if costs["cost_alone"] else 0.0
+    return (
+        f"Cost alone {musd['cost_alone']:,.1f} MUSD (cash {musd['cash_cost_alone']:,.1f}, "
+        f"risk penalty {musd['risk_penalty_alone']:,.1f}); pooled {musd['cost_pooled']:,.1f} "
+        f"MUSD (cash {musd['cash_cost_pooled']:,.1f}, risk penalty "
+        f"{musd['risk_penalty_pooled']:,.1f}); saving {musd['saving']:,.1f} MUSD "
+        f"({100 * share:.1f}%), of which cash {musd['cash_saving']:,.1f}."
     )
 
 

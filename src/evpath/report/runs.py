@@ -55,7 +55,11 @@ alliance buying together), member, supplier, supplier country and year."""
 PROCUREMENT_COLUMNS = ("alliance", "plan", "member", "supplier", "country", "year", "tonnes")
 """The columns of :data:`PROCUREMENT` the report reads."""
 
-STORED_TABLES = (*ENSEMBLE_TABLES, PROCUREMENT)
+PROCUREMENT_COSTS = "procurement_costs"
+"""Store table of each stored plan's costs: alliance, cost alone and pooled, saving, and
+each split into cash cost and risk penalty [USD] (``ProcurementResult.costs``)."""
+
+STORED_TABLES = (*ENSEMBLE_TABLES, PROCUREMENT, PROCUREMENT_COSTS)
 """The store tables kept per run besides its results."""
 
 
@@ -116,13 +120,17 @@ def _last_stored(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(kept)
 
 
-def with_procurement(dataset: xr.Dataset, rows: pd.DataFrame) -> xr.Dataset:
+def with_procurement(
+    dataset: xr.Dataset, rows: pd.DataFrame, costs: pd.DataFrame | None = None
+) -> xr.Dataset:
     """``dataset`` carrying the purchase plans built on its run (rows of the store table
     :data:`PROCUREMENT`, in the order stored, with :data:`PROCUREMENT_COLUMNS`) as JSON in
-    its ``procurement`` attribute; an alliance stored more than once for the run keeps its
-    last plan. Without rows, ``dataset`` as it is.
+    its ``procurement`` attribute, and their costs (rows of :data:`PROCUREMENT_COSTS`) in
+    ``procurement_costs``; an alliance stored more than once for the run keeps its last
+    plan and costs. Without rows, ``dataset`` as it is.
 
-    From Python: ``with_procurement(dataset, result.to_frame().assign(alliance=name))``.
+    From Python: ``with_procurement(dataset, result.to_frame().assign(alliance=name),
+    result.costs().assign(alliance=name))``.
     """
     if rows.empty:
         return dataset
@@ -131,7 +139,23 @@ def with_procurement(dataset: xr.Dataset, rows: pd.DataFrame) -> xr.Dataset:
         msg = f"procurement rows: columns {lacking} are missing; allowed: rows with {', '.join(PROCUREMENT_COLUMNS)}"
         raise InputError(msg)
     latest = _last_stored(rows[list(PROCUREMENT_COLUMNS)].reset_index(drop=True))
-    return dataset.assign_attrs({PROCUREMENT: _json(latest)})
+    stamped = dataset.assign_attrs({PROCUREMENT: _json(latest)})
+    if costs is None or costs.empty:
+        return stamped
+    last_costs = costs.groupby("alliance", sort=False).tail(1).reset_index(drop=True)
+    return stamped.assign_attrs({PROCUREMENT_COSTS: _json(last_costs)})
+
+
+def procurement_costs(dataset: xr.Dataset) -> dict[str, dict[str, float]]:
+    """Alliance → the costs of its plan built on the run [USD] (see
+    :data:`PROCUREMENT_COSTS`); none when they were not stored."""
+    if PROCUREMENT_COSTS not in dataset.attrs:
+        return {}
+    rows = pd.DataFrame(json.loads(dataset.attrs[PROCUREMENT_COSTS]))
+    return {
+        str(row["alliance"]): {k: float(v) for k, v in row.items() if k != "alliance"}
+        for _, row in rows.iterrows()
+    }
 
 
 def procurement_plans(dataset: xr.Dataset) -> dict[str, pd.DataFrame]:
@@ -225,7 +249,11 @@ def stored_dataset(store: ResultsStore, run_id: str) -> xr.Dataset:
         )
     else:
         stamped = stamp(dataset, manifest)
-    return with_procurement(stamped, stored_table(store, PROCUREMENT, run_id))
+    return with_procurement(
+        stamped,
+        stored_table(store, PROCUREMENT, run_id),
+        stored_table(store, PROCUREMENT_COSTS, run_id),
+    )
 
 
 def stored_table(store: ResultsStore, name: str, run_id: str) -> pd.DataFrame:
