@@ -1,5 +1,5 @@
 """The ``evpath`` command line: run, targets, compare, calibrate, fit-lifetime, procure,
-secure, validate, scenarios, data, runs, show, export, report."""
+secure, validate, scenarios, data, runs, show, export, report, serve, ensemble."""
 
 from __future__ import annotations
 
