@@ -60,7 +60,24 @@ class _Distribution(Frozen, ABC):
     def extremes(self) -> tuple[float, float]:
         """The smallest and largest value a draw can take."""
         low, high = self.ppf(np.array(QUANTILE_RANGE))
-        return float(getattr(self, "low", low)), float(getattr(self, "high", high))
+        return float(low), float(high)
+
+
+class _Bounded(_Distribution, ABC):
+    """A distribution between ``low`` and ``high``, which are its extremes."""
+
+    low: Finite
+    high: Finite
+
+    @model_validator(mode="after")
+    def _ordered(self) -> _Bounded:
+        if not self.low < self.high:
+            msg = f"low ({self.low}) and high ({self.high}); allowed: low < high"
+            raise ValueError(msg)
+        return self
+
+    def extremes(self) -> tuple[float, float]:
+        return self.low, self.high
 
 
 class Normal(_Distribution):
@@ -76,19 +93,12 @@ class Normal(_Distribution):
         return np.asarray(norm.ppf(quantiles, loc=self.mean, scale=self.sd))
 
 
-class TruncatedNormal(_Distribution):
+class TruncatedNormal(_Bounded):
     """Normal with ``mean`` and ``sd``, truncated to [``low``, ``high``]."""
 
     distribution: Literal["truncnormal"]
     mean: Finite
     sd: Positive
-    low: Finite
-    high: Finite
-
-    @model_validator(mode="after")
-    def _ordered(self) -> TruncatedNormal:
-        _check_order(self.low, self.high)
-        return self
 
     def ppf(self, quantiles: np.ndarray) -> np.ndarray:
         from scipy.stats import truncnorm
@@ -110,33 +120,23 @@ class LogNormal(_Distribution):
         return np.asarray(lognorm.ppf(quantiles, self.sigma, scale=self.median))
 
 
-class Uniform(_Distribution):
+class Uniform(_Bounded):
     """Uniform between ``low`` and ``high``."""
 
     distribution: Literal["uniform"]
-    low: Finite
-    high: Finite
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Uniform:
-        _check_order(self.low, self.high)
-        return self
 
     def ppf(self, quantiles: np.ndarray) -> np.ndarray:
         return self.low + (self.high - self.low) * np.asarray(quantiles, dtype=float)
 
 
-class Triangular(_Distribution):
+class Triangular(_Bounded):
     """Triangular between ``low`` and ``high`` with its peak at ``mode``."""
 
     distribution: Literal["triangular"]
-    low: Finite
     mode: Finite
-    high: Finite
 
     @model_validator(mode="after")
-    def _ordered(self) -> Triangular:
-        _check_order(self.low, self.high)
+    def _mode_within(self) -> Triangular:
         if not self.low <= self.mode <= self.high:
             msg = f"mode: got {self.mode}; allowed: from low ({self.low}) to high ({self.high})"
             raise ValueError(msg)
@@ -147,12 +147,6 @@ class Triangular(_Distribution):
 
         width = self.high - self.low
         return np.asarray(triang.ppf(quantiles, (self.mode - self.low) / width, self.low, width))
-
-
-def _check_order(low: float, high: float) -> None:
-    if not low < high:
-        msg = f"low ({low}) and high ({high}); allowed: low < high"
-        raise ValueError(msg)
 
 
 Distribution = Annotated[
