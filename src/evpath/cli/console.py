@@ -228,3 +228,25 @@ def steps(total: int) -> Iterator[Callable[[str], None]]:
 
         yield advance
         progress.update(task, completed=total)
+
+
+@contextmanager
+def counting_bar(description: str) -> Iterator[Callable[[int, int | None, str | None], None]]:
+    """A transient bar on stderr counting done of total items (total unknown: None);
+    yields ``update(done, total, description)`` (description None: unchanged)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=error_console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(description, total=None)
+
+        def update(done: int, total: int | None, now: str | None = None) -> None:
+            progress.update(task, completed=done, total=total, description=now or description)
+
+        yield update

@@ -3,14 +3,14 @@ members say together."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from evpath.cli.console import console, error_console, report_errors
+from evpath.cli.console import console, counting_bar, report_errors
 from evpath.errors import InputError
 
 SAMPLERS = ("lhs", "sobol", "random")
@@ -68,7 +68,7 @@ def ensemble_command(
     if scheduler is not None and workers > 1:
         msg = "--scheduler and --workers: give one of them (a cluster's workers are its own)"
         raise InputError(msg)
-    with _cluster(scheduler, workers) as client, _chunk_bar() as advance:
+    with _cluster(scheduler, workers) as client, counting_bar("chunks of members") as bar:
         result = ensemble(
             scenario,
             n,
@@ -78,7 +78,7 @@ def ensemble_command(
             memory=memory,
             scheduler=client,
             work_dir=out / "ensembles",
-            progress=advance,
+            progress=lambda done, total: bar(done, total, None),
         )
     with console.status("writing the ensemble's results"):
         paths = write_ensemble(result, out, None if no_store else store, keep_draws=keep_draws)
@@ -101,26 +101,6 @@ def _cluster(scheduler: str | None, workers: int) -> Iterator[Any]:
         Client(cluster) as client,
     ):
         yield client
-
-
-@contextmanager
-def _chunk_bar() -> Iterator[Callable[[int, int], None]]:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=error_console,
-        transient=True,
-    ) as progress:
-        task = progress.add_task("chunks of members", total=None)
-
-        def advance(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
-
-        yield advance
 
 
 def _print_summary(result: Any) -> None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from evpath.cli.console import console, error_console, report_errors
+from evpath.cli.console import console, counting_bar, report_errors
 from evpath.errors import InputError
 
 if TYPE_CHECKING:
@@ -168,22 +168,10 @@ def procure_command(
 def solve_progress(name: str) -> Iterator[Callable[[int, int | None, str], None]]:
     """A transient progress bar on stderr over the solves of :func:`procure`; yields the
     callback to pass as its ``progress``."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=error_console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task(
-            f"solving {name}: each member alone, every coalition, pooled", total=None
-        )
+    with counting_bar(f"solving {name}: each member alone, every coalition, pooled") as bar:
 
         def advance(done: int, needed: int | None, buyer: str) -> None:
-            bar.update(task, completed=done, total=needed, description=f"solved {buyer}")
+            bar(done, needed, f"solved {buyer}")
 
         yield advance
 
