@@ -19,7 +19,7 @@ import xarray as xr
 from evpath.analysis.ensemble.members import MemberRunner
 from evpath.analysis.ensemble.result import Ensemble
 from evpath.analysis.ensemble.sampling import Design, Sampler, design
-from evpath.core.dims import DRAW
+from evpath.core.dims import DRAW, POWERTRAINS
 from evpath.data.histories import HISTORIES
 from evpath.errors import InputError, StoreError
 from evpath.io.export import write_atomic
@@ -59,7 +59,7 @@ def cohort_cells(scenario: Scenario) -> int:
     years = scenario.years.end - scenario.years.start + 1
     segments = len(HISTORIES[scenario.sales.history].segments)
     cohorts = years + scenario.fleet.initial_stock.max_age + 1
-    return len(scenario.regions) * segments * 6 * years * cohorts
+    return len(scenario.regions) * segments * len(POWERTRAINS) * years * cohorts
 
 
 def chunk_size(scenario: Scenario, members: int, memory: int, workers: int = 1) -> int:
