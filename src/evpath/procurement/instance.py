@@ -11,7 +11,7 @@ import xarray as xr
 from evpath.core.paths import interpolate_path, values_at
 from evpath.data.usgs import DATASET_OF, country_production
 from evpath.errors import ProcurementError
-from evpath.procurement.schema import Alliance, ProductionShare
+from evpath.procurement.schema import Alliance, ProductionShare, Supplier
 
 TOLERANCE_T = 1e-6
 """Volumes below this count as zero [t]."""
@@ -37,6 +37,8 @@ class Instance:
         padding (suppliers with fewer brackets).
     tier_price : ndarray (supplier, tier) [USD/t]
         Price in each bracket; ``nan`` for padding.
+    price_index : ndarray (supplier, year) [-] or None
+        Factor on every tier price of a supplier in a year (the price path); None: 1.
     min_order : ndarray (supplier,) [t/yr]
     fixed_cost : ndarray (supplier,) [USD/yr]
     risk : ndarray (supplier,) [0-1]
@@ -51,6 +53,8 @@ class Instance:
         (with the supplier's ``min_order`` if larger).
     leftover_value : float [USD/t]
         Credit for each tonne of stock left at the end of the last year.
+    discount_rate : float [1/yr]
+        Every cost of year t counts (1 + rate)^-(t − first year) (see :attr:`discount`).
     """
 
     metal: str
@@ -73,6 +77,20 @@ class Instance:
     risk_weight: float = 0.0
     min_volume_per_supplier: float = 1.0
     leftover_value: float = 0.0
+    price_index: np.ndarray | None = None
+    discount_rate: float = 0.0
+
+    @property
+    def prices(self) -> np.ndarray:
+        """Price of each bracket in each year (supplier, year, tier) [USD/t]: the tier
+        price times the price path; ``nan`` for padding."""
+        index = np.ones(self.capacity.shape) if self.price_index is None else self.price_index
+        return self.tier_price[:, None, :] * index[:, :, None]
+
+    @property
+    def discount(self) -> np.ndarray:
+        """Present-value factor of each year (year,) [-]: (1 + rate)^-(t − first year)."""
+        return (1.0 + self.discount_rate) ** -(self.years - self.years[0]).astype(float)
 
     def counted_minimum(self) -> np.ndarray:
         """Smallest volume (supplier,) [t/yr] a buyer must take from each supplier in a
@@ -159,7 +177,16 @@ def resolve(
         risk_weight=policy.risk_weight if policy.objective == "cost_plus_risk" else 0.0,
         min_volume_per_supplier=policy.min_volume_per_supplier,
         leftover_value=policy.leftover_value * alliance.usd_per_t,
+        price_index=_price_index(alliance.suppliers, years),
+        discount_rate=policy.discount_rate,
     )
+
+
+def _price_index(suppliers: Sequence[Supplier], years: np.ndarray) -> np.ndarray | None:
+    """The suppliers' price paths (supplier, year) [-]; None when no supplier has one."""
+    if all(s.price_index is None for s in suppliers):
+        return None
+    return np.stack([values_at(s.price_index or 1.0, years) for s in suppliers])
 
 
 def _run_series(

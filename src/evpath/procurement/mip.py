@@ -34,7 +34,9 @@ The other rows, for members ``m`` of the buyer:
                                                         counts, min_volume_per_supplier)
 
 The stock left at the end of the last year is credited at ``leftover_value`` per tonne
-(its column cost is the holding cost minus that value).
+(its column cost is the holding cost minus that value). Bracket prices may change by
+year (``price_index``, so ``a_k`` and ``b_k`` carry a year), and every cost of year t is
+multiplied by the present-value factor ``(1 + discount_rate)^-(t − first year)``.
 
 ``share_t`` is the buyer's share of alliance demand in year t: 1 for the alliance, the
 pro-rata share for a member alone or a coalition (see
@@ -46,7 +48,7 @@ applies to the buyer's total, so a member's tonnes by supplier are reported pro 
 equivalent, degenerate solutions, which slow HiGHS down markedly.
 
 Columns are the blocks ``v``, ``w``, ``x``, ``stock`` in that order; rows are the groups
-``seg_hi``, ``seg_lo``, ``one_segment``, ``link``, ``capacity``, ``balance``, then
+``seg_hi``, ``seg_lo``, ``one_segment``, ``capacity``, ``link``, ``balance``, then
 ``country_cap`` and ``min_suppliers`` when the rule applies.
 """
 
@@ -178,27 +180,48 @@ def build(instance: Instance, members: tuple[int, ...], relax: frozenset[str]) -
     ``FAMILIES``) in ``relax``."""
     counted = instance.min_suppliers > 0 and "min_suppliers" not in relax
     seg = segments(instance, members, min_order="min_order" not in relax, counted=counted)
-    n_s, n_t, n_k = seg.lo.shape
+    n_t = seg.lo.shape[1]
     n_m = len(members)
     demand = instance.demand[list(members)]
     target = np.zeros_like(demand) if "stockpile" in relax else instance.stock_target[list(members)]
-    inf = np.inf
 
     b = Builder()
+    disc = instance.discount
+    v, w = add_segments(b, seg, disc)
+    x = b.variables("x", (n_m, n_t))
+    stock_cost = np.full((n_m, n_t), instance.holding_cost) * disc
+    stock_cost[:, -1] -= instance.leftover_value * disc[-1]
+    stock = b.variables("stock", (n_m, n_t), cost=stock_cost, lower=target)
+    rows = b.constraints("link", (n_t,), 0.0, 0.0)
+    b.terms(rows[None, :, None], v, 1.0)
+    b.terms(rows[None], x, -1.0)
+    rows = b.constraints("balance", (n_m, n_t), -demand, -demand)
+    b.terms(rows, stock, 1.0)
+    b.terms(rows[:, 1:], stock[:, :-1], -1.0)
+    b.terms(rows, x, -1.0)
+    add_supplier_rules(b, instance, v, w, demand.sum(axis=0) > 0, relax)
+    return Model(instance, members, seg, b.cols, b.rows, b.lp())
+
+
+def add_segments(b: Builder, seg: Segments, disc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The segment columns ``v`` [t/yr] and ``w`` [0/1] (supplier, year, tier), costed at
+    their cost line times the year's present-value factor ``disc`` (year,), with the rows
+    ``seg_hi``, ``seg_lo``, ``one_segment`` and ``capacity``. Returns (v, w)."""
+    n_s, n_t, n_k = seg.lo.shape
+    inf = np.inf
     v = b.variables(
         "v",
         (n_s, n_t, n_k),
-        cost=seg.slope[:, None, :],
+        cost=seg.slope * disc[None, :, None],
         upper=np.where(seg.valid, seg.hi, 0.0),
     )
     w = b.variables(
-        "w", (n_s, n_t, n_k), cost=seg.intercept[:, None, :], upper=seg.valid, integer=True
+        "w",
+        (n_s, n_t, n_k),
+        cost=seg.intercept * disc[None, :, None],
+        upper=seg.valid,
+        integer=True,
     )
-    x = b.variables("x", (n_m, n_t))
-    stock_cost = np.full((n_m, n_t), instance.holding_cost)
-    stock_cost[:, -1] -= instance.leftover_value
-    stock = b.variables("stock", (n_m, n_t), cost=stock_cost, lower=target)
-
     rows = b.constraints("seg_hi", (n_s, n_t, n_k), -inf, 0.0)
     b.terms(rows, v, 1.0)
     b.terms(rows, w, -seg.hi)
@@ -207,25 +230,31 @@ def build(instance: Instance, members: tuple[int, ...], relax: frozenset[str]) -
     b.terms(rows, w, -seg.lo)
     rows = b.constraints("one_segment", (n_s, n_t), -inf, 1.0)
     b.terms(rows[:, :, None], w, 1.0)
-    rows = b.constraints("link", (n_t,), 0.0, 0.0)
-    b.terms(rows[None, :, None], v, 1.0)
-    b.terms(rows[None], x, -1.0)
     rows = b.constraints("capacity", (n_s, n_t), -inf, seg.cap)
     b.terms(rows[:, :, None], v, 1.0)
-    rows = b.constraints("balance", (n_m, n_t), -demand, -demand)
-    b.terms(rows, stock, 1.0)
-    b.terms(rows[:, 1:], stock[:, :-1], -1.0)
-    b.terms(rows, x, -1.0)
+    return v, w
+
+
+def add_supplier_rules(
+    b: Builder,
+    instance: Instance,
+    v: np.ndarray,
+    w: np.ndarray,
+    active: np.ndarray,
+    relax: frozenset[str] = frozenset(),
+) -> None:
+    """The rows ``country_cap`` and ``min_suppliers`` on the segment columns, when the
+    policy sets them and they are not in ``relax``; ``active`` (year,) marks the years
+    the buyer has demand (a buyer without demand in a year is exempt from
+    ``min_suppliers`` that year)."""
+    n_t = v.shape[1]
     countries = sorted(set(instance.countries))
     if instance.country_cap < 1.0 and "country_cap" not in relax and len(countries) > 0:
         member_of = np.array(instance.countries)[None, :] == np.array(countries)[:, None]
         coef = member_of.astype(float) - instance.country_cap  # (country, supplier)
-        rows = b.constraints("country_cap", (len(countries), n_t), -inf, 0.0)
+        rows = b.constraints("country_cap", (len(countries), n_t), -np.inf, 0.0)
         b.terms(rows[:, None, :, None], v[None], coef[:, :, None, None])
     if instance.min_suppliers > 0 and "min_suppliers" not in relax:
-        # a buyer with no demand in a year is exempt from the rule that year
-        active = demand.sum(axis=0) > 0
         need = np.where(active, float(instance.min_suppliers), 0.0)
-        rows = b.constraints("min_suppliers", (n_t,), need, inf)
+        rows = b.constraints("min_suppliers", (n_t,), need, np.inf)
         b.terms(rows[None, :, None], w, 1.0)
-    return Model(instance, members, seg, b.cols, b.rows, b.lp())

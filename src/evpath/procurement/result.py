@@ -26,7 +26,8 @@ class Plan:
         End-of-year stock.
     used : ndarray (supplier, year) bool
     purchase_cost, contract_cost, holding_cost, risk_penalty : float [USD]
-        Over all years, undiscounted.
+        Over all years, discounted to the first year at ``policy.discount_rate`` (0:
+        undiscounted).
     objective : float [USD]
         Their sum (risk penalty zero for objective 'cost') minus ``leftover_credit``.
     mip_gap : float [fraction]

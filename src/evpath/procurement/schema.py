@@ -35,6 +35,7 @@ Tonnes = Annotated[NonNegative, within(0.0, MAX_TONNES, "t/yr")]
 PositiveTonnes = Annotated[Positive, within(0.0, MAX_TONNES, "t/yr")]
 Price = Annotated[Positive, within(0.0, 1e7, "in the file's price_unit")]
 Usd = Annotated[NonNegative, within(0.0, 1e12, "USD")]
+PriceFactor = Annotated[Positive, within(0.0, 100.0, "times the tier prices")]
 UsdPerTonne = Annotated[NonNegative, within(0.0, 1e9, "USD/t")]
 
 NAME_LENGTH = 64
@@ -63,7 +64,7 @@ def _safe_name(name: str) -> str:
 
 SafeName = Annotated[str, AfterValidator(_safe_name)]
 
-PRODUCTION_METALS = ("cobalt", "nickel", "lithium")
+PRODUCTION_METALS = ("cobalt", "nickel", "lithium", "graphite")
 """Metals whose supplier capacity can be a share of USGS mine production, read through
 :mod:`evpath.data.usgs` [t contained metal/yr]."""
 
@@ -162,6 +163,20 @@ class Supplier(Sourced):
         0.0, description="Contract cost of buying from this supplier in a year [USD/yr]."
     )
     risk: Share = Field(0.0, description="Supply risk score [0 = none, 1 = highest].")
+    price_index: dict[Year, PriceFactor] | None = Field(
+        None,
+        description="Factor on every tier price by year [-], linear between the years given "
+        "and flat outside (a price path; e.g. {2025: 1.0, 2035: 0.8}); null: the tier prices "
+        "hold in every year.",
+    )
+
+    @field_validator("price_index")
+    @classmethod
+    def _index_given(cls, index: dict[int, float] | None) -> dict[int, float] | None:
+        if index is not None and not index:
+            msg = "price_index is empty; allowed: factors by year, e.g. {2025: 1.0, 2035: 0.8}"
+            raise ValueError(msg)
+        return index
 
     @field_validator("tiers")
     @classmethod
@@ -224,6 +239,11 @@ class Policy(Sourced):
         0.0,
         description="Value credited for each tonne of stock left at the end of the last "
         "year [the file's price_unit]; 0: leftover stock is worth nothing.",
+    )
+    discount_rate: Annotated[NonNegative, within(0.0, 0.5, "1/yr")] = Field(
+        0.0,
+        description="Rate at which every cost is discounted to the first planned year "
+        "[1/yr]: a cost in year t counts (1 + rate)^-(t - first year); 0: undiscounted.",
     )
     objective: Literal["cost", "cost_plus_risk"] = Field(
         "cost",

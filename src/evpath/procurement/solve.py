@@ -133,22 +133,23 @@ def _plan(model: Model, col: np.ndarray, gap: float, *, timed_out: bool = False)
     split = np.divide(volume, total, out=np.zeros_like(volume), where=total > TOLERANCE_T)
     x = np.maximum(col[model.cols["x"]], 0.0)[:, None, :] * split[None]
     stock = col[model.cols["stock"]]
-    price_part = np.nan_to_num(inst.tier_price)
-    fixed = inst.fixed_cost[:, None, None] * w
-    tier_cost = (seg.intercept[:, None, :] * w - fixed + price_part[:, None, :] * v).sum()
-    risk = (inst.risk_weight * inst.risk[:, None, None] * v).sum()
-    holding = inst.holding_cost * stock.sum()
-    credit = inst.leftover_value * stock[:, -1].sum() if stock.size else 0.0
+    disc = inst.discount
+    purchase, contract = seg.costs(v, w)
+    tier_cost = float((purchase * disc).sum())
+    fixed = float((contract * disc).sum())
+    risk = float((inst.risk_weight * inst.risk[:, None] * volume * disc).sum())
+    holding = inst.holding_cost * float(stock.sum(axis=0) @ disc)
+    credit = inst.leftover_value * disc[-1] * float(stock[:, -1].sum()) if stock.size else 0.0
     return Plan(
         members=model.members,
         purchases=x,
         stock=stock,
         used=w.sum(axis=2) > 0.5,
-        purchase_cost=float(tier_cost),
-        contract_cost=float(fixed.sum()),
-        holding_cost=float(holding),
-        risk_penalty=float(risk),
-        objective=float(tier_cost + fixed.sum() + risk + holding - credit),
+        purchase_cost=tier_cost,
+        contract_cost=fixed,
+        holding_cost=holding,
+        risk_penalty=risk,
+        objective=tier_cost + fixed + risk + holding - credit,
         mip_gap=float(gap),
         columns=col,
         stopped_by_time=timed_out,
