@@ -7,10 +7,11 @@ from collections.abc import Mapping
 import numpy as np
 import xarray as xr
 
-from evpath.core.dims import CHARGER_TYPES, STANDARDS, Standard
-from evpath.core.drawn import labelled_array, path_array
+from evpath.core.dims import CHARGER_TYPES, STANDARDS, ChargerType, Standard
+from evpath.core.drawn import Value, labelled_array, path_array
+from evpath.errors import ScenarioError
 from evpath.model import stock as stock_engine
-from evpath.model.lifetimes import Fixed
+from evpath.model.assets import keep_in_service, service_life
 from evpath.scenario.charging import Charging
 
 
@@ -48,6 +49,73 @@ def evs_per_charger(
         )
     result = ratio.where(future <= history_end, projected)
     return result, slope
+
+
+def target_floor(
+    targets: Mapping[ChargerType, Mapping[int, float]],
+    chargers: xr.DataArray,
+    ev_stock: xr.DataArray,
+    history_end: int,
+) -> xr.DataArray:
+    """Chargers in service a target asks for (region, charger_type, year) [chargers].
+
+    For a charger type with targets: linear from the chargers of the last history year
+    to each target year; after the last target year, that year's EVs per charger held
+    (target × EV stock / EV stock in the target year). 0 in the history years and for
+    charger types without a target.
+    """
+    years = chargers.year.values
+    late = [
+        f"charging.targets.{kind}[{year}]"
+        for kind, path in targets.items()
+        for year in path
+        if year <= history_end
+    ]
+    if late:
+        msg = (
+            f"{', '.join(late)}: a year within the history (to {history_end}); allowed: "
+            f"target years after {history_end}, when the chargers are no longer observed"
+        )
+        raise ScenarioError(msg)
+    floors = []
+    for kind in CHARGER_TYPES:
+        path = targets.get(kind)
+        if not path:
+            floors.append(xr.zeros_like(chargers.sel(charger_type=kind, drop=True)))
+            continue
+        start = chargers.sel(charger_type=kind, year=history_end, drop=True)
+        knots: dict[int, Value] = {history_end: start, **path}
+        line = path_array(knots, years)
+        last = max(path)
+        at_target = ev_stock.sel(year=last, drop=True)
+        growth = (ev_stock / at_target).where(at_target > 0, 1.0)
+        floor = xr.where(line.year > last, line * growth, line)
+        floors.append(floor.where(floor.year > history_end, 0.0))
+    return labelled_array(floors, "charger_type", CHARGER_TYPES)
+
+
+def never_falling(chargers: xr.DataArray, ev_stock: xr.DataArray, history_end: int) -> xr.DataArray:
+    """Chargers after the history that never fall while the EV fleet grows.
+
+    N[t] = max(C[t], N[t-1] · min(1, E[t] / E[t-1])) for t > history_end, N = C before:
+    chargers fall at most in proportion to the EV fleet E, and not at all while it grows.
+    Closed form: with G[t] = prod of min(1, E/E_prev) over the years after the history,
+    N = G · running max of C / G (from the last history year on).
+    """
+    later = chargers.year >= history_end
+    previous = ev_stock.shift(year=1)
+    step = xr.where(previous > 0, np.minimum(ev_stock / previous, 1.0), 1.0)
+    step = step.where(ev_stock.year > history_end, 1.0).clip(min=1e-12)
+    scale = step.cumprod("year")
+    scaled = (chargers / scale).where(later, -np.inf)
+    running = xr.apply_ufunc(
+        np.maximum.accumulate,
+        scaled,
+        input_core_dims=[["year"]],
+        output_core_dims=[["year"]],
+        kwargs={"axis": -1},
+    ).transpose(*scaled.dims)
+    return xr.where(later, scale * running, chargers)
 
 
 def _last_valid(array: xr.DataArray) -> xr.DataArray:
@@ -92,8 +160,13 @@ def charging(
     ratio, trend = evs_per_charger(ev_stock, observed, spec, history_end)
     needed = (ev_stock / ratio).fillna(0.0)
     needed = xr.where(needed.year <= history_end, observed.fillna(needed), needed)
+    if spec.targets:
+        floor = target_floor(spec.targets, needed, ev_stock, history_end)
+        needed = np.maximum(needed, floor)
+    if not spec.allow_decline:
+        needed = never_falling(needed, ev_stock, history_end)
 
-    life = Fixed(mean=spec.charger_life)
+    life = service_life(spec.charger_life, spec.charger_life_spread)
     fast = needed.sel(charger_type="fast", drop=True).transpose("year", ...)
     new_mix = shares_by_year(spec.charger_standards, years).rename(standard="standard")
     by_standard = stock_engine.stock_driven(
@@ -103,7 +176,7 @@ def charging(
         type_dim="standard",
         negative_inflow="zero",
     )
-    built = stock_engine.stock_driven(needed.transpose("year", ...), life, negative_inflow="zero")
+    built = keep_in_service(needed, life, "chargers")
     fast_stock = by_standard.stock.transpose("region", "standard", "year", ...)
     charger_share = (fast_stock / fast_stock.sum("standard")).fillna(0.0)
 
@@ -124,14 +197,20 @@ def charging(
         CHARGER_TYPES,
     )
     kw = path_array(spec.fast_kw, years)
-    added = built.inflow.transpose("region", "charger_type", "year", ...)
+    added = built.added.transpose("region", "charger_type", "year", ...)
+    served = (ev_stock / needed).where(needed > 0, ratio)
+    # Retired: at the end of life, or removed early where the count falls faster than
+    # chargers reach the end of their life (as Japan's did in 2020-2021), so that the
+    # chargers in service balance: N[t] - N[t-1] = added[t] - retired[t].
+    retired = added - (needed - needed.shift(year=1, fill_value=0.0))
     return xr.Dataset(
         {
-            "evs_per_charger": ratio.transpose("region", "charger_type", "year", ...),
+            "evs_per_charger": served.transpose("region", "charger_type", "year", ...),
             "evs_per_charger_trend": trend.transpose("region", "charger_type", ...),
             "public_chargers": needed.transpose("region", "charger_type", "year", ...),
             "public_chargers_observed": observed,
             "chargers_added": added,
+            "chargers_retired": retired.transpose("region", "charger_type", "year", ...),
             "fast_chargers_by_standard": fast_stock,
             "ev_fleet_by_standard": fleet.transpose("region", "vehicle", "year", ...),
             "fast_charger_access": access.transpose("region", "vehicle", "year", ...),

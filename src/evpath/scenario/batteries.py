@@ -62,15 +62,25 @@ class PackPrice(Sourced):
     )
 
 
+Utilisation = Annotated[Finite, Field(gt=0.0, le=1.0)]
+"""Output of a cell plant over its capacity [fraction], above 0 and at most 1."""
+
+
 class Manufacturing(Sourced):
     """Cell plants needed for the region's battery demand, their lines and equipment.
 
-    capacity = demand / utilisation; lines = capacity / line_gwh; equipment investment =
+    capacity needed = demand / utilisation; lines = capacity / line_gwh. Equipment is a
+    stock, installed ``lead_years`` before the capacity is needed: it retires after ``equipment_life`` years on average (spread by
+    ``equipment_life_spread``, the standard deviation as a share of the mean) and each
+    year's additions replace what retires and add what the needed capacity grows by;
+    idle capacity is kept until it retires, not scrapped. Equipment investment =
     capacity added × capex per GWh (falling by ``capex_decline`` a year after
     ``capex_year``), split by process step.
     """
 
-    utilisation: Annotated[Finite, Field(gt=0.0, le=1.0)]
+    utilisation: Utilisation | dict[Year, Utilisation] = Field(
+        description="Cell output over plant capacity [fraction], a number or a path by year."
+    )
     line_gwh: Annotated[Positive, within(0.0, 1000.0, "GWh/yr")] = Field(
         description="Output of one production line [GWh/yr], up to 1,000."
     )
@@ -79,6 +89,19 @@ class Manufacturing(Sourced):
     )
     capex_year: Year
     capex_decline: Annotated[Finite, Field(ge=0.0, lt=0.5)] = 0.0
+    equipment_life: Annotated[Positive, within(1.0, 40.0, "years")] = Field(
+        10.0, description="Mean years cell-making equipment stays in service [years], 1 to 40."
+    )
+    equipment_life_spread: Annotated[NonNegative, within(0.0, 0.5, "of the mean life")] = Field(
+        0.2,
+        description="Standard deviation of the equipment's life as a share of its mean "
+        "[fraction], 0 (all retires at the mean life) to 0.5.",
+    )
+    lead_years: Annotated[int, Field(ge=0, le=5)] = Field(
+        0,
+        description="Years before it is needed that capacity is in place [years], 0 to 5: "
+        "equipment in service each year covers the largest need of the next lead_years.",
+    )
     steps: Annotated[dict[Step, Share], REPLACED_WHOLE]
 
     @field_validator("steps")
