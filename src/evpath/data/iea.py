@@ -7,6 +7,12 @@ makes the ratio unreliable); other years are interpolated between derived totals
 held flat before the first and after the last one. Cars without a plug are the rest,
 booked as ``ICEV_gasoline``: the IEA does not split them (hybrids included), an
 assumption every IEA-based scenario states. One segment, ``all``.
+
+One region is not in the IEA file: ``Other markets`` (``DERIVED_REGION``), the World less
+the markets of ``DERIVED_FROM`` (the IEA's North America aggregate, which holds the USA and
+Mexico but not Canada; Europe; China; India; Japan; and the four ASEAN members the IEA
+reports), by powertrain and year. A cell that rounding in the IEA figures makes negative
+is set to 0, and the provenance says in how many powertrains that happened.
 """
 
 from __future__ import annotations
@@ -26,6 +32,23 @@ FIRST_YEAR, LAST_YEAR = 2010, 2024
 MIN_SHARE = 0.01
 """Smallest EV share of sales [fraction] from which total sales are derived."""
 EV_POWERTRAINS = ("BEV", "PHEV", "FCEV")
+
+
+DERIVED_REGION = "Other markets"
+"""The World less the markets of ``DERIVED_FROM`` (a derived region, not an IEA one)."""
+DERIVED_FROM = (
+    "North America",
+    "Europe",
+    "China",
+    "India",
+    "Japan",
+    "Indonesia",
+    "Thailand",
+    "Malaysia",
+    "Viet Nam",
+)
+"""IEA regions subtracted from the World to give ``DERIVED_REGION``; they do not overlap."""
+DERIVED_BASIS = "derived (World less the listed markets)"
 
 
 CHARGER_TYPES = {"Publicly available slow": "slow", "Publicly available fast": "fast"}
@@ -120,13 +143,14 @@ def iea_regions() -> tuple[str, ...]:
     """Regions with at least one year whose EV share allows a total to be derived."""
     cars = _cars()
     share = cars[cars["parameter"] == "EV sales share"]
-    return tuple(sorted(share[share["value"] / 100.0 >= MIN_SHARE]["region_country"].unique()))
+    usable = share[share["value"] / 100.0 >= MIN_SHARE]["region_country"].unique()
+    return tuple(sorted([*usable, DERIVED_REGION]))
 
 
 def iea_history() -> History:
     """Sales by region and powertrain, observed EV stock and car battery demand."""
     cars = _cars()
-    regions = list(iea_regions())
+    regions = [r for r in iea_regions() if r != DERIVED_REGION]
     years = np.arange(FIRST_YEAR, LAST_YEAR + 1)
     ev = (
         cars[cars["parameter"] == "EV sales"]
@@ -176,6 +200,8 @@ def iea_history() -> History:
         sales.loc[{"segment": "all", "powertrain": powertrain}] = ev_sales.sel(
             powertrain=powertrain
         )
+    other, floored = _other_markets(sales)
+    sales = xr.concat([sales, other], dim="region")
     sales.attrs["units"] = "vehicles/yr"
 
     provenance = pd.DataFrame(
@@ -189,12 +215,35 @@ def iea_history() -> History:
             "source": "IEA GEVO 2025",
         }
     )
+    derived = pd.DataFrame(
+        {
+            "region": DERIVED_REGION,
+            "segment": "all",
+            "powertrain": "total",
+            "year": years,
+            "value": other.sum(["segment", "powertrain"]).squeeze("region").to_numpy(),
+            "basis": [
+                DERIVED_BASIS + (f"; {n} powertrain(s) negative by rounding, set to 0" if n else "")
+                for n in floored
+            ],
+            "source": "IEA GEVO 2025: World less " + ", ".join(DERIVED_FROM),
+        }
+    )
     return History(
         sales=sales,
         observed=_observations(cars, regions),
-        provenance=provenance,
+        provenance=pd.concat([provenance, derived], ignore_index=True),
         datasets=(DATASET,),
     )
+
+
+def _other_markets(sales: xr.DataArray) -> tuple[xr.DataArray, np.ndarray]:
+    """``DERIVED_REGION``'s sales (one region) [vehicles/yr] and, per year, how many
+    powertrains were negative by rounding and set to 0."""
+    rest = sales.sel(region="World") - sales.sel(region=list(DERIVED_FROM)).sum("region")
+    floored = (rest < 0.0).sum(["segment", "powertrain"]).to_numpy()
+    other = rest.clip(min=0.0).expand_dims(region=[DERIVED_REGION])
+    return other.transpose(*sales.dims), floored
 
 
 def _observations(cars: pd.DataFrame, regions: list[str]) -> pd.DataFrame:
