@@ -11,12 +11,15 @@ from typing import Any
 import pandas as pd
 import xarray as xr
 
+from evpath.core.dims import ELECTRIFIED
 from evpath.core.tolerances import FULL_SHARE_TOLERANCE
 from evpath.io import export, publish
 from evpath.io.store import ResultsStore
 from evpath.model.history_check import compare_with_observed
 from evpath.model.indicators import first_year_fully_electrified, target_table
+from evpath.model.scope import ALL_MARKETS, scope_target_table
 from evpath.scenario.schema import Scenario
+from evpath.scenario.scope import MakersScope
 
 SUMMARY_YEARS = (2010, 2024, 2030, 2035, 2040, 2050)
 
@@ -110,34 +113,153 @@ class Results:
         ``wait`` seconds. Returns kind → path (``netcdf``, ``parquet``, ``manifest``
         through the link, ``run`` the run's folder, ``store``).
         """
-        publish.output_folder(Path(out_dir))  # a bad --out fails before any work
-        stem = self.scenario.name
-        files = {
-            "netcdf": (f"{stem}.nc", export.netcdf_bytes(self.dataset, self.manifest)),
-            "parquet": (f"{stem}.parquet", export.parquet_bytes(self.tidy)),
-            "manifest": (f"{stem}.manifest.json", export.json_bytes(self.manifest)),
-        }
-        commit = None
-        if store is not None:
-            results_store = ResultsStore(store, wait=wait, notify=notify)
-
-            def commit() -> None:
-                results_store.write(self.manifest, self.tidy)
-
-        paths = publish.publish(
+        return write_run(
+            self.scenario.name,
+            self.dataset,
+            self.manifest,
+            self.tidy,
             out_dir,
-            stem,
-            self.run_id,
-            files,
-            commit,
-            started=_posix_time(self.manifest.get("created_at")),
-            keep=keep_runs,
+            store,
+            keep_runs=keep_runs,
             wait=wait,
             notify=notify,
         )
-        if store is not None:
-            paths["store"] = Path(store)
-        return paths
+
+
+@dataclass(frozen=True)
+class ScopeResults:
+    """What a makers' scope run computed: the makers' cars in every market.
+
+    Attributes
+    ----------
+    scope : MakersScope
+        The scope as validated.
+    markets : dict
+        Market → the scenario its model ran (over the scope's years).
+    maker_table : DataFrame
+        Each maker's sales by market in its data year: maker, market, year, vehicles,
+        basis (reported, or allocated from its worldwide total).
+    dataset : xarray.Dataset
+        The makers' cars in every region of every market (the variables of a scenario
+        run, without chargers), their sales by maker, the markets' own sales, the makers'
+        share of each market, and the scope's per-car figures.
+    manifest : dict
+        Run id, input hashes, versions, the scope and every market's resolved scenario.
+    """
+
+    scope: MakersScope
+    markets: dict[str, Scenario]
+    maker_table: pd.DataFrame = field(repr=False)
+    dataset: xr.Dataset
+    manifest: dict[str, Any]
+
+    @property
+    def run_id(self) -> str:
+        return str(self.manifest["run_id"])
+
+    @property
+    def regions(self) -> dict[str, tuple[str, ...]]:
+        """Market → its regions in the dataset."""
+        return {name: tuple(s.regions) for name, s in self.markets.items()}
+
+    @cached_property
+    def tidy(self) -> pd.DataFrame:
+        """Long table: variable, unit, maker, region, segment, powertrain, …, year, value."""
+        return export.tidy(self.dataset)
+
+    def target_verdict(self) -> pd.DataFrame:
+        """Per market and for all markets: the electrified share of the makers' new cars in
+        the target year and the first year from which every one is electrified."""
+        target = self.scope.target_year
+        cars = self.dataset["maker_sales"].sum("maker")
+        markets = {**self.regions, ALL_MARKETS: tuple(str(r) for r in cars.region.values)}
+        by_market = xr.concat(
+            [cars.sel(region=list(r)).sum("region") for r in markets.values()],
+            dim=xr.DataArray(list(markets), dims="market"),
+        )
+        share = by_market.sel(powertrain=list(ELECTRIFIED)).sum("powertrain") / by_market.sum(
+            "powertrain"
+        )
+        first = first_year_fully_electrified(share.rename(market="region"))
+        at_target = share.sel(year=target)
+        return pd.DataFrame(
+            {
+                "target_year": target,
+                "electrified_share": at_target.to_series(),
+                "first_year_all_electrified": first.rename(region="market").to_series(),
+                "met": (at_target >= 1.0 - FULL_SHARE_TOLERANCE).to_series(),
+            }
+        )
+
+    def emissions_target(self) -> pd.DataFrame:
+        """The per-car target for all markets and per market (see
+        :func:`evpath.model.scope.scope_target_table`)."""
+        return scope_target_table(self.dataset, self.scope.target, self.regions)
+
+    def write(
+        self,
+        out_dir: str | Path,
+        store: str | Path | None,
+        *,
+        keep_runs: int | None = publish.KEEP_RUNS,
+        wait: float = publish.WAIT_SECONDS,
+        notify: publish.Notify = publish.say,
+    ) -> dict[str, Path]:
+        """Write the run's files and its store entry as one unit (see :meth:`Results.write`)."""
+        return write_run(
+            self.scope.name,
+            self.dataset,
+            self.manifest,
+            self.tidy,
+            out_dir,
+            store,
+            keep_runs=keep_runs,
+            wait=wait,
+            notify=notify,
+        )
+
+
+def write_run(
+    stem: str,
+    dataset: xr.Dataset,
+    manifest: dict[str, Any],
+    table: pd.DataFrame,
+    out_dir: str | Path,
+    store: str | Path | None,
+    *,
+    keep_runs: int | None = publish.KEEP_RUNS,
+    wait: float = publish.WAIT_SECONDS,
+    notify: publish.Notify = publish.say,
+) -> dict[str, Path]:
+    """Write a run's files named ``stem`` and its store entry as one unit (see
+    :meth:`Results.write`)."""
+    publish.output_folder(Path(out_dir))  # a bad --out fails before any work
+    files = {
+        "netcdf": (f"{stem}.nc", export.netcdf_bytes(dataset, manifest)),
+        "parquet": (f"{stem}.parquet", export.parquet_bytes(table)),
+        "manifest": (f"{stem}.manifest.json", export.json_bytes(manifest)),
+    }
+    commit = None
+    if store is not None:
+        results_store = ResultsStore(store, wait=wait, notify=notify)
+
+        def commit() -> None:
+            results_store.write(manifest, table)
+
+    paths = publish.publish(
+        out_dir,
+        stem,
+        str(manifest["run_id"]),
+        files,
+        commit,
+        started=_posix_time(manifest.get("created_at")),
+        keep=keep_runs,
+        wait=wait,
+        notify=notify,
+    )
+    if store is not None:
+        paths["store"] = Path(store)
+    return paths
 
 
 def _posix_time(stamp: object) -> float | None:

@@ -52,15 +52,20 @@ def run(
         bool, typer.Option("--no-store", help="Do not write to the store.")
     ] = False,
 ) -> None:
-    """Run a scenario, print a summary and write its results."""
+    """Run a scenario or a makers' scope, print a summary and write its results."""
     from evpath.api import run as run_scenario
+    from evpath.cli.scope import print_scope_summary
     from evpath.cli.summary import print_summary
+    from evpath.results import ScopeResults
 
     with steps(total=4) as advance:
         results = run_scenario(scenario, progress=advance)
         advance("write results")
         paths = results.write(out, None if no_store else store)
-    print_summary(results)
+    if isinstance(results, ScopeResults):
+        print_scope_summary(results)
+    else:
+        print_summary(results)
     console.print(f"[bold]run id[/] {results.run_id}")
     for kind, path in paths.items():
         console.print(f"  {kind:<8} {path}")
@@ -85,13 +90,18 @@ def targets(
     from evpath.analysis.reverse import solve_reverse
     from evpath.api import load_inputs
     from evpath.api import run as run_scenario
+    from evpath.cli.scope import print_scope_target
     from evpath.cli.summary import print_emissions, print_reverse, print_target_table
+    from evpath.results import ScopeResults
 
     if metric is not None and metric not in METRICS:
         msg = f"--metric: got {metric!r}; allowed: one of {', '.join(METRICS)}"
         raise InputError(msg)
-    with steps(total=3) as advance:
+    with steps(total=4) as advance:
         results = run_scenario(scenario, progress=advance)
+    if isinstance(results, ScopeResults):
+        print_scope_target(results)
+        return
     if results.scenario.emissions is None:
         msg = f"{results.scenario.name}: the scenario has no 'emissions' block to check a target on"
         raise InputError(msg)
@@ -108,27 +118,42 @@ def targets(
 def validate(
     files: Annotated[list[str], typer.Argument(help="Scenario files or bundled names.")],
 ) -> None:
-    """Check scenario files; exit 0 if all are valid, 2 with the first error otherwise."""
+    """Check scenario or scope files; exit 0 if all are valid, 2 with the first error
+    otherwise."""
     from evpath.scenario.loader import load_scenario
+    from evpath.scenario.scope import load_scope, scope_reference
 
     for file in files:
-        scenario = load_scenario(file)
-        console.print(f"[green]valid[/] {file} ({scenario.name})")
+        if scope_reference(file):
+            spec = load_scope(file)
+            console.print(
+                f"[green]valid[/] {file} ({spec.scope.name}, markets: {', '.join(spec.markets)})"
+            )
+        else:
+            scenario = load_scenario(file)
+            console.print(f"[green]valid[/] {file} ({scenario.name})")
 
 
 @app.command()
 @report_errors
 def scenarios() -> None:
-    """List the bundled scenarios."""
+    """List the bundled scenarios and makers' scopes."""
     from rich.table import Table
 
-    from evpath.scenario.loader import bundled_scenarios, load_scenario
+    from evpath.scenario.loader import bundled_scenarios, load_scenario, read_yaml_mapping
+    from evpath.scenario.scope import bundled_scopes
 
     table = Table(title="Bundled scenarios")
     table.add_column("name", no_wrap=True)
     table.add_column("description", overflow="fold")
     for name in bundled_scenarios():
         table.add_row(name, " ".join(load_scenario(name).description.split()))
+    console.print(table)
+    table = Table(title="Bundled makers' scopes (evpath run NAME)")
+    table.add_column("name", no_wrap=True)
+    table.add_column("description", overflow="fold")
+    for name, path in bundled_scopes().items():
+        table.add_row(name, " ".join(str(read_yaml_mapping(path, "scope")["description"]).split()))
     console.print(table)
 
 

@@ -19,6 +19,7 @@ from evpath.errors import StoreError
 from evpath.io import publish
 
 DIM_COLUMNS = (
+    "maker",
     "region",
     "segment",
     "powertrain",
@@ -31,6 +32,7 @@ DIM_COLUMNS = (
     "charger_type",
     "standard",
     "vehicle",
+    "metric",
     "cohort",
     "age",
     "year",

@@ -5,12 +5,16 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any
 
+from pydantic import BaseModel
+
 from evpath.data.registry import datasets, file_sha256
 from evpath.scenario.schema import Scenario
+from evpath.scenario.scope import MakersScope
 
 LIBRARIES = ("numpy", "scipy", "pandas", "xarray", "pydantic")
 
@@ -20,14 +24,21 @@ def package_version() -> str:
     return metadata.version("evpath")
 
 
-def build_manifest(scenario: Scenario, dataset_names: tuple[str, ...]) -> dict[str, Any]:
-    """Manifest of one run.
+def build_manifest(
+    scenario: Scenario | MakersScope,
+    dataset_names: tuple[str, ...],
+    markets: dict[str, Scenario] | None = None,
+) -> dict[str, Any]:
+    """Manifest of one run (of a scenario, or of a makers' scope and its ``markets``).
 
-    ``input_hash`` is a SHA-256 over the resolved scenario, the hashes of the datasets it
-    read and the evpath version: two runs with the same ``input_hash`` computed the same
-    thing. ``run_id`` adds the creation time so that every run is kept apart.
+    ``input_hash`` is a SHA-256 over the resolved scenario (and the market scenarios), the
+    hashes of the datasets it read and the evpath version: two runs with the same
+    ``input_hash`` computed the same thing. ``run_id`` adds the creation time so that
+    every run is kept apart.
     """
     resolved = scenario.model_dump(mode="json")
+    if markets is not None:
+        resolved = {**resolved, "market_scenarios": _dumped(markets)}
     inputs = {
         name: {
             "file": datasets()[name].file,
@@ -53,3 +64,7 @@ def build_manifest(scenario: Scenario, dataset_names: tuple[str, ...]) -> dict[s
         "inputs": inputs,
         "scenario": resolved,
     }
+
+
+def _dumped(models: Mapping[str, BaseModel]) -> dict[str, Any]:
+    return {name: model.model_dump(mode="json") for name, model in models.items()}

@@ -9,7 +9,10 @@ from evpath.scenario.emissions import Activity
 
 
 def distance_per_car(
-    stock_by_cohort: xr.DataArray, spec: Activity, age_offset: xr.DataArray | float
+    stock_by_cohort: xr.DataArray,
+    spec: Activity,
+    age_offset: xr.DataArray | float,
+    calibration_stock: xr.DataArray | None = None,
 ) -> xr.DataArray:
     """Annual distance of one car (segment, year, cohort) [km/yr].
 
@@ -23,13 +26,17 @@ def distance_per_car(
     spec : Activity
     age_offset : float or DataArray (segment) [years]
         Age at the end of the entry year (1, 1/2 or 0 by ``inflow_at``).
+    calibration_stock : DataArray like ``stock_by_cohort``, optional
+        The fleet whose mean distance is ``annual_km`` when it is not the one driven: the
+        whole market's, when the model runs on one group of makers' cars.
     """
     age = (stock_by_cohort.year - stock_by_cohort.cohort + age_offset).clip(min=0.0)
     shape = (1.0 - spec.age_decline) ** age * (1.0 + spec.distance_trend) ** (
         stock_by_cohort.year - spec.calibration_year
     )
     shape = shape.where(stock_by_cohort.cohort <= stock_by_cohort.year, 0.0)
-    at_calibration = stock_by_cohort.sel(year=spec.calibration_year).sum(["region", "powertrain"])
+    calibrated = stock_by_cohort if calibration_stock is None else calibration_stock
+    at_calibration = calibrated.sel(year=spec.calibration_year).sum(["region", "powertrain"])
     mean_shape = (at_calibration * shape.sel(year=spec.calibration_year)).sum("cohort") / (
         at_calibration.sum("cohort")
     )

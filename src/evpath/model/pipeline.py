@@ -68,12 +68,23 @@ class Inputs:
         return tuple(dict.fromkeys(names))
 
 
-def run_pipeline(scenario: Scenario, inputs: Inputs, *, target_only: bool = False) -> xr.Dataset:
+def run_pipeline(
+    scenario: Scenario,
+    inputs: Inputs,
+    *,
+    target_only: bool = False,
+    sales: xr.DataArray | None = None,
+    calibration_stock: xr.DataArray | None = None,
+) -> xr.Dataset:
     """Every stage of the model for one scenario.
 
     With ``target_only``, only what the per-car target reads: sales, fleet, pack sizes
     and the use phase (the battery, plant, metal and charging variables are left out);
-    the questions that re-run the model many times use it.
+    the questions that re-run the model many times use it. ``sales`` (region, segment,
+    powertrain, year) [vehicles/yr] replaces the sales stage: a makers' scope runs each
+    market's model on the makers' cars only (see :mod:`evpath.model.scope`), with
+    distances calibrated on the whole market's fleet, ``calibration_stock`` (stock by
+    cohort).
 
     Returns
     -------
@@ -84,7 +95,8 @@ def run_pipeline(scenario: Scenario, inputs: Inputs, *, target_only: bool = Fals
         Units in attrs, from the variable catalogue (``core/variables.csv``).
     """
     years = np.arange(scenario.years.start, scenario.years.end + 1)
-    sales = new_sales(scenario, inputs.history.sales.sel(region=scenario.regions), years)
+    if sales is None:
+        sales = market_sales(scenario, inputs, years)
     fleet = fleet_stock(scenario, sales)
     parts = [fleet_variables(sales, fleet)]
     pack = use = None
@@ -96,7 +108,7 @@ def run_pipeline(scenario: Scenario, inputs: Inputs, *, target_only: bool = Fals
             pack = batteries.pack
             parts.append(batteries.variables)
     if scenario.emissions is not None and inputs.use is not None and pack is not None:
-        use = use_phase_stage(scenario.emissions, inputs.use, sales, fleet, pack)
+        use = use_phase_stage(scenario.emissions, inputs.use, sales, fleet, pack, calibration_stock)
         parts.append(use)
     if scenario.charging is not None and inputs.charging is not None and not target_only:
         electricity = None if use is None else use["electricity_use"]
@@ -107,6 +119,11 @@ def run_pipeline(scenario: Scenario, inputs: Inputs, *, target_only: bool = Fals
         )
     dataset = xr.merge(parts, compat="no_conflicts", join="outer", combine_attrs="drop")
     return annotate(dataset.transpose("region", "segment", "powertrain", "year", ...))
+
+
+def market_sales(scenario: Scenario, inputs: Inputs, years: np.ndarray) -> xr.DataArray:
+    """New sales of the scenario's whole market (region, segment, powertrain, year)."""
+    return new_sales(scenario, inputs.history.sales.sel(region=scenario.regions), years)
 
 
 def fleet_variables(sales: xr.DataArray, fleet: FleetResult) -> xr.Dataset:

@@ -121,16 +121,15 @@ def project_powertrain_shares(
                     anchors[milestone.year] = xr.DataArray(
                         mix, coords={"powertrain": list(POWERTRAINS)}
                     ).broadcast_like(last_mix.sel(segment=segment))
-        pieces.append(_path_through(anchors, future, sales))
+        pieces.append(path_through(anchors, future, sales.curve))
     return xr.concat(pieces, dim=history_shares.segment).transpose(
         "region", "segment", "powertrain", "year", ...
     )
 
 
-def _path_through(
-    anchors: dict[int, xr.DataArray], years: np.ndarray, sales: Sales
-) -> xr.DataArray:
-    """Shares at ``years`` moving between consecutive anchors along the scenario's curve."""
+def path_through(anchors: dict[int, xr.DataArray], years: np.ndarray, curve: Curve) -> xr.DataArray:
+    """Shares at ``years`` moving between consecutive anchors (year → shares) along
+    ``curve``; held before the first anchor and after the last."""
     anchor_years = np.array(sorted(anchors))
     if len(anchor_years) == 1:
         return anchors[int(anchor_years[0])].expand_dims(year=years).transpose(..., "year")
@@ -139,7 +138,7 @@ def _path_through(
     start = end - 1
     length = anchor_years[end] - anchor_years[start]
     interval = xr.DataArray(length.astype(float), dims="year")
-    f = progress((years - anchor_years[start]) / interval, sales.curve, interval)
+    f = progress((years - anchor_years[start]) / interval, curve, interval)
     a = stacked.isel(anchor=xr.DataArray(start, dims="year"))
     b = stacked.isel(anchor=xr.DataArray(end, dims="year"))
     return (a + (b - a) * f).assign_coords(year=years)

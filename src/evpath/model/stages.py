@@ -191,17 +191,24 @@ class UseData:
 
 
 def use_phase_stage(
-    spec: Emissions, data: UseData, sales: xr.DataArray, fleet: FleetResult, pack: xr.DataArray
+    spec: Emissions,
+    data: UseData,
+    sales: xr.DataArray,
+    fleet: FleetResult,
+    pack: xr.DataArray,
+    calibration_stock: xr.DataArray | None = None,
 ) -> xr.Dataset:
     """Vehicle-km, energy by carrier, emissions by stage, grid and hydrogen intensity,
-    per-car indicators, the reduction against the base year and its decomposition."""
+    per-car indicators, the reduction against the base year and its decomposition.
+    ``calibration_stock`` (stock by cohort): the fleet whose mean distance is the
+    scenario's, when it is not ``fleet`` (see :func:`distance_per_car`)."""
     years = sales.year.values
     regions = sales.region.values
     by_cohort = fleet.stock_by_cohort
     cohorts = by_cohort.cohort.values
     factors = data.factors
 
-    distance = distance_per_car(by_cohort, spec.activity, fleet.entry_age)
+    distance = distance_per_car(by_cohort, spec.activity, fleet.entry_age, calibration_stock)
     intensity = intensity_per_km(spec.energy, fleet.segments, cohorts)
     energy = energy_by_carrier(by_cohort, distance, intensity)
 

@@ -1,0 +1,163 @@
+"""The makers' scope: sums close, the Japan market is the domestic run, the scope's
+per-car figures are the weighted markets, and bad scope files are clear errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+import evpath
+from evpath.cli.app import app
+from evpath.data.makers import WORLD, maker_history
+from evpath.errors import ScenarioError
+from evpath.model.scope import ALL_MARKETS, SCOPE_VARIABLES, allocated_sales
+from evpath.results import ScopeResults
+from evpath.scenario.scope import bundled_scopes, load_scope
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def makers() -> ScopeResults:
+    results = evpath.run("japan-makers-2050")
+    assert isinstance(results, ScopeResults)
+    return results
+
+
+def test_each_makers_markets_add_up_to_its_worldwide_total():
+    spec = load_scope("japan-makers-2050")
+    history = maker_history(spec.scope.makers.history)
+    table, provenance = allocated_sales(history, spec.scope.makers, 2024)
+    for maker, rows in provenance.groupby("maker"):
+        year = int(rows["year"].iloc[0])
+        world = history.sales.sel(maker=maker, market=WORLD, year=year)
+        if np.isnan(float(world)):
+            world = history.world_production.sel(maker=maker, year=year)
+        assert float(table.sel(maker=maker).sum()) == pytest.approx(float(world), rel=1e-9)
+        reported = rows[rows["basis"] == "reported"]
+        for _, row in reported.iterrows():
+            figure = history.sales.sel(maker=maker, market=row["market"], year=year)
+            assert row["vehicles"] == pytest.approx(float(figure))
+    assert (table >= 0).all()
+
+
+def test_maker_rows_add_up_to_the_makers_cars_in_every_market(makers):
+    ds = makers.dataset
+    by_maker = ds["maker_sales"].sum("maker")
+    assert np.allclose(by_maker, ds["sales"].sum("segment"), rtol=1e-9)
+    share = ds["sales"].sum(["segment", "powertrain"]) / ds["market_sales"].sum("powertrain")
+    assert np.allclose(share, ds["makers_market_share"], rtol=1e-9)
+    assert float(ds["maker_sales"].min()) >= 0.0
+
+
+def test_the_makers_stock_balances(makers):
+    ds = makers.dataset
+    stock = ds["stock"].sum("segment")
+    change = stock.diff("year")
+    flows = (ds["sales"] - ds["outflow"]).sum("segment").isel(year=slice(1, None))
+    assert np.allclose(change, flows, atol=1e-6 * float(stock.max()))
+
+
+def test_the_japan_market_is_the_domestic_run_at_the_makers_share(makers, japan_2050):
+    japan = makers.dataset.sel(region="JPN")
+    domestic = japan_2050.dataset.sel(region="JPN", year=slice(2010, 2050))
+    years = domestic.year
+    assert np.allclose(
+        japan["wtw_per_new_car"].sel(year=years), domestic["wtw_per_new_car"], rtol=1e-9
+    )
+    assert np.allclose(
+        japan["sales"].sel(year=years, segment=domestic.segment),
+        0.94 * domestic["sales"],
+        rtol=1e-9,
+    )
+
+
+def test_the_scope_is_the_markets_weighted_by_the_makers_new_cars(makers):
+    ds = makers.dataset
+    cars = ds["sales"].sum(["segment", "powertrain"])
+    by_hand = (ds["wtw_per_new_car"] * cars).sum("region") / cars.sum("region")
+    scope = ds["scope_per_car"].sel(metric="wtw_per_new_car")
+    assert np.allclose(scope, by_hand, rtol=1e-12)
+    frame = makers.emissions_target()
+    whole = frame.loc[ALL_MARKETS]
+    goal = 0.1 * whole["base_value"]
+    markets = frame.drop(ALL_MARKETS)
+    assert markets["weight"].sum() == pytest.approx(1.0)
+    assert markets["contribution"].sum() == pytest.approx(whole["value"] - goal)
+    for market, row in markets.iterrows():
+        others = (markets["weight"] * markets["value"]).drop(market).sum()
+        assert row["needed_alone"] == pytest.approx((goal - others) / row["weight"])
+
+
+def test_every_scope_variable_is_catalogued(makers):
+    assert set(SCOPE_VARIABLES) <= set(makers.dataset.data_vars)
+    assert not makers.tidy["value"].isna().all()
+
+
+def test_the_verdicts_cover_every_market(makers):
+    verdict = makers.target_verdict()
+    assert list(verdict.index) == [*makers.markets, ALL_MARKETS]
+    assert verdict.loc[ALL_MARKETS, "electrified_share"] == pytest.approx(1.0)
+
+
+def _scope_file(tmp_path, change):
+    document = yaml.safe_load(bundled_scopes()["japan-makers-2050"].read_text(encoding="utf-8"))
+    change(document)
+    path = tmp_path / "scope.yaml"
+    path.write_text(yaml.safe_dump(document), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda d: d["markets"].update(Mars=d["markets"]["India"]), "markets.Mars: unknown market"),
+        (lambda d: d["makers"]["groups"].append("Tesla"), "makers.groups[7]: got 'Tesla'"),
+        (
+            lambda d: d["makers"]["allocation"]["Suzuki"].update(India=0.9),
+            "makers.allocation: Suzuki: shares sum",
+        ),
+        (
+            lambda d: d["markets"]["India"].update(scenario="market-china"),
+            "region 'China' is already in market",
+        ),
+        (
+            lambda d: d["markets"]["Europe"]["mix"]["path"][2050].update(BEV=0.5),
+            "markets.Europe.mix.path: 2050: shares sum",
+        ),
+        (lambda d: d["target"].update(metric="wtw_per_km_new"), "target.metric"),
+    ],
+)
+def test_a_bad_scope_file_exits_2_naming_the_field(tmp_path, change, expected):
+    path = _scope_file(tmp_path, change)
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2, result.output
+    assert expected in result.output.replace("\n", " ")
+    assert "Traceback" not in result.output
+
+
+def test_a_market_scenario_without_emissions_is_refused(tmp_path):
+    path = _scope_file(
+        tmp_path, lambda d: d["markets"]["China"].update(scenario="china-current-trends")
+    )
+    with pytest.raises(ScenarioError, match=r"markets.China.scenario: .* without emissions"):
+        load_scope(path)
+
+
+def test_the_bundled_scopes_validate_and_list():
+    result = runner.invoke(app, ["validate", *bundled_scopes()])
+    assert result.exit_code == 0, result.output
+    listed = runner.invoke(app, ["scenarios"])
+    assert all(name in listed.output for name in bundled_scopes())
+
+
+def test_a_scope_run_reads_back_from_the_store(makers, tmp_path):
+    paths = makers.write(tmp_path / "out", tmp_path / "runs.duckdb")
+    from evpath.io.store import ResultsStore
+
+    stored = ResultsStore(paths["store"]).table("results", makers.run_id)
+    assert set(SCOPE_VARIABLES) <= set(stored["variable"])
+    share = stored[stored["variable"] == "makers_market_share"]
+    assert share["value"].between(0.0, 1.0).all()
