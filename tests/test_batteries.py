@@ -1,4 +1,5 @@
-"""Batteries, cell plants and metals: balances, units, learning curve, recycling limits."""
+"""Batteries, cell plants and metals: balances, units, learning curve, recycling limits;
+plant equipment that retires after its life and is replaced."""
 
 from __future__ import annotations
 
@@ -124,7 +125,7 @@ def test_full_recycling_leaves_no_primary_demand_in_a_steady_state():
     assert float(flows["metal_primary_demand"].sel(region="R", year=2000, metal="cobalt")) > 0
 
 
-def test_manufacturing_builds_for_the_peak_and_splits_investment():
+def test_manufacturing_builds_for_the_need_keeps_idle_capacity_and_splits_investment():
     demand = xr.DataArray(
         [[10.0, 20.0, 15.0, 30.0]], coords={"region": ["R"], "year": [2001, 2002, 2003, 2004]}
     )
@@ -133,14 +134,110 @@ def test_manufacturing_builds_for_the_peak_and_splits_investment():
         line_gwh=4.0,
         capex_musd_per_gwh=50.0,
         capex_year=2001,
+        equipment_life=10,
+        equipment_life_spread=0.0,
         steps={"electrode_making": 0.5, "cell_assembly": 0.5},
         note="test",
     )
     plants = manufacturing(demand, spec).sel(region="R")
+    np.testing.assert_allclose(plants["cell_capacity_installed"], [20, 40, 40, 60])
     np.testing.assert_allclose(plants["cell_capacity"], [20, 40, 30, 60])
     np.testing.assert_allclose(plants["capacity_added"], [20, 20, 0, 20])
     np.testing.assert_allclose(plants["production_lines"], [5, 10, 7.5, 15])
     np.testing.assert_allclose(plants["equipment_investment"].sum("step"), [1000, 1000, 0, 1000])
+
+
+def _plants(demand, **changes):
+    spec = {
+        "utilisation": 0.8,
+        "line_gwh": 2.0,
+        "capex_musd_per_gwh": 40.0,
+        "capex_year": 2000,
+        "capex_decline": 0.02,
+        "equipment_life": 10,
+        "equipment_life_spread": 0.0,
+        "steps": {"electrode_making": 0.5, "cell_assembly": 0.5},
+        "note": "test",
+    }
+    return manufacturing(demand, Manufacturing(**{**spec, **changes})).sel(region="R")
+
+
+def _flat(years, gwh=80.0):
+    return xr.DataArray(np.full((1, years.size), gwh), coords={"region": ["R"], "year": years})
+
+
+def test_equipment_retires_after_its_life_and_is_replaced():
+    """Flat demand: with one 10-year life the whole plant is rebuilt every 10 years; with
+    a spread life replacement settles at capacity / mean life a year (renewal theory),
+    and investment = capex × (growth + replacement)."""
+    years = np.arange(2000, 2061)
+    fixed = _plants(_flat(years))
+    built = fixed["capacity_added"].to_series()
+    assert built[built > 1e-9].index.tolist() == [2000, 2010, 2020, 2030, 2040, 2050, 2060]
+    np.testing.assert_allclose(built[[2010, 2030, 2060]], 100.0)
+    spread = _plants(_flat(years), equipment_life_spread=0.2)
+    late = spread.sel(year=slice(2045, None))
+    np.testing.assert_allclose(late["capacity_added"], 100.0 / 10, rtol=0.08)
+    assert float(spread["equipment_investment"].sum("step").sel(year=slice(2001, None)).min()) > 0
+    capex = 40.0 * 0.98 ** (spread.year - 2000)
+    growth = spread["cell_capacity_installed"].diff("year").clip(min=0)
+    growth = growth.reindex(
+        year=spread.year, fill_value=float(spread["cell_capacity_installed"][0])
+    )
+    np.testing.assert_allclose(
+        spread["equipment_investment"].sum("step"),
+        spread["equipment_replacement_investment"] + capex * growth,
+        rtol=1e-9,
+        atol=1e-9,
+    )
+
+
+def test_installed_equipment_balances_and_covers_the_need():
+    """K[t] − K[t−1] = added − retired; K ≥ the largest need of the next lead_years; a
+    one-year dip in demand does not stop replacement when capacity is built a year ahead."""
+    years = np.arange(2000, 2031)
+    demand = _flat(years) * xr.DataArray(
+        np.where(years == 2015, 0.5, 1.0) * (1 + 0.05 * (years - 2000)), coords={"year": years}
+    )
+    for lead in (0, 1, 3):
+        plants = _plants(demand, equipment_life_spread=0.2, lead_years=lead)
+        installed = plants["cell_capacity_installed"]
+        np.testing.assert_allclose(
+            installed.diff("year"),
+            (plants["capacity_added"] - plants["capacity_retired"]).isel(year=slice(1, None)),
+            rtol=1e-9,
+            atol=1e-9,
+        )
+        ahead = plants["cell_capacity"].rolling(year=lead + 1).max().shift(year=-lead)
+        assert bool((installed >= ahead.fillna(0) - 1e-9).all())
+    dipped = _plants(demand, equipment_life_spread=0.2, lead_years=1)
+    assert float(dipped["capacity_added"].sel(year=2015)) > 0
+
+
+@pytest.mark.parametrize("name", ["japan-2050", "world-current-trends"])
+def test_bundled_equipment_investment_stays_positive_once_plants_exist(shared_run, name):
+    """Every projected year buys equipment (growth or replacement; before this change
+    japan-2050 bought none in 2024 and world-current-trends none from 2036), and in 2050
+    at least the replacement of what retires. (In the history a demand dip can leave
+    capacity idle: Japan's 2019-2020.)"""
+    dataset = shared_run(name).dataset.isel(region=0)
+    invest = dataset["equipment_investment"].sum("step")
+    assert float(invest.sel(year=slice(2024, None)).min()) > 0
+    replaced = dataset["equipment_replacement_investment"].sel(year=2050)
+    assert float(replaced) > 0
+    assert float(invest.sel(year=2050)) >= float(replaced)
+
+
+def test_equipment_investment_stops_only_where_capacity_stands_idle(japan_current_trends):
+    """japan-current-trends: demand dips in 2024-2025, and no equipment is bought only
+    where the equipment still in service exceeds what is needed (idle capacity)."""
+    dataset = japan_current_trends.dataset.sel(region="JPN")
+    idle = dataset["cell_capacity_installed"] > dataset["cell_capacity"] + 1e-9
+    none = dataset["capacity_added"] <= 1e-12
+    started = dataset.year > int(
+        dataset.year[(dataset["cell_capacity_installed"] > 0).argmax("year")]
+    )
+    assert bool((idle | ~none | ~started).all())
 
 
 def test_supply_concentration_from_usgs():
