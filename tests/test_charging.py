@@ -283,3 +283,65 @@ def test_adapters_prevent_stranding(write_scenario):
     )
     stranded = evpath.run(bridged).dataset["stranded_ev_share"]
     assert float(stranded.max()) == 0.0
+
+
+def test_drawn_charger_and_equipment_inputs_run_at_once_like_one_by_one(write_scenario):
+    """Four members drawing the charger life and spread, the fast target, the equipment
+    life and utilisation, run in one vectorised pass, equal the same scenarios run one by
+    one (charging and plant variables)."""
+    from evpath.analysis.ensemble.members import MemberRunner
+    from evpath.analysis.ensemble.sampling import design
+    from evpath.core.dims import DRAW
+    from evpath.model.pipeline import Inputs, run_pipeline
+    from evpath.scenario.loader import resolve_scenario
+    from evpath.scenario.uncertainty import locate, with_value
+
+    ranges = {
+        "charging.charger_life": (7.0, 11.0),
+        "charging.charger_life_spread": (0.1, 0.4),
+        "charging.targets.fast.2030": (20_000.0, 40_000.0),
+        "batteries.manufacturing.equipment_life": (8.0, 14.0),
+        "batteries.manufacturing.utilisation": (0.6, 0.9),
+    }
+    path = write_scenario(
+        {
+            "uncertainty": {
+                "note": "test ranges",
+                "parameters": {
+                    name: {"distribution": "uniform", "low": low, "high": high}
+                    for name, (low, high) in ranges.items()
+                },
+            }
+        }
+    )
+    scenario = load_scenario(path)
+    values = design(scenario.uncertainty, 4, "lhs", 3, sensitivity=False).values
+    members = MemberRunner(scenario).run(values)
+    document = scenario.model_dump(exclude={"uncertainty"})
+    names = [
+        "public_chargers",
+        "chargers_added",
+        "chargers_retired",
+        "charging_investment",
+        "fast_chargers_by_standard",
+        "cell_capacity_installed",
+        "capacity_added",
+        "equipment_investment",
+        "equipment_replacement_investment",
+    ]
+    for member in range(values.sizes[DRAW]):
+        row = values.isel({DRAW: member})
+        plain = document
+        for name in ranges:
+            plain = with_value(plain, locate(document, name), float(row.sel(input=name)))
+        single = resolve_scenario(plain)
+        expected = run_pipeline(single, Inputs.load(single))
+        got = members.isel({DRAW: member})
+        for name in names:
+            np.testing.assert_allclose(
+                got[name].transpose(*expected[name].dims).to_numpy(),
+                expected[name].to_numpy(),
+                rtol=1e-6,
+                atol=1e-6,
+                err_msg=f"{name} of member {member}",
+            )
