@@ -37,6 +37,12 @@ def secure_command(
         float | None,
         typer.Option("--lambda", help="Weight of CVaR in the objective, instead of the file's."),
     ] = None,
+    gap: Annotated[
+        float, typer.Option(help="Relative MIP gap at which HiGHS stops each solve.")
+    ] = 1e-3,
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", help="Seconds for each HiGHS solve.")
+    ] = 60.0,
 ) -> None:
     """Contract each member alone and the alliance pooled against disruption scenarios.
 
@@ -45,6 +51,12 @@ def secure_command(
     """
     if lam is not None and not 0 <= lam <= 1e6:
         msg = f"--lambda: got {lam:g}; allowed: a weight from 0 to 1e6"
+        raise InputError(msg)
+    if not 0 <= gap < 1:
+        msg = f"--gap: got {gap:g}; allowed: a relative gap from 0 to below 1"
+        raise InputError(msg)
+    if not time_limit > 0:
+        msg = f"--time-limit: got {time_limit:g}; allowed: a number of seconds above 0"
         raise InputError(msg)
     from evpath.procurement.disruptions import alliance_of, disruption_path, load_disruptions
     from evpath.procurement.instance import resolve
@@ -55,8 +67,9 @@ def secure_command(
     alliance = alliance_of(spec, path)
     with console.status(f"solving {spec.name}: each member alone and {alliance.name} pooled"):
         instance = resolve(alliance, scenario)
-        result = secure(spec, instance, lam)
+        result = secure(spec, instance, lam, mip_rel_gap=gap, time_limit=time_limit)
     print_security(spec.name, alliance.name, result)
+    print_rules(result, gap)
 
 
 def print_security(name: str, alliance: str, result: SecurityResult) -> None:
@@ -121,6 +134,34 @@ def print_security(name: str, alliance: str, result: SecurityResult) -> None:
                 f"{row.spot:,.0f}",
             )
     console.print(scenarios)
+
+
+def print_rules(result: SecurityResult, gap: float) -> None:
+    """Which rules of the alliance file the plans follow, and the gap the solves reached."""
+    from evpath.procurement.security import NOT_CARRIED
+
+    console.print(
+        "Contracts follow the alliance's tiers (with price paths and discounting), minimum "
+        "orders, contract costs, country cap and minimum number of suppliers; not carried: "
+        f"{NOT_CARRIED}. Undelivered tonnes are refunded at their tier cost, contract costs "
+        "are paid in full.",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if result.stopped_by_time:
+        console.print(
+            f"[yellow]HiGHS: a time limit (--time-limit) stopped {', '.join(result.stopped_by_time)}"
+            f" before the gap {gap:.2g} (--gap); largest gap left {result.mip_gap:.2%}; "
+            "their costs are upper bounds[/]",
+            highlight=False,
+            soft_wrap=True,
+        )
+    else:
+        console.print(
+            f"HiGHS: every solve within the relative gap {gap:.2%} (--gap); largest gap "
+            f"reached {result.mip_gap:.2%}",
+            highlight=False,
+        )
 
 
 def _clean(value: float) -> float:

@@ -187,7 +187,9 @@ def build(instance: Instance, members: tuple[int, ...], relax: frozenset[str]) -
 
     b = Builder()
     disc = instance.discount
-    v, w = add_segments(b, seg, disc)
+    v, w = add_segments(
+        b, seg, seg.slope * disc[None, :, None], seg.intercept * disc[None, :, None]
+    )
     x = b.variables("x", (n_m, n_t))
     stock_cost = np.full((n_m, n_t), instance.holding_cost) * disc
     stock_cost[:, -1] -= instance.leftover_value * disc[-1]
@@ -203,25 +205,16 @@ def build(instance: Instance, members: tuple[int, ...], relax: frozenset[str]) -
     return Model(instance, members, seg, b.cols, b.rows, b.lp())
 
 
-def add_segments(b: Builder, seg: Segments, disc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The segment columns ``v`` [t/yr] and ``w`` [0/1] (supplier, year, tier), costed at
-    their cost line times the year's present-value factor ``disc`` (year,), with the rows
+def add_segments(
+    b: Builder, seg: Segments, v_cost: ArrayLike, w_cost: ArrayLike
+) -> tuple[np.ndarray, np.ndarray]:
+    """The segment columns ``v`` [t/yr] and ``w`` [0/1] (supplier, year, tier) with costs
+    ``v_cost`` [USD/t] and ``w_cost`` [USD] (broadcast to that shape), and the rows
     ``seg_hi``, ``seg_lo``, ``one_segment`` and ``capacity``. Returns (v, w)."""
     n_s, n_t, n_k = seg.lo.shape
     inf = np.inf
-    v = b.variables(
-        "v",
-        (n_s, n_t, n_k),
-        cost=seg.slope * disc[None, :, None],
-        upper=np.where(seg.valid, seg.hi, 0.0),
-    )
-    w = b.variables(
-        "w",
-        (n_s, n_t, n_k),
-        cost=seg.intercept * disc[None, :, None],
-        upper=seg.valid,
-        integer=True,
-    )
+    v = b.variables("v", (n_s, n_t, n_k), cost=v_cost, upper=np.where(seg.valid, seg.hi, 0.0))
+    w = b.variables("w", (n_s, n_t, n_k), cost=w_cost, upper=seg.valid, integer=True)
     rows = b.constraints("seg_hi", (n_s, n_t, n_k), -inf, 0.0)
     b.terms(rows, v, 1.0)
     b.terms(rows, w, -seg.hi)

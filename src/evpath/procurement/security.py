@@ -1,19 +1,28 @@
-"""Security of supply under disruption: a two-stage stochastic LP per buyer, with CVaR.
+"""Security of supply under disruption: a two-stage stochastic MIP per buyer, with CVaR.
 
 A buyer (a member alone or the alliance pooled) contracts tonnes x[j, t] from each
 supplier j in each year t **before** it knows which disruption scenario s (probability
-π_s) happens. In scenario s, supplier j delivers a_s[j, t] · x[j, t], where
+π_s) happens. The contracts follow the alliance's rules as in ``evpath procure``
+(:mod:`evpath.procurement.mip`): incremental volume-discount tiers (one segment per
+bracket, price path by year), minimum orders, contract costs, the country cap and the
+minimum number of suppliers, on the buyer's share of every supplier's capacity. In
+scenario s, supplier j delivers a_s[j, t] · x[j, t], where
 
     a_s[j, t] = Π_cuts (1 − share · [country_j cut in year t]) × (1 − competing_buyer_s)
 
 (proportional rationing: a supplier that loses a share of its capacity delivers that
-share less of every contract; undelivered tonnes are not paid). Once s is known the
-buyer buys spot tonnes z_s[t] (at most its share of the spot capacity, at the spot price
-× the scenario's multiplier), carries stock I_s[t] ≥ 0 and leaves r_s[t] ≤ d[t] tonnes
-of demand unmet at the shortfall penalty:
+share less of every contract). Undelivered tonnes are refunded at the contract's tier
+cost; the contract cost is paid in full. Once s is known the buyer buys spot tonnes
+z_s[t] (at most its share of the spot capacity, at the spot price × the scenario's
+multiplier), carries stock I_s[t] ≥ 0 and leaves r_s[t] ≤ d[t] tonnes of demand unmet at
+the shortfall penalty:
 
     I_s[t] = I_s[t−1] + Σ_j a_s[j, t] x[j, t] + z_s[t] − d[t] + r_s[t]     (I_s[−1] = 0)
-    cost_s = Σ_jt p_j a_s[j, t] x[j, t] + Σ_t (spot_s z_s[t] + penalty r_s[t] + hold I_s[t])
+    cost_s = Σ_t δ_t [Σ_j (a_s[j, t] c_j,t(x[j, t]) + F_j [x[j, t] > 0])
+                      + spot_s z_s[t] + penalty r_s[t] + hold I_s[t]] − δ_T leftover I_s[T]
+
+with c_j,t the tier cost of a volume (without the contract cost F_j) and δ_t the
+present-value factor of year t (``policy.discount_rate``).
 
 Contracting ahead of a disruption builds the stockpile: tonnes bought above a year's
 demand are held at the alliance's holding cost and drawn when supply is cut.
@@ -22,19 +31,19 @@ Objective (Rockafellar–Uryasev): minimise Σ_s π_s cost_s + λ (η + Σ_s π_
 with u_s ≥ cost_s − η, u_s ≥ 0; at the optimum η + Σ π u / (1 − α) is CVaR_α of the cost.
 An optional cap bounds the expected shortfall Σ_s π_s Σ_t r_s[t].
 
-Simplifications, stated to users in docs/security.md: the LP prices each supplier at one
-**linear price**, the average incremental-tier price of the volume the buyer could take
-from it in an average year (min of its capacity share and its demand), so that a larger
-buyer pays less per tonne as in the tiers; contract fixed costs, minimum orders, the
-country cap, the minimum number of suppliers, the risk weight and the policy stockpile
-floor of the alliance file are not modelled here (``evpath procure`` keeps them).
-Members alone get their demand share of every supplier's capacity and of the spot
-capacity in each year, the stand-alone convention of ``evpath procure``.
+Two rules of the alliance file are not carried, on purpose (stated in the output and in
+docs/procurement.md): the notional risk weight (the scenarios price supply risk
+explicitly, so the score would count it twice) and the policy stockpile floor (a floor
+that must hold in a disruption forbids drawing the stock it exists for; here the model
+chooses the buffer from the scenarios). Members alone get their demand share of every
+supplier's capacity and of the spot capacity in each year, the stand-alone convention
+of ``evpath procure``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import highspy
 import numpy as np
@@ -45,8 +54,17 @@ from evpath.errors import ProcurementError
 from evpath.procurement import highs
 from evpath.procurement.disruptions import DisruptionFile
 from evpath.procurement.instance import TOLERANCE_T, Instance, capacity_share
+from evpath.procurement.mip import Builder, Layout, add_segments, add_supplier_rules
+from evpath.procurement.segments import Segments, segments
+from evpath.procurement.solve import checked, segment_columns
 
 POOLED = "alliance pooled"
+NOT_CARRIED = (
+    "policy.risk_weight (the scenarios price supply risk, so the score would count it "
+    "twice) and policy.stockpile (a floor that must hold in a disruption forbids drawing "
+    "the stock it exists for; the plan chooses its buffer from the scenarios)"
+)
+"""Rules of the alliance file the two-stage model does not carry, and why."""
 
 
 @dataclass(frozen=True)
@@ -100,35 +118,39 @@ def resolve_scenarios(spec: DisruptionFile, instance: Instance) -> Scenarios:
     )
 
 
-def linear_price(instance: Instance, volume: np.ndarray) -> np.ndarray:
-    """Average incremental-tier price of buying ``volume`` (supplier,) [t/yr] [USD/t];
-    the first bracket's price for a volume of 0."""
-    ends = instance.tier_end
-    starts = np.concatenate([np.zeros((ends.shape[0], 1)), ends[:, :-1]], axis=1)
-    with np.errstate(invalid="ignore"):  # padding brackets: inf − inf
-        inside = np.nan_to_num(np.clip(volume[:, None] - starts, 0.0, ends - starts), nan=0.0)
-    cost = np.nansum(np.where(np.isnan(instance.tier_price), 0.0, instance.tier_price) * inside, 1)
-    first = instance.tier_price[:, 0]
-    return np.divide(cost, volume, out=first.copy(), where=volume > TOLERANCE_T)
-
-
 @dataclass(frozen=True)
 class SecurityPlan:
     """One buyer's plan and its outcome in every scenario.
 
+    Attributes
+    ----------
+    name : str
+    members : tuple of int
+        Indices of the members in the buyer.
     contracts : ndarray (supplier, year) [t/yr]
-    price : ndarray (supplier,) [USD/t], the linear prices used
-    scenario_cost : ndarray (scenario,) [USD]
+    contract_cost : float [USD]
+        Present value of the contracts if every tonne is delivered: tier prices on the
+        contracted volumes and the suppliers' contract costs.
+    probability : ndarray (scenario,) [fraction]
+    scenario_cost : ndarray (scenario,) [USD], present value
     scenario_shortfall : ndarray (scenario,) [t over all years]
     stock : ndarray (scenario, year) [t], end-of-year stock
     spot : ndarray (scenario, year) [t/yr]
     demand : ndarray (year,) [t/yr]
+    alpha : float [fraction]
     objective : float [USD], expected cost + λ CVaR
+    mip_gap : float [fraction]
+        Relative gap between the plan's own objective and the lower bound HiGHS proved.
+    stopped_by_time : bool
+        Whether a time limit stopped the solve before the gap asked for was proved.
+    columns : ndarray
+        The solution vector, for warm starts.
     """
 
     name: str
+    members: tuple[int, ...]
     contracts: np.ndarray
-    price: np.ndarray
+    contract_cost: float
     probability: np.ndarray
     scenario_cost: np.ndarray
     scenario_shortfall: np.ndarray
@@ -137,6 +159,9 @@ class SecurityPlan:
     demand: np.ndarray
     alpha: float
     objective: float
+    mip_gap: float = 0.0
+    stopped_by_time: bool = False
+    columns: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
 
     @property
     def expected_cost(self) -> float:
@@ -163,11 +188,6 @@ class SecurityPlan:
         """Probability that some demand is not met [fraction]."""
         return float(self.probability[self.scenario_shortfall > TOLERANCE_T].sum())
 
-    @property
-    def contract_cost(self) -> float:
-        """Cost of the contracts if every tonne is delivered [USD]."""
-        return float(self.price @ self.contracts.sum(axis=1))
-
 
 def cvar(cost: np.ndarray, probability: np.ndarray, alpha: float) -> float:
     """CVaR_α of a discrete cost distribution [USD]: min over η of η + E[(c − η)+]/(1 − α)."""
@@ -178,149 +198,204 @@ def cvar(cost: np.ndarray, probability: np.ndarray, alpha: float) -> float:
     return float(var + p @ np.maximum(c - var, 0.0) / (1.0 - alpha))
 
 
+@dataclass(frozen=True)
+class SecurityModel:
+    """One buyer's two-stage MIP: segments, column blocks and row groups by name, the
+    scenario costs as a matrix and the model for HiGHS.
+
+    cost : sparse matrix (scenario, column) [USD per unit of the column]
+        Present-value cost of each scenario as a linear function of the columns.
+    """
+
+    members: tuple[int, ...]
+    seg: Segments
+    cols: Layout
+    demand: np.ndarray
+    cost: sparse.csr_matrix
+    lp: highspy.HighsLp
+
+
+def build_security(
+    instance: Instance,
+    scenarios: Scenarios,
+    members: tuple[int, ...],
+    lam: float,
+    alpha: float,
+    max_expected_shortfall: float | None = None,
+) -> SecurityModel:
+    """The two-stage MIP of the buyer made of ``members`` (see the module docstring)."""
+    share = capacity_share(instance, members)
+    demand = instance.demand[list(members)].sum(axis=0)
+    seg = segments(instance, members, counted=instance.min_suppliers > 0)
+    disc = instance.discount
+    n_t = seg.lo.shape[1]
+    n_s = len(scenarios.names)
+    b = Builder()
+    v, w = add_segments(b, seg, 0.0, 0.0)
+    spot_cap = np.where(np.isinf(scenarios.spot_capacity), np.inf, scenarios.spot_capacity * share)
+    z = b.variables("spot", (n_s, n_t), upper=spot_cap)
+    r = b.variables("shortfall", (n_s, n_t), upper=demand)
+    stock = b.variables("stock", (n_s, n_t))
+    eta = b.variables("eta", (1,), lower=-np.inf)
+    u = b.variables("excess", (n_s,))
+    available = scenarios.available[..., None]  # (scenario, supplier, year, 1)
+    rows = b.constraints("balance", (n_s, n_t), -demand, -demand)
+    b.terms(rows, stock, 1.0)
+    b.terms(rows[:, 1:], stock[:, :-1], -1.0)
+    b.terms(rows[:, None, :, None], v[None], -available)
+    b.terms(rows, z, -1.0)
+    b.terms(rows, r, -1.0)
+    add_supplier_rules(b, instance, v, w, demand > 0)
+    # Scenario costs: delivered tonnes at their tier cost, the contract cost in full,
+    # spot, shortfall, holding less the leftover credit; each year at its discount.
+    at = disc[None, :, None]
+    hold = np.full(n_t, instance.holding_cost) * disc
+    hold[-1] -= instance.leftover_value * disc[-1]
+    fixed = seg.fixed[:, None, None]
+    cost = _scenario_matrix(
+        first=[
+            (v, available * seg.price * at),
+            (w, (available * (seg.intercept - fixed) + fixed) * at),
+        ],
+        second=[
+            (z, scenarios.spot_price[:, None] * disc),
+            (r, scenarios.penalty * disc),
+            (stock, hold),
+        ],
+        n_col=b.cols.size,
+    )
+    rows = b.constraints("cvar", (n_s,), 0.0, np.inf)
+    b.terms(rows, u, 1.0)
+    b.terms(rows, eta, 1.0)
+    coo = cost.tocoo()
+    b.terms(rows[coo.row], coo.col, -coo.data)
+    if max_expected_shortfall is not None:
+        rows = b.constraints("expected_shortfall", (1,), -np.inf, max_expected_shortfall)
+        b.terms(rows, r, scenarios.probability[:, None])
+    lp = b.lp()
+    objective = np.asarray(scenarios.probability @ cost).ravel()
+    objective[eta] += lam
+    objective[u] += lam * scenarios.probability / (1.0 - alpha)
+    lp.col_cost_ = objective
+    return SecurityModel(members, seg, b.cols, demand, cost, lp)
+
+
+def _scenario_matrix(
+    first: list[tuple[np.ndarray, np.ndarray]],
+    second: list[tuple[np.ndarray, np.ndarray]],
+    n_col: int,
+) -> sparse.csr_matrix:
+    """Scenario costs as a matrix (scenario, column) [USD per unit of the column].
+
+    first : (columns, value) pairs of first-stage blocks; ``value`` (scenario, *columns
+        shape) is each column's cost in each scenario.
+    second : (columns, value) pairs of second-stage blocks with columns (scenario, year);
+        ``value``, broadcast to that shape, counts in its own scenario only.
+    """
+    n_s = second[0][0].shape[0]
+    rows, cols, vals = [], [], []
+    for columns, value in first:
+        full = np.broadcast_to(value, (n_s, *columns.shape))
+        scenario = np.arange(n_s).reshape((n_s,) + (1,) * columns.ndim)
+        rows.append(np.broadcast_to(scenario, full.shape).ravel())
+        cols.append(np.broadcast_to(columns, full.shape).ravel())
+        vals.append(full.ravel())
+    for columns, value in second:
+        rows.append(np.broadcast_to(np.arange(n_s)[:, None], columns.shape).ravel())
+        cols.append(columns.ravel())
+        vals.append(np.broadcast_to(value, columns.shape).ravel())
+    data = (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols)))
+    return sparse.csr_matrix(data, shape=(n_s, n_col))
+
+
 def solve_security(
     instance: Instance,
     scenarios: Scenarios,
-    share: np.ndarray,
+    members: tuple[int, ...],
     name: str,
     lam: float,
     alpha: float,
     max_expected_shortfall: float | None = None,
-    holding_cost: float | None = None,
+    *,
+    start: np.ndarray | None = None,
+    mip_rel_gap: float = 1e-4,
+    time_limit: float = 60.0,
 ) -> SecurityPlan:
-    """The plan of a buyer with ``share`` (year,) of every capacity and of alliance demand.
+    """The plan of the buyer made of ``members``, from the solution vector ``start`` if
+    given (see :func:`combined_start`).
+
+    mip_rel_gap : float [fraction]
+    time_limit : float [s]
+        HiGHS settings.
 
     Raises
     ------
     ProcurementError
-        When no plan meets the cap on expected shortfall.
+        When no plan meets the cap on expected shortfall or the alliance's rules.
     """
-    demand = instance.demand.sum(axis=0) * share
-    n_j, n_t = instance.capacity.shape
-    n_s = len(scenarios.names)
-    capacity = instance.capacity * share
-    price = linear_price(instance, np.minimum(capacity.mean(axis=1), demand.mean()))
-    hold = instance.holding_cost if holding_cost is None else holding_cost
-    # Columns: x (j, t), then z, r, I (s, t), then η, then u (s).
-    x = np.arange(n_j * n_t).reshape(n_j, n_t)
-    z = x.size + np.arange(n_s * n_t).reshape(n_s, n_t)
-    r = z + n_s * n_t
-    stock = r + n_s * n_t
-    eta = x.size + 3 * n_s * n_t
-    u = eta + 1 + np.arange(n_s)
-    n_col = eta + 1 + n_s
-    # Scenario costs as a matrix (scenario, column).
-    s_idx = np.arange(n_s)[:, None]
-    avail_x = scenarios.available.reshape(n_s, -1)
-    cost_rows = [
-        np.broadcast_to(s_idx, avail_x.shape),
-        np.broadcast_to(s_idx, z.shape),
-        np.broadcast_to(s_idx, r.shape),
-        np.broadcast_to(s_idx, stock.shape),
-    ]
-    cost_cols = [np.broadcast_to(x.ravel(), avail_x.shape), z, r, stock]
-    cost_vals = [
-        avail_x * np.repeat(price, n_t),
-        np.broadcast_to(scenarios.spot_price[:, None], z.shape),
-        np.full(r.shape, scenarios.penalty),
-        np.full(stock.shape, hold),
-    ]
-    cost = sparse.csr_matrix(
-        (
-            np.concatenate([v.ravel() for v in cost_vals]),
-            (
-                np.concatenate([v.ravel() for v in cost_rows]),
-                np.concatenate([v.ravel() for v in cost_cols]),
-            ),
-        ),
-        shape=(n_s, n_col),
-    )
-    objective = np.asarray(scenarios.probability @ cost).ravel()
-    objective[eta] += lam
-    objective[u] += lam * scenarios.probability / (1.0 - alpha)
-    # Balance rows (s, t): I[s,t] − I[s,t−1] − Σ_j a x − z − r = −d[t].
-    row = np.arange(n_s * n_t).reshape(n_s, n_t)
-    rows = [row, row[:, 1:], np.broadcast_to(row[:, None, :], (n_s, n_j, n_t)), row, row]
-    cols = [stock, stock[:, :-1], np.broadcast_to(x, (n_s, n_j, n_t)), z, r]
-    vals = [
-        np.ones(row.shape),
-        -np.ones(row[:, 1:].shape),
-        -scenarios.available,
-        -np.ones(row.shape),
-        -np.ones(row.shape),
-    ]
-    lower = [np.broadcast_to(-demand, (n_s, n_t)).ravel()]
-    upper = [lower[0]]
-    # CVaR rows (s): u_s + η − cost_s ≥ 0.
-    first_cvar = row.size
-    coo = (-cost).tocoo()
-    rows += [first_cvar + coo.row, first_cvar + np.arange(n_s), first_cvar + np.arange(n_s)]
-    cols += [coo.col, u, np.full(n_s, eta)]
-    vals += [coo.data, np.ones(n_s), np.ones(n_s)]
-    lower.append(np.zeros(n_s))
-    upper.append(np.full(n_s, np.inf))
-    n_row = first_cvar + n_s
-    if max_expected_shortfall is not None:
-        rows.append(np.full(r.size, n_row))
-        cols.append(r.ravel())
-        vals.append(np.repeat(scenarios.probability, n_t))
-        lower.append(np.array([-np.inf]))
-        upper.append(np.array([max_expected_shortfall]))
-        n_row += 1
-    matrix = sparse.csc_matrix(
-        (
-            np.concatenate([np.ravel(v) for v in vals]),
-            (
-                np.concatenate([np.ravel(v) for v in rows]),
-                np.concatenate([np.ravel(v) for v in cols]),
-            ),
-        ),
-        shape=(n_row, n_col),
-    )
-    col_lower = np.zeros(n_col)
-    col_lower[eta] = -np.inf
-    col_upper = np.full(n_col, np.inf)
-    col_upper[x.ravel()] = capacity.ravel()
-    col_upper[z.ravel()] = np.broadcast_to(scenarios.spot_capacity * share, (n_s, n_t)).ravel()
-    col_upper[r.ravel()] = np.broadcast_to(demand, (n_s, n_t)).ravel()
-    lp = highspy.HighsLp()
-    lp.num_col_ = n_col
-    lp.num_row_ = n_row
-    lp.col_cost_ = objective
-    lp.col_lower_ = col_lower
-    lp.col_upper_ = col_upper
-    lp.row_lower_ = np.concatenate(lower)
-    lp.row_upper_ = np.concatenate(upper)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = matrix.indptr
-    lp.a_matrix_.index_ = matrix.indices
-    lp.a_matrix_.value_ = matrix.data
-    h = highs.run(lp, mip_rel_gap=0.0, time_limit=60.0)
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        if highs.proved_infeasible(h):
+    model = build_security(instance, scenarios, members, lam, alpha, max_expected_shortfall)
+    h = highs.run(model.lp, mip_rel_gap, time_limit, start)
+    if not highs.has_solution(h):
+        status = h.modelStatusToString(h.getModelStatus())
+        if highs.proved_infeasible(h) and max_expected_shortfall is not None:
             msg = (
                 f"{name}: no plan keeps the expected shortfall within "
                 f"risk.max_expected_shortfall ({max_expected_shortfall:g} t for the alliance, "
-                "its demand share for a member); allowed: a larger cap, more spot capacity "
-                "or fewer disruptions"
+                "its demand share for a member) under the alliance's rules; allowed: a larger "
+                "cap, more spot capacity or fewer disruptions"
+            )
+        elif highs.proved_infeasible(h):
+            msg = (
+                f"{name}: no contracts meet the alliance's minimum orders, country cap and "
+                "minimum number of suppliers; allowed: rules that evpath procure can meet"
             )
         else:
-            msg = f"{name}: HiGHS stopped with status {h.modelStatusToString(h.getModelStatus())}"
+            msg = f"{name}: HiGHS found no plan ({status}) within {time_limit:g} s"
         raise ProcurementError(msg)
-    col = np.asarray(h.getSolution().col_value, dtype=float)
+    outcome = checked(model.lp, h, start, mip_rel_gap, time_limit)
+    col = outcome.col
+    seg, cols = model.seg, model.cols
+    w = np.round(col[cols["w"]]) * seg.valid
+    v = col[cols["v"]] * w
+    purchase, contract = seg.costs(v, w)
     return SecurityPlan(
         name=name,
-        contracts=col[x],
-        price=price,
+        members=members,
+        contracts=v.sum(axis=2),
+        contract_cost=float(((purchase + contract) * instance.discount).sum()),
         probability=scenarios.probability,
-        scenario_cost=np.asarray(cost @ col).ravel(),
-        scenario_shortfall=col[r].sum(axis=1),
-        stock=col[stock],
-        spot=col[z],
-        demand=demand,
+        scenario_cost=np.asarray(model.cost @ col).ravel(),
+        scenario_shortfall=col[cols["shortfall"]].sum(axis=1),
+        stock=col[cols["stock"]],
+        spot=col[cols["spot"]],
+        demand=model.demand,
         alpha=alpha,
-        objective=float(h.getInfo().objective_function_value),
+        objective=outcome.cost,
+        mip_gap=outcome.gap,
+        stopped_by_time=outcome.timed_out,
+        columns=col,
     )
+
+
+def combined_start(
+    instance: Instance, scenarios: Scenarios, plans: Sequence[SecurityPlan]
+) -> np.ndarray | None:
+    """A solution vector of the buyer made of the plans' members that contracts what the
+    plans contract together and sums their spot, shortfall, stock and CVaR columns: a
+    warm start whose objective is at most the sum of theirs (tier costs are concave, the
+    contract cost is paid once, CVaR is subadditive). None if the summed contracts fit no
+    segment."""
+    members = tuple(sorted(m for p in plans for m in p.members))
+    model = build_security(instance, scenarios, members, 0.0, 0.5)
+    chosen = segment_columns(model.seg, np.sum([p.contracts for p in plans], axis=0))
+    if chosen is None:
+        return None
+    col = np.zeros(model.cols.size)
+    col[model.cols["v"]], col[model.cols["w"]] = chosen
+    for block in ("spot", "shortfall", "stock", "eta", "excess"):
+        index = model.cols[block]
+        col[index] = np.sum([p.columns[index] for p in plans], axis=0)
+    return col
 
 
 @dataclass(frozen=True)
@@ -332,6 +407,16 @@ class SecurityResult:
     pooled: SecurityPlan
     lam: float
     alpha: float
+
+    @property
+    def mip_gap(self) -> float:
+        """Largest relative gap left over the solves [fraction]."""
+        return max(p.mip_gap for p in (*self.alone, self.pooled))
+
+    @property
+    def stopped_by_time(self) -> tuple[str, ...]:
+        """Plans whose solve a time limit stopped before the gap asked for was proved."""
+        return tuple(p.name for p in (*self.alone, self.pooled) if p.stopped_by_time)
 
     @property
     def expected_cost_alone(self) -> float:
@@ -388,15 +473,46 @@ class SecurityResult:
         return pd.concat(frames, ignore_index=True).set_index(["plan", "scenario"])
 
 
-def secure(spec: DisruptionFile, instance: Instance, lam: float | None = None) -> SecurityResult:
+def secure(
+    spec: DisruptionFile,
+    instance: Instance,
+    lam: float | None = None,
+    *,
+    mip_rel_gap: float = 1e-3,
+    time_limit: float = 60.0,
+) -> SecurityResult:
     """Plan every member alone and the alliance pooled against ``spec``'s disruptions.
 
     Parameters
     ----------
     lam : float, optional
         Weight of CVaR instead of the file's ``risk.lambda``.
+    mip_rel_gap : float [fraction]
+        Relative gap at which HiGHS stops each solve (default 1e-3: the scenario copies
+        make these MIPs slower to close than ``procure``'s).
+    time_limit : float [s]
+        Seconds per solve.
+
+    Raises
+    ------
+    ProcurementError
+        When a cut names a country no supplier has, when leftover stock is worth more
+        than unlimited spot tonnes cost, or when a buyer has no plan.
+
+    Notes
+    -----
+    The pooled alliance is solved from the warm start of the members' plans combined
+    (:func:`combined_start`), so its objective never exceeds the sum of theirs.
     """
     scenarios = resolve_scenarios(spec, instance)
+    if np.isinf(scenarios.spot_capacity) and instance.leftover_value >= scenarios.spot_price.min():
+        msg = (
+            f"policy.leftover_value ({instance.leftover_value:,.0f} USD/t) is not below the "
+            f"spot price ({scenarios.spot_price.min():,.0f} USD/t) while spot.capacity is "
+            "unlimited: a plan would buy spot tonnes without end to be credited for them; "
+            "allowed: a leftover value below the spot price, or a spot.capacity"
+        )
+        raise ProcurementError(msg)
     weight = spec.risk.lambda_ if lam is None else lam
     alpha = spec.risk.alpha
     cap = spec.risk.max_expected_shortfall
@@ -410,20 +526,26 @@ def secure(spec: DisruptionFile, instance: Instance, lam: float | None = None) -
             solve_security(
                 instance,
                 scenarios,
-                capacity_share(instance, [i]),
+                (i,),
                 f"{member} alone",
                 weight,
                 alpha,
                 member_cap,
+                mip_rel_gap=mip_rel_gap,
+                time_limit=time_limit,
             )
         )
+    everyone = tuple(range(len(instance.members)))
     pooled = solve_security(
         instance,
         scenarios,
-        capacity_share(instance, range(len(instance.members))),
+        everyone,
         POOLED,
         weight,
         alpha,
         cap,
+        start=combined_start(instance, scenarios, alone),
+        mip_rel_gap=mip_rel_gap,
+        time_limit=time_limit,
     )
     return SecurityResult(scenarios, tuple(alone), pooled, weight, alpha)

@@ -14,6 +14,7 @@ from evpath.procurement.highs import has_solution, proved_infeasible, run
 from evpath.procurement.instance import TOLERANCE_T, Instance, buyer_name
 from evpath.procurement.mip import Model, build
 from evpath.procurement.result import Plan
+from evpath.procurement.segments import Segments
 
 
 def solve_buyer(
@@ -63,21 +64,38 @@ def solve_buyer(
             "a larger time_limit, or fewer members, suppliers or years"
         )
         raise ProcurementError(msg)
-    outcome = _checked(model, h, start, mip_rel_gap)
-    if start is not None and not outcome.trusted:
-        # HiGHS reported a value its returned vector does not reach (it may hand back
-        # the warm start): solve again from scratch and keep the cheaper priced vector.
-        cold = run(model.lp, mip_rel_gap, time_limit)
-        if has_solution(cold):
-            again = _checked(model, cold, None, mip_rel_gap)
-            if again.cost <= outcome.cost + _tolerance(outcome.cost):
-                bound = max(outcome.bound, again.bound)
-                outcome = _Outcome(again.col, again.cost, bound, again.timed_out, again.trusted)
+    outcome = checked(model.lp, h, start, mip_rel_gap, time_limit)
     return _plan(model, outcome.col, outcome.gap, timed_out=outcome.timed_out)
 
 
+def checked(
+    lp: highspy.HighsLp,
+    h: highspy.Highs,
+    start: np.ndarray | None,
+    mip_rel_gap: float,
+    time_limit: float,
+) -> Outcome:
+    """The solution ``h`` holds for ``lp`` (solved from ``start``), priced by evpath and,
+    when HiGHS reported a value its returned vector does not reach (it may hand back the
+    warm start), solved again from scratch, keeping the cheaper priced vector.
+
+    mip_rel_gap : float [fraction]
+    time_limit : float [s]
+        HiGHS settings of the cold re-solve.
+    """
+    outcome = _priced(lp, h, start, mip_rel_gap)
+    if start is not None and not outcome.trusted:
+        cold = run(lp, mip_rel_gap, time_limit)
+        if has_solution(cold):
+            again = _priced(lp, cold, None, mip_rel_gap)
+            if again.cost <= outcome.cost + _tolerance(outcome.cost):
+                bound = max(outcome.bound, again.bound)
+                outcome = Outcome(again.col, again.cost, bound, again.timed_out, again.trusted)
+    return outcome
+
+
 @dataclass(frozen=True)
-class _Outcome:
+class Outcome:
     """A solution vector, its own cost [USD], the dual bound HiGHS proved [USD], whether a
     time limit stopped the solve, and whether the vector's cost agrees with HiGHS."""
 
@@ -98,9 +116,9 @@ def _tolerance(value: float) -> float:
     return 1e-7 * max(1.0, abs(value))
 
 
-def _checked(
-    model: Model, h: highspy.Highs, start: np.ndarray | None, mip_rel_gap: float
-) -> _Outcome:
+def _priced(
+    lp: highspy.HighsLp, h: highspy.Highs, start: np.ndarray | None, mip_rel_gap: float
+) -> Outcome:
     """The returned vector priced by evpath, compared with HiGHS's objective and bound.
 
     The vector is not trusted when its own cost differs from the objective HiGHS reports,
@@ -108,7 +126,7 @@ def _checked(
     """
     col = np.asarray(h.getSolution().col_value, dtype=float)
     info = h.getInfo()
-    cost = float(np.asarray(model.lp.col_cost_) @ col)
+    cost = float(np.asarray(lp.col_cost_) @ col)
     bound = float(info.mip_dual_bound)
     if not np.isfinite(bound):
         bound = -np.inf
@@ -119,7 +137,7 @@ def _checked(
     better_exists = bound < cost - tol and cost - bound > mip_rel_gap * abs(cost)
     trusted = agrees and not (is_start and better_exists)
     timed_out = h.getModelStatus() == highspy.HighsModelStatus.kTimeLimit
-    return _Outcome(col, cost, bound, timed_out, trusted)
+    return Outcome(col, cost, bound, timed_out, trusted)
 
 
 def _plan(model: Model, col: np.ndarray, gap: float, *, timed_out: bool = False) -> Plan:
@@ -170,17 +188,25 @@ def combine(instance: Instance, plans: Sequence[Plan]) -> tuple[tuple[int, ...],
     where = {m: (p, i) for p in plans for i, m in enumerate(p.members)}
     x = np.stack([where[m][0].purchases[where[m][1]] for m in members])
     stock = np.stack([where[m][0].stock[where[m][1]] for m in members])
-    volume = x.sum(axis=0)
+    chosen = segment_columns(seg, x.sum(axis=0))
+    if chosen is None:
+        return members, None
+    col = np.zeros(model.cols.size)
+    col[model.cols["v"]], col[model.cols["w"]] = chosen
+    col[model.cols["x"]] = x.sum(axis=1)
+    col[model.cols["stock"]] = stock
+    return members, col
+
+
+def segment_columns(seg: Segments, volume: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Segment columns ``v`` [t/yr] and ``w`` [0/1] (supplier, year, tier) that buy
+    ``volume`` (supplier, year) [t/yr]: each volume in the first segment it fits; None if
+    a volume fits no segment (for a sum of feasible volumes, concave prices rule it out)."""
     slack = 1e-6 * np.maximum(1.0, seg.hi)
     fits = seg.valid & (volume[..., None] >= seg.lo - slack) & (volume[..., None] <= seg.hi + slack)
     bought = volume > TOLERANCE_T
     if (bought & ~fits.any(axis=2)).any():
-        return members, None
+        return None
     k = np.argmax(fits, axis=2)
     one_hot = (np.arange(seg.lo.shape[2]) == k[..., None]) & bought[..., None]
-    col = np.zeros(model.cols.size)
-    col[model.cols["v"]] = one_hot * volume[..., None]
-    col[model.cols["w"]] = one_hot
-    col[model.cols["x"]] = x.sum(axis=1)
-    col[model.cols["stock"]] = stock
-    return members, col
+    return one_hot * volume[..., None], one_hot.astype(float)
