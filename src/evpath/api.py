@@ -108,9 +108,6 @@ def run_scope(
     history = maker_history(resolved.makers.history)
     last_year = min(s.years.history_end for s in spec.markets.values())
     table, provenance = makers.allocated_sales(history, resolved.makers, last_year)
-    data_years = xr.DataArray(
-        provenance.groupby("maker", sort=False)["year"].first().to_numpy(), dims="maker"
-    )
     step("run markets")
     parts, maker_cars, whole_markets, shares, datasets = {}, [], [], [], [history.dataset]
     for name, scenario in spec.markets.items():
@@ -120,7 +117,6 @@ def run_scope(
         whole = market_sales(scenario, inputs, years)
         share = makers.maker_shares(
             table.sel(market=name, drop=True),
-            data_years.assign_coords(maker=table.maker),
             whole.sum(["region", "segment", "powertrain"]),
             resolved.markets[name].share,
             f"markets.{name}.share",

@@ -17,6 +17,11 @@ MAKER_HISTORIES = {"japanese-makers": "japanese_makers_sales_by_market"}
 WORLD = "World"
 """The market label of a maker's worldwide total."""
 
+REST = "Rest of world"
+"""The market of everything not listed; a row of it derived as the worldwide total less
+the listed markets is left out of ``sales`` (the scope allocates that remainder itself,
+over every market the maker does not report that year)."""
+
 
 @dataclass(frozen=True)
 class MakerHistory:
@@ -26,7 +31,7 @@ class MakerHistory:
     ----------
     sales : DataArray (maker, market, year) [vehicles/yr]
         Sales by maker and market (the ``World`` market is each maker's total); NaN where
-        nothing is reported.
+        nothing is reported, and for a ``Rest of world`` derived as a remainder.
     world_production : DataArray (maker, year) [vehicles/yr]
         Each maker's worldwide production; NaN where not reported.
     provenance : DataFrame
@@ -54,7 +59,8 @@ def maker_history(name: str) -> MakerHistory:
     """The bundled makers' history ``name`` (a key of :data:`MAKER_HISTORIES`)."""
     dataset = MAKER_HISTORIES[name]
     table = load_dataset(dataset)
-    rows = table[table["series"] == "sales"]
+    residual = (table["market"] == REST) & (table["basis"] == "derived")
+    rows = table[(table["series"] == "sales") & ~residual]
     made = table[(table["series"] == "production") & (table["market"] == WORLD)]
     if rows.empty:
         msg = f"{dataset}: no 'sales' rows"
@@ -71,7 +77,7 @@ def maker_history(name: str) -> MakerHistory:
         .rename("maker_sales_reported")
     )
     makers = sorted(table["maker"].unique())
-    sales = sales.reindex(maker=makers)
+    sales = sales.reindex(maker=makers, market=sorted(table["market"].unique()))
     production = (
         made.set_index(["maker", "year"])["value"].astype(float).to_xarray().reindex(maker=makers)
     )

@@ -45,17 +45,23 @@ EXTENSIVE = (
 """Variables that count cars, energy, emissions or batteries: zero where a market lacks a
 segment, cohort or chemistry that another market has."""
 
+LEFT_OUT = ("average_age", "manufacturing_per_car")
+"""Means by segment, undefined where a market lacks the segment: a scope run leaves them
+out (each market's own run has them)."""
+
 
 def allocated_sales(
     history: MakerHistory, makers: Makers, last_year: int
 ) -> tuple[xr.DataArray, pd.DataFrame]:
-    """Each maker's sales by market in its data year (maker, market) [vehicles/yr].
+    """Each maker's sales by market in its data years (maker, market, year) [vehicles/yr].
 
-    The data year is the last one up to ``last_year`` with a worldwide total (sales, or
-    production where no sales total is reported). Reported market figures are taken as
-    they are; the worldwide total less them is allocated over the unreported markets by
-    ``makers.allocation``. Returns the table and its provenance (maker, market, year,
-    vehicles, basis: reported / allocated).
+    A maker's data years are those up to ``last_year`` with a worldwide total (sales, or
+    production where no sales total is reported); NaN in other years. Reported market
+    figures are taken as they are; the worldwide total less them is allocated over the
+    unreported markets: in the latest data year by ``makers.allocation`` (a single
+    unreported market takes it all), in earlier years in proportion to the maker's sales
+    there in its latest data year. Returns the table
+    and its provenance (maker, market, year, vehicles, basis: reported / allocated).
 
     Raises
     ------
@@ -64,90 +70,128 @@ def allocated_sales(
         with no allocation over the unreported markets.
     """
     markets = list(history.markets)
-    rows, table = [], []
-    for maker in makers.groups:
-        world = history.sales.sel(maker=maker, market=WORLD, drop=True)
+    years = history.sales.year.values[history.sales.year.values <= last_year]
+    table = np.full((len(makers.groups), len(markets), len(years)), np.nan)
+    rows: list[dict[str, object]] = []
+    for i, maker in enumerate(makers.groups):
+        world = history.sales.sel(maker=maker, market=WORLD, year=years, drop=True)
         world = world.fillna(history.world_production.sel(maker=maker, drop=True))
-        known = world.year.values[(world.notnull() & (world.year <= last_year)).values]
-        if not len(known):
+        known = [int(y) for y, w in zip(years, world.values, strict=True) if not np.isnan(w)]
+        if not known:
             msg = (
                 f"makers.groups: {maker} reports no worldwide sales or production up to {last_year}"
             )
             raise InputError(msg)
-        year = int(known[-1])
-        total = float(world.sel(year=year))
-        reported = history.sales.sel(maker=maker, market=markets, year=year, drop=True).values
-        remainder = total - np.nansum(reported)
-        if remainder < -TARGET_TOLERANCE * total:
-            msg = f"makers.groups: {maker}'s reported markets in {year} add up to more than its worldwide total {total:,.0f}"
-            raise InputError(msg)
-        open_markets = np.isnan(reported)
         weights = np.array([makers.allocation.get(maker, {}).get(m, 0.0) for m in markets])
-        weights = np.where(open_markets, weights, 0.0)
-        if remainder > TARGET_TOLERANCE * total and weights.sum() == 0.0:
-            missing = [m for m, o in zip(markets, open_markets, strict=True) if o]
-            msg = (
-                f"makers.allocation.{maker}: {remainder:,.0f} of its {year} total are in no "
-                f"reported market; allowed: shares over its unreported markets {missing}"
-            )
-            raise InputError(msg)
-        allocated = max(remainder, 0.0) * weights / max(weights.sum(), 1.0e-300)
-        table.append(np.where(open_markets, allocated, reported))
-        rows += [
-            {
-                "maker": maker,
-                "market": m,
-                "year": year,
-                "vehicles": float(v),
-                "basis": "allocated" if o else "reported",
-            }
-            for m, v, o in zip(markets, table[-1], open_markets, strict=True)
-        ]
-    sales = xr.DataArray(np.array(table), coords={"maker": list(makers.groups), "market": markets})
+        for year in sorted(known, reverse=True):
+            total = float(world.sel(year=year))
+            reported = history.sales.sel(maker=maker, market=markets, year=year, drop=True).values
+            split = _allocated(maker, year, total, reported, weights)
+            table[i, :, list(years).index(year)] = split
+            rows += [
+                {
+                    "maker": maker,
+                    "market": m,
+                    "year": year,
+                    "vehicles": float(v),
+                    "basis": "reported" if not np.isnan(r) else "allocated",
+                }
+                for m, v, r in zip(markets, split, reported, strict=True)
+            ]
+            weights = split  # earlier years: the latest year's split
+    sales = xr.DataArray(
+        table, coords={"maker": list(makers.groups), "market": markets, "year": years}
+    )
     return sales, pd.DataFrame(rows)
 
 
+def _allocated(
+    maker: str, year: int, total: float, reported: np.ndarray, weights: np.ndarray
+) -> np.ndarray:
+    """Sales by market: ``reported`` where given, the rest of ``total`` over the others by
+    ``weights``."""
+    remainder = total - np.nansum(reported)
+    if remainder < -TARGET_TOLERANCE * total:
+        msg = (
+            f"makers.groups: {maker}'s reported markets in {year} add up to more than its "
+            f"worldwide total {total:,.0f}"
+        )
+        raise InputError(msg)
+    open_markets = np.isnan(reported)
+    shares = np.where(open_markets, weights, 0.0)
+    if shares.sum() == 0.0 and open_markets.sum() == 1:
+        shares = open_markets.astype(float)  # the one market left takes the rest
+    if remainder > TARGET_TOLERANCE * total and shares.sum() == 0.0:
+        msg = (
+            f"makers.allocation.{maker}: {remainder:,.0f} of its {year} total are in no "
+            "reported market; allowed: shares over its unreported markets"
+        )
+        raise InputError(msg)
+    allocated = max(remainder, 0.0) * shares / max(shares.sum(), 1.0e-300)
+    return np.where(open_markets, allocated, reported)
+
+
 def maker_shares(
-    sales: xr.DataArray,
-    data_years: xr.DataArray,
-    market_total: xr.DataArray,
-    spec: MakersShare,
-    where: str,
+    sales: xr.DataArray, market_total: xr.DataArray, spec: MakersShare, where: str
 ) -> xr.DataArray:
     """Each maker's share of one market's new cars (maker, year) [fraction].
 
-    The makers' total share θ follows ``spec.path``; unless the path starts at or before
-    the data year, θ in the data year is derived: Σ sales / the market's new cars. The
-    split among the makers is their sales in the market, held over the years.
+    In a maker's data years its share is its sales over the market's new cars; linear
+    between them and held outside. After the latest data year the makers' total share θ
+    moves to ``spec.path`` with their split held. A path with a year at or before the
+    latest data year sets θ in every year instead (the split still from the data).
 
     Parameters
     ----------
-    sales : DataArray (maker) [vehicles/yr]
-        The makers' sales in the market in their data years (:func:`allocated_sales`).
-    data_years : DataArray (maker) [year]
+    sales : DataArray (maker, year) [vehicles/yr]
+        The makers' sales in the market in their data years, NaN in others
+        (:func:`allocated_sales`).
     market_total : DataArray (year) [vehicles/yr]
         The market's new cars in every model year.
     where : str
         The market's field path, for errors.
     """
     years = market_total.year.values
-    made = float(sales.sum())
-    if made <= 0.0:
+    data_years = sales.year.values[np.isin(sales.year.values, years)]
+    observed = sales.sel(year=data_years) / market_total.sel(year=data_years)
+    if not bool((observed.fillna(0.0) > 0.0).any()):
         msg = f"{where}: the makers sell no cars in this market in their data years; allowed: a market they sell in"
         raise InputError(msg)
+    latest = int(data_years[observed.notnull().any("maker").values][-1])
+    derived = xr.DataArray(
+        np.stack(
+            [_held(observed.sel(maker=k).values, data_years, years) for k in observed.maker.values]
+        ),
+        coords={"maker": observed.maker, "year": years},
+    )
+    held = derived.where(derived.year <= latest, derived.sel(year=latest, drop=True))
+    split = held / held.sum("maker")
     anchors = dict(spec.path or {})
-    latest = int(data_years.max())
     if not anchors or min(anchors) > latest:
-        derived = float((sales / market_total.sel(year=data_years)).sum())
-        if derived > 1.0 + TARGET_TOLERANCE:
-            msg = (
-                f"{where}: the makers' sales are {derived:.0%} of the market's new cars in "
-                f"{latest}; allowed: at most 100% (give the share by year in 'path')"
-            )
-            raise InputError(msg)
-        anchors[latest] = min(derived, 1.0)
-    total = xr.DataArray(interpolate_path(anchors, years), coords={"year": years})
-    return (sales / made) * total
+        anchors = {latest: float(held.sel(year=latest).sum()), **anchors}
+        total = held.sum("maker").where(held.year <= latest, np.nan)
+        after = xr.DataArray(interpolate_path(anchors, years), coords={"year": years})
+        total = total.fillna(after)
+    else:
+        total = xr.DataArray(interpolate_path(anchors, years), coords={"year": years})
+    worst = float(total.max())
+    if worst > 1.0 + TARGET_TOLERANCE:
+        year = int(years[int(np.argmax(total.values))])
+        msg = (
+            f"{where}: the makers' sales are {worst:.0%} of the market's new cars in {year}; "
+            "allowed: at most 100% (give the share by year in 'path')"
+        )
+        raise InputError(msg)
+    return split * total
+
+
+def _held(values: np.ndarray, data_years: np.ndarray, years: np.ndarray) -> np.ndarray:
+    """``values`` at ``years``: linear between the years given, held outside; zero for a
+    maker with no figure."""
+    known = ~np.isnan(values)
+    if not known.any():
+        return np.zeros(len(years))
+    return np.interp(years, data_years[known], values[known])
 
 
 def makers_mix(spec: MakersMix, years: np.ndarray) -> xr.DataArray | None:
@@ -190,11 +234,11 @@ def combine_markets(parts: Mapping[str, xr.Dataset]) -> xr.Dataset:
     """One Dataset over the regions of every market.
 
     Counts (see :data:`EXTENSIVE`) are zero where a market lacks a segment, cohort or
-    chemistry another market has; variables without a region are kept when every market
+    chemistry another market has; means by segment are left out (:data:`LEFT_OUT`); variables without a region are kept when every market
     computed the same values (the metals' supply figures) and dropped otherwise (the pack
     price of each market's own learning curve).
     """
-    datasets = list(parts.values())
+    datasets = [d.drop_vars(LEFT_OUT, errors="ignore") for d in parts.values()]
     regional = [d[[v for v in d.data_vars if "region" in d[v].dims]] for d in datasets]
     combined = xr.concat(regional, "region", join="outer", data_vars="all", coords="minimal")
     counts = {v: combined[v].fillna(0.0) for v in EXTENSIVE if v in combined}

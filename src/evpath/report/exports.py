@@ -38,6 +38,7 @@ SHEET_STARTS = {
     "vehicle_km": "energy and emissions",
     "battery_demand": "batteries and metals",
     "evs_per_charger": "charging",
+    "maker_sales": "makers' scope",
 }
 """Workbook sheets: the first catalogue variable of each group. ``variables.csv`` lists
 the variables stage by stage; each sheet takes the variables from its first one to the
