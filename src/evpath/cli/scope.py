@@ -48,6 +48,24 @@ def print_scope_summary(results: ScopeResults) -> None:
         table.add_row(str(maker), *[f"{v / 1e6:,.2f}" for v in cars.squeeze().values])
     console.print(table)
 
+    table = Table(
+        "",
+        *[str(y) for y in years],
+        title="Batteries and primary metals of the makers' new cars, every market",
+    )
+    gwh = ds["battery_demand"].sel(year=years).sum(["region", "segment", "powertrain"])
+    table.add_row("battery GWh/yr", *[f"{v:,.1f}" for v in gwh.values])
+    primary = ds["metal_primary_demand"].sel(year=years).sum("region")
+    for metal in ("cobalt", "lithium", "nickel"):
+        if metal in primary.metal:
+            values = primary.sel(metal=metal).values
+            table.add_row(f"{metal} t/yr", *[f"{v:,.0f}" for v in values])
+    cobalt = ds["maker_metal_primary_demand"].sel(metal="cobalt", year=years)
+    for maker in cobalt.maker.values:
+        values = cobalt.sel(maker=maker).values
+        table.add_row(f"  cobalt {maker}", *[f"{v:,.0f}" for v in values])
+    console.print(table)
+
     electrified = ds["scope_electrified_sales_share"].sel(year=years)
     console.print(
         "Electrified share of the makers' new cars, every market: "

@@ -230,6 +230,19 @@ def by_maker(makers: xr.DataArray, share: xr.DataArray) -> xr.DataArray:
     return (makers.sum("segment") * split).transpose("maker", "region", "powertrain", "year")
 
 
+def maker_metal(maker_cars: xr.DataArray, metal: xr.DataArray) -> xr.DataArray:
+    """Each maker's metal demand over every market (maker, metal, year) [t/yr].
+
+    The makers share a market's mix, so a maker's part of the market's battery capacity,
+    and of the metal in it, is its part of the makers' cars there; the recycled metal
+    credited against primary demand is split the same way (an approximation: it comes
+    from the cars retired, not those sold).
+    """
+    cars = maker_cars.sum("powertrain")
+    split = (cars / cars.sum("maker")).fillna(0.0)
+    return xr.dot(split, metal, dim="region").transpose("maker", "metal", "year")
+
+
 def combine_markets(parts: Mapping[str, xr.Dataset]) -> xr.Dataset:
     """One Dataset over the regions of every market.
 
@@ -302,6 +315,7 @@ SCOPE_VARIABLES = (
     "scope_per_car",
     "scope_emission_reduction",
     "scope_electrified_sales_share",
+    "maker_metal_primary_demand",
 )
 """Variables only a makers' scope run has (besides each market's variables)."""
 
@@ -404,6 +418,7 @@ def scope_dataset(
         "scope_per_car": per_car,
         "scope_emission_reduction": 1.0 - metric / metric.sel(year=target.base_year, drop=True),
         "scope_electrified_sales_share": electrified_share(maker_sales),
+        "maker_metal_primary_demand": maker_metal(maker_sales, markets["metal_primary_demand"]),
     }
     dataset = markets.assign({name: array.drop_attrs() for name, array in added.items()})
     order = ("maker", "region", "segment", "powertrain", "year")
