@@ -36,9 +36,14 @@ def register(app: typer.Typer) -> None:
 
 @report_errors
 def procure_command(
-    alliance: Annotated[
-        str,
-        typer.Argument(help="Alliance YAML file or bundled alliance name (e.g. japan-cobalt)."),
+    alliances: Annotated[
+        list[str],
+        typer.Argument(
+            help="Alliance YAML files or bundled alliance names (e.g. japan-cobalt), one per "
+            "metal: several are solved with demand from the same run and their savings "
+            "added up by member.",
+            show_default=False,
+        ),
     ],
     scenario: Annotated[
         str | None,
@@ -89,6 +94,9 @@ def procure_command(
 ) -> None:
     """Plan purchases of each member alone and of the alliance together; split the saving.
 
+    Several alliances (one per metal, same members) are solved in turn with demand from
+    the same run, then summed by metal and by member.
+
     Exits 2, with the reason in words, on an invalid file or when no plan meets the rules.
     """
     if file_format not in FORMATS:
@@ -109,59 +117,101 @@ def procure_command(
     caps = parse_caps(front) if front is not None else None
     from evpath.io import export
     from evpath.io.store import ResultsStore
-    from evpath.procurement import load_alliance, procure, resolve
+    from evpath.procurement import load_alliance, procure
+    from evpath.procurement.metals import resolve_metals
     from evpath.procurement.pooling import SolveLog
 
-    spec = load_alliance(alliance)
+    specs = [load_alliance(name) for name in alliances]
     results_store = ResultsStore(store)
     run_data = None
     if run is not None:
-        variables = sorted({m.share_of_run.variable for m in spec.members if m.share_of_run})
-        run_data = results_store.run_dataset(run, variables)
-    with console.status(f"resolving {spec.name}: members' demand and suppliers' capacity"):
-        instance = resolve(spec, scenario, run_data)
-    log = SolveLog()
-    with solve_progress(spec.name) as progress:
-        result = procure(
-            instance,
-            samples=samples,
-            seed=seed,
-            mip_rel_gap=gap,
-            time_limit=min(SOLVE_TIME_LIMIT, time_limit),
-            total_time_limit=time_limit,
-            log=log,
-            progress=progress,
+        variables = sorted(
+            {m.share_of_run.variable for spec in specs for m in spec.members if m.share_of_run}
         )
-    print_procurement(spec.name, result)
-    print_solve_log(log, gap, time_limit)
-    if caps is not None:
-        from evpath.procurement.pareto import cost_concentration_front
-
-        with console.status(f"solving {spec.name} pooled under {len(caps)} country caps"):
-            table_front = cost_concentration_front(
-                result.instance,
-                caps,
+        run_data = results_store.run_dataset(run, variables)
+    names = ", ".join(spec.name for spec in specs)
+    with console.status(f"resolving {names}: members' demand and suppliers' capacity"):
+        instances = resolve_metals(specs, scenario, run_data)
+    results = []
+    tables: dict[str, list[pd.DataFrame]] = {"procurement": [], "procurement_costs": []}
+    for spec, instance in zip(specs, instances, strict=True):
+        log = SolveLog()
+        with solve_progress(spec.name) as progress:
+            result = procure(
+                instance,
+                samples=samples,
+                seed=seed,
                 mip_rel_gap=gap,
                 time_limit=min(SOLVE_TIME_LIMIT, time_limit),
+                total_time_limit=time_limit,
+                log=log,
+                progress=progress,
             )
-        print_front(table_front, result.instance.country_cap)
-    path = out / f"{export.file_stem(spec.name)}-purchases.{file_format}"
-    table = result.to_frame()
-    export.to_table_file(table, path, file_format)
-    console.print(f"[bold]purchases[/] {path}")
+        results.append(result)
+        print_procurement(spec.name, result)
+        print_solve_log(log, gap, time_limit)
+        if caps is not None:
+            from evpath.procurement.pareto import cost_concentration_front
+
+            with console.status(f"solving {spec.name} pooled under {len(caps)} country caps"):
+                table_front = cost_concentration_front(
+                    result.instance,
+                    caps,
+                    mip_rel_gap=gap,
+                    time_limit=min(SOLVE_TIME_LIMIT, time_limit),
+                )
+            print_front(table_front, result.instance.country_cap)
+        path = out / f"{export.file_stem(spec.name)}-purchases.{file_format}"
+        table = result.to_frame()
+        export.to_table_file(table, path, file_format)
+        console.print(f"[bold]purchases[/] {path}")
+        tables["procurement"].append(table.assign(alliance=spec.name))
+        tables["procurement_costs"].append(result.costs().assign(alliance=spec.name))
+    if len(results) > 1:
+        print_metals(results)
     if not no_store:
+        import pandas as pd
+
         results_store.write_tables(
-            run,
-            {
-                "procurement": table.assign(alliance=spec.name),
-                "procurement_costs": result.costs().assign(alliance=spec.name),
-            },
+            run, {name: pd.concat(rows, ignore_index=True) for name, rows in tables.items()}
         )
         console.print(
             f"[bold]store[/]     {store} (tables procurement, procurement_costs"
             f"{', run ' + run if run else ''})",
             soft_wrap=True,
         )
+
+
+def print_metals(results: list[ProcurementResult]) -> None:
+    """Costs and savings by metal and in all, and each member's saving over the metals."""
+    from rich.table import Table
+
+    from evpath.procurement.metals import by_member, totals
+
+    table = Table(title="All metals: cost alone, pooled and the saving")
+    for column in ("metal", "alone [MUSD]", "pooled [MUSD]", "saving [MUSD]", "cash saving"):
+        table.add_column(column, justify="left" if column == "metal" else "right")
+    for metal, row in totals(results).iterrows():
+        table.add_row(
+            str(metal),
+            f"{row.cost_alone / MUSD:,.1f}",
+            f"{row.cost_pooled / MUSD:,.1f}",
+            f"{row.saving / MUSD:,.1f}",
+            f"{row.cash_saving / MUSD:,.1f}",
+        )
+    console.print(table)
+    members = Table(title="By member, all metals (Shapley shares added up)")
+    for column in ("member", "alone [MUSD]", "saving share [MUSD]", "after [MUSD]"):
+        members.add_column(column, justify="left" if column == "member" else "right")
+    for name, row in by_member(results).iterrows():
+        spread = f" ± {row.shapley_se / MUSD:,.2f}" if row.shapley_se > 0 else ""
+        members.add_row(
+            str(name),
+            f"{row.cost_alone / MUSD:,.1f}",
+            f"{row.shapley_saving / MUSD:,.2f}{spread}",
+            f"{row.cost_after_split / MUSD:,.1f}",
+        )
+    console.print(members)
 
 
 @contextmanager
