@@ -324,7 +324,7 @@ def print_procurement(name: str, result: ProcurementResult) -> None:
     console.print(
         f"cost alone {result.cost_alone / MUSD:,.1f} MUSD, pooled "
         f"{result.cost_pooled / MUSD:,.1f} MUSD: saving [bold]{result.saving / MUSD:,.1f} MUSD"
-        f"[/] ({share:.1%}), undiscounted over {years}",
+        f"[/] ({share:.1%}), {_basis(inst.discount_rate, years)}",
         highlight=False,
     )
     console.print(
@@ -426,3 +426,10 @@ def print_procurement(name: str, result: ProcurementResult) -> None:
             "n/a (binary)" if price != price else f"{price:,.0f}",
         )
     console.print(binding)
+
+
+def _basis(rate: float, years: str) -> str:
+    """How the costs over ``years`` are added up: plainly, or discounted at ``rate``."""
+    if rate == 0:
+        return f"undiscounted over {years}"
+    return f"present value in {years[:4]} at {rate:.1%}/yr over {years}"

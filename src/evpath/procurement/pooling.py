@@ -4,9 +4,10 @@ Shapley split."""
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from threading import Lock
 
 import numpy as np
 import xarray as xr
@@ -17,7 +18,7 @@ from evpath.procurement.duals import binding_constraints
 from evpath.procurement.instance import Instance, buyer_name, resolve
 from evpath.procurement.result import Plan, ProcurementResult
 from evpath.procurement.schema import Alliance
-from evpath.procurement.sharing import CoreCheck, core_check, shapley_exact, shapley_sampled
+from evpath.procurement.sharing import CoreCheck, core_check, shapley_exact
 from evpath.procurement.solve import combine, solve_buyer
 
 EXACT_SHAPLEY_MAX = 8
@@ -74,6 +75,7 @@ def procure(
     total_time_limit: float | None = None,
     log: SolveLog | None = None,
     progress: ProgressHook | None = None,
+    workers: int = 2,
 ) -> ProcurementResult:
     """Solve every member alone and the alliance pooled, and split the saving.
 
@@ -105,6 +107,10 @@ def procure(
         Called after each solve with the solves made, the solves needed (None for a
         sampled split, whose number depends on the joining orders drawn) and the buyer
         just solved; nothing is reported when None.
+    workers : int
+        Coalitions solved at the same time (threads; HiGHS releases the GIL). Each
+        coalition starts from its members' stand-alone plans, so the results do not
+        depend on the order in which they finish.
 
     Returns
     -------
@@ -136,6 +142,8 @@ def procure(
     if problems:
         raise ProcurementError("\n".join(dict.fromkeys(problems)))
     log = log if log is not None else SolveLog()
+    lock = Lock()
+    rng = np.random.default_rng(seed)
     started = time.monotonic()
     deadline = None if total_time_limit is None else started + total_time_limit
     exact = shapley == "exact" or (shapley == "auto" and n <= EXACT_SHAPLEY_MAX)
@@ -163,12 +171,13 @@ def procure(
             if deadline is not None and time.monotonic() >= deadline:
                 raise _OutOfTime from None
             raise
-        log.solves += 1
-        if progress is not None:
-            progress(log.solves, needed if exact else None, buyer_name(instance, plan.members))
-        log.largest_gap = max(log.largest_gap, plan.mip_gap)
-        if plan.stopped_by_time or plan.mip_gap > mip_rel_gap * GAP_SLACK:
-            log.stopped_by_time.append(buyer_name(instance, plan.members))
+        with lock:
+            log.solves += 1
+            if progress is not None:
+                progress(log.solves, needed if exact else None, buyer_name(instance, plan.members))
+            log.largest_gap = max(log.largest_gap, plan.mip_gap)
+            if plan.stopped_by_time or plan.mip_gap > mip_rel_gap * GAP_SLACK:
+                log.stopped_by_time.append(buyer_name(instance, plan.members))
         return plan
 
     def out_of_time(orders: int | None = None) -> ProcurementError:
@@ -201,12 +210,28 @@ def procure(
             plans[mask] = solve(members, start)
         return plans[mask]
 
+    def prefetch(masks: list[int]) -> None:
+        """Solve the coalitions ``masks`` on ``workers`` threads (those the overall time
+        limit stops are left unsolved)."""
+        todo = list(dict.fromkeys(m for m in masks if m not in plans))
+        if workers < 2 or len(todo) < 2:
+            return
+        with ThreadPoolExecutor(workers) as pool:
+            for outcome in pool.map(_caught(coalition), todo):
+                if isinstance(outcome, ProcurementError):
+                    raise outcome
+
     def cost(mask: int) -> float:
         if mask not in costs:
             costs[mask] = coalition(mask).objective
         return costs[mask]
 
+    orders = [] if exact else [rng.permutation(n) for _ in range(samples)]
     try:
+        if exact:
+            prefetch(list(range(1, 1 << n)))
+        else:
+            prefetch([int(m) for order in orders for m in np.cumsum(1 << order)])
         pooled = coalition((1 << n) - 1)
         if exact:
             values = np.array([0.0] + [cost(mask) for mask in range(1, 1 << n)])
@@ -219,7 +244,7 @@ def procure(
         core = core_check(values, cost_share, max(1e-9, mip_rel_gap) * abs(float(values[-1])))
         method = f"exact, {(1 << n) - 1} coalitions"
     else:
-        cost_share, se, used = _sampled(cost, n, samples, np.random.default_rng(seed))
+        cost_share, se, used = _sampled(cost, n, orders)
         if used < 2:
             raise out_of_time(used)
         if used < samples:
@@ -247,23 +272,40 @@ def procure(
     )
 
 
+def _caught(solve: Callable[[int], Plan]) -> Callable[[int], Plan | ProcurementError | None]:
+    """``solve`` returning a ProcurementError instead of raising it, and None when the
+    overall time limit stops it (the caller solves that coalition again, or stops)."""
+
+    def run(mask: int) -> Plan | ProcurementError | None:
+        try:
+            return solve(mask)
+        except ProcurementError as error:
+            return error
+        except _OutOfTime:
+            return None
+
+    return run
+
+
 def _sampled(
-    cost: Callable[[int], float], n: int, samples: int, rng: np.random.Generator
+    cost: Callable[[int], float], n: int, orders: list[np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray, int]:
-    """:func:`shapley_sampled` over the joining orders completed before the overall time
-    limit: the same orders and numbers as one call when all ``samples`` complete.
+    """Shapley split estimated from the joining ``orders`` completed before the overall
+    time limit: each member's mean marginal cost [USD] over the orders, and its standard
+    error (sample standard deviation / √orders). Every order's marginals add up to the
+    grand coalition's cost, so the estimates do too.
 
     Returns the estimate, its standard error and the number of orders used.
     """
     marginals = []
-    for _ in range(samples):
+    for order in orders:
         try:
-            with warnings.catch_warnings():
-                # one order has no spread: its standard error is not used
-                warnings.simplefilter("ignore", RuntimeWarning)
-                one, _se = shapley_sampled(cost, n, 1, rng)
+            prefix = np.cumsum(1 << order)
+            values = np.array([cost(int(mask)) for mask in prefix])
         except _OutOfTime:
             break
+        one = np.empty(n)
+        one[order] = np.diff(values, prepend=0.0)
         marginals.append(one)
     used = len(marginals)
     if used < 2:

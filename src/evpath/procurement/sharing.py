@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from math import factorial
 
@@ -92,38 +92,6 @@ def core_check(
     members = tuple(int(i) for i in np.flatnonzero(bits[worst]))
     value = float(excess[worst])
     return CoreCheck(value <= tolerance, members, value, tolerance)
-
-
-def shapley_sampled(
-    cost: Callable[[int], float], n: int, samples: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """Shapley value estimated from random orders in which members join.
-
-    Parameters
-    ----------
-    cost : callable
-        Cost of a coalition given as a bitmask [USD]; called once per prefix of each
-        order, so it should cache.
-    n : int
-        Number of members.
-    samples : int
-        Number of random orders (at least 2).
-    rng : numpy.random.Generator
-
-    Returns
-    -------
-    estimate, standard_error : ndarray (n,) [USD]
-        Mean marginal cost of each member over the orders, and its standard error
-        (sample standard deviation / √samples). Every order's marginals add up to the
-        grand coalition's cost, so the estimates do too.
-    """
-    marginal = np.empty((samples, n))
-    for p in range(samples):
-        order = rng.permutation(n)
-        prefix = np.cumsum(1 << order)
-        values = np.array([cost(int(mask)) for mask in prefix])
-        marginal[p, order] = np.diff(values, prepend=0.0)
-    return marginal.mean(axis=0), marginal.std(axis=0, ddof=1) / np.sqrt(samples)
 
 
 def hhi(volume: np.ndarray) -> float:
