@@ -17,7 +17,7 @@ from evpath.io import export, publish
 from evpath.io.store import ResultsStore
 from evpath.model.history_check import compare_with_observed
 from evpath.model.indicators import first_year_fully_electrified, target_table
-from evpath.model.scope import ALL_MARKETS, scope_target_table
+from evpath.model.scope import ALL_MARKETS, market_sums, scope_target_table
 from evpath.scenario.schema import Scenario
 from evpath.scenario.scope import MakersScope
 
@@ -164,7 +164,7 @@ class ScopeResults:
 
     @cached_property
     def tidy(self) -> pd.DataFrame:
-        """Long table: variable, unit, maker, region, segment, powertrain, …, year, value."""
+        """Long table: variable, unit, region, segment, powertrain, …, maker, metric, year, value."""
         return export.tidy(self.dataset)
 
     def target_verdict(self) -> pd.DataFrame:
@@ -173,10 +173,7 @@ class ScopeResults:
         target = self.scope.target_year
         cars = self.dataset["maker_sales"].sum("maker")
         markets = {**self.regions, ALL_MARKETS: tuple(str(r) for r in cars.region.values)}
-        by_market = xr.concat(
-            [cars.sel(region=list(r)).sum("region") for r in markets.values()],
-            dim=xr.DataArray(list(markets), dims="market"),
-        )
+        by_market = market_sums(cars, markets)
         share = by_market.sel(powertrain=list(ELECTRIFIED)).sum("powertrain") / by_market.sum(
             "powertrain"
         )

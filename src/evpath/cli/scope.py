@@ -7,7 +7,7 @@ import xarray as xr
 from rich.table import Table
 
 from evpath.cli.console import console
-from evpath.model.scope import ALL_MARKETS
+from evpath.model.scope import ALL_MARKETS, market_sums
 from evpath.results import SUMMARY_YEARS, ScopeResults
 
 SCOPE_YEARS = (*SUMMARY_YEARS, 2060)
@@ -15,12 +15,9 @@ SCOPE_YEARS = (*SUMMARY_YEARS, 2060)
 
 def _by_market(results: ScopeResults, cars: xr.DataArray) -> dict[str, xr.DataArray]:
     """``cars`` (region, …) summed over each market's regions, and over all of them."""
-    regions = results.regions
-    every = [r for names in regions.values() for r in names]
-    return {
-        **{m: cars.sel(region=list(r)).sum("region") for m, r in regions.items()},
-        ALL_MARKETS: cars.sel(region=every).sum("region"),
-    }
+    every = tuple(r for names in results.regions.values() for r in names)
+    sums = market_sums(cars, {**results.regions, ALL_MARKETS: every})
+    return {str(m): sums.sel(market=m, drop=True) for m in sums.market.values}
 
 
 def print_scope_summary(results: ScopeResults) -> None:

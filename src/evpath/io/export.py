@@ -19,7 +19,6 @@ from evpath.errors import StoreError
 from evpath.io import publish
 
 DIM_COLUMNS = (
-    "maker",
     "region",
     "segment",
     "powertrain",
@@ -32,6 +31,7 @@ DIM_COLUMNS = (
     "charger_type",
     "standard",
     "vehicle",
+    "maker",
     "metric",
     "cohort",
     "age",

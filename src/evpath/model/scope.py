@@ -1,13 +1,13 @@
 """The makers' scope: the makers' new cars in each market, each market's model run on
 them, and per-car figures weighted over the markets.
 
-In a market m the makers sell a share θ_m(t) of the market's new cars (the scope file's
-path, or derived from their sales in their data year), split among the makers k by their
-sales there in their data year (reported, or their worldwide total less their reported
-markets allocated by the scope file). The
-makers' mix is either the market's own mix or the scope file's mixes by year. A car on
-the road keeps its market, so the stock, energy, emissions, batteries and metals of the
-makers' cars follow from running the market's model on the makers' sales.
+In a market m the makers sell a share θ_m(t) of the market's new cars, split among the
+makers by their sales there: both from the makers' sales in their data years (reported,
+or their worldwide total less their reported markets, allocated by the scope file),
+linear between data years, and after them from the scope file's path. The makers' mix
+is the market's own or the scope file's mixes by year. A car on the road keeps its
+market, so the stock, energy, emissions, batteries and metals of the makers' cars follow
+from running the market's model on the makers' sales.
 """
 
 from __future__ import annotations
@@ -247,9 +247,10 @@ def combine_markets(parts: Mapping[str, xr.Dataset]) -> xr.Dataset:
     """One Dataset over the regions of every market.
 
     Counts (see :data:`EXTENSIVE`) are zero where a market lacks a segment, cohort or
-    chemistry another market has; means by segment are left out (:data:`LEFT_OUT`); variables without a region are kept when every market
-    computed the same values (the metals' supply figures) and dropped otherwise (the pack
-    price of each market's own learning curve).
+    chemistry another market has; means by segment are left out (:data:`LEFT_OUT`).
+    Variables without a region are kept when every market computed the same values (the
+    metals' supply figures) and dropped otherwise (the pack price of each market's own
+    learning curve).
     """
     datasets = [d.drop_vars(LEFT_OUT, errors="ignore") for d in parts.values()]
     regional = [d[[v for v in d.data_vars if "region" in d[v].dims]] for d in datasets]
@@ -273,27 +274,28 @@ def scope_per_car(dataset: xr.Dataset, metrics: tuple[str, ...]) -> xr.DataArray
     return xr.concat(rows, dim=xr.DataArray(list(metrics), dims="metric"))
 
 
+def market_sums(values: xr.DataArray, markets: Mapping[str, tuple[str, ...]]) -> xr.DataArray:
+    """``values`` (region, …) summed over the regions of each market (market, …)."""
+    return xr.concat(
+        [values.sel(region=list(regions)).sum("region") for regions in markets.values()],
+        dim=xr.DataArray(list(markets), dims="market"),
+    )
+
+
 def market_per_car(
     dataset: xr.Dataset, metric: str, markets: Mapping[str, tuple[str, ...]]
 ) -> xr.DataArray:
     """A per-car metric of each market (market, year), weighted over the market's regions."""
     weight = _weight(dataset, metric)
-    rows = [
-        (dataset[metric] * weight).sel(region=list(r)).sum("region")
-        / weight.sel(region=list(r)).sum("region")
-        for r in markets.values()
-    ]
-    return xr.concat(rows, dim=xr.DataArray(list(markets), dims="market"))
+    return market_sums(dataset[metric] * weight, markets) / market_sums(weight, markets)
 
 
 def market_weight(
     dataset: xr.Dataset, metric: str, markets: Mapping[str, tuple[str, ...]]
 ) -> xr.DataArray:
     """Each market's weight in the scope's per-car metric (market, year) [fraction]."""
-    weight = _weight(dataset, metric)
-    rows = [weight.sel(region=list(r)).sum("region") for r in markets.values()]
-    stacked = xr.concat(rows, dim=xr.DataArray(list(markets), dims="market"))
-    return stacked / stacked.sum("market")
+    cars = market_sums(_weight(dataset, metric), markets)
+    return cars / cars.sum("market")
 
 
 def _weight(dataset: xr.Dataset, metric: str) -> xr.DataArray:

@@ -177,6 +177,8 @@ class TidyRow(BaseModel):
     charger_type: str | None = None
     standard: str | None = None
     vehicle: str | None = None
+    maker: str | None = Field(None, description="Maker group (makers' scope runs).")
+    metric: str | None = Field(None, description="Per-car metric (makers' scope runs).")
     cohort: int | None = None
     age: int | None = None
     year: int | None = None
