@@ -3,6 +3,8 @@ per-car figures are the weighted markets, and bad scope files are clear errors."
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import yaml
@@ -161,3 +163,32 @@ def test_a_scope_run_reads_back_from_the_store(makers, tmp_path):
     assert set(SCOPE_VARIABLES) <= set(stored["variable"])
     share = stored[stored["variable"] == "makers_market_share"]
     assert share["value"].between(0.0, 1.0).all()
+
+
+def test_alliance_members_buy_for_their_own_maker_rows(makers):
+    from evpath.procurement import load_alliance
+    from evpath.procurement.instance import resolve
+
+    alliance = load_alliance("japan-makers-cobalt")
+    instance = resolve(alliance, run_data=makers.dataset)
+    rows = makers.dataset["maker_metal_primary_demand"].sel(metal="cobalt", year=instance.years)
+    for i, member in enumerate(alliance.members):
+        assert member.share_of_run is not None
+        own = rows.sel(maker=member.share_of_run.makers).sum("maker")
+        assert np.allclose(instance.demand[i], own, rtol=1e-12)
+    every = rows.sum("maker")
+    assert np.allclose(instance.demand.sum(axis=0), every, rtol=1e-12)
+
+
+def test_a_member_reads_a_region_or_makers_not_both(tmp_path):
+    from evpath.cli.app import app as cli
+
+    text = (Path(__file__).parents[1] / "src/evpath/alliances/japan_makers_cobalt.yaml").read_text(
+        encoding="utf-8"
+    )
+    path = tmp_path / "both.yaml"
+    path.write_text(text.replace("makers: [Honda],", "makers: [Honda], region: JPN,"), "utf-8")
+    result = runner.invoke(cli, ["procure", str(path), "--no-store", "--out", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert "members[1].share_of_run" in result.output
+    assert "exactly one of 'region:'" in result.output

@@ -141,7 +141,7 @@ def resolve(
         if name not in runs:
             runs[name] = run_scenario(name).dataset
         demand[i] = share.share * _run_series(
-            runs[name], name, share.variable, share.region, alliance.metal, years, f"members[{i}]"
+            runs[name], name, share.variable, share.rows, alliance.metal, years, f"members[{i}]"
         )
     n_tiers = max(len(s.tiers) for s in alliance.suppliers)
     tier_end = np.full((len(alliance.suppliers), n_tiers), np.inf)
@@ -193,27 +193,36 @@ def _run_series(
     dataset: xr.Dataset,
     scenario: str,
     variable: str,
-    region: str,
+    rows: tuple[str, list[str]],
     metal: str,
     years: np.ndarray,
     where: str,
 ) -> np.ndarray:
-    """``variable`` of a run at (region, metal, years) [t/yr], with errors that say what is there."""
+    """``variable`` of a run at ``metal`` and ``years``, summed over the labels of ``rows``
+    (dim, labels) [t/yr], with errors that say what is there."""
     here = f"{where}.share_of_run"
+    dim, labels = rows
+    wanted = {dim, "metal", "year"}
     if variable not in dataset:
         msg = f"{here}.variable: run {scenario!r} has no {variable!r}; allowed: " + ", ".join(
-            str(v) for v in dataset.data_vars if {"region", "metal", "year"} <= set(dataset[v].dims)
+            str(v) for v in dataset.data_vars if set(dataset[v].dims) == wanted
         )
         raise ProcurementError(msg)
     data = dataset[variable]
-    if set(data.dims) != {"region", "metal", "year"}:
-        msg = f"{here}.variable: {variable!r} has dims {data.dims}; allowed: (region, metal, year)"
+    if set(data.dims) != wanted:
+        msg = (
+            f"{here}.variable: {variable!r} has dims {data.dims}; allowed: ({dim}, metal, year)"
+            + (" (a makers' scope run)" if dim == "maker" else "")
+        )
         raise ProcurementError(msg)
-    for dim, label in (("region", region), ("metal", metal)):
-        known = [str(v) for v in data[dim].values]
-        if label not in known:
-            msg = f"{here}: run {scenario!r} has no {dim} {label!r}; allowed: {', '.join(known)}"
-            raise ProcurementError(msg)
+    for axis, asked in ((dim, labels), ("metal", [metal])):
+        known = [str(v) for v in data[axis].values]
+        for label in asked:
+            if label not in known:
+                msg = (
+                    f"{here}: run {scenario!r} has no {axis} {label!r}; allowed: {', '.join(known)}"
+                )
+                raise ProcurementError(msg)
     missing = sorted(set(years.tolist()) - set(data["year"].values.tolist()))
     if missing:
         msg = (
@@ -221,7 +230,8 @@ def _run_series(
             f"-{missing[-1]}); allowed: years {int(data.year.min())}-{int(data.year.max())}"
         )
         raise ProcurementError(msg)
-    return data.sel(region=region, metal=metal, year=years).to_numpy().astype(float)
+    picked = data.sel({dim: labels, "metal": metal, "year": years}).sum(dim)
+    return picked.to_numpy().astype(float)
 
 
 def _capacity(

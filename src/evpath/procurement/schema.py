@@ -86,16 +86,38 @@ class YearRange(Frozen):
 class RunShare(Frozen):
     """A member's demand as a share of a variable of an evpath run [t/yr].
 
-    demand(year) = ``share`` × ``variable``(region, metal, year) of scenario ``scenario``.
+    demand(year) = ``share`` × ``variable``(region, metal, year) of scenario ``scenario``
+    at ``region``; or, for a makers' scope run, ``share`` × the sum of
+    ``variable``(maker, metal, year) over the member's ``makers``.
     """
 
-    scenario: str = Field(description="Bundled scenario name or YAML path to run.")
+    scenario: str = Field(description="Bundled scenario or scope name, or YAML path, to run.")
     variable: str = Field(
         "metal_primary_demand",
-        description="Run variable with dims (region, metal, year) [t/yr].",
+        description="Run variable with dims (region, metal, year) or (maker, metal, year) [t/yr].",
     )
-    region: str = Field(description="Region of the run, e.g. 'JPN'.")
+    region: str | None = Field(None, description="Region of the run, e.g. 'JPN'.")
+    makers: list[str] | None = Field(
+        None, min_length=1, description="Maker groups of a makers' scope run, e.g. ['Toyota']."
+    )
     share: Share = Field(description="Member's share of the variable [fraction].")
+
+    @model_validator(mode="after")
+    def _region_or_makers(self) -> RunShare:
+        if (self.region is None) == (self.makers is None):
+            msg = (
+                "give exactly one of 'region:' (a scenario run) or 'makers:' (a makers' scope run)"
+            )
+            raise ValueError(msg)
+        return self
+
+    @property
+    def rows(self) -> tuple[str, list[str]]:
+        """The run's dimension the member's demand is read along, and its labels."""
+        if self.makers is not None:
+            return "maker", list(self.makers)
+        assert self.region is not None  # the validator requires one of them
+        return "region", [self.region]
 
 
 class Member(Sourced):
