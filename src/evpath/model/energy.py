@@ -6,7 +6,7 @@ import numpy as np
 import xarray as xr
 
 from evpath.core.dims import CARRIERS, POWERTRAINS
-from evpath.core.drawn import labelled_array
+from evpath.core.drawn import labelled_array, path_array
 from evpath.scenario.emissions import Energy
 
 
@@ -17,8 +17,12 @@ def intensity_per_km(spec: Energy, segments: list[str], cohorts: np.ndarray) -> 
     charging losses included), hydrogen kg/km. PHEV use is split by the utility factor:
     fuel × (1 − UF), electricity × UF.
 
-    e = test/100 · (1 − improvement)^(min(c, until) − reference_year) · kei_factor?
-        · (1 + uplift[carrier]) [/ (1 − charging_losses) for electricity]
+    e = test/100 · trend(c) · kei_factor? · (1 + uplift[carrier])
+        [/ (1 − charging_losses) for electricity]
+
+    with trend(c) = Π over model years y from reference_year + 1 to min(c, until) of
+    (1 − improvement(y)) (the inverse product for earlier model years): a constant rate r
+    gives (1 − r)^(min(c, until) − reference_year).
     """
     powertrains, carriers = list(POWERTRAINS), list(CARRIERS)
     test = labelled_array(
@@ -33,13 +37,7 @@ def intensity_per_km(spec: Energy, segments: list[str], cohorts: np.ndarray) -> 
         "powertrain",
         powertrains,
     )
-    improvement = labelled_array(
-        [spec.improvement.get(p, 0.0) for p in powertrains], "powertrain", powertrains
-    )
-    model_years = xr.DataArray(
-        np.minimum(cohorts, spec.improvement_until), coords={"cohort": cohorts}
-    )
-    trend = (1.0 - improvement) ** (model_years - spec.reference_year)
+    trend = improvement_trend(spec, cohorts)
     uplift = labelled_array(
         [1.0 + spec.real_world_uplift.get(k, 0.0) for k in carriers],  # type: ignore[call-overload]
         "carrier",
@@ -61,6 +59,24 @@ def intensity_per_km(spec: Energy, segments: list[str], cohorts: np.ndarray) -> 
     )
     intensity = test * trend * uplift * plug * phev_split * segment
     return intensity.transpose("segment", "powertrain", "carrier", "cohort", ...)
+
+
+def improvement_trend(spec: Energy, cohorts: np.ndarray) -> xr.DataArray:
+    """Energy use of each model year relative to ``reference_year`` (powertrain, cohort)
+    [fraction]: the product of (1 − improvement) over the model years in between, each
+    powertrain's improvement a number or a path by model year [1/yr]."""
+    model_years = np.minimum(cohorts, spec.improvement_until)
+    first = min(int(model_years.min()), spec.reference_year)
+    grid = np.arange(first, max(int(model_years.max()), spec.reference_year) + 1)
+    rates = labelled_array(
+        [path_array(spec.improvement.get(p, 0.0), grid) for p in POWERTRAINS],
+        "powertrain",
+        list(POWERTRAINS),
+    )
+    cumulative = xr.apply_ufunc(np.log1p, -rates).cumsum("year")
+    at_cohort = cumulative.sel(year=model_years).rename(year="cohort")
+    at_cohort = at_cohort.assign_coords(cohort=cohorts)
+    return xr.apply_ufunc(np.exp, at_cohort - cumulative.sel(year=spec.reference_year, drop=True))
 
 
 def energy_by_carrier(

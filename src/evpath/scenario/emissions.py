@@ -22,6 +22,8 @@ from evpath.scenario.base import (
 )
 
 AnnualKm = Annotated[Positive, within(0.0, 200_000.0, "km/yr")]
+Improvement = Annotated[Finite, Field(ge=-0.1, le=0.1)]
+"""Fall of energy use per km from one model year to the next [1/yr], −10% to 10%."""
 TestUse = Annotated[Positive, within(0.0, 100.0, "per 100 km (L, kWh or kg)")]
 GridIntensity = Annotated[NonNegative, within(0.0, 2000.0, "g CO2e/kWh")]
 
@@ -31,6 +33,7 @@ Technology = Literal[
 H2Route = Literal["steam_methane_reforming", "coal_gasification", "electrolysis"]
 Metric = Literal[
     "wtw_per_new_car",
+    "wtw_per_new_car_lifetime",
     "wtw_per_car",
     "lifecycle_per_new_car",
     "lifecycle_per_car",
@@ -68,15 +71,18 @@ class Energy(Sourced):
     ``reference_year`` per 100 km, by carrier (gasoline and diesel in L, electricity in
     kWh, hydrogen in kg); PHEVs give both a charge-sustaining fuel and a charge-depleting
     electricity figure. Other model years change by ``improvement`` (fraction per model
-    year, by powertrain; positive = less energy); kei cars use ``kei_factor`` times the
+    year, by powertrain, a rate or rates by model year; positive = less energy) up to
+    ``improvement_until``; kei cars use ``kei_factor`` times the
     registered value. Real-world use is test-cycle × (1 + ``real_world_uplift``) by carrier;
     electricity drawn from the grid is vehicle use / (1 − ``charging_losses``).
     """
 
     new_car_test: dict[Powertrain, dict[Carrier, TestUse]]
     reference_year: Year
-    improvement: dict[Powertrain, Annotated[Finite, Field(ge=-0.1, le=0.1)]] = Field(
-        default_factory=dict
+    improvement: dict[Powertrain, Improvement | dict[Year, Improvement]] = Field(
+        default_factory=dict,
+        description="Fall of energy use from one model year to the next, by powertrain: "
+        "a rate, or rates by model year (linear between years, held outside) [1/yr].",
     )
     improvement_until: Year = Field(2050, description="Model year after which use is flat.")
     kei_factor: Annotated[Finite, Field(gt=0.0, le=2.0)] = 1.0

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
+from evpath.core.paths import interpolate_path
 from evpath.errors import InputError
 from evpath.scenario.schema import Scenario
 from evpath.web.schemas import Levers
@@ -40,7 +43,7 @@ def current(scenario: Scenario) -> Levers:
         values["grid_intensity"] = point.intensity if point is not None else None
         if all(p.intensity is not None for p in pathway.values()):
             values["grid_pathway"] = {year: p.intensity for year, p in pathway.items()}
-        values["hev_improvement"] = scenario.emissions.energy.improvement.get("HEV")
+        values["hev_improvement"] = _latest(scenario.emissions.energy.improvement.get("HEV"))
     if scenario.batteries is not None:
         values["chemistry"] = scenario.batteries.packs.chemistry
         values["collection_rate"] = scenario.batteries.recycling.collection_rate
@@ -52,6 +55,13 @@ def current(scenario: Scenario) -> Levers:
             if scenario.target_year in path
         } or None
     return Levers.model_validate(values)
+
+
+def _latest(rate: float | dict[int, float] | None) -> float | None:
+    """A rate, or the rate of the last model year of a path of rates."""
+    if isinstance(rate, dict):
+        return rate[max(rate)]
+    return rate
 
 
 def override(base: Scenario, levers: Levers, name: str | None = None) -> dict[str, Any]:
@@ -101,8 +111,15 @@ def override(base: Scenario, levers: Levers, name: str | None = None) -> dict[st
         pathway = {year: {"intensity": value} for year, value in levers.grid_pathway.items()}
         _put(document, ("emissions", "grid", "pathway"), pathway)
     if levers.hev_improvement is not None and base.emissions is not None:
-        improvement = {**base.emissions.energy.improvement, "HEV": levers.hev_improvement}
-        _put(document, ("emissions", "energy", "improvement"), improvement)
+        improvement = base.emissions.energy.improvement
+        history_end = base.years.history_end
+        hybrid = improvement.get("HEV", 0.0)
+        if isinstance(hybrid, dict):  # keep the rates of the history, change those after it
+            before = interpolate_path(hybrid, np.array([history_end]))[0]
+            hybrid = {history_end: float(before), history_end + 1: levers.hev_improvement}
+        else:
+            hybrid = levers.hev_improvement
+        _put(document, ("emissions", "energy", "improvement"), {**improvement, "HEV": hybrid})
     if levers.chemistry is not None:
         _put(document, ("batteries", "packs", "chemistry"), levers.chemistry)
     if levers.collection_rate is not None:

@@ -38,8 +38,9 @@ class Levers(Strict):
     )
     hev_improvement: float | None = Field(
         None,
-        description="Yearly energy-use improvement of new hybrids (HEV) [fraction per model "
-        "year] (emissions.energy.improvement.HEV).",
+        description="Yearly energy-use improvement of new hybrids (HEV) after the history "
+        "[fraction per model year] (emissions.energy.improvement.HEV; where the scenario "
+        "gives rates by model year, those of the history are kept).",
     )
     chemistry: dict[int, dict[str, float]] | None = Field(
         None,
