@@ -88,6 +88,75 @@ class Results:
             return pd.DataFrame()
         return target_table(self.dataset, self.scenario.emissions.target)
 
+    def grid_break_even(self) -> pd.DataFrame:
+        """How the per-car verdict depends on the grid, per region and per-new-car metric.
+
+        Columns: ``grid`` (the modelled intensity in the target year), ``break_even`` (the
+        intensity held from the target year on at which the metric just meets the target;
+        negative when no grid meets it, NaN when the metric does not depend on the grid),
+        both [g CO2e/kWh]; ``reduction`` and ``met`` as modelled. The metrics rise with
+        the grid, so the target is met with any grid at or below the break-even. Empty
+        without an emissions block or the ``grid_break_even`` variable (a run stored by an
+        earlier evpath).
+        """
+        if self.scenario.emissions is None or "grid_break_even" not in self.dataset:
+            return pd.DataFrame()
+        spec = self.scenario.emissions.target
+        break_even = self.dataset["grid_break_even"]
+        grid = self.dataset["grid_intensity"].sel(year=spec.year)
+        rows: list[dict[str, object]] = []
+        for metric in break_even.metric.values:
+            verdict = target_table(self.dataset, spec.model_copy(update={"metric": str(metric)}))
+            rows.extend(
+                {
+                    "region": str(region),
+                    "metric": str(metric),
+                    "target_year": spec.year,
+                    "grid": float(grid.sel(region=region)),
+                    "break_even": float(break_even.sel(region=region, metric=metric)),
+                    "reduction": float(verdict.loc[str(region), "reduction"]),
+                    "met": bool(verdict.loc[str(region), "met"]),
+                }
+                for region in break_even.region.values
+            )
+        return pd.DataFrame(rows).set_index(["region", "metric"])
+
+    def grid_contribution(self) -> pd.DataFrame:
+        """The grid's part in the fleet's well-to-wheel change, per region [kg CO2e/yr].
+
+        Columns: ``base`` and ``target`` (fleet WTW in the target's base and target years),
+        ``at_base_grid`` (the target year at the base year's grid intensity,
+        ``fleet_wtw_at_base_grid``), ``grid`` = target − at_base_grid (what the grid's
+        change from the base year does to the target year's emissions) and ``lmdi_carbon``
+        (the LMDI carbon-intensity factor, for comparison); ``grid_base`` and
+        ``grid_target`` [g CO2e/kWh]. Empty without an emissions block or the variable.
+        """
+        if self.scenario.emissions is None or "fleet_wtw_at_base_grid" not in self.dataset:
+            return pd.DataFrame()
+        spec = self.scenario.emissions.target
+        ds = self.dataset
+        wtw = (
+            ds["emissions"]
+            .sel(stage=["tank_to_wheel", "well_to_tank"])
+            .sum(["segment", "powertrain", "stage"])
+        )
+        at_target = wtw.sel(year=spec.year)
+        counterfactual = ds["fleet_wtw_at_base_grid"].sel(year=spec.year)
+        table = xr.Dataset(
+            {
+                "grid_base": ds["grid_intensity"].sel(year=spec.base_year, drop=True),
+                "grid_target": ds["grid_intensity"].sel(year=spec.year, drop=True),
+                "base": wtw.sel(year=spec.base_year, drop=True),
+                "target": at_target.drop_vars("year"),
+                "at_base_grid": counterfactual.drop_vars("year"),
+                "grid": (at_target - counterfactual).drop_vars("year"),
+                "lmdi_carbon": ds["emission_change_factors"].sel(
+                    factor="carbon_intensity", drop=True
+                ),
+            }
+        )
+        return table.to_dataframe()
+
     def history_check(self) -> pd.DataFrame:
         """The model against every observed fleet figure of its history, where modelled
         (see :func:`evpath.model.history_check.compare_with_observed`)."""

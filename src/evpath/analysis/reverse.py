@@ -10,6 +10,10 @@ Reverse questions, both answered by re-running the pipeline on changed sales mix
 * **Plug-in shift**: the fraction θ of non-plug-in sales that must move to BEVs at every
   milestone of the scenario. The target metric is continuous in θ, so θ is the root of
   metric(θ) − target, found with :func:`scipy.optimize.brentq`.
+
+And the grid question: the verdict under each bundled grid pathway for the same regions
+(:func:`grid_pathway_verdicts`), the scenario's sales and cars unchanged; the grid
+intensity at which it changes is in every run (``grid_break_even``).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
+import pandas as pd
 import xarray as xr
 from scipy.optimize import brentq
 
@@ -25,6 +30,7 @@ from evpath.core.dims import POWERTRAINS
 from evpath.errors import ScenarioError
 from evpath.model.indicators import target_table
 from evpath.model.pipeline import Inputs, run_pipeline
+from evpath.scenario.emissions import Grid
 from evpath.scenario.schema import Scenario, ShareMilestone
 
 NON_PLUG_IN = ("ICEV_gasoline", "ICEV_diesel", "HEV")
@@ -164,3 +170,79 @@ def solve_reverse(
         shifted = run_pipeline(with_plug_in_shift(scenario, shift, base), inputs, target_only=True)
         bev = float(shifted["sales_share"].isel(region=0).sel(powertrain="BEV", year=spec.year))
     return ReverseAnswer(phase_out_year=phase_out, plug_in_shift=shift, bev_share_needed=bev)
+
+
+GRID_METRICS = ("wtw_per_new_car", "wtw_per_new_car_lifetime")
+"""Per-new-car metrics whose verdict :func:`grid_pathway_verdicts` reports (with the
+scenario's own target metric)."""
+
+
+def bundled_grid_pathways(scenario: Scenario) -> dict[str, Grid]:
+    """The grid pathways of the bundled scenarios that model the same regions from the
+    same sales history, each once, named by the first scenario (by name) that has it; the
+    scenario's own pathway first, under its name."""
+    from evpath.scenario.loader import bundled_scenarios, load_scenario
+
+    if scenario.emissions is None:
+        msg = f"{scenario.name}: the grid pathways need an 'emissions' block"
+        raise ScenarioError(msg)
+    pathways = {scenario.name: scenario.emissions.grid}
+    seen = [scenario.emissions.grid.pathway]
+    for name in sorted(bundled_scenarios()):
+        other = load_scenario(name)
+        if (
+            other.emissions is None
+            or other.regions != scenario.regions
+            or other.sales.history != scenario.sales.history
+            or other.emissions.grid.pathway in seen
+        ):
+            continue
+        pathways[name] = other.emissions.grid
+        seen.append(other.emissions.grid.pathway)
+    return pathways
+
+
+def grid_pathway_verdicts(
+    scenario: Scenario, inputs: Inputs, pathways: dict[str, Grid] | None = None
+) -> pd.DataFrame:
+    """The per-car target verdict of ``scenario`` under other grid pathways.
+
+    Re-runs the scenario's sales, fleet and use phase with each pathway in place of its
+    own grid (everything else unchanged). ``pathways`` (name → grid block): by default
+    :func:`bundled_grid_pathways`.
+
+    Returns
+    -------
+    DataFrame indexed by (pathway, region, metric)
+        ``grid`` the intensity in the target year [g CO2e/kWh], ``reduction``
+        [fraction] and ``met``, for :data:`GRID_METRICS` and the scenario's target metric.
+    """
+    emissions = scenario.emissions
+    if emissions is None:
+        msg = f"{scenario.name}: the grid pathways need an 'emissions' block"
+        raise ScenarioError(msg)
+    chosen = bundled_grid_pathways(scenario) if pathways is None else pathways
+    spec = emissions.target
+    metrics = list(dict.fromkeys([spec.metric, *GRID_METRICS]))
+    frames = []
+    for name, grid in chosen.items():
+        changed = scenario.model_copy(
+            update={"emissions": emissions.model_copy(update={"grid": grid})}
+        )
+        dataset = run_pipeline(changed, inputs, target_only=True)
+        at_target = dataset["grid_intensity"].sel(year=spec.year)
+        for metric in metrics:
+            table = target_table(dataset, spec.model_copy(update={"metric": metric}))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "pathway": name,
+                        "region": table.index,
+                        "metric": metric,
+                        "grid": [float(at_target.sel(region=r)) for r in table.index],
+                        "reduction": table["reduction"].to_numpy(),
+                        "met": table["met"].to_numpy(),
+                    }
+                )
+            )
+    return pd.concat(frames, ignore_index=True).set_index(["pathway", "region", "metric"])

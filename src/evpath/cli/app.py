@@ -17,6 +17,7 @@ from evpath.errors import InputError
 
 METRICS = (
     "wtw_per_new_car",
+    "wtw_per_new_car_lifetime",
     "wtw_per_car",
     "lifecycle_per_new_car",
     "lifecycle_per_car",

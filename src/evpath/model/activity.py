@@ -1,7 +1,9 @@
-"""Activity stage: distance driven per car by age, and vehicle-km by cohort."""
+"""Activity stage: distance driven per car by age, vehicle-km by cohort, and a new car's
+years on the road (survival and distance by years since sale)."""
 
 from __future__ import annotations
 
+import numpy as np
 import xarray as xr
 
 from evpath.core.drawn import labelled_array
@@ -50,3 +52,78 @@ def vehicle_km(stock_by_cohort: xr.DataArray, distance: xr.DataArray) -> xr.Data
     of stock × distance per car. The stock at the end of the year stands for the year's
     fleet."""
     return xr.dot(stock_by_cohort, distance, dim="cohort")
+
+
+SERVICE = "service_year"
+"""Years since sale: 0 for the year a car is sold (cars on the road at its end)."""
+
+
+def years_on_road(
+    sales: xr.DataArray,
+    stock_by_cohort: xr.DataArray,
+    distance: xr.DataArray,
+    age_decline: float | xr.DataArray,
+) -> xr.Dataset:
+    """Survival and distance of a new car over its years on the road, by years since sale.
+
+    For a car sold in year c (a model cohort) and k = 0, 1, … years later (calendar year
+    t = c + k):
+
+        S(c, k) = stock_by_cohort(t, c) / sales(c)      (share of the cohort on the road
+                                                          at the end of year t)
+        D(c, k) = d(c, t)                               (km/yr, from :func:`distance_per_car`)
+
+    summed over regions and powertrains (lifetimes are set by segment). After the model's
+    last year T, the survival by years since sale is that of the latest cohort observed
+    k years after its sale, S(c, k) = S(T − k, k), and the distance keeps falling with
+    age at the calendar trend of year T, D(c, k) = d(c, T) · (1 − age_decline)^(t − T).
+    k runs to T − first model year; cars older than that count as gone.
+
+    Parameters
+    ----------
+    sales : DataArray (region, segment, powertrain, year) [vehicles/yr]
+    stock_by_cohort : DataArray (region, segment, powertrain, year, cohort) [vehicles]
+    distance : DataArray (segment, year, cohort) [km/yr]
+    age_decline : float or DataArray (draw) [1/yr]
+
+    Returns
+    -------
+    Dataset
+        ``survival`` (segment, cohort, service_year) [fraction], ``distance`` (segment,
+        cohort, service_year) [km/yr] and ``year`` (cohort, service_year), the calendar
+        year whose fuels and grid apply (held at T after it); cohorts are the model years.
+    """
+    years = sales.year.values
+    first, last = int(years[0]), int(years[-1])
+    since = np.arange(last - first + 1)
+    cohorts = years[:, None]
+    calendar = cohorts + since[None, :]
+    seen = np.minimum(calendar, last)
+    observed_cohort = np.minimum(cohorts, last - since[None, :])
+    dims = ("cohort", SERVICE)
+    coords = {"cohort": years, SERVICE: since}
+
+    sold = sales.sum(["region", "powertrain"]).rename(year="cohort")
+    on_road = stock_by_cohort.sel(cohort=years).sum(["region", "powertrain"])
+    share = (on_road / sold.where(sold > 0)).fillna(0.0)
+    survival = share.isel(
+        year=xr.DataArray(seen - first, dims=dims),
+        cohort=xr.DataArray(observed_cohort - first, dims=dims),
+    ).drop_vars(["year", "cohort"])
+    km = (
+        distance.sel(cohort=years)
+        .isel(
+            year=xr.DataArray(seen - first, dims=dims),
+            cohort=xr.DataArray(cohorts - first + 0 * since, dims=dims),
+        )
+        .drop_vars(["year", "cohort"])
+    )
+    beyond = xr.DataArray(calendar - seen, dims=dims)
+    km = km * (1.0 - age_decline) ** beyond
+    return xr.Dataset(
+        {
+            "survival": survival.assign_coords(coords),
+            "distance": km.assign_coords(coords),
+            "year": xr.DataArray(seen, dims=dims, coords=coords),
+        }
+    )

@@ -1,18 +1,23 @@
 """Emissions per car and per km, and the per-car reduction target.
 
 Per new car: the cars sold in a year, in their first year on the road, with that year's
-fuels and grid (the at-sale view of Japan's target for the cars it supplies). Per car on
-the road: fleet emissions over fleet stock. Life-cycle adds the vehicle cycle, spread
-evenly over the expected years in the fleet.
+fuels and grid (the at-sale view of Japan's target for the cars it supplies). Over a new
+car's life: the same cars in every year they are expected on the road, each year with
+its own fuels and grid, weighted by survival and distance by age (what the atmosphere
+sees of the cars supplied). Per car on the road: fleet emissions over fleet stock.
+Life-cycle adds the vehicle cycle, spread evenly over the expected years in the fleet.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from evpath.core.tolerances import FULL_SHARE_TOLERANCE, TARGET_TOLERANCE
+from evpath.model.activity import SERVICE
 from evpath.scenario.emissions import Target
 
 
@@ -55,6 +60,114 @@ def per_car_metrics(
         "wtw_per_km_fleet": 1000.0 * fleet_wtw / vehicle_km.sum(every),
     }
     return xr.Dataset(metrics)
+
+
+def lifetime_per_new_car(
+    sales: xr.DataArray,
+    life: xr.Dataset,
+    new_car_use: xr.DataArray,
+    per_unit: xr.DataArray,
+) -> xr.Dataset:
+    """Well-to-wheel emissions of the year's new cars over their expected years on the road.
+
+    For a car of group g (segment, powertrain) sold in year c, with survival S(c, k) and
+    distance D(c, k) k years after sale (:func:`evpath.model.activity.years_on_road`),
+    energy use per km e_g(c) by carrier and emissions per carrier unit f(t) in calendar
+    year t = c + k (held at the last modelled year after it):
+
+        W_g(c) = Σ_k S · D · Σ_carrier e_g(c) · f(c + k)        [kg CO2e/vehicle]
+        Y(c)   = Σ_k S(c, k)                                    [years on the road]
+
+    ``wtw_per_new_car_lifetime`` = Σ_g sales · W_g / Y / Σ_g sales: each new car's mean
+    yearly emissions over its life, sales-weighted as ``wtw_per_new_car`` is (with a
+    constant grid and distance and use that do not change with age, the two are equal);
+    ``wtw_lifetime_per_new_car`` = Σ_g sales · W_g / Σ_g sales / 1000.
+
+    Parameters
+    ----------
+    sales : DataArray (region, segment, powertrain, year) [vehicles/yr]
+    life : Dataset
+        ``survival``, ``distance`` and ``year`` (segment, cohort, service_year), from
+        :func:`evpath.model.activity.years_on_road`.
+    new_car_use : DataArray (segment, powertrain, carrier, year) [carrier unit/km]
+        Energy use per km of the cars sold each year.
+    per_unit : DataArray (carrier, region, year) [kg CO2e/carrier unit]
+        Well-to-wheel emissions per unit of each carrier.
+
+    Returns
+    -------
+    Dataset (region, year)
+        ``wtw_per_new_car_lifetime`` [kg CO2e/vehicle/yr] and ``wtw_lifetime_per_new_car``
+        [t CO2e/vehicle].
+    """
+    first = int(per_unit.year[0])
+    at_year = per_unit.isel(year=life["year"] - first).drop_vars("year")
+    weight = life["survival"] * life["distance"]
+    use = new_car_use.rename(year="cohort")
+    per_car = xr.dot(weight, use, at_year, dim=["carrier", SERVICE]).rename(cohort="year")
+    years_on = life["survival"].sum(SERVICE).rename(cohort="year")
+    every = ("segment", "powertrain")
+    cars = sales.sum(every)
+    return xr.Dataset(
+        {
+            "wtw_per_new_car_lifetime": (sales * (per_car / years_on).fillna(0.0)).sum(every)
+            / cars,
+            "wtw_lifetime_per_new_car": (sales * per_car).sum(every) / cars / 1000.0,
+        }
+    )
+
+
+def at_sale_per_new_car(
+    sales: xr.DataArray,
+    new_car_km: xr.DataArray,
+    new_car_use: xr.DataArray,
+    per_unit: xr.DataArray,
+) -> xr.DataArray:
+    """Well-to-wheel emissions of a new car in its first year (region, year)
+    [kg CO2e/vehicle/yr]: Σ_g sales · km · Σ_carrier use · f / Σ_g sales.
+
+    ``new_car_km`` (segment, year) [km/yr]; ``new_car_use`` (segment, powertrain, carrier,
+    year) [carrier unit/km]; ``per_unit`` (carrier, region, year) [kg CO2e/carrier unit].
+    """
+    every = ("segment", "powertrain")
+    per_km = xr.dot(new_car_use, per_unit, dim="carrier")
+    return (sales * new_car_km * per_km).sum(every) / sales.sum(every)
+
+
+def grid_break_even(
+    metric: Callable[[xr.DataArray], xr.DataArray],
+    grid: xr.DataArray,
+    spec: Target,
+) -> xr.DataArray:
+    """Grid intensity held from the target year on at which a per-car metric just meets
+    the target (region) [g CO2e/kWh].
+
+    ``metric(grid)`` gives the metric (region, year) for a grid (region, year)
+    [g CO2e/kWh]; it must be affine in the grid (emissions per unit of electricity and
+    of electrolytic hydrogen are). With the grid of year t set to g for t ≥ target year,
+    the metric of every year is M(g) = M(0) + s · g, so the target
+    M_T(g) = (1 − reduction) · M_B(g) holds at
+
+        g* = ((1 − reduction) · M_B(0) − M_T(0)) / (s_T − (1 − reduction) · s_B)
+
+    (s_B = 0 unless the base year's cars are still on the road in the target year). A
+    negative g* means no grid meets the target; NaN where the metric does not depend on
+    the grid.
+    """
+    from_target = grid.year >= spec.year
+    at_zero = metric(xr.where(from_target, 0.0, grid))
+    at_full = metric(xr.where(from_target, FULL_GRID, grid))
+    slope = (at_full - at_zero) / FULL_GRID
+    keep = 1.0 - spec.reduction
+    base, target = spec.base_year, spec.year
+    denominator = slope.sel(year=target) - keep * slope.sel(year=base)
+    needed = keep * at_zero.sel(year=base) - at_zero.sel(year=target)
+    return (needed / denominator.where(abs(denominator) > 0)).drop_vars("year", errors="ignore")
+
+
+FULL_GRID = 1000.0
+"""Grid intensity [g CO2e/kWh] of the second point at which :func:`grid_break_even`
+evaluates the metric (the first is 0)."""
 
 
 def reduction(metric: xr.DataArray, base_year: int) -> xr.DataArray:

@@ -18,7 +18,7 @@ from evpath.data import connectors, grid, iea, usgs
 from evpath.data.factors import DATASET as FACTORS
 from evpath.data.factors import EmissionFactors, emission_factors
 from evpath.model import checks
-from evpath.model.activity import distance_per_car, vehicle_km
+from evpath.model.activity import distance_per_car, vehicle_km, years_on_road
 from evpath.model.battery import chemistry_mix, cumulative_world_demand, pack_kwh, pack_price
 from evpath.model.charging import charging
 from evpath.model.decomposition import lmdi
@@ -32,7 +32,13 @@ from evpath.model.emissions import (
 from evpath.model.energy import energy_by_carrier, intensity_per_km
 from evpath.model.fleet import FleetResult
 from evpath.model.grid import grid_intensity, pathway_points
-from evpath.model.indicators import per_car_metrics, reduction
+from evpath.model.indicators import (
+    at_sale_per_new_car,
+    grid_break_even,
+    lifetime_per_new_car,
+    per_car_metrics,
+    reduction,
+)
 from evpath.model.manufacturing import manufacturing
 from evpath.model.materials import (
     LCE_PER_LI,
@@ -243,6 +249,9 @@ def use_phase_stage(
         new_car_wtw_per_km=xr.dot(_at_sale(intensity, years), per_unit.sum("stage"), dim="carrier"),
         new_car_manufacturing_per_year=_at_sale(per_car / life, years),
     )
+    grid_side = _grid_dependence(
+        spec, factors, sales, fleet, distance, intensity, energy, grid_by_region
+    )
     content = xr.DataArray(
         [factors.energy_content[str(c)] for c in energy.carrier.values],
         coords={"carrier": energy.carrier},
@@ -271,6 +280,75 @@ def use_phase_stage(
             "emission_change_factors": lmdi(
                 fleet_km, energy_mj.sum("carrier"), wtw, target.base_year, target.year
             ),
+            **grid_side.data_vars,
+        }
+    )
+
+
+NEW_CAR_METRICS = ("wtw_per_new_car", "wtw_per_new_car_lifetime")
+"""The per-new-car metrics whose grid break-even a run reports (``grid_break_even``)."""
+
+
+def _grid_dependence(
+    spec: Emissions,
+    factors: EmissionFactors,
+    sales: xr.DataArray,
+    fleet: FleetResult,
+    distance: xr.DataArray,
+    intensity: xr.DataArray,
+    energy: xr.DataArray,
+    grid: xr.DataArray,
+) -> xr.Dataset:
+    """What the use phase's well-to-wheel figures owe to the grid.
+
+    * ``wtw_per_new_car_lifetime`` and ``wtw_lifetime_per_new_car``: a new car over its
+      expected years on the road, each with its own fuels and grid
+      (:func:`~evpath.model.indicators.lifetime_per_new_car`);
+    * ``grid_break_even`` (region, metric) [g CO2e/kWh]: the grid intensity held from the
+      target year on at which each per-new-car metric just meets the target
+      (:func:`~evpath.model.indicators.grid_break_even`);
+    * ``fleet_wtw_at_base_grid`` (region, year) [kg CO2e/yr]: fleet well-to-wheel
+      emissions with the target base year's grid intensity in every year (electricity and
+      electrolytic hydrogen), everything else as modelled.
+
+    ``distance`` (segment, year, cohort) [km/yr]; ``intensity`` (segment, powertrain,
+    carrier, cohort) [carrier unit/km]; ``energy`` (region, segment, powertrain, carrier,
+    year) [carrier unit/yr]; ``grid`` (region, year) [g CO2e/kWh].
+    """
+    years = sales.year.values
+    target = spec.target
+
+    def wtw_factors(at: xr.DataArray) -> xr.DataArray:
+        per_unit = carrier_factors(factors, at, hydrogen_intensity(spec.hydrogen, factors, at))
+        return per_unit.sum("stage")
+
+    life = years_on_road(sales, fleet.stock_by_cohort, distance, spec.activity.age_decline)
+    new_use = _at_sale(intensity, years)
+    new_km = _at_sale(distance, years)
+
+    def lifetime(at: xr.DataArray) -> xr.Dataset:
+        return lifetime_per_new_car(sales, life, new_use, wtw_factors(at))
+
+    def at_sale(at: xr.DataArray) -> xr.DataArray:
+        return at_sale_per_new_car(sales, new_km, new_use, wtw_factors(at))
+
+    break_even = xr.concat(
+        [
+            grid_break_even(at_sale, grid, target),
+            grid_break_even(lambda at: lifetime(at)["wtw_per_new_car_lifetime"], grid, target),
+        ],
+        dim=xr.DataArray(list(NEW_CAR_METRICS), dims="metric"),
+    )
+    base_grid = grid.sel(year=target.base_year, drop=True).broadcast_like(grid)
+    at_base = fleet_emissions(
+        energy,
+        carrier_factors(factors, base_grid, hydrogen_intensity(spec.hydrogen, factors, base_grid)),
+    )
+    return xr.Dataset(
+        {
+            **lifetime(grid).data_vars,
+            "grid_break_even": break_even.transpose("region", "metric", ...),
+            "fleet_wtw_at_base_grid": at_base.sum(["segment", "powertrain", "stage"]),
         }
     )
 
