@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 import pytest
 import typer
@@ -296,10 +297,19 @@ def test_secure_command_prints_plans_and_exits_2_on_a_bad_file(tmp_path: Path):
     )
     (tmp_path / "shocks.yaml").write_text(yaml.safe_dump(good), encoding="utf-8")
     runner = CliRunner()
-    ok = runner.invoke(cli(), ["secure", str(tmp_path / "shocks.yaml"), "--lambda", "0.5"])
+    store = tmp_path / "runs.duckdb"
+    ok = runner.invoke(
+        cli(), ["secure", str(tmp_path / "shocks.yaml"), "--lambda", "0.5", "--store", str(store)]
+    )
     assert ok.exit_code == 0, ok.output
     assert "alliance pooled" in ok.output
     assert "value of pooling" in ok.output
+    with duckdb.connect(str(store), read_only=True) as stored:
+        plans = stored.execute("SELECT plan, expected_cost, alliance FROM security_plans").df()
+        scenarios = stored.execute("SELECT DISTINCT scenario FROM security_scenarios").df()
+    assert len(plans) == 3  # two members alone and the alliance pooled
+    assert set(scenarios["scenario"]) == {"calm", "rival"}
+    assert (plans["expected_cost"] > 0).all()
     bad = {**good, "scenarios": [{"name": "calm", "probability": 0.7, "note": "n"}]}
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump(bad), encoding="utf-8")
     failed = runner.invoke(cli(), ["secure", str(tmp_path / "bad.yaml")])

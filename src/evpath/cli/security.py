@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -43,6 +44,12 @@ def secure_command(
     time_limit: Annotated[
         float, typer.Option("--time-limit", help="Seconds for each HiGHS solve.")
     ] = 60.0,
+    store: Annotated[Path, typer.Option(help="DuckDB results store to add the plans to.")] = Path(
+        "results/evpath.duckdb"
+    ),
+    no_store: Annotated[
+        bool, typer.Option("--no-store", help="Do not write to the store.")
+    ] = False,
 ) -> None:
     """Contract each member alone and the alliance pooled against disruption scenarios.
 
@@ -70,6 +77,20 @@ def secure_command(
         result = secure(spec, instance, lam, mip_rel_gap=gap, time_limit=time_limit)
     print_security(spec.name, alliance.name, result)
     print_rules(result, gap)
+    if not no_store:
+        from evpath.io.store import ResultsStore
+
+        tagged = {"disruptions": spec.name, "alliance": alliance.name, "lambda": result.lam}
+        ResultsStore(store).write_tables(
+            None,
+            {
+                "security_plans": result.plans().reset_index().assign(**tagged),
+                "security_scenarios": result.by_scenario().reset_index().assign(**tagged),
+            },
+        )
+        console.print(
+            f"[bold]store[/] {store} (tables security_plans, security_scenarios)", soft_wrap=True
+        )
 
 
 def print_security(name: str, alliance: str, result: SecurityResult) -> None:
