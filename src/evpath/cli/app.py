@@ -88,11 +88,17 @@ def targets(
 
     Exits 0 whether or not the target is met.
     """
-    from evpath.analysis.reverse import solve_reverse
+    from evpath.analysis.reverse import grid_pathway_verdicts, solve_reverse
     from evpath.api import load_inputs
     from evpath.api import run as run_scenario
     from evpath.cli.scope import print_scope_target
-    from evpath.cli.summary import print_emissions, print_reverse, print_target_table
+    from evpath.cli.summary import (
+        print_emissions,
+        print_grid_break_even,
+        print_grid_pathways,
+        print_reverse,
+        print_target_table,
+    )
     from evpath.results import ScopeResults
 
     if metric is not None and metric not in METRICS:
@@ -108,9 +114,14 @@ def targets(
         raise InputError(msg)
     print_target_table(results)
     print_emissions(results)
+    print_grid_break_even(results)
     if solve:
+        inputs = load_inputs(results.scenario)
+        with console.status("re-running the model under each bundled grid pathway"):
+            verdicts = grid_pathway_verdicts(results.scenario, inputs)
+        print_grid_pathways(results, verdicts)
         with console.status("solving the reverse questions on the model"):
-            answer = solve_reverse(results.scenario, load_inputs(results.scenario), metric=metric)
+            answer = solve_reverse(results.scenario, inputs, metric=metric)
         print_reverse(results, answer, metric)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import pandas as pd
 import xarray as xr
 from rich.table import Table
 
@@ -169,20 +170,37 @@ def print_emissions(results: Results) -> None:
         at = ds.sel(region=region, year=years)
         fleet = at["emissions"].sum(["segment", "powertrain"])
         wtw = fleet.sel(stage=["tank_to_wheel", "well_to_tank"]).sum("stage")
+        target = results.scenario.emissions.target  # type: ignore[union-attr]
+        lifetime: tuple[Row, ...] = ()
+        if "wtw_per_new_car_lifetime" in at:  # runs stored by an earlier evpath lack them
+            lifetime = (
+                ("WTW per new car, life (t/yr)", at["wtw_per_new_car_lifetime"] / 1e3, 2),
+                ("WTW per new car, life (t)", at["wtw_lifetime_per_new_car"], 1),
+            )
+        counterfactual: tuple[Row, ...] = ()
+        if "fleet_wtw_at_base_grid" in at:
+            counterfactual = (
+                (
+                    f"fleet WTW, {target.base_year} grid (Mt/yr)",
+                    at["fleet_wtw_at_base_grid"] / 1e9,
+                    1,
+                ),
+            )
         _print_rows(
             f"Greenhouse gases, {region} [CO2e]",
             years,
             (
                 ("WTW per new car (t/yr)", at["wtw_per_new_car"] / 1e3, 2),
+                *lifetime,
                 ("WTW per car (t/yr)", at["wtw_per_car"] / 1e3, 2),
                 ("LCA per new car (t/yr)", at["lifecycle_per_new_car"] / 1e3, 2),
                 ("WTW new car (g/km)", at["wtw_per_km_new"], 0),
                 ("grid (g CO2e/kWh)", at["grid_intensity"], 0),
                 ("fleet WTW (Mt/yr)", wtw / 1e9, 1),
+                *counterfactual,
                 ("fleet LCA (Mt/yr)", fleet.sum("stage") / 1e9, 1),
             ),
         )
-        target = results.scenario.emissions.target  # type: ignore[union-attr]
         parts = ds["emission_change_factors"].sel(region=region)
         total = float(parts.sum())
         named = ", ".join(
@@ -193,6 +211,17 @@ def print_emissions(results: Results) -> None:
             f"Fleet WTW change {target.base_year}->{target.year}: {total / 1e9:+.1f} Mt CO2e/yr "
             f"= {named} (LMDI)"
         )
+        contribution = results.grid_contribution()
+        if not contribution.empty:
+            row = contribution.loc[str(region)]
+            say(
+                f"The grid's part: fleet WTW in {target.year} {row['target'] / 1e9:.1f} Mt/yr at "
+                f"{row['grid_target']:.0f} g/kWh, {row['at_base_grid'] / 1e9:.1f} Mt/yr at the "
+                f"{target.base_year} grid ({row['grid_base']:.0f} g/kWh): "
+                f"{row['grid'] / 1e9:+.1f} Mt/yr from the grid (LMDI 'carbon intensity' "
+                f"{row['lmdi_carbon'] / 1e9:+.1f}: with little electricity used in "
+                f"{target.base_year}, LMDI books most of the grid's effect under 'mix')"
+            )
 
 
 def print_target_line(results: Results) -> None:
@@ -216,6 +245,7 @@ def print_target_table(results: Results) -> None:
     tables = {
         metric: target_table(results.dataset, spec.model_copy(update={"metric": metric}))
         for metric in METRICS
+        if metric in results.dataset
     }
     for region in results.dataset.region.values:
         table = Table(
@@ -239,9 +269,64 @@ def print_target_table(results: Results) -> None:
                 verdict,
             )
         console.print(table)
-    console.print(
-        "* the scenario's target metric; WTW well-to-wheel, lifecycle adds making the car"
+    say(
+        "* the scenario's target metric; WTW well-to-wheel, lifecycle adds making the car; "
+        "_lifetime: a new car over its expected years on the road, each year's fuels and grid "
+        "(the others: in its first year)"
     )
+
+
+def print_grid_break_even(results: Results) -> None:
+    """Per region and per-new-car metric: the grid intensity at which the verdict changes."""
+    table = results.grid_break_even()
+    if table.empty:
+        return
+    spec = results.scenario.emissions.target  # type: ignore[union-attr]
+    say(
+        f"How the verdict depends on the grid (intensity held from {spec.year} on, "
+        "everything else as modelled):"
+    )
+    for (region, metric), row in table.iterrows():
+        now = f"{row['grid']:.0f} g/kWh in {spec.year}: -{100 * row['reduction']:.1f}%"
+        limit = row["break_even"]
+        if limit != limit:  # NaN
+            verdict = "the metric does not depend on the grid"
+        elif limit < 0:
+            verdict = (
+                f"no grid meets -{100 * spec.reduction:.0f}%: even 0 g/kWh misses it "
+                f"(break-even {limit:.0f} g/kWh)"
+            )
+        else:
+            verdict = f"met at or below {limit:.0f} g/kWh" + (
+                "" if row["met"] else f", {row['grid'] - limit:.0f} g/kWh cleaner than modelled"
+            )
+        say(f"  {region} {metric}: {now}; {verdict}")
+
+
+def print_grid_pathways(results: Results, verdicts: pd.DataFrame) -> None:
+    """The verdict under each bundled grid pathway (from
+    :func:`evpath.analysis.reverse.grid_pathway_verdicts`)."""
+    spec = results.scenario.emissions.target  # type: ignore[union-attr]
+    for region in verdicts.index.get_level_values("region").unique():
+        at = verdicts.xs(region, level="region")
+        metrics = list(at.index.get_level_values("metric").unique())
+        table = Table(
+            title=f"Verdict under each bundled grid pathway, {region}: "
+            f"-{100 * spec.reduction:.0f}% by {spec.year} vs {spec.base_year}"
+        )
+        table.add_column("grid pathway", no_wrap=True)
+        table.add_column(f"{spec.year} (g/kWh)", justify="right")
+        for metric in metrics:
+            table.add_column(metric, justify="right", no_wrap=True)
+        for pathway in at.index.get_level_values("pathway").unique():
+            rows = at.loc[pathway]
+            cells = [
+                f"-{100 * rows.loc[m, 'reduction']:.1f}% "
+                + ("[green]met[/]" if rows.loc[m, "met"] else "[red]not met[/]")
+                for m in metrics
+            ]
+            table.add_row(str(pathway), f"{rows['grid'].iloc[0]:.0f}", *cells)
+        console.print(table)
 
 
 def print_reverse(results: Results, answer: ReverseAnswer, metric: str | None) -> None:
