@@ -42,7 +42,13 @@ from evpath.scenario.loader import (
 )
 from evpath.scenario.schema import NAME_LENGTH, NAME_PATTERN, Curve, Scenario, Years
 
-SCOPE_METRICS = ("wtw_per_new_car", "lifecycle_per_new_car", "wtw_per_car", "lifecycle_per_car")
+SCOPE_METRICS = (
+    "wtw_per_new_car",
+    "wtw_per_new_car_lifetime",
+    "lifecycle_per_new_car",
+    "wtw_per_car",
+    "lifecycle_per_car",
+)
 """Per-car metrics a scope's target can use: each market's value weighted by the makers'
 new cars (per new car) or by their cars on the road (per car)."""
 
