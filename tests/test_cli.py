@@ -134,6 +134,14 @@ def test_targets_reports_and_exits_0_when_the_target_is_missed():
     assert "wtw_per_new_car *" in result.output
     assert "gap" in result.output
     assert "(LMDI)" in result.output
+    # the lifetime view beside the at-sale one, the grid's part, where the verdict flips
+    assert "wtw_per_new_car_lifetime" in result.output
+    assert "WTW per new car, life (t)" in result.output
+    assert "fleet WTW, 2010 grid (Mt/yr)" in result.output
+    assert "The grid's part: fleet WTW in 2050" in result.output
+    assert "How the verdict depends on the grid (intensity held from 2050 on" in result.output
+    assert "JPN wtw_per_new_car_lifetime: " in result.output
+    assert "Verdict under each bundled grid pathway" not in result.output  # --no-solve
 
 
 def test_targets_answers_the_reverse_questions(monkeypatch, japan_2050, reverse_answers):
@@ -145,11 +153,25 @@ def test_targets_answers_the_reverse_questions(monkeypatch, japan_2050, reverse_
         assert not options
         return reverse_answers(metric)
 
+    def grid_pathway_verdicts(scenario, inputs):
+        assert scenario == japan_2050.scenario
+        rows = [
+            (pathway, "JPN", metric, grid, cut, False)
+            for pathway, grid, cut in (("japan-2050", 50.0, 0.727), ("dirty-grid", 400.0, 0.6))
+            for metric in ("wtw_per_new_car", "wtw_per_new_car_lifetime")
+        ]
+        columns = ["pathway", "region", "metric", "grid", "reduction", "met"]
+        return pd.DataFrame(rows, columns=columns).set_index(["pathway", "region", "metric"])
+
     monkeypatch.setattr("evpath.analysis.reverse.solve_reverse", solve_reverse)
-    result = runner.invoke(app, ["targets", "japan-2050"], terminal_width=120)
+    monkeypatch.setattr("evpath.analysis.reverse.grid_pathway_verdicts", grid_pathway_verdicts)
+    result = runner.invoke(app, ["targets", "japan-2050"], terminal_width=160)
     assert result.exit_code == 0, result.output
     assert "must end by 2050" in result.output
     assert "BEV share of new sales in 2050" in result.output
+    assert "Verdict under each bundled grid pathway, JPN" in result.output
+    assert "dirty-grid" in result.output
+    assert "-60.0% not met" in result.output
 
 
 def test_targets_rejects_an_unknown_metric():
