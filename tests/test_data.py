@@ -109,5 +109,11 @@ def test_no_kei_plug_in_hybrids_or_fuel_cell_cars(japan):
 def test_observed_stock_is_end_of_previous_year_for_airia(japan):
     observed = japan.observed
     assert isinstance(observed, pd.DataFrame)
-    registered = observed[(observed.segment == "registered") & (observed.metric == "stock")]
+    stock = observed[(observed.segment == "registered") & (observed.metric == "stock")]
+    registered = stock[stock.powertrain == "all"]
     assert registered.set_index("year").loc[2017, "value"] == 39_533_782  # AIRIA 2018-03-31
+    hybrids = stock[stock.powertrain == "HEV+PHEV"]
+    assert not hybrids.empty
+    assert (
+        hybrids["value"] < registered.set_index("year").loc[hybrids["year"], "value"].values
+    ).all()

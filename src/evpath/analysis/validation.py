@@ -2,8 +2,7 @@
 
 Rows come from :meth:`Results.history_check` (stock, age, in-use fuel economy, fleet
 fuel use, EV stock, battery demand) and, where the run's region and variables allow it,
-from bundled figures the history check does not read: AIRIA's hybrid stock, Japan's
-transport CO2, owners' surveys of distance per car, and the IEA's Stated Policies (STEPS)
+from bundled figures the history check does not read: Japan's transport CO2, owners' surveys of distance per car, and the IEA's Stated Policies (STEPS)
 figures for 2030. ``docs/validation.md`` prints the table and explains the gaps.
 """
 
@@ -11,9 +10,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from evpath.data.iea import steps_cars
 from evpath.data.japan import REGION as JAPAN
-from evpath.data.registry import load_dataset
-from evpath.model.history_check import compare_with_observed
+from evpath.data.japan import distance_surveys, published_co2
 from evpath.results import Results
 
 COLUMNS = ["quantity", "scenario", "year", "unit", "evpath", "reference", "ratio", "source"]
@@ -28,13 +27,6 @@ METRICS = {
 }
 """History-check metric -> name in the table, unit, divisor from evpath's unit."""
 
-HYBRID_SCOPES = {
-    "passenger cars incl. kei": "all",
-    "passenger cars excl. kei": "registered",
-    "all vehicle types incl. kei": "all",
-}
-"""AIRIA hybrid-stock scope -> the evpath segment compared (evpath counts cars only)."""
-
 CO2_CHECKS = (
     (2013, "private cars", ("share_private_cars_in_transport_co2", 2014), 2013),
     (
@@ -46,9 +38,6 @@ CO2_CHECKS = (
 )
 """Model year, what the share counts, (share metric, fiscal year), fiscal year of the
 transport CO2."""
-
-DISTANCE_SURVEYS = ("passenger_car", "passenger_car_driver_survey")
-"""Subjects of the bundled ``annual_distance`` rows (owners' surveys)."""
 
 STEPS_YEAR = 2030
 STEPS_VARIABLES = {
@@ -71,7 +60,6 @@ def validation_table(*runs: Results) -> pd.DataFrame:
     for run in runs:
         parts = (
             _history_rows(run.history_check()),
-            _hybrid_rows(run),
             _co2_rows(run),
             _distance_rows(run),
             _steps_rows(run),
@@ -106,37 +94,12 @@ def _history_rows(check: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _hybrid_rows(run: Results) -> pd.DataFrame:
-    """AIRIA's hybrid (HEV + PHEV) stock against evpath's [vehicles], Japan only.
-
-    End-of-March counts are the stock at the end of the previous year.
-    """
-    if JAPAN not in run.dataset.region.values:
-        return pd.DataFrame()
-    airia = load_dataset("japan_car_stock_and_age")
-    airia = airia[
-        airia["metric"].str.startswith("stock_hybrid") & airia["scope"].isin(HYBRID_SCOPES)
-    ]
-    observed = pd.DataFrame(
-        {
-            "region": JAPAN,
-            "segment": airia["scope"].map(HYBRID_SCOPES),
-            "powertrain": "HEV+PHEV",
-            "metric": "stock",
-            "year": airia["as_of"].str.slice(0, 4).astype(int) - 1,
-            "value": airia["value"].astype(float),
-            "source": "AIRIA, " + airia["scope"] + " (" + airia["source_publisher"] + ")",
-        }
-    )
-    return _history_rows(compare_with_observed(run.dataset, observed))
-
-
 def _co2_rows(run: Results) -> pd.DataFrame:
     """Tank-to-wheel CO2 of Japan's cars against a published share of transport CO2
     [Mt CO2/yr]."""
     if "emissions" not in run.dataset or JAPAN not in run.dataset.region.values:
         return pd.DataFrame()
-    published = load_dataset("japan_car_co2_fuel_economy").set_index(["metric", "fiscal_year"])
+    published = published_co2()
     ttw = run.dataset["emissions"].sel(region=JAPAN, stage="tank_to_wheel")
     rows = []
     for year, counted, share_key, total_year in CO2_CHECKS:
@@ -164,10 +127,7 @@ def _distance_rows(run: Results) -> pd.DataFrame:
     """Mean distance per car on the road against owners' surveys [km/vehicle/yr], Japan."""
     if "vehicle_km" not in run.dataset or JAPAN not in run.dataset.region.values:
         return pd.DataFrame()
-    surveys = load_dataset("vehicle_emission_factors")
-    surveys = surveys[
-        (surveys["parameter"] == "annual_distance") & surveys["subject"].isin(DISTANCE_SURVEYS)
-    ]
+    surveys = distance_surveys()
     ds = run.dataset.sel(region=JAPAN)
     rows = []
     for survey in surveys.itertuples(index=False):
@@ -189,12 +149,7 @@ def _distance_rows(run: Results) -> pd.DataFrame:
 def _steps_rows(run: Results) -> pd.DataFrame:
     """The IEA's STEPS cars in 2030 (EV sales, the total they imply, EV stock, battery
     demand) against evpath's, for a run of a region the IEA projects."""
-    iea = load_dataset("iea_gevo2025_ev_data")
-    steps = iea[
-        (iea["category"] == "Projection-STEPS")
-        & (iea["mode"] == "Cars")
-        & (iea["year"] == STEPS_YEAR)
-    ]
+    steps = steps_cars(STEPS_YEAR)
     rows = []
     for region in run.dataset.region.values:
         mine = steps[steps["region_country"] == region]

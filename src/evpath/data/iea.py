@@ -61,6 +61,18 @@ def _historical() -> pd.DataFrame:
     return iea[iea["category"] == "Historical"]
 
 
+def steps_cars(year: int) -> pd.DataFrame:
+    """The IEA's Stated Policies (STEPS) projection for cars in ``year``: region_country,
+    parameter, powertrain, unit, value."""
+    iea = load_dataset(DATASET)
+    rows = iea[
+        (iea["category"] == "Projection-STEPS") & (iea["mode"] == "Cars") & (iea["year"] == year)
+    ]
+    return rows[["region_country", "parameter", "powertrain", "unit", "value"]].reset_index(
+        drop=True
+    )
+
+
 @cache
 def _cars() -> pd.DataFrame:
     historical = _historical()

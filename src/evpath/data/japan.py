@@ -212,7 +212,8 @@ def observations() -> pd.DataFrame:
     '+'), metric ('stock' [vehicles], 'average_age' [years], 'vehicle_km' [km/yr],
     'gasoline_use' [L/yr], 'in_use_fuel_economy' [km/L]), year, value, source. Figures counted in the first half of year Y (AIRIA
     counts on 31 March) are assigned to the end of year Y−1; IEA EV stock is end of year.
-    Counts of private-use cars only are left out (a different scope).
+    Counts of private-use cars only are left out (a different scope). AIRIA's hybrid
+    stock (HEV + PHEV, :func:`hybrid_stock`) is compared with the model's.
     """
     airia = load_dataset("japan_car_stock_and_age")
     scope = {
@@ -256,7 +257,7 @@ def observations() -> pd.DataFrame:
         ],
         ignore_index=True,
     )
-    frame = pd.concat([frame, _use_observations()], ignore_index=True)
+    frame = pd.concat([frame, _use_observations(), hybrid_stock()], ignore_index=True)
     for powertrain, series in car_series("Japan", ["EV stock"]).items():
         frame = pd.concat(
             [
@@ -348,3 +349,53 @@ def _rows(
             "source": source,
         }
     )
+
+
+HYBRID_SCOPES = {
+    "passenger cars incl. kei": "all",
+    "passenger cars excl. kei": "registered",
+    "all vehicle types incl. kei": "all",
+}
+"""AIRIA hybrid-stock scope -> the evpath segment it is compared with (cars only)."""
+
+
+def hybrid_stock() -> pd.DataFrame:
+    """AIRIA's hybrid (HEV + PHEV) stock as observations (region, segment, powertrain
+    'HEV+PHEV', metric 'stock', year, value [vehicles], source); end-of-March counts are
+    the stock at the end of the previous year."""
+    airia = load_dataset("japan_car_stock_and_age")
+    airia = airia[
+        airia["metric"].str.startswith("stock_hybrid") & airia["scope"].isin(HYBRID_SCOPES)
+    ]
+    return pd.DataFrame(
+        {
+            "region": REGION,
+            "segment": airia["scope"].map(HYBRID_SCOPES),
+            "powertrain": "HEV+PHEV",
+            "metric": "stock",
+            "year": airia["as_of"].str.slice(0, 4).astype(int) - 1,
+            "value": airia["value"].astype(float),
+            "source": "AIRIA, " + airia["scope"] + " (" + airia["source_publisher"] + ")",
+        }
+    ).reset_index(drop=True)
+
+
+def published_co2() -> pd.DataFrame:
+    """Japan's published transport CO2 figures and shares, indexed by (metric,
+    fiscal_year): value (Mt CO2/yr or %), source_publisher."""
+    table = load_dataset("japan_car_co2_fuel_economy")
+    return table.set_index(["metric", "fiscal_year"])[["value", "source_publisher"]]
+
+
+DISTANCE_SURVEYS = ("passenger_car", "passenger_car_driver_survey")
+"""Subjects of the bundled ``annual_distance`` rows that are owners' surveys."""
+
+
+def distance_surveys() -> pd.DataFrame:
+    """Owners' surveys of the distance a car drives: year, value [km/vehicle/yr],
+    source_publisher."""
+    table = load_dataset("vehicle_emission_factors")
+    rows = table[
+        (table["parameter"] == "annual_distance") & table["subject"].isin(DISTANCE_SURVEYS)
+    ]
+    return rows[["year", "value", "source_publisher"]].reset_index(drop=True)
