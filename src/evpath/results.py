@@ -18,6 +18,7 @@ from evpath.io.store import ResultsStore
 from evpath.model.history_check import compare_with_observed
 from evpath.model.indicators import first_year_fully_electrified, target_table
 from evpath.model.scope import ALL_MARKETS, market_sums, scope_target_table
+from evpath.model.stages import BREAK_EVEN
 from evpath.scenario.schema import Scenario
 from evpath.scenario.scope import MakersScope
 
@@ -89,7 +90,8 @@ class Results:
         return target_table(self.dataset, self.scenario.emissions.target)
 
     def grid_break_even(self) -> pd.DataFrame:
-        """How the per-car verdict depends on the grid, per region and per-new-car metric.
+        """How the per-car verdict depends on the grid, per region and per-new-car metric
+        (``grid_break_even`` and ``grid_break_even_lifetime``).
 
         Columns: ``grid`` (the modelled intensity in the target year), ``break_even`` (the
         intensity held from the target year on at which the metric just meets the target;
@@ -102,18 +104,18 @@ class Results:
         if self.scenario.emissions is None or "grid_break_even" not in self.dataset:
             return pd.DataFrame()
         spec = self.scenario.emissions.target
-        break_even = self.dataset["grid_break_even"]
         grid = self.dataset["grid_intensity"].sel(year=spec.year)
         rows: list[dict[str, object]] = []
-        for metric in break_even.metric.values:
-            verdict = target_table(self.dataset, spec.model_copy(update={"metric": str(metric)}))
+        for metric, variable in BREAK_EVEN.items():
+            break_even = self.dataset[variable]
+            verdict = target_table(self.dataset, spec.model_copy(update={"metric": metric}))
             rows.extend(
                 {
                     "region": str(region),
-                    "metric": str(metric),
+                    "metric": metric,
                     "target_year": spec.year,
                     "grid": float(grid.sel(region=region)),
-                    "break_even": float(break_even.sel(region=region, metric=metric)),
+                    "break_even": float(break_even.sel(region=region)),
                     "reduction": float(verdict.loc[str(region), "reduction"]),
                     "met": bool(verdict.loc[str(region), "met"]),
                 }

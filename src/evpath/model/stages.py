@@ -285,8 +285,12 @@ def use_phase_stage(
     )
 
 
-NEW_CAR_METRICS = ("wtw_per_new_car", "wtw_per_new_car_lifetime")
-"""The per-new-car metrics whose grid break-even a run reports (``grid_break_even``)."""
+BREAK_EVEN = {
+    "wtw_per_new_car": "grid_break_even",
+    "wtw_per_new_car_lifetime": "grid_break_even_lifetime",
+}
+"""The per-new-car metrics whose grid break-even a run reports → the variable holding it
+(one (region) variable each: a ``metric`` dimension would clash with a makers' scope's)."""
 
 
 def _grid_dependence(
@@ -304,8 +308,9 @@ def _grid_dependence(
     * ``wtw_per_new_car_lifetime`` and ``wtw_lifetime_per_new_car``: a new car over its
       expected years on the road, each with its own fuels and grid
       (:func:`~evpath.model.indicators.lifetime_per_new_car`);
-    * ``grid_break_even`` (region, metric) [g CO2e/kWh]: the grid intensity held from the
-      target year on at which each per-new-car metric just meets the target
+    * ``grid_break_even`` and ``grid_break_even_lifetime`` (region) [g CO2e/kWh]: the
+      grid intensity held from the target year on at which ``wtw_per_new_car`` and
+      ``wtw_per_new_car_lifetime`` just meet the target
       (:func:`~evpath.model.indicators.grid_break_even`);
     * ``fleet_wtw_at_base_grid`` (region, year) [kg CO2e/yr]: fleet well-to-wheel
       emissions with the target base year's grid intensity in every year (electricity and
@@ -332,13 +337,12 @@ def _grid_dependence(
     def at_sale(at: xr.DataArray) -> xr.DataArray:
         return at_sale_per_new_car(sales, new_km, new_use, wtw_factors(at))
 
-    break_even = xr.concat(
-        [
-            grid_break_even(at_sale, grid, target),
-            grid_break_even(lambda at: lifetime(at)["wtw_per_new_car_lifetime"], grid, target),
-        ],
-        dim=xr.DataArray(list(NEW_CAR_METRICS), dims="metric"),
-    )
+    break_even = {
+        BREAK_EVEN["wtw_per_new_car"]: grid_break_even(at_sale, grid, target),
+        BREAK_EVEN["wtw_per_new_car_lifetime"]: grid_break_even(
+            lambda at: lifetime(at)["wtw_per_new_car_lifetime"], grid, target
+        ),
+    }
     base_grid = grid.sel(year=target.base_year, drop=True).broadcast_like(grid)
     at_base = fleet_emissions(
         energy,
@@ -347,7 +351,7 @@ def _grid_dependence(
     return xr.Dataset(
         {
             **lifetime(grid).data_vars,
-            "grid_break_even": break_even.transpose("region", "metric", ...),
+            **break_even,
             "fleet_wtw_at_base_grid": at_base.sum(["segment", "powertrain", "stage"]),
         }
     )
