@@ -75,7 +75,8 @@ def test_lithium_carbonate_equivalent(japan):
 def test_learning_curve_reproduces_its_anchor_points():
     years = np.arange(2005, 2061)
     spec = PackPrice(world_demand={2030: 3000.0}, note="test")
-    cumulative = cumulative_world_demand(world_battery_demand(), spec, years)
+    unused = xr.DataArray(np.zeros(len(years)), coords={"year": years})
+    cumulative = cumulative_world_demand(world_battery_demand(), spec, years, unused)
     anchors = price_anchors()
     price = pack_price(anchors, cumulative, None)
     for row in anchors.itertuples():
@@ -255,3 +256,16 @@ def test_retired_batteries_keep_their_chemistry_and_fade(japan):
     assert bool((remaining <= retired + 1e-12).all())
     assert float(retired.sel(chemistry="NMC111", year=2025)) > 0  # early packs leave as NMC111
     assert float(retired.sel(chemistry="SIB", year=2024)) == 0.0  # none built before 2025
+
+
+def test_own_world_demand_follows_the_runs_demand_after_the_history():
+    history = world_battery_demand()
+    last = int(history.index.max())
+    years = np.arange(2010, 2041)
+    own = xr.DataArray(np.linspace(100.0, 4000.0, len(years)), coords={"year": years})
+    spec = PackPrice(world_demand="own", note="test")
+    cumulative = cumulative_world_demand(history, spec, years, own)
+    annual = cumulative.diff("year")
+    later = years[years > last + 1]
+    np.testing.assert_allclose(annual.sel(year=later), own.sel(year=later), rtol=1e-12)
+    assert float(annual.sel(year=last)) == pytest.approx(float(history.loc[last]))

@@ -39,16 +39,23 @@ def chemistry_mix(spec: Packs, cohorts: np.ndarray) -> xr.DataArray:
     return labelled_array(shares, "chemistry", CHEMISTRIES).transpose("chemistry", "cohort", ...)
 
 
-def cumulative_world_demand(history: pd.Series, spec: PackPrice, years: np.ndarray) -> xr.DataArray:
-    """Cumulative world battery production (year) [GWh]: history, then the scenario path.
+def cumulative_world_demand(
+    history: pd.Series, spec: PackPrice, years: np.ndarray, own: xr.DataArray
+) -> xr.DataArray:
+    """Cumulative world battery production (year) [GWh]: history, then the scenario path,
+    or with ``world_demand: own`` the run's own demand ``own`` (year) [GWh/yr].
 
     Years before the history have no value (NaN).
     """
     last = int(history.index.max())
     span = np.arange(int(history.index.min()), max(int(years.max()), last) + 1)
-    later = {y: v for y, v in spec.world_demand.items() if y > last}
     observed = xr.DataArray(history.reindex(span).interpolate().to_numpy(), coords={"year": span})
-    projected = path_array({last: float(history.iloc[-1]), **later}, span)
+    if spec.world_demand == "own":
+        # held at the run's last year after it (years before it are the history's)
+        projected = own.reindex(year=span).fillna(own.isel(year=-1, drop=True))
+    else:
+        later = {y: v for y, v in spec.world_demand.items() if y > last}
+        projected = path_array({last: float(history.iloc[-1]), **later}, span)
     annual = xr.where(observed.year <= last, observed, projected)
     return annual.cumsum("year").reindex(year=years)
 

@@ -33,6 +33,7 @@ from evpath.model.energy import energy_by_carrier, intensity_per_km
 from evpath.model.fleet import FleetResult
 from evpath.model.grid import grid_intensity, pathway_points
 from evpath.model.indicators import (
+    FULL_GRID,
     at_sale_per_new_car,
     grid_break_even,
     lifetime_per_new_car,
@@ -121,7 +122,8 @@ def battery_stage(
     mix = chemistry_mix(spec.packs, fleet.stock_by_cohort.cohort.values)
     demand = (sales * _at_sale(pack, years)) / 1e6
     by_chemistry = demand.sum(["segment", "powertrain"]) * _at_sale(mix, years)
-    cumulative = cumulative_world_demand(data.world_demand, spec.price, years)
+    own = demand.sum(["region", "segment", "powertrain"])
+    cumulative = cumulative_world_demand(data.world_demand, spec.price, years, own)
     price = pack_price(data.price_anchors, cumulative, spec.price.learning_rate)
     plants = manufacturing(demand.sum(["segment", "powertrain"]), spec.manufacturing)
     metals = material_flows(
@@ -250,7 +252,7 @@ def use_phase_stage(
         new_car_manufacturing_per_year=_at_sale(per_car / life, years),
     )
     grid_side = _grid_dependence(
-        spec, factors, sales, fleet, distance, intensity, energy, grid_by_region
+        spec, factors, sales, fleet, distance, intensity, energy, grid_by_region, per_unit
     )
     content = xr.DataArray(
         [factors.energy_content[str(c)] for c in energy.carrier.values],
@@ -302,6 +304,7 @@ def _grid_dependence(
     intensity: xr.DataArray,
     energy: xr.DataArray,
     grid: xr.DataArray,
+    per_unit: xr.DataArray,
 ) -> xr.Dataset:
     """What the use phase's well-to-wheel figures owe to the grid.
 
@@ -318,39 +321,41 @@ def _grid_dependence(
 
     ``distance`` (segment, year, cohort) [km/yr]; ``intensity`` (segment, powertrain,
     carrier, cohort) [carrier unit/km]; ``energy`` (region, segment, powertrain, carrier,
-    year) [carrier unit/yr]; ``grid`` (region, year) [g CO2e/kWh].
+    year) [carrier unit/yr]; ``grid`` (region, year) [g CO2e/kWh]; ``per_unit`` (stage,
+    carrier, region, year) [kg CO2e/carrier unit], the run's emissions per carrier unit.
     """
     years = sales.year.values
     target = spec.target
 
-    def wtw_factors(at: xr.DataArray) -> xr.DataArray:
-        per_unit = carrier_factors(factors, at, hydrogen_intensity(spec.hydrogen, factors, at))
-        return per_unit.sum("stage")
+    def factors_at(at: xr.DataArray) -> xr.DataArray:
+        """Emissions per carrier unit (stage, carrier, region, year) on the grid ``at``."""
+        return carrier_factors(factors, at, hydrogen_intensity(spec.hydrogen, factors, at))
 
     life = years_on_road(sales, fleet.stock_by_cohort, distance, spec.activity.age_decline)
     new_use = _at_sale(intensity, years)
     new_km = _at_sale(distance, years)
+    lifetime = lifetime_per_new_car(sales, life, new_use, per_unit.sum("stage"))
 
-    def lifetime(at: xr.DataArray) -> xr.Dataset:
-        return lifetime_per_new_car(sales, life, new_use, wtw_factors(at))
+    def from_target_on(level: float) -> dict[str, xr.DataArray]:
+        """Both per-new-car metrics with the grid at ``level`` from the target year on."""
+        wtw = factors_at(xr.where(grid.year >= target.year, level, grid)).sum("stage")
+        return {
+            "wtw_per_new_car": at_sale_per_new_car(sales, new_km, new_use, wtw),
+            "wtw_per_new_car_lifetime": lifetime_per_new_car(sales, life, new_use, wtw)[
+                "wtw_per_new_car_lifetime"
+            ],
+        }
 
-    def at_sale(at: xr.DataArray) -> xr.DataArray:
-        return at_sale_per_new_car(sales, new_km, new_use, wtw_factors(at))
-
+    zero, full = from_target_on(0.0), from_target_on(FULL_GRID)
     break_even = {
-        BREAK_EVEN["wtw_per_new_car"]: grid_break_even(at_sale, grid, target),
-        BREAK_EVEN["wtw_per_new_car_lifetime"]: grid_break_even(
-            lambda at: lifetime(at)["wtw_per_new_car_lifetime"], grid, target
-        ),
+        variable: grid_break_even(zero[metric], full[metric], target)
+        for metric, variable in BREAK_EVEN.items()
     }
     base_grid = grid.sel(year=target.base_year, drop=True).broadcast_like(grid)
-    at_base = fleet_emissions(
-        energy,
-        carrier_factors(factors, base_grid, hydrogen_intensity(spec.hydrogen, factors, base_grid)),
-    )
+    at_base = fleet_emissions(energy, factors_at(base_grid))
     return xr.Dataset(
         {
-            **lifetime(grid).data_vars,
+            **lifetime.data_vars,
             **break_even,
             "fleet_wtw_at_base_grid": at_base.sum(["segment", "powertrain", "stage"]),
         }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -53,12 +53,17 @@ class PackPrice(Sourced):
     price = P_anchor · (cumulative / cumulative_anchor)^(log2(1 − learning_rate)).
     ``learning_rate`` omitted: the rate that joins the bundled 2010 and 2024 BNEF prices
     over the IEA's cumulative world EV battery demand. World demand after the IEA history
-    follows ``world_demand`` [GWh/yr] by year, linear in between and held after.
+    follows ``world_demand`` [GWh/yr] by year, linear in between and held after, or, with
+    ``own``, the scenario's own battery demand summed over its regions.
     """
 
     learning_rate: Annotated[Finite, Field(gt=0.0, lt=0.6)] | None = None
-    world_demand: dict[Year, Annotated[Positive, within(0.0, 1e6, "GWh/yr")]] = Field(
-        min_length=1, description="World battery demand by year [GWh/yr], up to 1,000,000."
+    world_demand: dict[Year, Annotated[Positive, within(0.0, 1e6, "GWh/yr")]] | Literal["own"] = (
+        Field(
+            min_length=1,
+            description="World battery demand by year [GWh/yr], up to 1,000,000; or 'own': "
+            "the scenario's own battery demand (for a scenario of the whole world).",
+        )
     )
 
 
