@@ -10,8 +10,6 @@ Life-cycle adds the vehicle cycle, spread evenly over the expected years in the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -134,19 +132,15 @@ def at_sale_per_new_car(
     return (sales * new_car_km * per_km).sum(every) / sales.sum(every)
 
 
-def grid_break_even(
-    metric: Callable[[xr.DataArray], xr.DataArray],
-    grid: xr.DataArray,
-    spec: Target,
-) -> xr.DataArray:
+def grid_break_even(at_zero: xr.DataArray, at_full: xr.DataArray, spec: Target) -> xr.DataArray:
     """Grid intensity held from the target year on at which a per-car metric just meets
     the target (region) [g CO2e/kWh].
 
-    ``metric(grid)`` gives the metric (region, year) for a grid (region, year)
-    [g CO2e/kWh]; it must be affine in the grid (emissions per unit of electricity and
-    of electrolytic hydrogen are). With the grid of year t set to g for t ≥ target year,
-    the metric of every year is M(g) = M(0) + s · g, so the target
-    M_T(g) = (1 − reduction) · M_B(g) holds at
+    ``at_zero`` and ``at_full`` (region, year) are the metric with the grid of every year
+    from the target year on set to 0 and to :data:`FULL_GRID` g CO2e/kWh (the years before
+    as modelled). The metric is affine in the grid (emissions per unit of electricity and
+    of electrolytic hydrogen are), so every year's metric is M(g) = M(0) + s · g, and the
+    target M_T(g) = (1 − reduction) · M_B(g) holds at
 
         g* = ((1 − reduction) · M_B(0) − M_T(0)) / (s_T − (1 − reduction) · s_B)
 
@@ -154,9 +148,6 @@ def grid_break_even(
     negative g* means no grid meets the target; NaN where the metric does not depend on
     the grid.
     """
-    from_target = grid.year >= spec.year
-    at_zero = metric(xr.where(from_target, 0.0, grid))
-    at_full = metric(xr.where(from_target, FULL_GRID, grid))
     slope = (at_full - at_zero) / FULL_GRID
     keep = 1.0 - spec.reduction
     base, target = spec.base_year, spec.year
@@ -166,8 +157,8 @@ def grid_break_even(
 
 
 FULL_GRID = 1000.0
-"""Grid intensity [g CO2e/kWh] of the second point at which :func:`grid_break_even`
-evaluates the metric (the first is 0)."""
+"""Grid intensity [g CO2e/kWh] of the second point at which a metric is evaluated for
+:func:`grid_break_even` (the first is 0)."""
 
 
 def reduction(metric: xr.DataArray, base_year: int) -> xr.DataArray:
