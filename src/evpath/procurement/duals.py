@@ -18,6 +18,8 @@ from evpath.procurement.segments import segments
 def shadow_prices(instance: Instance, plan: Plan) -> dict[str, np.ndarray]:
     """Shadow prices [USD/t] of capacity (supplier, year), country cap (country, year) and
     stockpile (member, year), with the plan's suppliers and price brackets fixed.
+    The buyer holds one stock (see :mod:`evpath.procurement.mip`): a member's stockpile
+    price is the buyer's in that year.
 
     The MIP has no duals; fixing its binaries leaves an LP whose duals say what one more
     tonne of capacity, of country allowance or of stockpile relief would save, as long
@@ -48,7 +50,7 @@ def shadow_prices(instance: Instance, plan: Plan) -> dict[str, np.ndarray]:
     col_dual = np.asarray(solution.col_dual)
     prices = {
         "capacity": -row_dual[rows["capacity"]],
-        "stockpile": col_dual[cols["stock"]],
+        "stockpile": np.broadcast_to(col_dual[cols["stock"]], plan.stock.shape),
     }
     if "country_cap" in rows:
         prices["country_cap"] = -row_dual[rows["country_cap"]]

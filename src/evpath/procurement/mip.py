@@ -20,18 +20,30 @@ multiple-choice form describes the convex hull of each supplier-year cost functi
 its LP relaxation is as tight as a single piecewise-linear function allows; minimum
 orders and fixed costs need no further binaries.
 
-The other rows, for members ``m`` of the buyer:
+The other rows:
 
-    Σ_{s,k} v[s,t,k] = Σ_m x[m,t]                       (link: who gets the tonnes)
+    stock[t] = stock[t-1] + Σ_{s,k} v[s,t,k] − Σ_m d[m,t]   (balance, stock before the
+                                                        first year is 0)
+    stock[t] ≥ floor[t]                                 (stockpile, a column bound)
     Σ_k v[s,t,k] ≤ share_t × capacity[s,t]              (capacity)
-    stock[m,t] = stock[m,t-1] + x[m,t] − d[m,t]         (balance, stock before the first
-                                                        year is 0)
-    stock[m,t] ≥ months / 12 × d[m,t] for t ≥ by        (stockpile, a column bound)
     Σ_{s in c} q[s,t] ≤ cap × Σ_s q[s,t]                (country cap, q = Σ_k v)
     Σ_{s,k} w[s,t,k] ≥ n                                (minimum number of suppliers, in
                                                         years the buyer has demand; with
                                                         the rule, lo ≥ the volume that
                                                         counts, min_volume_per_supplier)
+
+The buyer holds one stock. Each member must have bought, by the end of year t, its
+demand so far plus its stockpile target, ``L[m,t] = Σ_{τ≤t} d[m,τ] + target[m,t]``; as
+it never sells, that is its *need* ``R[m,t] = max_{τ≤t} L[m,τ]``. Tonnes bought in a
+year can go to any member, so a buyer's cumulative purchases ``P[t]`` can be split into
+members' non-decreasing purchases meeting their needs exactly when ``P[t] ≥ Σ_m R[m,t]``
+in every year (earliest need first: :func:`member_purchases`). The floor is therefore
+``floor[t] = Σ_m R[m,t] − Σ_{m,τ≤t} d[m,τ]`` (``Σ_m target[m,t]`` when no member's
+demand falls steeply), and the model is the same as one with a stock and a floor per
+member, without its equivalent, degenerate splits between members, which slow HiGHS
+down markedly. For the same reason purchases are not split by member and supplier:
+every rule on suppliers and countries applies to the buyer's total, so a member's
+tonnes by supplier are reported pro rata.
 
 The stock left at the end of the last year is credited at ``leftover_value`` per tonne
 (its column cost is the holding cost minus that value). Bracket prices may change by
@@ -40,20 +52,17 @@ multiplied by the present-value factor ``(1 + discount_rate)^-(t − first year)
 
 ``share_t`` is the buyer's share of alliance demand in year t: 1 for the alliance, the
 pro-rata share for a member alone or a coalition (see
-:func:`evpath.procurement.instance.capacity_share`).
+:func:`evpath.procurement.instance.capacity_share`). The model depends on the members
+only through their total demand and floor (:func:`buyer_key`).
 
-Members' purchases ``x[m,t]`` are yearly totals; every rule on suppliers and countries
-applies to the buyer's total, so a member's tonnes by supplier are reported pro rata,
-``x[m,t] · q[s,t] / Σ_s q[s,t]``. Variables by member *and* supplier would only add
-equivalent, degenerate solutions, which slow HiGHS down markedly.
-
-Columns are the blocks ``v``, ``w``, ``x``, ``stock`` in that order; rows are the groups
-``seg_hi``, ``seg_lo``, ``one_segment``, ``capacity``, ``link``, ``balance``, then
+Columns are the blocks ``v``, ``w``, ``stock`` in that order; rows are the groups
+``seg_hi``, ``seg_lo``, ``one_segment``, ``capacity``, ``balance``, then
 ``country_cap`` and ``min_suppliers`` when the rule applies.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import highspy
@@ -180,29 +189,77 @@ def build(instance: Instance, members: tuple[int, ...], relax: frozenset[str]) -
     ``FAMILIES``) in ``relax``."""
     counted = instance.min_suppliers > 0 and "min_suppliers" not in relax
     seg = segments(instance, members, min_order="min_order" not in relax, counted=counted)
-    n_t = seg.lo.shape[1]
-    n_m = len(members)
-    demand = instance.demand[list(members)]
-    target = np.zeros_like(demand) if "stockpile" in relax else instance.stock_target[list(members)]
+    demand = instance.demand[list(members)].sum(axis=0)
+    floor = stock_floor(instance, members, stockpile="stockpile" not in relax)
+    n_t = demand.size
 
     b = Builder()
     disc = instance.discount
     v, w = add_segments(
         b, seg, seg.slope * disc[None, :, None], seg.intercept * disc[None, :, None]
     )
-    x = b.variables("x", (n_m, n_t))
-    stock_cost = np.full((n_m, n_t), instance.holding_cost) * disc
-    stock_cost[:, -1] -= instance.leftover_value * disc[-1]
-    stock = b.variables("stock", (n_m, n_t), cost=stock_cost, lower=target)
-    rows = b.constraints("link", (n_t,), 0.0, 0.0)
-    b.terms(rows[None, :, None], v, 1.0)
-    b.terms(rows[None], x, -1.0)
-    rows = b.constraints("balance", (n_m, n_t), -demand, -demand)
+    stock_cost = instance.holding_cost * disc
+    stock_cost[-1] -= instance.leftover_value * disc[-1]
+    stock = b.variables("stock", (n_t,), cost=stock_cost, lower=floor)
+    rows = b.constraints("balance", (n_t,), -demand, -demand)
     b.terms(rows, stock, 1.0)
-    b.terms(rows[:, 1:], stock[:, :-1], -1.0)
-    b.terms(rows, x, -1.0)
-    add_supplier_rules(b, instance, v, w, demand.sum(axis=0) > 0, relax)
+    b.terms(rows[1:], stock[:-1], -1.0)
+    b.terms(rows[None, :, None], v, -1.0)
+    add_supplier_rules(b, instance, v, w, demand > 0, relax)
     return Model(instance, members, seg, b.cols, b.rows, b.lp())
+
+
+def needs(instance: Instance, members: Sequence[int], stockpile: bool = True) -> np.ndarray:
+    """Tonnes each member must have bought by the end of each year (member, year) [t]:
+    the running maximum of its cumulative demand plus its stockpile target (without the
+    target when ``stockpile`` is False)."""
+    demand = instance.demand[list(members)]
+    target = instance.stock_target[list(members)] if stockpile else 0.0
+    return np.maximum.accumulate(np.cumsum(demand, axis=1) + target, axis=1)
+
+
+def stock_floor(instance: Instance, members: Sequence[int], stockpile: bool = True) -> np.ndarray:
+    """Smallest end-of-year stock (year,) [t] of the buyer made of ``members``: what its
+    members must have bought by then (:func:`needs`) minus their demand so far."""
+    demand = instance.demand[list(members)]
+    floor = needs(instance, members, stockpile).sum(axis=0) - np.cumsum(demand.sum(axis=0))
+    return np.maximum(floor, 0.0)
+
+
+def buyer_key(instance: Instance, members: Sequence[int]) -> bytes:
+    """A key equal for two buyers exactly when their MIPs are the same: their total
+    demand and stock floor by year (members with identical demand are interchangeable)."""
+    demand = instance.demand[sorted(members)].sum(axis=0)
+    return demand.tobytes() + stock_floor(instance, sorted(members)).tobytes()
+
+
+def member_purchases(need: np.ndarray, bought: np.ndarray) -> np.ndarray:
+    """Split a buyer's cumulative purchases between its members, earliest need first.
+
+    Parameters
+    ----------
+    need : ndarray (member, year) [t]
+        Each member's cumulative need (:func:`needs`), non-decreasing over years.
+    bought : ndarray (year,) [t]
+        The buyer's cumulative purchases, non-decreasing, at least ``need.sum(axis=0)``.
+
+    Returns
+    -------
+    ndarray (member, year) [t]
+        Each member's cumulative purchases: non-decreasing, at least its need, adding up
+        to ``bought``. Tonnes serve the members' needs in order of the year they are
+        due (members in order within a year); tonnes beyond every need are split in
+        proportion to the members' final needs (equally if none).
+    """
+    n_m, n_t = need.shape
+    due = np.diff(need, axis=1, prepend=0.0).T.ravel()  # needs by (year, member)
+    start = np.cumsum(due) - due
+    served = np.clip(bought[:, None] - start[None, :], 0.0, due[None, :])  # (year, need)
+    own = served.reshape(n_t, n_t, n_m).sum(axis=1).T  # (member, year)
+    total = need[:, -1].sum()
+    weight = need[:, -1] / total if total > 0 else np.full(n_m, 1.0 / n_m)
+    beyond = np.maximum(bought - due.sum(), 0.0)
+    return own + weight[:, None] * beyond[None, :]
 
 
 def add_segments(

@@ -16,6 +16,7 @@ from evpath.errors import ProcurementError
 from evpath.procurement.diagnosis import check_feasible
 from evpath.procurement.duals import binding_constraints
 from evpath.procurement.instance import Instance, buyer_name, resolve
+from evpath.procurement.mip import buyer_key
 from evpath.procurement.result import Plan, ProcurementResult
 from evpath.procurement.schema import Alliance
 from evpath.procurement.sharing import CoreCheck, core_check, shapley_exact
@@ -23,6 +24,9 @@ from evpath.procurement.solve import combine, solve_buyer
 
 EXACT_SHAPLEY_MAX = 8
 """Largest alliance whose Shapley split is computed exactly (2**n − 1 coalitions)."""
+MIN_ADAPTIVE_ORDERS = 5
+"""Fewest joining orders after which a sampled split may stop at its standard-error
+target (fewer give too rough an estimate of the standard error itself)."""
 GAP_SLACK = 1.0 + 1e-9
 """A plan whose proved gap exceeds the gap asked by more than this factor was stopped by
 a time limit."""
@@ -70,6 +74,7 @@ def procure(
     shapley: str = "auto",
     samples: int = 200,
     seed: int = 0,
+    se_target: float | None = None,
     mip_rel_gap: float = 1e-4,
     time_limit: float = 60.0,
     total_time_limit: float | None = None,
@@ -91,9 +96,16 @@ def procure(
         costs over ``samples`` random joining orders; 'auto' is exact up to
         ``EXACT_SHAPLEY_MAX`` members.
     samples : int
-        Random orders for 'sampled'.
+        Random orders for 'sampled' (the most, with ``se_target``).
     seed : int
         Seed of the random orders.
+    se_target : float, optional [fraction of the saving]
+        Sampled split only: stop drawing joining orders once every member's standard
+        error is at most this fraction of the saving (checked after every ``workers``
+        orders, from ``MIN_ADAPTIVE_ORDERS`` on). The orders are the first ones of the
+        same seeded sequence, so the estimate is the one ``samples`` set to the number
+        used would give; ``shapley_method`` says how many were used and whether the
+        target was reached. None: all ``samples`` orders.
     mip_rel_gap, time_limit : float
         HiGHS relative gap [fraction] and seconds per solve.
     total_time_limit : float, optional
@@ -126,7 +138,9 @@ def procure(
     -----
     Each coalition (the alliance included) is solved from the warm start of its
     members' stand-alone plans combined, so its cost never exceeds the sum of theirs,
-    whatever gap HiGHS stops at.
+    whatever gap HiGHS stops at. Coalitions with the same total demand and stock floor
+    by year (members with identical demand swapped) have the same MIP and are solved
+    once (:func:`~evpath.procurement.mip.buyer_key`).
     """
     instance = alliance if isinstance(alliance, Instance) else resolve(alliance, scenario, run_data)
     allowed = ("auto", "exact", "sampled")
@@ -135,6 +149,9 @@ def procure(
         raise ProcurementError(msg)
     if samples < 2:
         msg = f"samples: got {samples}; allowed: at least 2"
+        raise ProcurementError(msg)
+    if se_target is not None and not se_target > 0:
+        msg = f"se_target: got {se_target:g}; allowed: a fraction of the saving above 0"
         raise ProcurementError(msg)
     n = len(instance.members)
     problems = [p for i in range(n) for p in check_feasible(instance, (i,))]
@@ -201,19 +218,31 @@ def procure(
         alone = tuple(solve((i,), check=True) for i in range(n))
     except _OutOfTime:
         raise out_of_time() from None
-    costs = {1 << i: plan.objective for i, plan in enumerate(alone)}
-    plans = {1 << i: plan for i, plan in enumerate(alone)}
+    full = (1 << n) - 1
+
+    def key(mask: int) -> bytes:
+        """Equal for coalitions with the same MIP; the alliance is always solved as
+        itself, for its plan by member."""
+        if mask == full:
+            return b"alliance"
+        return buyer_key(instance, [i for i in range(n) if mask >> i & 1])
+
+    plans: dict[int | bytes, Plan] = {key(1 << i): plan for i, plan in enumerate(alone)}
+    plans.update({1 << i: plan for i, plan in enumerate(alone)})
 
     def coalition(mask: int) -> Plan:
         if mask not in plans:
-            members, start = combine(instance, [alone[i] for i in range(n) if mask >> i & 1])
-            plans[mask] = solve(members, start)
+            same = key(mask)
+            if same not in plans:
+                members, start = combine(instance, [alone[i] for i in range(n) if mask >> i & 1])
+                plans[same] = solve(members, start)
+            plans[mask] = plans[same]
         return plans[mask]
 
     def prefetch(masks: list[int]) -> None:
-        """Solve the coalitions ``masks`` on ``workers`` threads (those the overall time
-        limit stops are left unsolved)."""
-        todo = list(dict.fromkeys(m for m in masks if m not in plans))
+        """Solve the coalitions ``masks`` on ``workers`` threads, each MIP once (those
+        the overall time limit stops are left unsolved)."""
+        todo = list({key(m): m for m in masks if m not in plans}.values())
         if workers < 2 or len(todo) < 2:
             return
         with ThreadPoolExecutor(workers) as pool:
@@ -222,39 +251,58 @@ def procure(
                     raise outcome
 
     def cost(mask: int) -> float:
-        if mask not in costs:
-            costs[mask] = coalition(mask).objective
-        return costs[mask]
+        return coalition(mask).objective
+
+    def prefixes(orders: list[np.ndarray]) -> list[int]:
+        return [int(m) for order in orders for m in np.cumsum(1 << order)]
 
     orders = [] if exact else [rng.permutation(n) for _ in range(samples)]
+    reached = False
     try:
         if exact:
             prefetch(list(range(1, 1 << n)))
+        elif se_target is None:
+            prefetch(prefixes(orders))
         else:
-            prefetch([int(m) for order in orders for m in np.cumsum(1 << order)])
-        pooled = coalition((1 << n) - 1)
+            saving = sum(p.objective for p in alone) - coalition(full).objective
+            used = 0
+            while used < samples and not reached:
+                prefetch(prefixes(orders[used : used + max(workers, 1)]))
+                used = min(samples, used + max(workers, 1))
+                if used >= MIN_ADAPTIVE_ORDERS:
+                    _, se, done = _sampled(cost, n, orders[:used])
+                    if done < used:  # the overall time limit stopped the solves
+                        break
+                    reached = float(se.max()) <= se_target * saving
+            orders = orders[:used]
+        pooled = coalition(full)
         if exact:
             values = np.array([0.0] + [cost(mask) for mask in range(1, 1 << n)])
     except _OutOfTime:
         raise out_of_time() from None
     core: CoreCheck | None = None
+    solved = f"{len({id(plan) for plan in plans.values()})} coalitions solved"
     if exact:
         cost_share, se = shapley_exact(values), np.zeros(n)
         # coalition costs are known within the MIP gap: excesses below it are noise
         core = core_check(values, cost_share, max(1e-9, mip_rel_gap) * abs(float(values[-1])))
-        method = f"exact, {(1 << n) - 1} coalitions"
+        method = f"exact, {(1 << n) - 1} coalitions, {solved}"
     else:
         cost_share, se, used = _sampled(cost, n, orders)
         if used < 2:
             raise out_of_time(used)
-        if used < samples:
+        if used < len(orders):
             log.samples_used = used
-            method = (
-                f"sampled, {used} of {samples} joining orders (overall time limit), "
-                f"{len(costs)} coalitions solved"
-            )
+            method = f"sampled, {used} of {samples} joining orders (overall time limit), {solved}"
+        elif se_target is None:
+            method = f"sampled, {samples} joining orders, {solved}"
         else:
-            method = f"sampled, {samples} joining orders, {len(costs)} coalitions solved"
+            target = (
+                f"standard errors within {se_target:.1%} of the saving"
+                if reached
+                else f"standard error target of {se_target:.1%} of the saving not reached"
+            )
+            method = f"sampled, {used} of at most {samples} joining orders ({target}), {solved}"
     log.seconds = time.monotonic() - started
     share = np.array([p.objective for p in alone]) - cost_share
     return ProcurementResult(

@@ -12,7 +12,7 @@ from evpath.errors import ProcurementError
 from evpath.procurement.diagnosis import check_feasible, explain_infeasible
 from evpath.procurement.highs import has_solution, proved_infeasible, run
 from evpath.procurement.instance import TOLERANCE_T, Instance, buyer_name
-from evpath.procurement.mip import Model, build
+from evpath.procurement.mip import Model, build, member_purchases, needs
 from evpath.procurement.result import Plan
 from evpath.procurement.segments import Segments
 
@@ -149,8 +149,12 @@ def _plan(model: Model, col: np.ndarray, gap: float, *, timed_out: bool = False)
     volume = v.sum(axis=2)
     total = volume.sum(axis=0)
     split = np.divide(volume, total, out=np.zeros_like(volume), where=total > TOLERANCE_T)
-    x = np.maximum(col[model.cols["x"]], 0.0)[:, None, :] * split[None]
-    stock = col[model.cols["stock"]]
+    members = list(model.members)
+    so_far = np.cumsum(inst.demand[members], axis=1)  # demand to date (member, year)
+    # the buyer's cumulative purchases: its demand to date plus its stock (the balance)
+    bought = member_purchases(needs(inst, members), so_far.sum(axis=0) + col[model.cols["stock"]])
+    x = np.diff(bought, axis=1, prepend=0.0)[:, None, :] * split[None]
+    stock = bought - so_far
     disc = inst.discount
     purchase, contract = seg.costs(v, w)
     tier_cost = float((purchase * disc).sum())
@@ -185,16 +189,13 @@ def combine(instance: Instance, plans: Sequence[Plan]) -> tuple[tuple[int, ...],
     members = tuple(sorted(m for p in plans for m in p.members))
     model = build(instance, members, frozenset())
     seg = model.seg
-    where = {m: (p, i) for p in plans for i, m in enumerate(p.members)}
-    x = np.stack([where[m][0].purchases[where[m][1]] for m in members])
-    stock = np.stack([where[m][0].stock[where[m][1]] for m in members])
-    chosen = segment_columns(seg, x.sum(axis=0))
+    volume = np.sum([p.volume for p in plans], axis=0)
+    chosen = segment_columns(seg, volume)
     if chosen is None:
         return members, None
     col = np.zeros(model.cols.size)
     col[model.cols["v"]], col[model.cols["w"]] = chosen
-    col[model.cols["x"]] = x.sum(axis=1)
-    col[model.cols["stock"]] = stock
+    col[model.cols["stock"]] = np.sum([p.stock.sum(axis=0) for p in plans], axis=0)
     return members, col
 
 
