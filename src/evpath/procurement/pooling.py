@@ -164,7 +164,17 @@ def procure(
     started = time.monotonic()
     deadline = None if total_time_limit is None else started + total_time_limit
     exact = shapley == "exact" or (shapley == "auto" and n <= EXACT_SHAPLEY_MAX)
-    needed = (1 << n) - 1 if exact else n + 1
+    full = (1 << n) - 1
+
+    def key(mask: int) -> bytes:
+        """Equal for coalitions with the same MIP; the alliance is always solved as
+        itself, for its plan by member."""
+        if mask == full:
+            return b"alliance"
+        return buyer_key(instance, [i for i in range(n) if mask >> i & 1])
+
+    # members alone, then each distinct coalition MIP (exact); at least the alliance
+    needed = n + len({key(m) for m in range(1, full) if m & (m - 1)}) + 1 if exact else n + 1
 
     def solve(
         members: tuple[int, ...], start: np.ndarray | None = None, *, check: bool = False
@@ -218,15 +228,6 @@ def procure(
         alone = tuple(solve((i,), check=True) for i in range(n))
     except _OutOfTime:
         raise out_of_time() from None
-    full = (1 << n) - 1
-
-    def key(mask: int) -> bytes:
-        """Equal for coalitions with the same MIP; the alliance is always solved as
-        itself, for its plan by member."""
-        if mask == full:
-            return b"alliance"
-        return buyer_key(instance, [i for i in range(n) if mask >> i & 1])
-
     plans: dict[int | bytes, Plan] = {key(1 << i): plan for i, plan in enumerate(alone)}
     plans.update({1 << i: plan for i, plan in enumerate(alone)})
 
@@ -281,16 +282,21 @@ def procure(
     except _OutOfTime:
         raise out_of_time() from None
     core: CoreCheck | None = None
-    solved = f"{len({id(plan) for plan in plans.values()})} coalitions solved"
+    mips = len({id(plan) for plan in plans.values()})
     if exact:
         cost_share, se = shapley_exact(values), np.zeros(n)
         # coalition costs are known within the MIP gap: excesses below it are noise
         core = core_check(values, cost_share, max(1e-9, mip_rel_gap) * abs(float(values[-1])))
-        method = f"exact, {(1 << n) - 1} coalitions, {solved}"
+        method = f"exact, {full} coalitions" + (
+            f" ({mips} MIPs: members with identical demand are interchangeable)"
+            if mips < full
+            else ""
+        )
     else:
         cost_share, se, used = _sampled(cost, n, orders)
         if used < 2:
             raise out_of_time(used)
+        solved = f"{mips} coalitions solved"
         if used < len(orders):
             log.samples_used = used
             method = f"sampled, {used} of {samples} joining orders (overall time limit), {solved}"
