@@ -4,11 +4,16 @@ sampled Shapley split that stops at a standard-error target."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+import typer
+import yaml
+from typer.testing import CliRunner
 
+from evpath.cli.procure import register
 from evpath.procurement import Instance, ProcurementError, procure, solve_buyer
 from evpath.procurement.mip import member_purchases, needs, stock_floor
 
@@ -118,3 +123,18 @@ def test_a_standard_error_target_stops_the_sampled_split_at_the_same_estimate():
 def test_a_standard_error_target_must_be_positive():
     with pytest.raises(ProcurementError, match=r"se_target: got 0; allowed: a fraction"):
         procure(four_members(), shapley="sampled", se_target=0.0)
+
+
+@pytest.mark.parametrize("value", ["0", "-0.5"])
+def test_cli_se_target_must_be_positive(tmp_path: Path, value: str):
+    app = typer.Typer()
+    register(app)
+    app.callback()(lambda: None)
+    file = tmp_path / "tiny.yaml"
+    file.write_text(yaml.safe_dump({"name": "tiny"}), encoding="utf-8")
+    result = CliRunner().invoke(app, ["procure", str(file), "--no-store", "--se-target", value])
+    assert result.exit_code == 2
+    assert f"--se-target: got {float(value):g}; allowed: a fraction of the saving above 0" in (
+        result.output
+    )
+    assert "Traceback" not in result.output

@@ -82,6 +82,15 @@ def procure_command(
     seed: Annotated[
         int, typer.Option(help="Seed of the random joining orders of a sampled Shapley split.")
     ] = 0,
+    se_target: Annotated[
+        float | None,
+        typer.Option(
+            "--se-target",
+            help="Stop a sampled Shapley split (above 8 members) once every member's "
+            "standard error is at most this fraction of the saving, e.g. 0.02; --samples "
+            "is then the most joining orders drawn.",
+        ),
+    ] = None,
     front: Annotated[
         str | None,
         typer.Option(
@@ -110,6 +119,9 @@ def procure_command(
         raise InputError(msg)
     if samples < 2:
         msg = f"--samples: got {samples}; allowed: at least 2"
+        raise InputError(msg)
+    if se_target is not None and not se_target > 0:
+        msg = f"--se-target: got {se_target:g}; allowed: a fraction of the saving above 0"
         raise InputError(msg)
     if run is not None and scenario is not None:
         msg = "--run and --scenario: got both; allowed: one source of demand"
@@ -141,6 +153,7 @@ def procure_command(
                 instance,
                 samples=samples,
                 seed=seed,
+                se_target=se_target,
                 mip_rel_gap=gap,
                 time_limit=min(SOLVE_TIME_LIMIT, time_limit),
                 total_time_limit=time_limit,
