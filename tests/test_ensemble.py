@@ -55,7 +55,7 @@ def two_inputs(tmp_path_factory) -> Path:
                 "uncertainty": {
                     "note": "test ranges",
                     "parameters": {
-                        "emissions.energy.improvement.HEV": {
+                        "emissions.energy.improvement.HEV.2025": {
                             "distribution": "uniform",
                             "low": 0.0,
                             "high": 0.014,
@@ -139,10 +139,10 @@ def test_a_narrow_ensembles_median_is_the_deterministic_run(write_scenario, japa
             "uncertainty": {
                 "note": "narrow",
                 "parameters": {
-                    "emissions.energy.improvement.HEV": {
+                    "emissions.energy.improvement.HEV.2025": {
                         "distribution": "uniform",
-                        "low": 0.0,
-                        "high": 1e-12,
+                        "low": 0.014,
+                        "high": 0.014 + 1e-12,
                     },
                     "fleet.lifetime.shape": {
                         "distribution": "truncnormal",
@@ -188,7 +188,7 @@ def test_inputs_that_move_nothing_or_have_no_spread_have_zero_sobol_indices(writ
             "uncertainty": {
                 "note": "one input with an effect, one without, one without spread",
                 "parameters": {
-                    "emissions.energy.improvement.HEV": {
+                    "emissions.energy.improvement.HEV.2025": {
                         "distribution": "uniform",
                         "low": 0.0,
                         "high": 0.014,
@@ -213,7 +213,7 @@ def test_inputs_that_move_nothing_or_have_no_spread_have_zero_sobol_indices(writ
     assert indices.loc["charging.capex_usd.slow", "ST"] == 0.0
     assert abs(indices.loc["emissions.energy.kei_factor", "S1"]) < 1e-3
     assert abs(indices.loc["emissions.energy.kei_factor", "ST"]) < 1e-3
-    assert indices.loc["emissions.energy.improvement.HEV", "ST"] > 0.5
+    assert indices.loc["emissions.energy.improvement.HEV.2025", "ST"] > 0.5
 
 
 def test_probabilities_count_the_members_that_meet_each_target(small_ensemble):

@@ -38,7 +38,7 @@ UNCERTAIN = "report-ensemble"
 UNCERTAINTY = {
     "note": "Two ranges of japan-2050-uncertain: the fewest members that still rank inputs.",
     "parameters": {
-        "emissions.energy.improvement.HEV": {"distribution": "uniform", "low": 0.0, "high": 0.014},
+        "emissions.energy.improvement.HEV.2025": {"distribution": "uniform", "low": 0.0, "high": 0.014},
         "batteries.packs.kwh.registered.BEV.2035": {
             "distribution": "triangular", "low": 55, "mode": 70, "high": 90
         },

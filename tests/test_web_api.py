@@ -56,7 +56,7 @@ def test_a_what_if_run_applied_stored_listed_summarised_compared_and_read_back(c
     override = what_if["override"]
     assert override["extends"] == "japan-2050"
     assert override["batteries"] == {"recycling": {"collection_rate": 0.95}}
-    assert override["emissions"]["energy"]["improvement"]["HEV"] == 0.03
+    assert override["emissions"]["energy"]["improvement"]["HEV"] == {"2024": 0.0, "2025": 0.03}
     pathway = override["emissions"]["grid"]["pathway"]
     assert pathway["2050"] == {"intensity": 20.0}
     assert set(pathway) == {"2030", "2040", "2050"}
@@ -122,7 +122,7 @@ def test_scenarios_list_their_levers(client):
     assert japan["levers"]["target_year"] == 2050
     assert japan["levers"]["grid_intensity"] == 50
     assert japan["levers"]["collection_rate"] == 0.8
-    assert japan["levers"]["hev_improvement"] == 0.0
+    assert japan["levers"]["hev_improvement"] == 0.014
     assert set(japan["available"]) == set(Levers.model_fields)
     assert scenarios["world-current-trends"]["available"] == [
         "target_year",

@@ -76,7 +76,7 @@ def test_changing_a_lever_and_running_changes_the_charts(dashboard):
             page.goto(dashboard)
             page.wait_for_selector("body[data-ready=true]")
             assert page.input_value("#scenario") == "japan-2050"
-            assert page.input_value("input[name=hev_improvement]") == "0"
+            assert page.input_value("input[name=hev_improvement]") == "0.014"
 
             page.click("#run")
             page.wait_for_function("() => document.body.dataset.drawn")

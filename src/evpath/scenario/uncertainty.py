@@ -8,7 +8,7 @@ taken from another scenario (a bundled name or a file) with a probability::
     uncertainty:
       note: Why these ranges.
       parameters:
-        emissions.energy.improvement.HEV: {distribution: uniform, low: 0.0, high: 0.014}
+        emissions.energy.improvement.HEV.2025: {distribution: uniform, low: 0.0, high: 0.014}
         fleet.lifetime.shape: {distribution: truncnormal, mean: 2.17, sd: 0.2, low: 1.6, high: 2.8}
       choices:
         emissions.grid.pathway:
