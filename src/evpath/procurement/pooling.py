@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from threading import Lock
 
 import numpy as np
@@ -173,8 +173,10 @@ def procure(
             return b"alliance"
         return buyer_key(instance, [i for i in range(n) if mask >> i & 1])
 
-    # members alone, then each distinct coalition MIP (exact); at least the alliance
-    needed = n + len({key(m) for m in range(1, full) if m & (m - 1)}) + 1 if exact else n + 1
+    # each distinct MIP: members alone, then coalitions (exact) or at least the alliance
+    needed = len({key(1 << i) for i in range(n)}) + (
+        len({key(m) for m in range(1, full) if m & (m - 1)}) + 1 if exact else 1
+    )
 
     def solve(
         members: tuple[int, ...], start: np.ndarray | None = None, *, check: bool = False
@@ -224,11 +226,17 @@ def procure(
         )
         return ProcurementError(msg)
 
+    # each distinct member alone once, on the threads; an identical member shares its plan
+    first: dict[bytes, int] = {}
+    for i in range(n):
+        first.setdefault(key(1 << i), i)
     try:
-        alone = tuple(solve((i,), check=True) for i in range(n))
+        with ThreadPoolExecutor(max(workers, 1)) as pool:
+            by_key = list(pool.map(lambda i: solve((i,), check=True), first.values()))
     except _OutOfTime:
         raise out_of_time() from None
-    plans: dict[int | bytes, Plan] = {key(1 << i): plan for i, plan in enumerate(alone)}
+    plans: dict[int | bytes, Plan] = dict(zip(first, by_key, strict=True))
+    alone = tuple(replace(plans[key(1 << i)], members=(i,)) for i in range(n))
     plans.update({1 << i: plan for i, plan in enumerate(alone)})
 
     def coalition(mask: int) -> Plan:
@@ -282,7 +290,7 @@ def procure(
     except _OutOfTime:
         raise out_of_time() from None
     core: CoreCheck | None = None
-    mips = len({id(plan) for plan in plans.values()})
+    mips = sum(isinstance(k, bytes) for k in plans)  # one key for each MIP solved
     if exact:
         cost_share, se = shapley_exact(values), np.zeros(n)
         # coalition costs are known within the MIP gap: excesses below it are noise
