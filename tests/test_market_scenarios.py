@@ -78,7 +78,7 @@ def test_each_market_grid_in_2024_is_its_owid_history(runs):
     for name, regions in MARKETS.items():
         grid = runs[name]["grid_intensity"]
         for region in regions:
-            observed = intensity_history(spec.country_name(region))
+            observed = intensity_history(spec.grid_name(region))
             year = 2024 if 2024 in observed.index else int(observed.index.max())
             assert float(grid.sel(region=region, year=year)) == pytest.approx(observed.loc[year]), (
                 name,

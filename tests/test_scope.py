@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -163,6 +164,22 @@ def test_a_scope_run_reads_back_from_the_store(makers, tmp_path):
     assert set(SCOPE_VARIABLES) <= set(stored["variable"])
     share = stored[stored["variable"] == "makers_market_share"]
     assert share["value"].between(0.0, 1.0).all()
+
+    store = str(paths["store"])
+    shown = runner.invoke(app, ["show", makers.run_id[:26], "--store", store])
+    assert shown.exit_code == 0, shown.output
+    assert "Per-car target over every market" in shown.output
+    iamc = tmp_path / "scope.iamc.csv"
+    exported = runner.invoke(
+        app, ["export", makers.run_id, "--format", "iamc", "--store", store, "--out", str(iamc)]
+    )
+    assert exported.exit_code == 0, exported.output
+    regions = set(pd.read_csv(iamc)["region"])
+    assert {"Japan", "North America", "Other markets"} <= regions
+    page = tmp_path / "scope.html"
+    drawn = runner.invoke(app, ["report", makers.run_id, "--store", store, "--out", str(page)])
+    assert drawn.exit_code == 0, drawn.output
+    assert "Greenhouse gases per car against the target" in page.read_text(encoding="utf-8")
 
 
 def test_alliance_members_buy_for_their_own_maker_rows(makers):

@@ -52,15 +52,20 @@ def runs(store: StoreOption = DEFAULT_STORE) -> None:
 
 def show(run_id: RunIdArg, store: StoreOption = DEFAULT_STORE) -> None:
     """Print a stored run's summary again."""
+    from evpath.cli.scope import print_scope_summary
     from evpath.cli.summary import print_summary
     from evpath.io.store import ResultsStore
-    from evpath.report.runs import at_median, stored_results
+    from evpath.report.runs import at_median, stored_run
+    from evpath.results import ScopeResults
 
     with console.status(f"reading {run_id} from {store}"):
-        results = stored_results(ResultsStore(store), run_id)
-    if "quantile" in results.dataset.dims:
-        _print_ensemble(results)
-    print_summary(at_median(results))
+        results = stored_run(ResultsStore(store), run_id)
+    if isinstance(results, ScopeResults):
+        print_scope_summary(results)
+    else:
+        if "quantile" in results.dataset.dims:
+            _print_ensemble(results)
+        print_summary(at_median(results))
     console.print(
         f"[bold]run id[/] {results.run_id} ({results.manifest['created_at']})", soft_wrap=True
     )

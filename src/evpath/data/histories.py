@@ -32,10 +32,12 @@ HISTORIES: dict[str, HistorySpec] = {
             "Viet Nam": "Vietnam",
             "Czech Republic": "Czechia",
             "EU27": "European Union (27)",
-            # grids standing for IEA aggregates (named assumptions, see docs/scenarios.md):
-            # the IEA's North America is the USA and Mexico, 90% US car sales; its Europe
-            # is EU27, EFTA, the UK and Turkiye (OWID's "Europe (Ember)" adds Russia); the
-            # derived "Other markets" has no OWID aggregate of its own.
+        },
+        # grids standing for IEA aggregates (named assumptions, see docs/scenarios.md): the
+        # IEA's North America is the USA and Mexico, 90% US car sales; its Europe is EU27,
+        # EFTA, the UK and Turkiye (OWID's "Europe (Ember)" adds Russia); the derived
+        # "Other markets" has no OWID aggregate of its own.
+        grid_names={
             "North America": "United States",
             "Europe": "EU (Ember)",
             "Other markets": "World",

@@ -42,8 +42,9 @@ class HistorySpec:
     """What a history covers, known without building it (used to validate scenarios).
 
     ``list_regions`` returns the region codes (it may read a dataset, once);
-    ``country_names`` maps region codes to names in country-level datasets (grid data)
-    and ``iea_names`` to names in the IEA data, where they differ.
+    ``country_names`` maps region codes to their names in country-level datasets and in
+    exports, ``grid_names`` to the grid series that stands for a region without one of its
+    own (a named assumption), and ``iea_names`` to names in the IEA data, where they differ.
     """
 
     name: str
@@ -55,6 +56,7 @@ class HistorySpec:
     country_names: dict[str, str]
     builder: Callable[[], History]
     iea_names: dict[str, str] = field(default_factory=dict)
+    grid_names: dict[str, str] = field(default_factory=dict)
 
     @property
     def regions(self) -> tuple[str, ...]:
@@ -64,6 +66,10 @@ class HistorySpec:
     def country_name(self, region: str) -> str:
         """Name of ``region`` in country-level datasets."""
         return self.country_names.get(region, region)
+
+    def grid_name(self, region: str) -> str:
+        """Name of the grid series (country-level data) used for ``region``."""
+        return self.grid_names.get(region, self.country_name(region))
 
     def iea_name(self, region: str) -> str:
         """Name of ``region`` in the IEA Global EV Outlook data."""

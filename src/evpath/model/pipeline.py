@@ -50,9 +50,7 @@ class Inputs:
             batteries=None if scenario.batteries is None else BatteryData.load(),
             use=None
             if scenario.emissions is None
-            else UseData.load(
-                scenario.emissions, {r: spec.country_name(r) for r in scenario.regions}
-            ),
+            else UseData.load(scenario.emissions, {r: spec.grid_name(r) for r in scenario.regions}),
             charging=None
             if scenario.charging is None
             else ChargingData.load(scenario, {r: spec.iea_name(r) for r in scenario.regions}),

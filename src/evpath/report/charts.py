@@ -44,7 +44,7 @@ from evpath.data.registry import datasets as registry
 from evpath.errors import InputError
 from evpath.io.export import DIM_COLUMNS
 from evpath.model.stages import BatteryData, ChargingData, UseData
-from evpath.report.runs import QUANTILE, manifest_of, members
+from evpath.report.runs import QUANTILE, manifest_of, members, scenario_documents
 from evpath.scenario.emissions import Target
 
 Datasets = Mapping[str, xr.Dataset]
@@ -283,8 +283,12 @@ def fleet_mix(datasets: Datasets) -> go.Figure:
 
 
 def _target(dataset: xr.Dataset) -> Target:
-    """The scenario's per-car target (metric, reduction, base year, year) from the manifest."""
-    emissions = manifest_of(dataset)["scenario"].get("emissions")
+    """The run's per-car target (metric, reduction, base year, year) from the manifest: the
+    scenario's, or a makers' scope's own."""
+    resolved = manifest_of(dataset)["scenario"]
+    if "market_scenarios" in resolved:
+        return Target.model_validate(resolved["target"])
+    emissions = resolved.get("emissions")
     if not emissions:
         msg = f"run {dataset.attrs.get('run_id')}: the scenario has no emissions block"
         raise InputError(msg)
@@ -597,8 +601,10 @@ def procurement_chart(plan: pd.DataFrame, alliance: str) -> go.Figure:
 
 
 def _history_sources(dataset: xr.Dataset) -> list[str]:
-    history = manifest_of(dataset)["scenario"]["sales"]["history"]
-    return [f"sales history: {HISTORIES[history].description}"]
+    histories = dict.fromkeys(
+        d["sales"]["history"] for d in scenario_documents(manifest_of(dataset))
+    )
+    return [f"sales history: {HISTORIES[h].description}" for h in histories]
 
 
 def _stage_sources(names: tuple[str, ...]) -> Callable[[xr.Dataset], list[str]]:

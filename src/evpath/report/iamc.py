@@ -39,7 +39,7 @@ import xarray as xr
 from evpath.core.variables import catalogue
 from evpath.data.histories import HISTORIES
 from evpath.errors import DataError, InputError
-from evpath.report.runs import manifest_of
+from evpath.report.runs import manifest_of, scenario_documents
 
 IAMC_COLUMNS = ("model", "scenario", "region", "variable", "unit")
 """The index columns of the IAMC format, before the years."""
@@ -134,8 +134,18 @@ def iamc_table(dataset: xr.Dataset) -> pd.DataFrame:
     return _wide(dataset, manifest, "")
 
 
+def region_names(manifest: dict[str, Any]) -> dict[str, str]:
+    """Region code → the name exports give it, from the history of each scenario the run
+    ran (a makers' scope ran one per market)."""
+    names = {}
+    for document in scenario_documents(manifest):
+        history = HISTORIES[document["sales"]["history"]]
+        names.update({region: history.country_name(region) for region in document["regions"]})
+    return names
+
+
 def _wide(dataset: xr.Dataset, manifest: dict[str, Any], suffix: str) -> pd.DataFrame:
-    history = HISTORIES[manifest["scenario"]["sales"]["history"]]
+    names = region_names(manifest)
     frames = []
     for row in mapping():
         values = row.values(dataset)
@@ -146,7 +156,7 @@ def _wide(dataset: xr.Dataset, manifest: dict[str, Any], suffix: str) -> pd.Data
             raise InputError(msg)
         wide = values.transpose("region", "year").to_pandas()
         wide.columns = [int(year) for year in wide.columns]
-        wide.index = [history.country_name(str(region)) for region in wide.index]
+        wide.index = [names.get(str(region), str(region)) for region in wide.index]
         frames.append(
             wide.rename_axis("region")
             .reset_index()

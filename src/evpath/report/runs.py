@@ -29,11 +29,14 @@ import xarray as xr
 
 from evpath.core.variables import catalogue
 from evpath.data.histories import HISTORIES
+from evpath.data.makers import maker_history
 from evpath.errors import InputError
 from evpath.io.export import INTEGER_DIMS
 from evpath.io.store import ResultsStore
-from evpath.results import Results
+from evpath.model.scope import allocated_sales
+from evpath.results import Results, ScopeResults
 from evpath.scenario.loader import resolve_scenario
+from evpath.scenario.scope import MakersScope
 
 if TYPE_CHECKING:
     from evpath.analysis.ensemble import Ensemble
@@ -175,6 +178,13 @@ def members(dataset: xr.Dataset) -> int:
     return int(manifest_of(dataset)["ensemble"]["members"])
 
 
+def scenario_documents(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """The resolved scenario of every model the run ran: its own, or one per market of a
+    makers' scope."""
+    resolved = manifest["scenario"]
+    return list(resolved.get("market_scenarios", {"": resolved}).values())
+
+
 def manifest_of(dataset: xr.Dataset) -> dict[str, Any]:
     """The manifest a dataset was stamped with (see :func:`stamp`)."""
     if "manifest" not in dataset.attrs:
@@ -274,15 +284,45 @@ def at_median(results: Results) -> Results:
 
 
 def stored_results(store: ResultsStore, run_id: str) -> Results:
-    """A stored run as :class:`~evpath.results.Results`: its scenario (validated again
-    from the manifest), Dataset and manifest. The observed fleet figures and the history's
-    provenance are those of the history bundled with this evpath (the ones the run used
-    when its manifest's dataset hashes match today's files)."""
+    """A stored scenario run as :class:`~evpath.results.Results` (see :func:`stored_run`);
+    InputError for a makers' scope run."""
+    results = stored_run(store, run_id)
+    if isinstance(results, ScopeResults):
+        msg = f"run {run_id}: a makers' scope run; allowed here: a scenario run (`evpath show` reads both)"
+        raise InputError(msg)
+    return results
+
+
+def stored_run(store: ResultsStore, run_id: str) -> Results | ScopeResults:
+    """A stored run as :class:`~evpath.results.Results`, or as
+    :class:`~evpath.results.ScopeResults` for a makers' scope: its scenario (or scope and
+    market scenarios) validated again from the manifest, Dataset and manifest. The
+    observed fleet figures, the history's provenance and the makers' sales table are those
+    of the data bundled with this evpath (the ones the run used when its manifest's
+    dataset hashes match today's files)."""
     dataset = stored_dataset(store, run_id)
     manifest = manifest_of(dataset)
-    history = HISTORIES[manifest["scenario"]["sales"]["history"]].load()
+    resolved = dict(manifest["scenario"])
+    if "market_scenarios" in resolved:
+        markets = {
+            name: resolve_scenario({**document, "extends": None})
+            for name, document in resolved.pop("market_scenarios").items()
+        }
+        scope = MakersScope.model_validate(resolved)
+        last_year = min(s.years.history_end for s in markets.values())
+        _table, provenance = allocated_sales(
+            maker_history(scope.makers.history), scope.makers, last_year
+        )
+        return ScopeResults(
+            scope=scope,
+            markets=markets,
+            maker_table=provenance,
+            dataset=dataset,
+            manifest=manifest,
+        )
+    history = HISTORIES[resolved["sales"]["history"]].load()
     return Results(
-        scenario=resolve_scenario(manifest["scenario"]),
+        scenario=resolve_scenario(resolved),
         dataset=dataset,
         manifest=manifest,
         history_provenance=history.provenance,
