@@ -26,20 +26,23 @@ def solver() -> highspy.Highs:
     return h
 
 
-OPTIONS = {"mip_heuristic_run_rins": False, "mip_heuristic_run_rens": False}
-"""HiGHS options of every procurement solve: the RINS and RENS sub-MIP heuristics cost
-more than the rest of the solve on the bundled alliances (up to 5× for a small member
-alone) and found no better plans there."""
+OPTIONS = {
+    "mip_heuristic_run_rins": False,
+    "mip_heuristic_run_rens": False,
+    "mip_allow_restart": False,
+}
+"""HiGHS options of every procurement solve: the RINS and RENS sub-MIP heuristics and the
+restart after the root cost more than the rest of the solve on the bundled alliances (a
+small member alone: 5.2 s with them, 1.6 s without) and found no better plans there."""
 WARM_START_OPTIONS = OPTIONS | {
     "mip_heuristic_run_root_reduced_cost": False,
     "mip_heuristic_run_feasibility_jump": False,
-    "mip_allow_restart": False,
 }
 """HiGHS options of a solve from a warm start. The start (members' plans combined) is
 within a few per cent of the optimum, and the root cuts close these MIPs' gap: the
-heuristics that look for a first plan and the restart after the root only cost time
-(about 2.5× in all on the coalitions of the bundled japan-cobalt). Cold solves without
-them can take longer (a small member alone), so they keep them."""
+heuristics that look for a first plan only cost time (with ``OPTIONS``, about 2.5× on
+the coalitions of the bundled japan-cobalt). A cold solve needs them (a small member
+alone took 4× longer without them)."""
 
 
 def run(
