@@ -79,9 +79,9 @@ def manufacturing_per_car(
 ) -> xr.DataArray:
     """Emissions of making one car ([region,] segment, powertrain, cohort) [kg CO2e/vehicle].
 
-    (chassis + engine + electric drive, as fitted) × kei scale + pack kWh ×
-    (battery_other + battery_electricity × grid / 1000), with the grid of the battery
-    plant in the car's model year (held outside the modelled years).
+    (chassis + engine + electric drive, as fitted) × kei scale × the body path of the
+    model year + pack kWh × (battery_other + battery_electricity × grid / 1000), with the
+    grid of the battery plant in the car's model year (held outside the modelled years).
 
     ``pack`` : DataArray (segment, powertrain, cohort) [kWh/vehicle].
     """
@@ -99,7 +99,7 @@ def manufacturing_per_car(
     )
     scale = labelled_array(
         [spec.kei_scale if s == "kei" else 1.0 for s in segments], "segment", segments
-    )
+    ) * path_array(spec.body_path or 1.0, cohorts, dim="cohort")
     first, last = int(battery_grid.year[0]), int(battery_grid.year[-1])
     grid_at = (
         battery_grid.rename(year="cohort")

@@ -157,13 +157,18 @@ class VehicleCycle(Sourced):
     """Emissions of making a car: chassis, drive parts and battery.
 
     car [kg CO2e] = (chassis + engine if it has one + electric drive if it has one)
-    × ``kei_scale`` for kei cars + pack [kWh, from ``batteries.packs``] × (battery_other +
-    battery_electricity × grid intensity where the battery is made), factors from the
-    bundled dataset.
+    × ``kei_scale`` for kei cars × ``body_path`` of the model year + pack [kWh, from
+    ``batteries.packs``] × (battery_other + battery_electricity × grid intensity where the
+    battery is made), factors from the bundled dataset.
     """
 
     kei_scale: Annotated[Finite, Field(gt=0.0, le=2.0)] = Field(
         1.0, description="Manufacturing of a kei car relative to a registered car [fraction]."
+    )
+    body_path: dict[Year, Annotated[Positive, within(0.05, 2.0, "(fraction)")]] | None = Field(
+        None,
+        description="Emissions of making the chassis and drive parts by model year, relative "
+        "to the bundled factors [fraction]; linear between years, held outside; omitted: 1.",
     )
     battery_grid: Literal["own"] | str = Field(
         "own", description="'own': the region's grid; else an OWID country name."
