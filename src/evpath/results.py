@@ -8,6 +8,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -25,8 +26,96 @@ from evpath.scenario.scope import MakersScope
 SUMMARY_YEARS = (2010, 2024, 2030, 2035, 2040, 2050)
 
 
+class RunOutputs:
+    """What every run has, whatever it modelled: its Dataset and manifest, its tidy table,
+    and the files and store entry it writes (subclasses give ``name``)."""
+
+    dataset: xr.Dataset
+    manifest: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        """Names the run's files: its scenario's (or scope's) name."""
+        raise NotImplementedError
+
+    @property
+    def run_id(self) -> str:
+        return str(self.manifest["run_id"])
+
+    @cached_property
+    def tidy(self) -> pd.DataFrame:
+        """Long table: variable, unit, one column per dimension, value."""
+        return export.tidy(self.dataset)
+
+    def write(
+        self,
+        out_dir: str | Path,
+        store: str | Path | None,
+        *,
+        keep_runs: int | None = publish.KEEP_RUNS,
+        wait: float = publish.WAIT_SECONDS,
+        notify: publish.Notify = publish.say,
+    ) -> dict[str, Path]:
+        """Write NetCDF, Parquet and the manifest to ``out_dir``; add the run to ``store``.
+
+        The run's files and its store entry are one unit: the files are written into a
+        staging folder, the store transaction is committed, then the files are published
+        at once as ``out_dir/runs/<run_id>/`` with the link ``out_dir/<name>`` pointing at
+        it. A failed or interrupted write leaves the earlier run's files and the store as
+        they were. ``keep_runs`` run folders of the same name are kept (None: all);
+        another process holding the folder or the store is waited for up to ``wait``
+        seconds. Returns kind → path (``netcdf``, ``parquet``, ``manifest`` through the
+        link, ``run`` the run's folder, ``store``).
+        """
+        publish.output_folder(Path(out_dir))  # a bad --out fails before any work
+        stem, manifest, table = self.name, self.manifest, self.tidy
+        files = {
+            "netcdf": (f"{stem}.nc", export.netcdf_bytes(self.dataset, manifest)),
+            "parquet": (f"{stem}.parquet", export.parquet_bytes(table)),
+            "manifest": (f"{stem}.manifest.json", export.json_bytes(manifest)),
+        }
+        commit = None
+        if store is not None:
+            results_store = ResultsStore(store, wait=wait, notify=notify)
+
+            def commit() -> None:
+                results_store.write(manifest, table)
+
+        paths = publish.publish(
+            out_dir,
+            stem,
+            self.run_id,
+            files,
+            commit,
+            started=_posix_time(manifest.get("created_at")),
+            keep=keep_runs,
+            wait=wait,
+            notify=notify,
+        )
+        if store is not None:
+            paths["store"] = Path(store)
+        return paths
+
+
+def electrification_verdict(share: xr.DataArray, target_year: int) -> pd.DataFrame:
+    """Per label of ``share``'s other dimension (region or market): the electrified share
+    of new cars (…, year) [fraction] in ``target_year`` (NaN when it is not modelled), the
+    first year from which every new car is electrified, and whether the target is met."""
+    at_target = (
+        share.sel(year=target_year) if target_year in share.year else share.isel(year=0) * np.nan
+    )
+    return pd.DataFrame(
+        {
+            "target_year": target_year,
+            "electrified_share": at_target.to_series(),
+            "first_year_all_electrified": first_year_fully_electrified(share).to_series(),
+            "met": (at_target >= 1.0 - FULL_SHARE_TOLERANCE).to_series(),
+        }
+    )
+
+
 @dataclass(frozen=True)
-class Results:
+class Results(RunOutputs):
     """What a run computed.
 
     Attributes
@@ -50,13 +139,8 @@ class Results:
     observed: pd.DataFrame = field(repr=False)
 
     @property
-    def run_id(self) -> str:
-        return str(self.manifest["run_id"])
-
-    @cached_property
-    def tidy(self) -> pd.DataFrame:
-        """Long table: variable, unit, region, segment, powertrain, cohort, age, year, value."""
-        return export.tidy(self.dataset)
+    def name(self) -> str:
+        return self.scenario.name
 
     def summary_mix(self, variable: str, years: tuple[int, ...] = SUMMARY_YEARS) -> pd.DataFrame:
         """Powertrain shares of ``sales_share`` or ``stock_share`` (region, powertrain × year)."""
@@ -66,21 +150,8 @@ class Results:
 
     def target_verdict(self) -> pd.DataFrame:
         """Per region: electrified share of sales in the target year and the year it hits 100%."""
-        target = self.scenario.target_year
-        electrified = self.dataset["electrified_sales_share"]
-        first = first_year_fully_electrified(electrified)
-        share = (
-            electrified.sel(year=target)
-            if target in electrified.year
-            else electrified * float("nan")
-        )
-        return pd.DataFrame(
-            {
-                "target_year": target,
-                "electrified_share": share.to_series(),
-                "first_year_all_electrified": first.to_series(),
-                "met": (share >= 1.0 - FULL_SHARE_TOLERANCE).to_series(),
-            }
+        return electrification_verdict(
+            self.dataset["electrified_sales_share"], self.scenario.target_year
         )
 
     def emissions_target(self) -> pd.DataFrame:
@@ -164,41 +235,9 @@ class Results:
         (see :func:`evpath.model.history_check.compare_with_observed`)."""
         return compare_with_observed(self.dataset, self.observed)
 
-    def write(
-        self,
-        out_dir: str | Path,
-        store: str | Path | None,
-        *,
-        keep_runs: int | None = publish.KEEP_RUNS,
-        wait: float = publish.WAIT_SECONDS,
-        notify: publish.Notify = publish.say,
-    ) -> dict[str, Path]:
-        """Write NetCDF, Parquet and the manifest to ``out_dir``; add the run to ``store``.
-
-        The run's files and its store entry are one unit: the files are written into a
-        staging folder, the store transaction is committed, then the files are published
-        at once as ``out_dir/runs/<run_id>/`` with the link ``out_dir/<scenario name>``
-        pointing at it. A failed or interrupted write leaves the earlier run's files and
-        the store as they were. ``keep_runs`` run folders of the scenario are kept (None:
-        all); another process holding the folder or the store is waited for up to
-        ``wait`` seconds. Returns kind → path (``netcdf``, ``parquet``, ``manifest``
-        through the link, ``run`` the run's folder, ``store``).
-        """
-        return write_run(
-            self.scenario.name,
-            self.dataset,
-            self.manifest,
-            self.tidy,
-            out_dir,
-            store,
-            keep_runs=keep_runs,
-            wait=wait,
-            notify=notify,
-        )
-
 
 @dataclass(frozen=True)
-class ScopeResults:
+class ScopeResults(RunOutputs):
     """What a makers' scope run computed: the makers' cars in every market.
 
     Attributes
@@ -225,109 +264,29 @@ class ScopeResults:
     manifest: dict[str, Any]
 
     @property
-    def run_id(self) -> str:
-        return str(self.manifest["run_id"])
+    def name(self) -> str:
+        return self.scope.name
 
     @property
     def regions(self) -> dict[str, tuple[str, ...]]:
         """Market → its regions in the dataset."""
         return {name: tuple(s.regions) for name, s in self.markets.items()}
 
-    @cached_property
-    def tidy(self) -> pd.DataFrame:
-        """Long table: variable, unit, region, segment, powertrain, …, maker, metric, year, value."""
-        return export.tidy(self.dataset)
-
     def target_verdict(self) -> pd.DataFrame:
         """Per market and for all markets: the electrified share of the makers' new cars in
         the target year and the first year from which every one is electrified."""
-        target = self.scope.target_year
         cars = self.dataset["maker_sales"].sum("maker")
         markets = {**self.regions, ALL_MARKETS: tuple(str(r) for r in cars.region.values)}
         by_market = market_sums(cars, markets)
         share = by_market.sel(powertrain=list(ELECTRIFIED)).sum("powertrain") / by_market.sum(
             "powertrain"
         )
-        first = first_year_fully_electrified(share.rename(market="region"))
-        at_target = share.sel(year=target)
-        return pd.DataFrame(
-            {
-                "target_year": target,
-                "electrified_share": at_target.to_series(),
-                "first_year_all_electrified": first.rename(region="market").to_series(),
-                "met": (at_target >= 1.0 - FULL_SHARE_TOLERANCE).to_series(),
-            }
-        )
+        return electrification_verdict(share, self.scope.target_year)
 
     def emissions_target(self) -> pd.DataFrame:
         """The per-car target for all markets and per market (see
         :func:`evpath.model.scope.scope_target_table`)."""
         return scope_target_table(self.dataset, self.scope.target, self.regions)
-
-    def write(
-        self,
-        out_dir: str | Path,
-        store: str | Path | None,
-        *,
-        keep_runs: int | None = publish.KEEP_RUNS,
-        wait: float = publish.WAIT_SECONDS,
-        notify: publish.Notify = publish.say,
-    ) -> dict[str, Path]:
-        """Write the run's files and its store entry as one unit (see :meth:`Results.write`)."""
-        return write_run(
-            self.scope.name,
-            self.dataset,
-            self.manifest,
-            self.tidy,
-            out_dir,
-            store,
-            keep_runs=keep_runs,
-            wait=wait,
-            notify=notify,
-        )
-
-
-def write_run(
-    stem: str,
-    dataset: xr.Dataset,
-    manifest: dict[str, Any],
-    table: pd.DataFrame,
-    out_dir: str | Path,
-    store: str | Path | None,
-    *,
-    keep_runs: int | None = publish.KEEP_RUNS,
-    wait: float = publish.WAIT_SECONDS,
-    notify: publish.Notify = publish.say,
-) -> dict[str, Path]:
-    """Write a run's files named ``stem`` and its store entry as one unit (see
-    :meth:`Results.write`)."""
-    publish.output_folder(Path(out_dir))  # a bad --out fails before any work
-    files = {
-        "netcdf": (f"{stem}.nc", export.netcdf_bytes(dataset, manifest)),
-        "parquet": (f"{stem}.parquet", export.parquet_bytes(table)),
-        "manifest": (f"{stem}.manifest.json", export.json_bytes(manifest)),
-    }
-    commit = None
-    if store is not None:
-        results_store = ResultsStore(store, wait=wait, notify=notify)
-
-        def commit() -> None:
-            results_store.write(manifest, table)
-
-    paths = publish.publish(
-        out_dir,
-        stem,
-        str(manifest["run_id"]),
-        files,
-        commit,
-        started=_posix_time(manifest.get("created_at")),
-        keep=keep_runs,
-        wait=wait,
-        notify=notify,
-    )
-    if store is not None:
-        paths["store"] = Path(store)
-    return paths
 
 
 def _posix_time(stamp: object) -> float | None:
