@@ -11,38 +11,25 @@ import numpy as np
 import pytest
 import typer
 import yaml
+from procurement_cases import one_supplier
 from typer.testing import CliRunner
 
 from evpath.cli.procure import register
 from evpath.procurement import Instance, ProcurementError, procure, solve_buyer
 from evpath.procurement.mip import member_purchases, needs, stock_floor
 
-YEARS = np.array([2030, 2031])
-
 
 def flat(**changes: Any) -> Instance:
     """Two members, one supplier at 30,000 USD/t with no terms, 2,000 USD/(t·yr) holding,
     a 6-month stockpile from 2030. A needs 100 t in 2030 and nothing after; B needs
     nothing in 2030 and 100 t in 2031."""
-    base: dict[str, Any] = {
-        "metal": "cobalt",
-        "years": YEARS,
+    two_members: dict[str, Any] = {
         "members": ("A", "B"),
-        "suppliers": ("s",),
-        "countries": ("X",),
         "demand": np.array([[100.0, 0.0], [0.0, 100.0]]),
-        "capacity": np.full((1, 2), 1_000.0),
-        "tier_end": np.array([[np.inf]]),
-        "tier_price": np.array([[30_000.0]]),
-        "min_order": np.zeros(1),
-        "fixed_cost": np.zeros(1),
-        "risk": np.zeros(1),
-        "holding_cost": 2_000.0,
         "stock_months": 6.0,
         "stock_by": 2030,
     }
-    base.update(changes)
-    return Instance(**base)
+    return one_supplier(**(two_members | changes))
 
 
 def test_a_members_stock_it_can_no_longer_use_stays_in_the_buyers_floor():

@@ -6,32 +6,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from procurement_cases import one_supplier
 
 from evpath.errors import ScenarioError
-from evpath.procurement import Instance, load_alliance, procure, resolve, solve_buyer
-
-YEARS = np.array([2030, 2031])
-
-
-def one_supplier(**changes: Any) -> Instance:
-    """One member buying 100 t a year from one supplier at one price, 30,000 USD/t."""
-    base: dict[str, Any] = {
-        "metal": "cobalt",
-        "years": YEARS,
-        "members": ("A",),
-        "suppliers": ("s",),
-        "countries": ("X",),
-        "demand": np.array([[100.0, 100.0]]),
-        "capacity": np.full((1, 2), 1_000.0),
-        "tier_end": np.array([[np.inf]]),
-        "tier_price": np.array([[30_000.0]]),
-        "min_order": np.zeros(1),
-        "fixed_cost": np.zeros(1),
-        "risk": np.zeros(1),
-        "holding_cost": 2_000.0,
-    }
-    base.update(changes)
-    return Instance(**base)
+from evpath.procurement import load_alliance, procure, resolve, solve_buyer
 
 
 def test_discounting_values_later_costs_less():
