@@ -111,12 +111,7 @@ def procure_command(
     if file_format not in FORMATS:
         msg = f"--format: got {file_format!r}; allowed: one of {', '.join(FORMATS)}"
         raise InputError(msg)
-    if not 0 <= gap < 1:
-        msg = f"--gap: got {gap:g}; allowed: a relative gap from 0 to below 1"
-        raise InputError(msg)
-    if not time_limit > 0:
-        msg = f"--time-limit: got {time_limit:g}; allowed: a number of seconds above 0"
-        raise InputError(msg)
+    check_solver_options(gap, time_limit)
     if samples < 2:
         msg = f"--samples: got {samples}; allowed: at least 2"
         raise InputError(msg)
@@ -193,6 +188,17 @@ def procure_command(
             f"{', run ' + run if run else ''})",
             soft_wrap=True,
         )
+
+
+def check_solver_options(gap: float, time_limit: float) -> None:
+    """InputError unless ``--gap`` is a relative gap in [0, 1) and ``--time-limit`` a
+    number of seconds above 0."""
+    if not 0 <= gap < 1:
+        msg = f"--gap: got {gap:g}; allowed: a relative gap from 0 to below 1"
+        raise InputError(msg)
+    if not time_limit > 0:
+        msg = f"--time-limit: got {time_limit:g}; allowed: a number of seconds above 0"
+        raise InputError(msg)
 
 
 def print_metals(results: list[ProcurementResult]) -> None:

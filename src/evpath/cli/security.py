@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from evpath.cli.console import console, report_errors
+from evpath.cli.procure import check_solver_options
 from evpath.errors import InputError
 
 if TYPE_CHECKING:
@@ -59,12 +60,7 @@ def secure_command(
     if lam is not None and not 0 <= lam <= 1e6:
         msg = f"--lambda: got {lam:g}; allowed: a weight from 0 to 1e6"
         raise InputError(msg)
-    if not 0 <= gap < 1:
-        msg = f"--gap: got {gap:g}; allowed: a relative gap from 0 to below 1"
-        raise InputError(msg)
-    if not time_limit > 0:
-        msg = f"--time-limit: got {time_limit:g}; allowed: a number of seconds above 0"
-        raise InputError(msg)
+    check_solver_options(gap, time_limit)
     from evpath.procurement.disruptions import alliance_of, disruption_path, load_disruptions
     from evpath.procurement.instance import resolve
     from evpath.procurement.security import secure
