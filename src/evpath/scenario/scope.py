@@ -88,9 +88,9 @@ class MakersMix(Sourced):
     def _mixes_sum_to_one(cls, path: dict[int, dict[str, float]] | None) -> object:
         for year, mix in (path or {}).items():
             try:
-                check_shares(mix)
+                check_shares(mix, f"{year}: shares")
             except ValueError as exc:
-                msg = f"{year}: {exc} (powertrains not listed count as 0)"
+                msg = f"{exc} (powertrains not listed count as 0)"
                 raise ValueError(msg) from None
         return path
 
@@ -139,11 +139,7 @@ class Makers(Sourced):
     @classmethod
     def _allocation_sums_to_one(cls, allocation: dict[str, dict[str, float]]) -> object:
         for maker, shares in allocation.items():
-            try:
-                check_shares(shares)
-            except ValueError as exc:
-                msg = f"{maker}: {exc}"
-                raise ValueError(msg) from None
+            check_shares(shares, f"{maker}: shares")
         return allocation
 
     @field_validator("groups")
