@@ -147,7 +147,8 @@ def test_the_iamc_file_loads_in_pyam_with_the_runs_values_converted(stored_japan
         float(ds["sales"].sel(powertrain="BEV").sum()) / 1e6
     )
     assert value(f"Stocks|{ldv}|Internal Combustion") == pytest.approx(
-        float(ds["stock"].sel(powertrain=["ICEV_gasoline", "ICEV_diesel", "HEV"]).sum()) / 1e6
+        float(ds["stock"].sel(powertrain=["ICEV_gasoline", "ICEV_diesel", "MHEV", "HEV"]).sum())
+        / 1e6
     )
     assert value(f"Emissions|Kyoto Gases|Energy|Demand|{ldv}") == pytest.approx(
         float(ds["emissions"].sel(stage="tank_to_wheel").sum()) / 1e9

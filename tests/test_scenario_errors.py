@@ -35,8 +35,8 @@ CASES = [
     (
         {"sales": {"milestones": [{"year": 2030, "shares": {"EV": 1.0}, "note": "n"}]}},
         (
-            "sales.milestones[0].shares.EV: allowed: 'ICEV_gasoline', 'ICEV_diesel', 'HEV', "
-            "'PHEV', 'BEV' or 'FCEV' (got 'EV')"
+            "sales.milestones[0].shares.EV: allowed: 'ICEV_gasoline', 'ICEV_diesel', 'MHEV', "
+            "'HEV', 'PHEV', 'BEV' or 'FCEV' (got 'EV')"
         ),
     ),
     (

@@ -33,7 +33,7 @@ from evpath.model.pipeline import Inputs, run_pipeline
 from evpath.scenario.emissions import Grid
 from evpath.scenario.schema import Scenario, ShareMilestone
 
-NON_PLUG_IN = ("ICEV_gasoline", "ICEV_diesel", "HEV")
+NON_PLUG_IN = ("ICEV_gasoline", "ICEV_diesel", "MHEV", "HEV")
 
 
 @dataclass(frozen=True)

@@ -338,7 +338,7 @@ def print_reverse(results: Results, answer: ReverseAnswer, metric: str | None) -
         say("  ending sales of cars without a plug right after the history is not enough")
     else:
         say(
-            f"  sales of cars without a plug (gasoline, diesel, HEV) must end by "
+            f"  sales of cars without a plug (gasoline, diesel, mild and full hybrids) must end by "
             f"{answer.phase_out_year}"
         )
     if answer.plug_in_shift is None:

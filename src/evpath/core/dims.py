@@ -4,24 +4,31 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-Powertrain = Literal["ICEV_gasoline", "ICEV_diesel", "HEV", "PHEV", "BEV", "FCEV"]
+Powertrain = Literal["ICEV_gasoline", "ICEV_diesel", "MHEV", "HEV", "PHEV", "BEV", "FCEV"]
 
 POWERTRAINS: tuple[Powertrain, ...] = get_args(Powertrain)
-"""Powertrains evpath models, in reporting order."""
+"""Powertrains evpath models, in reporting order. MHEV is a mild hybrid (an engine with a
+small starter-generator that assists but cannot drive the car alone); HEV a full hybrid."""
 
-ELECTRIFIED: tuple[str, ...] = ("HEV", "PHEV", "BEV", "FCEV")
-"""Powertrains that count as electrified in Japan's 2050 target."""
+ELECTRIFIED: tuple[str, ...] = ("MHEV", "HEV", "PHEV", "BEV", "FCEV")
+"""Powertrains that count as electrified in Japan's 2050 target. Mild hybrids count: the
+target names hybrids without excluding them, and JADA's hybrid sales include them."""
 
 PLUG_IN: tuple[str, ...] = ("BEV", "PHEV")
 """Powertrains charged from the grid."""
 
-Chemistry = Literal["NMC111", "NMC532", "NMC622", "NMC811", "NCA", "LFP", "SIB", "SSB"]
+Chemistry = Literal["NMC111", "NMC532", "NMC622", "NMC811", "NCA", "LFP", "SIB", "SSB", "NiMH"]
 CHEMISTRIES: tuple[str, ...] = get_args(Chemistry)
-"""Battery cell chemistries (SIB sodium-ion, SSB solid state)."""
+"""Battery cell chemistries (SIB sodium-ion, SSB solid state, NiMH nickel-metal hydride)."""
 
-Metal = Literal["lithium", "nickel", "cobalt", "manganese", "graphite", "copper", "aluminium"]
+LITHIUM_FREE: tuple[str, ...] = ("NiMH",)
+"""Chemistries not made on lithium-ion cell lines (left out of the cell plants)."""
+
+Metal = Literal[
+    "lithium", "nickel", "cobalt", "manganese", "graphite", "copper", "aluminium", "rare_earths"
+]
 METALS: tuple[str, ...] = get_args(Metal)
-"""Materials of battery packs."""
+"""Materials of battery packs (rare earths: the lanthanides of NiMH hydride alloys)."""
 
 Step = Literal["electrode_making", "cell_assembly", "formation_ageing", "module_pack"]
 STEPS: tuple[str, ...] = get_args(Step)

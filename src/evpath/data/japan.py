@@ -10,9 +10,11 @@ Built from the bundled datasets in four steps, each value flagged with its basis
 2. BEV, PHEV and FCEV sales: IEA Global EV Outlook 2025 (all segments); PHEV and FCEV are
    registered cars (no kei PHEV or FCEV is sold); the kei share of BEV sales follows the
    anchors in ``japan_sales_share_anchors.csv`` (assumptions, each with its reason).
-3. HEV and diesel shares of each segment's sales: anchors in
+3. Hybrid and diesel shares of each segment's sales: anchors in
    ``japan_sales_share_anchors.csv`` (reported, derived or assumed, with sources),
-   linear in between and held flat outside.
+   linear in between and held flat outside. Hybrids are split into mild (MHEV) and full
+   (HEV) by the anchors of the mild share of hybrid sales (JADA's hybrid counts include
+   mild hybrids; every kei hybrid is mild).
 4. Gasoline cars: the rest of each segment's sales.
 
 Observed stock (AIRIA, counted on 31 March) is compared with the model's stock at the end
@@ -88,13 +90,21 @@ def japan_history() -> History:
             provenance.append(_rows(segment, powertrain, years, values, basis, "IEA GEVO 2025"))
 
     for segment in SEGMENTS:
-        for powertrain in ("HEV", "ICEV_diesel"):
-            share, basis = _anchor_path(
-                anchors, "share_of_segment_sales", segment, powertrain, years
-            )
-            values = share * totals[segment]
+        share, basis = _anchor_path(
+            anchors, "share_of_segment_sales", segment, "ICEV_diesel", years
+        )
+        diesel = share * totals[segment]
+        sales.loc[REGION, segment, "ICEV_diesel"] = diesel
+        provenance.append(_rows(segment, "ICEV_diesel", years, diesel, basis, "share anchors"))
+        share, basis = _anchor_path(anchors, "share_of_segment_sales", segment, "HEV", years)
+        mild, mild_basis = _anchor_path(
+            anchors, "mild_share_of_hybrid_sales", segment, "MHEV", years
+        )
+        hybrids = share * totals[segment]
+        split = np.array([f"share anchors; mild/full split {how}" for how in mild_basis])
+        for powertrain, values in (("MHEV", hybrids * mild), ("HEV", hybrids * (1.0 - mild))):
             sales.loc[REGION, segment, powertrain] = values
-            provenance.append(_rows(segment, powertrain, years, values, basis, "share anchors"))
+            provenance.append(_rows(segment, powertrain, years, values, basis, split))
         others = sales.sel(region=REGION, segment=segment).drop_sel(powertrain="ICEV_gasoline")
         gasoline = totals[segment] - others.sum("powertrain").to_numpy()
         if (gasoline < 0).any():
@@ -279,7 +289,7 @@ def observations() -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-GASOLINE_CARS = "ICEV_gasoline+HEV"
+GASOLINE_CARS = "ICEV_gasoline+MHEV+HEV"
 IN_USE_SCOPES = {
     "all gasoline vehicles": ("all", GASOLINE_CARS),
     "HEV passenger": ("all", "HEV"),
@@ -336,7 +346,7 @@ def _rows(
     years: np.ndarray,
     values: np.ndarray,
     basis: np.ndarray,
-    source: str,
+    source: str | np.ndarray,
 ) -> pd.DataFrame:
     return pd.DataFrame(
         {

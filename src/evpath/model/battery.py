@@ -31,12 +31,26 @@ def pack_kwh(spec: Packs, segments: list[str], cohorts: np.ndarray) -> xr.DataAr
 
 
 def chemistry_mix(spec: Packs, cohorts: np.ndarray) -> xr.DataArray:
-    """Shares of pack capacity by chemistry (chemistry, cohort) [fraction]."""
-    shares = [
-        path_array({y: mix.get(c, 0.0) for y, mix in spec.chemistry.items()}, cohorts, "cohort")  # type: ignore[call-overload]
-        for c in CHEMISTRIES
+    """Shares of pack capacity by chemistry (powertrain, chemistry, cohort) [fraction]:
+    ``chemistry_by_powertrain`` where it names the powertrain, else ``chemistry``."""
+
+    def shares(path: dict[int, dict[str, Value]]) -> xr.DataArray:
+        return labelled_array(
+            [
+                path_array({y: mix.get(c, 0.0) for y, mix in path.items()}, cohorts, "cohort")
+                for c in CHEMISTRIES
+            ],
+            "chemistry",
+            CHEMISTRIES,
+        )
+
+    mixes = [
+        shares(spec.chemistry_by_powertrain.get(p, spec.chemistry))  # type: ignore[arg-type]
+        for p in POWERTRAINS
     ]
-    return labelled_array(shares, "chemistry", CHEMISTRIES).transpose("chemistry", "cohort", ...)
+    return labelled_array(mixes, "powertrain", POWERTRAINS).transpose(
+        "powertrain", "chemistry", "cohort", ...
+    )
 
 
 def cumulative_world_demand(

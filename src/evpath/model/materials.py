@@ -8,6 +8,7 @@ retired = exported + Δin_second_life + recovered + lost.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -18,6 +19,21 @@ from evpath.scenario.batteries import Recycling
 
 LCE_PER_LI = 5.323
 """kg of lithium carbonate equivalent per kg of lithium metal."""
+
+
+def export_shares(spec: Recycling, segments: list[str], years: np.ndarray) -> xr.DataArray:
+    """Share of the cars leaving the fleet that are exported used (segment, year) [fraction]."""
+    share = spec.export_share
+    by_segment = (
+        {s: share[s] for s in segments}  # type: ignore[index]
+        if isinstance(share, dict) and all(isinstance(k, str) for k in share)
+        else dict.fromkeys(segments, share)
+    )
+    return labelled_array(
+        [path_array(by_segment[s], years) for s in segments],  # type: ignore[arg-type]
+        "segment",
+        segments,
+    )
 
 
 def material_flows(
@@ -38,7 +54,7 @@ def material_flows(
     stock_by_cohort, outflow_by_cohort : DataArray (region, segment, powertrain, year,
         cohort) [vehicles], [vehicles/yr]
     pack : DataArray (segment, powertrain, cohort) [kWh/vehicle]
-    mix : DataArray (chemistry, cohort) [fraction]
+    mix : DataArray (powertrain, chemistry, cohort) [fraction]
     intensity : DataArray (chemistry, metal) [kg/kWh]
     """
     per_kwh = xr.dot(mix, intensity, dim="chemistry") / 1000.0  # t/kWh
@@ -47,11 +63,11 @@ def material_flows(
     at_sale = per_car.sel(cohort=xr.DataArray(years, dims="year")).drop_vars("cohort")
     groups = ("segment", "powertrain")
     put = (sales * at_sale).sum(groups)
-    # two-operand sums in turn: far faster than one sum over three operands
-    in_fleet = xr.dot(xr.dot(stock_by_cohort, pack, dim=groups), per_kwh, dim="cohort")
-    retired = xr.dot(xr.dot(outflow_by_cohort, pack, dim=groups), per_kwh, dim="cohort")
-    export = path_array(spec.export_share, years)
-    exported = retired * export
+    in_fleet = xr.dot(stock_by_cohort, per_car, dim=(*groups, "cohort"))
+    retired_by_segment = xr.dot(outflow_by_cohort, per_car, dim=("powertrain", "cohort"))
+    retired = retired_by_segment.sum("segment")
+    export = export_shares(spec, [str(s) for s in outflow_by_cohort.segment.values], years)
+    exported = xr.dot(retired_by_segment, export, dim="segment")
     domestic = retired - exported
     lag = spec.second_life_years
     to_recycling = domestic.shift(year=lag, fill_value=0.0) if lag else domestic
@@ -79,21 +95,23 @@ def retired_capacity(
     mix: xr.DataArray,
     fade: float,
     age_offset: xr.DataArray,
+    export: xr.DataArray,
 ) -> xr.Dataset:
     """Battery capacity leaving the fleet by chemistry (region, chemistry, year) [GWh/yr]:
-    nameplate, and what is left after ``fade`` per year of age."""
+    nameplate, and what is left after ``fade`` per year of age; and the nameplate capacity
+    exported in used cars (region, year) [GWh/yr], ``export`` (segment, year) being the
+    share of each segment's cars leaving the fleet that are exported."""
     age = (outflow_by_cohort.year - outflow_by_cohort.cohort + age_offset).clip(min=0.0)
-    groups = ["segment", "powertrain"]
-    leaving = xr.dot(outflow_by_cohort, pack, dim=groups)  # kWh/yr by cohort
-    left = xr.dot(outflow_by_cohort, pack, (1.0 - fade) ** age, dim=groups)
-    retired = xr.dot(leaving, mix, dim="cohort") / 1e6
-    remaining = xr.dot(left, mix, dim="cohort")
+    leaving = outflow_by_cohort * pack  # kWh/yr by segment, powertrain and cohort
+    left = leaving * (1.0 - fade) ** age
+    retired = xr.dot(leaving.sum("segment"), mix, dim=("powertrain", "cohort")) / 1e6
+    remaining = xr.dot(left.sum("segment"), mix, dim=("powertrain", "cohort")) / 1e6
+    exported = xr.dot(leaving.sum(("powertrain", "cohort")), export, dim="segment") / 1e6
     return xr.Dataset(
         {
             "battery_retired": retired.transpose("region", "chemistry", "year", ...),
-            "battery_retired_remaining": (remaining / 1e6).transpose(
-                "region", "chemistry", "year", ...
-            ),
+            "battery_retired_remaining": remaining.transpose("region", "chemistry", "year", ...),
+            "battery_exported": exported.transpose("region", "year", ...),
         }
     )
 

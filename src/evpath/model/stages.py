@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from evpath.core.dims import METALS, PLUG_IN
+from evpath.core.dims import LITHIUM_FREE, METALS, PLUG_IN
 from evpath.data import batteries as battery_data
 from evpath.data import connectors, grid, iea, usgs
 from evpath.data.factors import DATASET as FACTORS
@@ -43,6 +43,7 @@ from evpath.model.indicators import (
 from evpath.model.manufacturing import manufacturing
 from evpath.model.materials import (
     LCE_PER_LI,
+    export_shares,
     material_flows,
     retired_capacity,
     share_of_world_production,
@@ -81,6 +82,7 @@ class BatteryData:
         iea.DATASET,
         battery_data.PRICES,
         battery_data.INTENSITY,
+        battery_data.NIMH,
         *usgs.DATASETS,
     )
 
@@ -121,11 +123,12 @@ def battery_stage(
     pack = pack_sizes(spec, fleet)
     mix = chemistry_mix(spec.packs, fleet.stock_by_cohort.cohort.values)
     demand = (sales * _at_sale(pack, years)) / 1e6
-    by_chemistry = demand.sum(["segment", "powertrain"]) * _at_sale(mix, years)
-    own = demand.sum(["region", "segment", "powertrain"])
+    by_chemistry = xr.dot(demand, _at_sale(mix, years), dim=["segment", "powertrain"])
+    lithium_ion = by_chemistry.drop_sel(chemistry=list(LITHIUM_FREE)).sum("chemistry")
+    own = lithium_ion.sum("region")
     cumulative = cumulative_world_demand(data.world_demand, spec.price, years, own)
     price = pack_price(data.price_anchors, cumulative, spec.price.learning_rate)
-    plants = manufacturing(demand.sum(["segment", "powertrain"]), spec.manufacturing)
+    plants = manufacturing(lithium_ion, spec.manufacturing)
     metals = material_flows(
         sales=sales,
         stock_by_cohort=fleet.stock_by_cohort,
@@ -138,7 +141,14 @@ def battery_stage(
     checks.check_material_balance(metals)
     supply = supply_indicators(data.production)
     by_metal = supply.reindex(list(METALS))  # NaN for metals without production data
-    retired = retired_capacity(fleet.outflow_by_cohort, pack, mix, spec.packs.fade, fleet.entry_age)
+    retired = retired_capacity(
+        fleet.outflow_by_cohort,
+        pack,
+        mix,
+        spec.packs.fade,
+        fleet.entry_age,
+        export_shares(spec.recycling, fleet.segments, years),
+    )
     variables = xr.Dataset(
         {
             "battery_demand": demand,

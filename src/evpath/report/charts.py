@@ -53,6 +53,7 @@ Datasets = Mapping[str, xr.Dataset]
 POWERTRAIN_COLOURS = {
     "ICEV_gasoline": "#7f7f7f",
     "ICEV_diesel": "#4d4d4d",
+    "MHEV": "#b8a04a",
     "HEV": "#f2b701",
     "PHEV": "#3969ac",
     "BEV": "#11a579",

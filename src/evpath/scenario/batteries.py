@@ -25,26 +25,47 @@ from evpath.scenario.base import (
 PackKwh = Annotated[NonNegative, within(0.0, 500.0, "kWh")]
 """Capacity of one car's battery pack [kWh]."""
 
+ChemistryPath = dict[Year, dict[Chemistry, Share]]
+"""Shares of pack capacity by chemistry [fraction] by model year."""
+
 
 class Packs(Sourced):
     """Battery packs of new cars and their cell chemistry.
 
     ``kwh``: pack capacity by segment and powertrain [kWh], a number or a path by model
     year. ``chemistry``: shares of pack capacity by chemistry [fraction] by model year,
-    linear in between and held outside. ``fade``: capacity lost per year of age
+    linear in between and held outside; ``chemistry_by_powertrain`` replaces it for the
+    powertrains it names (e.g. hybrids on NiMH). ``fade``: capacity lost per year of age
     [fraction/yr], for the remaining capacity of batteries leaving the fleet.
     """
 
     kwh: dict[str, dict[Powertrain, PackKwh | dict[Year, PackKwh]]] = Field(
         description="Pack capacity by segment and powertrain [kWh], 0 to 500."
     )
-    chemistry: dict[Year, dict[Chemistry, Share]] = Field(min_length=1)
+    chemistry: ChemistryPath = Field(min_length=1)
+    chemistry_by_powertrain: dict[Powertrain, ChemistryPath] = Field(
+        default_factory=dict,
+        description="Chemistry shares by model year for single powertrains [fraction]; "
+        "the others use 'chemistry'.",
+    )
     fade: Annotated[Finite, Field(ge=0.0, le=0.2)] = 0.0
 
     @field_validator("chemistry")
     @classmethod
     def _shares(cls, path: dict[int, dict[str, float]]) -> dict[int, dict[str, float]]:
         return check_shares_by_year(path, "chemistry shares")
+
+    @field_validator("chemistry_by_powertrain")
+    @classmethod
+    def _shares_by_powertrain(
+        cls, paths: dict[str, dict[int, dict[str, float]]]
+    ) -> dict[str, dict[int, dict[str, float]]]:
+        for powertrain, path in paths.items():
+            if not path:
+                msg = f"{powertrain}: no model year; allowed: at least one year of shares"
+                raise ValueError(msg)
+            check_shares_by_year(path, f"{powertrain} chemistry shares")
+        return paths
 
 
 class PackPrice(Sourced):
@@ -119,12 +140,15 @@ class Recycling(Sourced):
     """Batteries leaving the fleet: used-car exports, second life, collection, recovery.
 
     Of the batteries in cars leaving the fleet, ``export_share`` leave the country in
-    used cars; the rest reach recycling after ``second_life_years``; ``collection_rate``
-    of those are collected and ``recovery`` of each metal recovered (secondary supply);
-    the rest is lost.
+    used cars (one share or path for every segment, or one per segment); the rest reach
+    recycling after ``second_life_years``; ``collection_rate`` of those are collected and
+    ``recovery`` of each metal recovered (secondary supply); the rest is lost.
     """
 
-    export_share: Share | SharePath
+    export_share: Share | SharePath | dict[str, Share | SharePath] = Field(
+        description="Share of the cars leaving the fleet that are exported used [fraction]: "
+        "a number or a path by year for every segment, or one per segment."
+    )
     second_life_years: Annotated[int, Field(ge=0, le=30)] = 0
     collection_rate: Share
     recovery: dict[Metal, Share]

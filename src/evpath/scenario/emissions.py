@@ -97,6 +97,7 @@ class Energy(Sourced):
         expected = {
             "ICEV_gasoline": {"gasoline"},
             "ICEV_diesel": {"diesel"},
+            "MHEV": {"gasoline"},
             "HEV": {"gasoline"},
             "PHEV": {"gasoline", "electricity"},
             "BEV": {"electricity"},

@@ -386,6 +386,17 @@ class Scenario(Frozen):
         ]
         if self.batteries is not None:
             segment_uses += [(f"batteries.packs.kwh.{s}", s) for s in self.batteries.packs.kwh]
+            exports = self.batteries.recycling.export_share
+            if isinstance(exports, dict) and all(isinstance(k, str) for k in exports):
+                where = "batteries.recycling.export_share"
+                segment_uses += [(f"{where}.{s}", str(s)) for s in exports]
+                unset = [s for s in spec.segments if s not in exports]
+                if unset:
+                    msg = (
+                        f"{where}: no share for {unset}; allowed: a share or path for every "
+                        f"segment of {list(spec.segments)}, or one for all"
+                    )
+                    raise ValueError(msg)
         if self.emissions is not None:
             annual_km = self.emissions.activity.annual_km
             segment_uses += [(f"emissions.activity.annual_km.{s}", s) for s in annual_km]
