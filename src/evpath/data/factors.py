@@ -28,6 +28,10 @@ class EmissionFactors:
     battery_other : float [kg CO2e per kWh of pack], electricity of cell making excluded
     battery_electricity : float [kWh of electricity per kWh of pack]
     manufacturing : dict [kg CO2e per vehicle] for chassis, engine and electric_drive
+    fuel_cell_stack : float [kg CO2e per kW of fuel-cell stack]
+    hydrogen_tank : float [kg CO2e per kg of hydrogen the tanks hold]
+    end_of_life : float [kg CO2e per vehicle scrapped]
+    maintenance : float [kg CO2e per km driven]
     """
 
     tank_to_wheel: dict[str, float]
@@ -39,6 +43,10 @@ class EmissionFactors:
     battery_other: float
     battery_electricity: float
     manufacturing: dict[str, float]
+    fuel_cell_stack: float
+    hydrogen_tank: float
+    end_of_life: float
+    maintenance: float
 
 
 def _lookup(
@@ -105,4 +113,8 @@ def emission_factors() -> EmissionFactors:
             part: get("manufacturing", part, "kg CO2e/vehicle")
             for part in ("chassis", "engine", "electric_drive")
         },
+        fuel_cell_stack=get("fuel_cell_manufacturing", "stack", "kg CO2e/kW"),
+        hydrogen_tank=get("hydrogen_tank_manufacturing", "per_kg_h2", "kg CO2e/kg H2"),
+        end_of_life=get("end_of_life", "car", "kg CO2e/vehicle"),
+        maintenance=get("maintenance", "car", "g CO2e/km") / 1000.0,
     )

@@ -5,10 +5,13 @@ fuels and grid (the at-sale view of Japan's target for the cars it supplies). Ov
 car's life: the same cars in every year they are expected on the road, each year with
 its own fuels and grid, weighted by survival and distance by age (what the atmosphere
 sees of the cars supplied). Per car on the road: fleet emissions over fleet stock.
-Life-cycle adds the vehicle cycle, spread evenly over the expected years in the fleet.
+Life-cycle adds the vehicle cycle: making and scrapping the car spread evenly over the
+expected years in the fleet, servicing it per km driven.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -28,7 +31,7 @@ def per_car_metrics(
     vehicle_cycle: xr.DataArray,
     new_car_km: xr.DataArray,
     new_car_wtw_per_km: xr.DataArray,
-    new_car_manufacturing_per_year: xr.DataArray,
+    new_car_cycle: Mapping[str, xr.DataArray],
 ) -> xr.Dataset:
     """Per-car and per-km indicators (region, year).
 
@@ -37,25 +40,33 @@ def per_car_metrics(
     sales, stock : DataArray (region, segment, powertrain, year) [vehicles/yr], [vehicles]
     vehicle_km : DataArray (region, segment, powertrain, year) [km/yr]
     wtw, vehicle_cycle : DataArray (region, segment, powertrain, year) [kg CO2e/yr]
-        Fleet well-to-wheel and amortised vehicle-cycle emissions.
+        Fleet well-to-wheel and vehicle-cycle emissions.
     new_car_km : DataArray (segment, year) [km/yr]
         Distance of a new car in its first year.
     new_car_wtw_per_km : DataArray (segment, powertrain, year) [kg CO2e/km]
-    new_car_manufacturing_per_year : DataArray (segment, powertrain, year) [kg CO2e/vehicle/yr]
+    new_car_cycle : mapping of part → DataArray ([region,] segment, powertrain, year)
+        [kg CO2e/vehicle/yr]
+        Each part of a new car's vehicle cycle in its first year (making and scrapping
+        spread over the expected years in the fleet, servicing its first year's km); each
+        becomes ``{part}_per_new_car``, sales-weighted, and the life-cycle figure adds them.
     """
     every = ("segment", "powertrain")
     cars = sales.sum(every)
     new_wtw = (sales * new_car_km * new_car_wtw_per_km).sum(every)
     new_km = (sales * new_car_km).sum(every)
-    new_cycle = (sales * new_car_manufacturing_per_year).sum(every)
+    parts = {
+        f"{part}_per_new_car": (sales * per_year).sum(every) / cars
+        for part, per_year in new_car_cycle.items()
+    }
     fleet_wtw, fleet_cars = wtw.sum(every), stock.sum(every)
     metrics = {
         "wtw_per_new_car": new_wtw / cars,
         "wtw_per_car": fleet_wtw / fleet_cars,
-        "lifecycle_per_new_car": (new_wtw + new_cycle) / cars,
+        "lifecycle_per_new_car": new_wtw / cars + sum(parts.values(), xr.zeros_like(cars)),
         "lifecycle_per_car": (fleet_wtw + vehicle_cycle.sum(every)) / fleet_cars,
         "wtw_per_km_new": 1000.0 * new_wtw / new_km,
         "wtw_per_km_fleet": 1000.0 * fleet_wtw / vehicle_km.sum(every),
+        **parts,
     }
     return xr.Dataset(metrics)
 

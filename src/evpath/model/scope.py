@@ -37,6 +37,8 @@ EXTENSIVE = (
     "vehicle_km",
     "energy_use",
     "emissions",
+    "maintenance_emissions",
+    "end_of_life_emissions",
     "battery_demand",
     "battery_demand_by_chemistry",
     "battery_retired",

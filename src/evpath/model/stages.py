@@ -25,8 +25,10 @@ from evpath.model.decomposition import lmdi
 from evpath.model.emissions import (
     amortised_vehicle_cycle,
     carrier_factors,
+    end_of_life_per_car,
     fleet_emissions,
     hydrogen_intensity,
+    maintenance_per_km,
     manufacturing_per_car,
 )
 from evpath.model.energy import energy_by_carrier, intensity_per_km
@@ -244,23 +246,35 @@ def use_phase_stage(
         if data.plant_grid_history is None
         else grid_intensity(data.plant_grid_history, {}, years).expand_dims(region=regions)
     )
-    per_car = manufacturing_per_car(spec.vehicle_cycle, factors, battery_grid, pack)
+    fleet_km = vehicle_km(by_cohort, distance)
+    new_car_km = _at_sale(distance, years)
+    cycle_spec = spec.vehicle_cycle
+    per_car = manufacturing_per_car(cycle_spec, factors, battery_grid, pack)
+    scrapped = end_of_life_per_car(cycle_spec, factors, fleet.segments)
+    serviced = maintenance_per_km(cycle_spec, factors, fleet.segments)
     life = fleet.mean_lifetime
-    cycle = amortised_vehicle_cycle(by_cohort, per_car, life)
+    making = amortised_vehicle_cycle(by_cohort, per_car, life)
+    scrapping = amortised_vehicle_cycle(by_cohort, scrapped, life)
+    servicing = fleet_km * serviced
+    cycle = making + scrapping + servicing
     emissions = xr.concat([use, cycle.expand_dims(stage=["vehicle_cycle"])], dim="stage")
     wtw = use.sum("stage")
 
-    fleet_km = vehicle_km(by_cohort, distance)
     metrics = per_car_metrics(
         sales=sales,
         stock=fleet.stock,
         vehicle_km=fleet_km,
         wtw=wtw,
         vehicle_cycle=cycle,
-        new_car_km=_at_sale(distance, years),
+        new_car_km=new_car_km,
         new_car_wtw_per_km=xr.dot(_at_sale(intensity, years), per_unit.sum("stage"), dim="carrier"),
-        new_car_manufacturing_per_year=_at_sale(per_car / life, years),
+        new_car_cycle={
+            "manufacturing": _at_sale(per_car / life, years),
+            "maintenance": new_car_km * serviced,
+            "end_of_life": _at_sale(scrapped / life, years),
+        },
     )
+    fleet_parts = ("region", "segment", "powertrain", "year", ...)
     grid_side = _grid_dependence(
         spec, factors, sales, fleet, distance, intensity, energy, grid_by_region, per_unit
     )
@@ -287,6 +301,8 @@ def use_phase_stage(
                 "region", "segment", "powertrain", "stage", "year", ...
             ),
             "manufacturing_per_car": _at_sale(per_car, years),
+            "maintenance_emissions": servicing.transpose(*fleet_parts),
+            "end_of_life_emissions": scrapping.transpose(*fleet_parts),
             **metrics.data_vars,
             "emission_reduction": reduction(metrics[target.metric], target.base_year),
             "emission_change_factors": lmdi(

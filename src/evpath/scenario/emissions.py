@@ -154,17 +154,55 @@ class Hydrogen(Sourced):
         return check_shares_by_year(routes, "route shares")
 
 
-class VehicleCycle(Sourced):
-    """Emissions of making a car: chassis, drive parts and battery.
+StackPower = Annotated[Positive, within(0.0, 1000.0, "kW")]
+"""Rated power of a fuel-cell stack [kW], up to 1,000."""
+HydrogenStored = Annotated[Positive, within(0.0, 100.0, "kg H2")]
+"""Hydrogen a car's tanks hold when full [kg], up to 100."""
+PartScale = Annotated[Positive, within(0.0, 5.0, "(fraction)")]
+"""A powertrain's emissions of a vehicle-cycle part relative to the bundled factor."""
 
-    car [kg CO2e] = (chassis + engine if it has one + electric drive if it has one)
-    × ``kei_scale`` for kei cars × ``body_path`` of the model year + pack [kWh, from
-    ``batteries.packs``] × (battery_other + battery_electricity × grid intensity where the
-    battery is made), factors from the bundled dataset.
+
+class FuelCell(Frozen):
+    """The fuel-cell system of the scenario's FCEVs by model year: a number, or a path
+    ``{year: value}`` (linear between years, held outside).
+
+    Making it emits stack_kw × the bundled factor per kW of stack plus hydrogen_kg × the
+    bundled factor per kg of hydrogen stored (the tank).
+    """
+
+    stack_kw: StackPower | dict[Year, StackPower] = Field(
+        description="Rated power of the fuel-cell stack [kW] by model year."
+    )
+    hydrogen_kg: HydrogenStored | dict[Year, HydrogenStored] = Field(
+        description="Hydrogen the tanks hold when full [kg] by model year."
+    )
+
+    @field_validator("stack_kw", "hydrogen_kg")
+    @classmethod
+    def _path_given(cls, value: float | dict[int, float]) -> float | dict[int, float]:
+        if isinstance(value, dict) and not value:
+            msg = "an empty path; allowed: a number, or at least one {year: value}"
+            raise ValueError(msg)
+        return value
+
+
+class VehicleCycle(Sourced):
+    """Emissions of making, servicing and scrapping a car.
+
+    Making [kg CO2e per car] = (chassis + engine if it has one + electric drive if it has
+    one) × ``kei_scale`` for kei cars × ``body_path`` of the model year + fuel-cell stack
+    and hydrogen tank for FCEVs (``fuel_cell``) + pack [kWh, from ``batteries.packs``] ×
+    (battery_other + battery_electricity × grid intensity where the battery is made).
+    Scrapping [kg CO2e per car] = end_of_life × ``kei_scale``; making and scrapping are
+    spread evenly over the expected years a car spends in the fleet. Servicing [g CO2e
+    per km] = maintenance × ``kei_scale`` × ``maintenance_by_powertrain``, booked in the
+    year the km are driven. Factors from the bundled dataset.
     """
 
     kei_scale: Annotated[Finite, Field(gt=0.0, le=2.0)] = Field(
-        1.0, description="Manufacturing of a kei car relative to a registered car [fraction]."
+        1.0,
+        description="Making, servicing and scrapping a kei car relative to a registered car "
+        "(fuel cell and battery excepted) [fraction].",
     )
     body_path: dict[Year, Annotated[Positive, within(0.05, 2.0, "(fraction)")]] | None = Field(
         None,
@@ -173,6 +211,14 @@ class VehicleCycle(Sourced):
     )
     battery_grid: Literal["own"] | str = Field(
         "own", description="'own': the region's grid; else an OWID country name."
+    )
+    fuel_cell: FuelCell = Field(
+        description="Stack power and hydrogen stored of the scenario's FCEVs by model year."
+    )
+    maintenance_by_powertrain: dict[Powertrain, PartScale] = Field(
+        default_factory=dict,
+        description="Servicing emissions per km of a powertrain relative to the bundled "
+        "factor [fraction], up to 5; powertrains not listed: 1.",
     )
 
 
