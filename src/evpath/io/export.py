@@ -9,9 +9,11 @@ import os
 import re
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -48,32 +50,83 @@ REAL_DIMS = ("quantile",)
 def tidy(dataset: xr.Dataset) -> pd.DataFrame:
     """Long table: variable, unit, one column per dimension, value.
 
-    Cells of by-cohort variables before their cohort entered (cohort > year) are
-    structurally zero and left out.
+    Rows run over each variable's cells in the order of its dims (the last dim fastest),
+    variable after variable. Cells of by-cohort variables before their cohort entered
+    (cohort > year) are structurally zero and left out.
     """
-    frames = []
-    for name, array in dataset.data_vars.items():
+    blocks = [_Block.of(str(name), array) for name, array in dataset.data_vars.items()]
+    if not blocks:
+        msg = "the dataset has no variables to tabulate"
+        raise ValueError(msg)
+    variable = np.repeat(np.arange(len(blocks)), [block.rows for block in blocks])
+    table = pd.DataFrame(
+        {
+            "variable": pd.array([block.name for block in blocks], dtype="str").take(variable),
+            "unit": pd.array([block.unit for block in blocks], dtype="str").take(variable),
+        }
+    )
+    for column in DIM_COLUMNS:
+        table[column] = _dim_column(column, blocks)
+    table["value"] = pd.concat(
+        [pd.Series(block.values, copy=False) for block in blocks], ignore_index=True
+    )
+    return table
+
+
+@dataclass(frozen=True)
+class _Block:
+    """One variable's rows of the tidy table: for each dim, its labels and the position in
+    them of every row; and the values."""
+
+    name: str
+    unit: str
+    labels: dict[str, tuple[np.ndarray, np.ndarray]]
+    values: np.ndarray
+
+    @property
+    def rows(self) -> int:
+        return len(self.values)
+
+    @classmethod
+    def of(cls, name: str, array: xr.DataArray) -> _Block:
         unknown = set(array.dims) - set(DIM_COLUMNS)
         if unknown:
             msg = f"variable {name!r} has dims {sorted(map(str, unknown))} the tidy table has no column for"
             raise ValueError(msg)
-        frame = array.to_dataframe(name="value").reset_index()
-        if "cohort" in frame and "year" in frame:
-            frame = frame[frame["cohort"] <= frame["year"]]
-        frame.insert(0, "unit", array.attrs.get("units", ""))
-        frame.insert(0, "variable", str(name))
-        frames.append(frame)
-    table = pd.concat(frames, ignore_index=True)
-    for column in DIM_COLUMNS:
-        if column not in table:
-            table[column] = pd.NA
-    for column in INTEGER_DIMS:
-        table[column] = table[column].astype("Int64")
-    for column in REAL_DIMS:
-        table[column] = table[column].astype("Float64")
-    for column in set(DIM_COLUMNS) - set(INTEGER_DIMS) - set(REAL_DIMS):
-        table[column] = table[column].astype("string")
-    return table[["variable", "unit", *DIM_COLUMNS, "value"]]
+        shape = array.shape
+        labels = {}
+        for axis, dim in enumerate(array.dims):
+            index = array.indexes[dim] if dim in array.indexes else range(shape[axis])
+            inner, outer = int(np.prod(shape[axis + 1 :])), int(np.prod(shape[:axis]))
+            positions = np.tile(np.repeat(np.arange(shape[axis]), inner), outer)
+            labels[str(dim)] = (np.asarray(index), positions)
+        values = np.asarray(array.values).ravel()
+        if "cohort" in labels and "year" in labels:
+            (cohorts, cohort), (years, year) = labels["cohort"], labels["year"]
+            keep = cohorts[cohort] <= years[year]
+            labels = {dim: (index, positions[keep]) for dim, (index, positions) in labels.items()}
+            values = values[keep]
+        return cls(name, str(array.attrs.get("units", "")), labels, values)
+
+
+def _dim_column(column: str, blocks: list[_Block]) -> pd.api.extensions.ExtensionArray:
+    """One dimension column over all variables (missing where a variable has no such dim),
+    typed as the tidy table types it: Int64, Float64 or string."""
+    positions = np.full(sum(block.rows for block in blocks), -1)
+    labels: list[np.ndarray] = []
+    start = offset = 0
+    for block in blocks:
+        if column in block.labels:
+            index, rows = block.labels[column]
+            positions[start : start + block.rows] = rows + offset
+            labels.append(index.astype(object))
+            offset += len(index)
+        start += block.rows
+    every = np.concatenate(labels) if labels else np.array([], dtype=object)
+    if column in INTEGER_DIMS or column in REAL_DIMS:
+        numbers = pd.array(every, dtype="Int64" if column in INTEGER_DIMS else "Float64")
+        return numbers.take(positions, allow_fill=True)
+    return pd.array(every, dtype="string").take(positions, allow_fill=True)
 
 
 def write_atomic(path: Path, write: Callable[[Path], Any]) -> Path:
