@@ -165,15 +165,29 @@ def netcdf_bytes(dataset: xr.Dataset, manifest: dict[str, Any]) -> bytes:
     attribute (``run_id``, ``scenario`` and ``evpath_version`` also as attributes).
 
     Built in memory so that a full disk is met by Python's own write, with its error,
-    rather than inside the HDF5 library.
+    rather than inside the HDF5 library. The bytes are those of ``Dataset.to_netcdf(
+    engine="h5netcdf")``, written through xarray's h5netcdf store with HDF5's lock, so
+    that no Dask scheduler is looked up (which imports ``distributed``, about 0.5 s).
     """
+    from xarray.backends import H5NetCDFStore
+    from xarray.backends.common import ArrayWriter
+    from xarray.backends.locks import HDF5_LOCK
+
     stamped = dataset.assign_attrs(
         run_id=manifest["run_id"],
         scenario=manifest["scenario_name"],
         evpath_version=manifest["evpath_version"],
         manifest=json.dumps(manifest),
     )
-    return bytes(stamped.to_netcdf(engine="h5netcdf"))
+    buffer = io.BytesIO()
+    store = H5NetCDFStore.open(buffer, mode="w", lock=HDF5_LOCK)
+    writer = ArrayWriter()
+    try:
+        stamped.dump_to_store(store, writer=writer)
+        writer.sync()
+    finally:
+        store.close()
+    return buffer.getvalue()
 
 
 def parquet_bytes(table: pd.DataFrame) -> bytes:
