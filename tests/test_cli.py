@@ -339,6 +339,27 @@ def test_help_loads_no_model_solver_or_plotting():
     assert result.stdout.strip() == "[]"
 
 
+def test_the_script_leaves_dask_array_and_pint_to_what_uses_them():
+    """xarray's type checks import neither until something else has; then both work."""
+    code = (
+        "import sys\n"
+        "from evpath.cli.app import main\n"
+        "sys.argv = ['evpath', 'data']\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as done:\n"
+        "    assert done.code in (0, None), done.code\n"
+        "import numpy as np, xarray as xr\n"
+        "xr.DataArray(np.ones(3), dims='x', coords={'x': [1, 2, 3]}) + 1\n"
+        "assert 'dask.array' not in sys.modules and 'pint' not in sys.modules\n"
+        "import dask.array, pint\n"
+        "assert xr.DataArray(dask.array.ones(4, chunks=2), dims='x').chunks == ((2, 2),)\n"
+        "quantity = xr.DataArray(pint.Quantity(np.ones(2), 'm'), dims='y')\n"
+        "assert isinstance(quantity.data, pint.Quantity)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+
+
 def test_metrics_in_the_help_are_those_of_the_scenario():
     from evpath.cli.app import METRICS as CLI_METRICS
     from evpath.scenario.emissions import METRICS

@@ -146,10 +146,10 @@ def test_a_narrow_ensembles_median_is_the_deterministic_run(write_scenario, japa
                     },
                     "fleet.lifetime.shape": {
                         "distribution": "truncnormal",
-                        "mean": 2.17,
+                        "mean": 2.22,
                         "sd": 1e-9,
-                        "low": 2.17 - 1e-9,
-                        "high": 2.17 + 1e-9,
+                        "low": 2.22 - 1e-9,
+                        "high": 2.22 + 1e-9,
                     },
                 },
             }
@@ -280,7 +280,7 @@ def test_members_carry_their_drawn_values_into_the_scenario(uncertain_scenario):
     column = values.sel(input=path, drop=True)
     drawn = substituted(uncertain_scenario, keys, column)
     assert drawn.fleet.lifetime.shape is column
-    assert uncertain_scenario.fleet.lifetime.shape == pytest.approx(2.17)
+    assert uncertain_scenario.fleet.lifetime.shape == pytest.approx(2.22)
 
 
 def test_memory_budgets_parse_and_bound_the_chunks(uncertain_scenario):

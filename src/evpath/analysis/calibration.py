@@ -4,10 +4,12 @@
 share of sales as sales milestones. :func:`fit_lifetime` fits a scenario's lifetime so
 that the stock model driven by historical sales reproduces the observed stock and
 average age: the fitted parameters are a shift added to every mean-lifetime value (all
-segments), the Weibull shape (Weibull lifetimes only), an extra shift for each segment
-after the first, and the pre-history sales growth that shapes the initial stock. The
-residuals are relative differences (stock weighted 1, average age 0.5), minimised by
-:func:`scipy.optimize.least_squares` within bounds.
+segments), the Weibull shape (Weibull lifetimes only), the slope of the mean's trend
+after its path (lifetimes with a ``mean_trend`` only; the cohort it runs through stays as
+the scenario says), an extra shift for each segment after the first, and the pre-history
+sales growth that shapes the initial stock. The residuals are relative differences
+(stock weighted 1, average age 0.5), minimised by :func:`scipy.optimize.least_squares`
+within bounds.
 """
 
 from __future__ import annotations
@@ -78,6 +80,9 @@ def scenario_from_fit(region: str, model: ModelName = "logistic") -> dict[str, A
 WEIGHTS = {"stock": 1.0, "average_age": 0.5}
 """Weight of each observed metric in the fit [dimensionless]."""
 
+TREND_SLOPE_BOUND = 0.5
+"""The fitted slope of a mean-lifetime trend lies within ± this [years per cohort year]."""
+
 
 @dataclass(frozen=True)
 class LifetimeFit:
@@ -88,18 +93,24 @@ class LifetimeFit:
     scenario : Scenario
         The scenario with the fitted lifetime and initial-stock growth.
     parameters : dict
-        mean_shift [years], shape (Weibull only), segment shifts [years],
+        mean_shift [years], shape (Weibull only), mean_trend (the trend's slope, with a
+        ``mean_trend`` only) [years per cohort year], segment shifts [years],
         past_sales_growth [1/yr].
     residuals : DataFrame
         The history check of the fitted scenario (observed, model, relative difference).
     cost : float
         Half the sum of squared weighted residuals.
+    standard_errors : dict
+        Approximate standard error of each parameter (same keys and units): from the
+        Jacobian at the solution, s² (JᵀJ)⁻¹ with s² the weighted residuals' variance.
+        A large one says the observations hardly determine that parameter.
     """
 
     scenario: Scenario
     parameters: dict[str, float]
     residuals: pd.DataFrame
     cost: float
+    standard_errors: dict[str, float]
 
 
 def _shift(value: Any, delta: float) -> Any:
@@ -108,16 +119,21 @@ def _shift(value: Any, delta: float) -> Any:
     return float(value) + delta
 
 
-def _with(scenario: Scenario, x: np.ndarray, segments: list[str], weibull: bool) -> Scenario:
+def _with(
+    scenario: Scenario, x: np.ndarray, segments: list[str], weibull: bool, trend: bool
+) -> Scenario:
     document = scenario.model_dump()
     fleet = document["fleet"]
     shift, rest = float(x[0]), list(x[1:])
     shape = float(rest.pop(0)) if weibull else None
+    slope = float(rest.pop(0)) if trend else None
     growth = float(rest.pop())
     base = fleet["lifetime"]
     base["mean"] = _shift(base["mean"], shift)
     if weibull:
         base["shape"] = shape
+    if trend:
+        base["mean_trend"] = {**base["mean_trend"], "slope": slope}
     by_segment = {}
     for segment, extra in zip(segments[1:], rest, strict=True):
         lifetime = dict(base)
@@ -170,11 +186,14 @@ def fit_lifetime(scenario: Scenario, history: History | None = None) -> Lifetime
     segments = [str(s) for s in history.sales.segment.values]
     weibull = lifetime.model == "weibull"
     shape = _start_shape(scenario)
+    trend = lifetime.mean_trend is not None
+    slope = [float(lifetime.mean_trend.slope)] if lifetime.mean_trend is not None else []
     observed = history.observed
     observed = observed[observed["metric"].isin(WEIGHTS) & (observed["powertrain"] == "all")]
     x0 = (
         [0.0]
         + shape
+        + slope
         + [0.0] * (len(segments) - 1)
         + [scenario.fleet.initial_stock.past_sales_growth]
     )
@@ -184,14 +203,22 @@ def fit_lifetime(scenario: Scenario, history: History | None = None) -> Lifetime
             f"allowed: at least {len(x0)} (one per fitted parameter)"
         )
         raise InputError(msg)
-    low = [-8.0] + ([1.2] if weibull else []) + [-8.0] * (len(segments) - 1) + [-0.1]
-    high = [8.0] + ([8.0] if weibull else []) + [8.0] * (len(segments) - 1) + [0.3]
+    steep = [TREND_SLOPE_BOUND] if trend else []
+    low = (
+        [-8.0]
+        + ([1.2] if weibull else [])
+        + [-s for s in steep]
+        + [-8.0] * (len(segments) - 1)
+        + [-0.1]
+    )
+    high = [8.0] + ([8.0] if weibull else []) + steep + [8.0] * (len(segments) - 1) + [0.3]
     years = np.arange(scenario.years.start, scenario.years.end + 1)
-    history_sales = history.sales.sel(region=scenario.regions)
+    # sales do not depend on the fleet block: computed once for every evaluation
+    sales = new_sales(scenario, history.sales.sel(region=scenario.regions), years)
 
     def check(x: np.ndarray) -> pd.DataFrame:
-        candidate = _with(scenario, x, segments, weibull)
-        fleet = fleet_stock(candidate, new_sales(candidate, history_sales, years))
+        candidate = _with(scenario, x, segments, weibull, trend)
+        fleet = fleet_stock(candidate, sales)
         modelled = xr.Dataset({"stock": fleet.stock, "average_age": fleet.average_age})
         return compare_with_observed(modelled, observed)
 
@@ -201,10 +228,11 @@ def fit_lifetime(scenario: Scenario, history: History | None = None) -> Lifetime
 
     solution = least_squares(residuals, x0, bounds=(low, high), xtol=1e-6)
     rounded = np.round(solution.x, 4)
-    fitted = _with(scenario, rounded, segments, weibull)
+    fitted = _with(scenario, rounded, segments, weibull, trend)
     names = (
         ["mean_shift"]
         + (["shape"] if weibull else [])
+        + (["mean_trend"] if trend else [])
         + [f"shift_{s}" for s in segments[1:]]
         + ["past_sales_growth"]
     )
@@ -213,4 +241,15 @@ def fit_lifetime(scenario: Scenario, history: History | None = None) -> Lifetime
         parameters=dict(zip(names, map(float, rounded), strict=True)),
         residuals=check(rounded),
         cost=float(solution.cost),
+        standard_errors=dict(zip(names, _standard_errors(solution), strict=True)),
     )
+
+
+def _standard_errors(solution: Any) -> list[float]:
+    """Linearised standard errors of a least-squares solution: sqrt of the diagonal of
+    s² (JᵀJ)⁺, s² = 2 cost / (residuals − parameters)."""
+    jacobian = np.asarray(solution.jac, dtype=float)
+    spare = max(jacobian.shape[0] - jacobian.shape[1], 1)
+    variance = 2.0 * float(solution.cost) / spare
+    covariance = variance * np.linalg.pinv(jacobian.T @ jacobian)
+    return [float(np.sqrt(max(v, 0.0))) for v in np.diag(covariance)]

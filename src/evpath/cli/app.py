@@ -10,6 +10,7 @@ import typer
 
 from evpath.cli import calibrate, ensemble, outputs, procure, regions, security, serve
 from evpath.cli.console import console, report_errors, run_app, steps
+from evpath.cli.imports import defer_duck_array_imports
 from evpath.errors import InputError
 
 # Commands import what they use when they run, so that `evpath --help` and each command
@@ -200,4 +201,5 @@ ensemble.register(app)
 
 def main() -> None:
     """Entry point of the ``evpath`` script (exit codes: see :mod:`evpath.cli.console`)."""
+    defer_duck_array_imports()
     run_app(app)

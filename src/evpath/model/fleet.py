@@ -20,7 +20,8 @@ from evpath.scenario.schema import InitialStock, Lifetime, Scenario
 
 
 def lifetime_model(spec: Lifetime, cohorts: np.ndarray) -> lifetimes.LifetimeModel:
-    """The survival model of a scenario's lifetime block; paths become (cohort) arrays."""
+    """The survival model of a scenario's lifetime block; paths (and the mean's trend,
+    :func:`mean_by_cohort`) become (cohort) arrays."""
 
     def param(value: Value | Mapping[int, Value] | None) -> Value:
         if isinstance(value, Mapping):
@@ -34,20 +35,42 @@ def lifetime_model(spec: Lifetime, cohorts: np.ndarray) -> lifetimes.LifetimeMod
         return lifetimes.Empirical(
             survival=xr.DataArray(table, coords={"age": np.arange(table.size)})
         )
-    if spec.model == "fixed":
-        return lifetimes.Fixed(mean=param(spec.mean))
     if spec.model == "weibull":
         shape = param(spec.shape)
         scale = (
-            param(spec.scale) if spec.scale is not None else param(spec.mean) / gamma(1 + 1 / shape)
+            param(spec.scale)
+            if spec.mean is None
+            else mean_by_cohort(spec, cohorts) / gamma(1 + 1 / shape)
         )
         return lifetimes.Weibull(shape=shape, scale=scale)
+    mean = mean_by_cohort(spec, cohorts)
+    if spec.model == "fixed":
+        return lifetimes.Fixed(mean=mean)
     kinds: dict[str, type[lifetimes.Normal | lifetimes.FoldedNormal | lifetimes.LogNormal]] = {
         "normal": lifetimes.Normal,
         "folded_normal": lifetimes.FoldedNormal,
         "lognormal": lifetimes.LogNormal,
     }
-    return kinds[spec.model](mean=param(spec.mean), std=param(spec.std))
+    return kinds[spec.model](mean=mean, std=param(spec.std))
+
+
+def mean_by_cohort(spec: Lifetime, cohorts: np.ndarray) -> Value:
+    """The mean lifetime of a scenario's lifetime block [years]: a number, or (cohort[, draw])
+    for a path, linear between its cohorts and flat before the first. After the last cohort
+    L the path stays flat, or with ``mean_trend`` follows
+    mean(L) + slope · (min(c, through) − L) and stays flat after ``through``."""
+    value = spec.mean
+    assert value is not None
+    if not isinstance(value, Mapping):
+        return value if is_drawn(value) else float(value)
+    path = path_array(value, cohorts, "cohort")
+    trend = spec.mean_trend
+    if trend is None:
+        return path
+    last = max(value)
+    years_on = np.clip(cohorts, last, max(last, trend.through)) - last
+    slope = trend.slope if is_drawn(trend.slope) else float(trend.slope)
+    return path + slope * xr.DataArray(years_on.astype(float), coords={"cohort": cohorts})
 
 
 def initial_stock_by_age(

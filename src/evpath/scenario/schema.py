@@ -147,6 +147,26 @@ class Sales(Frozen):
     curve: Curve = Curve()
 
 
+TREND_SLOPE_LIMIT = 1.0
+"""Largest change of the mean lifetime per cohort year a trend may have [years/yr]."""
+
+
+class MeanTrend(Frozen):
+    """The mean lifetime's trend after the last cohort of its path.
+
+    A cohort c after the path's last cohort L has the mean
+    mean(L) + slope · (min(c, through) − L): the trend runs through cohort ``through``
+    and later cohorts keep the mean of that cohort.
+    """
+
+    slope: Annotated[
+        Finite, within(-TREND_SLOPE_LIMIT, TREND_SLOPE_LIMIT, "years per cohort year")
+    ] = Field(description="Change of the mean lifetime per cohort year [years/yr], -1 to 1.")
+    through: Year = Field(
+        description="Last cohort the trend runs to; later cohorts keep its mean [year]."
+    )
+
+
 class Lifetime(Sourced):
     """Lifetime distribution of cars [years], optionally changing by cohort.
 
@@ -154,7 +174,8 @@ class Lifetime(Sourced):
     Which parameters a model needs: fixed: mean; normal, folded_normal, lognormal:
     mean and std; weibull: shape and either scale or mean; empirical: survival, the
     fraction of a cohort left at the end of the year it reaches each age, linear between
-    the ages given and zero after the last one.
+    the ages given and zero after the last one. ``mean_trend`` continues a ``mean`` path
+    after its last cohort instead of holding it flat (see :class:`MeanTrend`).
     """
 
     model: Literal["fixed", "normal", "folded_normal", "lognormal", "weibull", "empirical"]
@@ -167,6 +188,9 @@ class Lifetime(Sourced):
     )
     inflow_at: Literal["start", "middle", "end"] = Field(
         "middle", description="When in the year new cars enter the fleet."
+    )
+    mean_trend: MeanTrend | None = Field(
+        None, description="Trend of the mean after the last cohort of its path; omitted: flat."
     )
 
     @model_validator(mode="after")
@@ -204,7 +228,34 @@ class Lifetime(Sourced):
                     "increase with age"
                 )
                 raise ValueError(msg)
+        if self.mean_trend is not None:
+            self._check_trend(self.mean_trend)
         return self
+
+    def _check_trend(self, trend: MeanTrend) -> None:
+        """The trend continues a ``mean`` path and keeps the mean within its domain."""
+        if not isinstance(self.mean, dict):
+            got = "no 'mean'" if self.mean is None else f"one mean for every cohort ({self.mean:g})"
+            msg = (
+                f"mean_trend: the lifetime has {got}; allowed: a trend after the last cohort "
+                "of a 'mean' path ({cohort year: years}), or 'mean_trend: null' for none"
+            )
+            raise ValueError(msg)
+        last = max(self.mean)
+        if trend.through < last:
+            msg = (
+                f"mean_trend.through: {trend.through} is before the last cohort of 'mean' "
+                f"({last}); allowed: a cohort year from {last} on"
+            )
+            raise ValueError(msg)
+        reached = self.mean[last] + trend.slope * (trend.through - last)
+        if not 0.5 <= reached <= 100.0:
+            msg = (
+                f"mean_trend: the mean reaches {reached:.4g} years at cohort {trend.through} "
+                f"({self.mean[last]:g} in {last}, {trend.slope:+g} a year); allowed: 0.5 to "
+                "100 years"
+            )
+            raise ValueError(msg)
 
 
 class InitialStock(Sourced):

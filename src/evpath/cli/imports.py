@@ -1,0 +1,87 @@
+"""Imports the ``evpath`` script puts off: xarray's of dask.array and pint.
+
+xarray checks arrays against the array types of dask and pint, and imports both the first
+time it checks (about 1 s of CPU here) when they are installed, even if nothing uses them.
+In the script, those checks find no type until dask.array (or pint) has been imported by
+whatever uses it: until then no array can be one of theirs. Type checks then behave as
+before; only the imports come later or never. From Python, evpath changes nothing.
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import sys
+from collections.abc import Callable, Sequence
+from types import ModuleType
+from typing import Any
+
+DEFERRED = {"dask": "dask.array", "pint": "pint"}
+"""xarray's name of a duck-array library → the module that defines its array type."""
+
+
+def defer_duck_array_imports() -> None:
+    """Have xarray import dask.array and pint only once something else has (now if xarray
+    is imported, else as soon as it is)."""
+    if "xarray" in sys.modules:
+        _defer()
+    else:
+        sys.meta_path.insert(0, _AfterImport("xarray", _defer))
+
+
+def _defer() -> None:
+    from xarray.namedarray import pycompat
+
+    cache = getattr(pycompat, "_cached_duck_array_modules", None)
+    if not isinstance(cache, dict):  # another xarray: leave it as it is
+        return
+    for name, module in DEFERRED.items():
+        cache.setdefault(name, _Deferred(pycompat, name, module))
+
+
+class _Deferred:
+    """Stands for ``pycompat.DuckArrayModule(name)`` until ``module`` is imported."""
+
+    def __init__(self, pycompat: ModuleType, name: str, module: str) -> None:
+        self._pycompat, self._name, self._module = pycompat, name, module
+
+    @property
+    def type(self) -> tuple[type, ...]:
+        if self._module not in sys.modules:
+            return ()
+        return self._loaded().type
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self._loaded(), attribute)
+
+    def _loaded(self) -> Any:
+        """The real entry, which replaces this one in xarray's cache."""
+        loaded = self._pycompat.DuckArrayModule(self._name)
+        self._pycompat._cached_duck_array_modules[self._name] = loaded
+        return loaded
+
+
+class _AfterImport(importlib.abc.MetaPathFinder):
+    """Runs ``then`` right after module ``name`` is first imported."""
+
+    def __init__(self, name: str, then: Callable[[], None]) -> None:
+        self.name, self.then = name, then
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname != self.name:
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(fullname)
+        if spec is None or spec.loader is None:
+            return spec
+        execute = spec.loader.exec_module
+
+        def exec_module(module: ModuleType) -> None:
+            execute(module)
+            self.then()
+
+        spec.loader.exec_module = exec_module  # type: ignore[method-assign]
+        return spec
