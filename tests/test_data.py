@@ -36,6 +36,22 @@ def japan():
     return HISTORIES["japan"].load()
 
 
+def test_a_history_is_built_once_and_each_load_is_its_own_copy(japan):
+    from evpath.data.japan import japan_history
+
+    built = japan_history()
+    again = HISTORIES["japan"].load()
+    assert again.sales is not japan.sales
+    assert again.observed is not japan.observed
+    again.sales[:] = 0.0
+    again.observed["value"] = 0.0
+    again.provenance["value"] = 0.0
+    fresh = HISTORIES["japan"].load()
+    assert fresh.sales.identical(built.sales)
+    pd.testing.assert_frame_equal(fresh.observed, built.observed, check_exact=True)
+    pd.testing.assert_frame_equal(fresh.provenance, built.provenance, check_exact=True)
+
+
 def _segment_total(japan, segment: str, year: int) -> float:
     sales = japan.sales.sel(region="JPN", year=year).sum("powertrain")
     return float(sales.sum("segment") if segment == "all" else sales.sel(segment=segment))

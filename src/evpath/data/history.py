@@ -7,7 +7,8 @@ was obtained (reported, derived, interpolated or assumed) in ``History.provenanc
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cache
 
 import pandas as pd
 import xarray as xr
@@ -76,5 +77,17 @@ class HistorySpec:
         return self.iea_names.get(region, region)
 
     def load(self) -> History:
-        """Build the history from the bundled datasets."""
-        return self.builder()
+        """The history built from the bundled datasets: built once per process, and each
+        call gets its own copy."""
+        built = _build(self.builder)
+        return replace(
+            built,
+            sales=built.sales.copy(deep=True),
+            observed=built.observed.copy(),
+            provenance=built.provenance.copy(),
+        )
+
+
+@cache
+def _build(builder: Callable[[], History]) -> History:
+    return builder()
