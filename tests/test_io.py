@@ -59,6 +59,36 @@ def test_tidy_table_has_units_dims_and_skips_cells_before_the_cohort():
     assert (cohort.cohort <= cohort.year).all()
 
 
+def test_tidy_table_is_each_variables_dataframe_stacked():
+    """The table equals the plain pandas construction (one ``to_dataframe`` per variable,
+    stacked), values, order and dtypes, on variables with and without each kind of dim."""
+    dataset = _dataset().assign(
+        spread=xr.DataArray(
+            np.arange(6.0).reshape(2, 3),
+            coords={"region": ["JPN", "CHN"], "quantile": [0.05, 0.5, 0.95]},
+            attrs={"units": "t"},
+        ),
+        by_age=xr.DataArray(
+            np.ones((2, 3)), coords={"region": ["JPN", "CHN"]}, dims=["region", "age"]
+        ),
+    )
+    frames = []
+    for name, array in dataset.data_vars.items():
+        frame = array.to_dataframe(name="value").reset_index()
+        if "cohort" in frame and "year" in frame:
+            frame = frame[frame["cohort"] <= frame["year"]]
+        frame.insert(0, "unit", array.attrs.get("units", ""))
+        frame.insert(0, "variable", str(name))
+        frames.append(frame)
+    expected = pd.concat(frames, ignore_index=True)
+    kinds = {"cohort": "Int64", "age": "Int64", "year": "Int64", "quantile": "Float64"}
+    for column in export.DIM_COLUMNS:
+        expected[column] = expected.get(column, pd.NA)
+        expected[column] = expected[column].astype(kinds.get(column, "string"))
+    expected = expected[["variable", "unit", *export.DIM_COLUMNS, "value"]]
+    pd.testing.assert_frame_equal(export.tidy(dataset), expected, check_exact=True)
+
+
 def test_store_round_trip(tmp_path: Path):
     store = ResultsStore(tmp_path / "store.duckdb")
     table = export.tidy(_dataset())

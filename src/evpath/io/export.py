@@ -52,7 +52,8 @@ def tidy(dataset: xr.Dataset) -> pd.DataFrame:
 
     Rows run over each variable's cells in the order of its dims (the last dim fastest),
     variable after variable. Cells of by-cohort variables before their cohort entered
-    (cohort > year) are structurally zero and left out.
+    (cohort > year) are structurally zero and left out. Values are one numeric column
+    (numbers of every variable in NumPy's common type).
     """
     blocks = [_Block.of(str(name), array) for name, array in dataset.data_vars.items()]
     if not blocks:
@@ -67,9 +68,7 @@ def tidy(dataset: xr.Dataset) -> pd.DataFrame:
     )
     for column in DIM_COLUMNS:
         table[column] = _dim_column(column, blocks)
-    table["value"] = pd.concat(
-        [pd.Series(block.values, copy=False) for block in blocks], ignore_index=True
-    )
+    table["value"] = np.concatenate([block.values for block in blocks])
     return table
 
 
