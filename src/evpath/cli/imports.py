@@ -9,13 +9,14 @@ before; only the imports come later or never. From Python, evpath changes nothin
 
 from __future__ import annotations
 
-import importlib.abc
-import importlib.machinery
 import importlib.util
 import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from importlib.machinery import ModuleSpec
 
 DEFERRED = {"dask": "dask.array", "pint": "pint"}
 """xarray's name of a duck-array library → the module that defines its array type."""
@@ -62,15 +63,16 @@ class _Deferred:
         return loaded
 
 
-class _AfterImport(importlib.abc.MetaPathFinder):
-    """Runs ``then`` right after module ``name`` is first imported."""
+class _AfterImport:
+    """A finder on ``sys.meta_path`` that runs ``then`` right after module ``name`` is
+    first imported."""
 
     def __init__(self, name: str, then: Callable[[], None]) -> None:
         self.name, self.then = name, then
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
-    ) -> importlib.machinery.ModuleSpec | None:
+    ) -> ModuleSpec | None:
         if fullname != self.name:
             return None
         sys.meta_path.remove(self)

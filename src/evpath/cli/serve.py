@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import errno
-import ipaddress
-import socket
 from pathlib import Path
 from typing import Annotated
 
@@ -55,6 +52,8 @@ def serve(
 
 
 def _is_loopback(host: str) -> bool:
+    import ipaddress
+
     if host == "localhost":
         return True
     try:
@@ -65,6 +64,9 @@ def _is_loopback(host: str) -> bool:
 
 def _check_free(host: str, port: int) -> None:
     """InputError naming ``--host``/``--port`` when the address cannot be listened on."""
+    import errno
+    import socket
+
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
