@@ -300,7 +300,7 @@ def test_the_command_writes_percentiles_probabilities_and_indices_as_one_unit(tm
     out, store = tmp_path / "out", tmp_path / "store.duckdb"
     result = runner.invoke(
         app,
-        ["ensemble", UNCERTAIN, "-n", "24", "--sobol", "--seed", "4", "--out", str(out),
+        ["ensemble", UNCERTAIN, "-n", "26", "--sobol", "--seed", "4", "--out", str(out),
          "--store", str(store), "--keep-draws"],
         terminal_width=200,
     )  # fmt: skip

@@ -37,7 +37,7 @@ def test_the_bundled_uncertain_scenario_validates():
     scenario = load_scenario("japan-2050-uncertain")
     assert scenario.uncertainty is not None
     assert "emissions.grid.pathway" in scenario.uncertainty.choices
-    assert len(scenario.uncertainty.names) == 10
+    assert len(scenario.uncertainty.names) == 11
 
 
 @pytest.mark.parametrize(
