@@ -7,6 +7,7 @@ import json
 import platform
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import cache
 from importlib import metadata
 from typing import Any
 
@@ -19,9 +20,16 @@ from evpath.scenario.scope import MakersScope
 LIBRARIES = ("numpy", "scipy", "pandas", "xarray", "pydantic")
 
 
+@cache
 def package_version() -> str:
     """Installed evpath version."""
     return metadata.version("evpath")
+
+
+@cache
+def library_versions() -> dict[str, str]:
+    """Installed versions of the libraries a manifest records (looked up once)."""
+    return {lib: metadata.version(lib) for lib in LIBRARIES}
 
 
 def build_manifest(
@@ -60,7 +68,7 @@ def build_manifest(
         "input_hash": input_hash,
         "evpath_version": version,
         "python": platform.python_version(),
-        "libraries": {lib: metadata.version(lib) for lib in LIBRARIES},
+        "libraries": dict(library_versions()),
         "inputs": inputs,
         "scenario": resolved,
     }
