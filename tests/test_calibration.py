@@ -66,3 +66,30 @@ def test_lifetime_fit_recovers_a_shifted_lifetime():
     assert fit.parameters["mean_shift"] == pytest.approx(1.5, abs=0.6)
     check = fit.residuals
     assert check[check.metric == "stock"].relative_difference.abs().max() < 0.03
+
+
+def test_a_shape_path_is_fitted_point_by_point_on_its_own_cohorts():
+    """Each point of a Weibull shape path is one fitted parameter; the path's cohorts stay
+    as the scenario says, and every segment's lifetime takes the fitted path."""
+    from evpath.analysis.calibration import _start_shape, _with
+
+    japan = load_scenario("japan-2050")
+    assert _start_shape(japan) == ([], [japan.fleet.lifetime.shape])
+    document = japan.model_dump()
+    for spec in [document["fleet"]["lifetime"], *document["fleet"]["lifetime_by_segment"].values()]:
+        spec["shape"] = {1990: 2.9, 2009: 1.7}
+    path = Scenario.model_validate(document)
+    cohorts, start = _start_shape(path)
+    assert (cohorts, start) == ([1990, 2009], [2.9, 1.7])
+    # mean shift, two shapes, trend slope, kei shift, past sales growth
+    fitted = _with(path, [0.5, 3.0, 1.5, 0.1, 2.0, 0.25], ["registered", "kei"], cohorts, True)
+    registered, kei = fitted.fleet.lifetime, fitted.fleet.lifetime_by_segment["kei"]
+    assert registered.shape == kei.shape == {1990: 3.0, 2009: 1.5}
+    assert registered.mean_trend is not None
+    assert registered.mean_trend.slope == 0.1
+    assert registered.mean[2009] == pytest.approx(japan.fleet.lifetime.mean[2009] + 0.5)
+    assert kei.mean[2009] == pytest.approx(registered.mean[2009] + 2.0)
+    assert fitted.fleet.initial_stock.past_sales_growth == 0.25
+    # one shape: one parameter, written back as a number
+    one = _with(japan, [0.0, 2.2, 0.0, 0.0, 0.2], ["registered", "kei"], [], True)
+    assert one.fleet.lifetime.shape == 2.2

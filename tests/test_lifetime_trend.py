@@ -1,5 +1,5 @@
-"""The mean lifetime's trend after its path (``fleet.lifetime.mean_trend``): applied by
-cohort and held after the cohort it runs through; japan-2050's fitted lifetimes keep the
+"""The mean lifetime's trend after its path (``fleet.lifetime.mean_trend``) and a Weibull
+shape path: applied by cohort and held after the last cohort; japan-2050's fitted lifetimes keep the
 modelled stock and average age within stated tolerances of every observation through the
 last observed year; bad trends are errors naming the field."""
 
@@ -76,6 +76,45 @@ def test_japan_2050_and_its_descendants_carry_the_fitted_trend():
     assert trends.fleet == japan.fleet
     registered = mean_by_cohort(japan.fleet.lifetime, np.array([2009, 2010, 2024, 2050]))
     np.testing.assert_allclose(registered, [14.57, 14.52, 13.82, 13.82])
+
+
+def test_a_shape_path_is_applied_by_cohort_with_the_mean_kept():
+    spec = lifetime(shape={2000: 3.0, 2010: 1.5}, mean_trend={"slope": 0.1, "through": 2015})
+    model = lifetime_model(spec, COHORTS)
+    shape = model.shape.sel(cohort=[1995, 2000, 2004, 2010, 2020])
+    np.testing.assert_allclose(shape, [3.0, 3.0, 2.4, 1.5, 1.5])
+    # the scale follows each cohort's shape so that the mean stays the mean path
+    np.testing.assert_allclose(model.mean_lifetime(), mean_by_cohort(spec, COHORTS), rtol=1e-12)
+    # a lower shape spreads the lifetime: more of the cohort leaves young, more stays long
+    ages = np.array([5.0, 25.0])
+
+    def left(cohort: int) -> np.ndarray:
+        k, s = (float(p.sel(cohort=cohort)) for p in (model.shape, model.scale))
+        return np.exp(-((ages / s) ** k))
+
+    early, late = left(2000), left(2010)
+    assert late[0] < early[0]
+    assert late[1] > early[1]
+
+
+@pytest.mark.parametrize(
+    ("shape", "message"),
+    [
+        (
+            {1990: 2.9, 2009: 0.05},
+            "fleet.lifetime.shape[2009]: allowed: 0.1 to 20 (dimensionless) (got 0.05)",
+        ),
+        ({1990: 2.9, 2009: "flat"}, "fleet.lifetime.shape[2009]"),
+        ({"early": 2.9}, "fleet.lifetime.shape.early: allowed: a valid integer"),
+    ],
+)
+def test_bad_shape_paths_name_the_field(
+    write_scenario: Callable[[dict], Path], shape: dict, message: str
+) -> None:
+    path = write_scenario({"fleet": {"lifetime": {"shape": shape}}})
+    with pytest.raises(ScenarioError) as error:
+        load_scenario(path)
+    assert message in str(error.value)
 
 
 STOCK_TOLERANCE = 0.011

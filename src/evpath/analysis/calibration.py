@@ -4,7 +4,8 @@
 share of sales as sales milestones. :func:`fit_lifetime` fits a scenario's lifetime so
 that the stock model driven by historical sales reproduces the observed stock and
 average age: the fitted parameters are a shift added to every mean-lifetime value (all
-segments), the Weibull shape (Weibull lifetimes only), the slope of the mean's trend
+segments), the Weibull shape (Weibull lifetimes only: one number, or the value at each
+cohort of a shape path, whose cohorts stay as the scenario says), the slope of the mean's trend
 after its path (lifetimes with a ``mean_trend`` only; the cohort it runs through stays as
 the scenario says), an extra shift for each segment after the first, and the pre-history
 sales growth that shapes the initial stock. The residuals are relative differences
@@ -80,6 +81,11 @@ def scenario_from_fit(region: str, model: ModelName = "logistic") -> dict[str, A
 WEIGHTS = {"stock": 1.0, "average_age": 0.5}
 """Weight of each observed metric in the fit [dimensionless]."""
 
+SHAPE_BOUNDS = (1.2, 8.0)
+"""The fitted Weibull shape (each point of a shape path) lies within these
+[dimensionless]: below about 1.2 the hazard of a young car is hardly below an old one's,
+which no fleet's scrappage shows."""
+
 TREND_SLOPE_BOUND = 0.5
 """The fitted slope of a mean-lifetime trend lies within ± this [years per cohort year]."""
 
@@ -93,7 +99,8 @@ class LifetimeFit:
     scenario : Scenario
         The scenario with the fitted lifetime and initial-stock growth.
     parameters : dict
-        mean_shift [years], shape (Weibull only), mean_trend (the trend's slope, with a
+        mean_shift [years], shape (Weibull only; ``shape_<cohort>`` for each point of a
+        shape path) [dimensionless], mean_trend (the trend's slope, with a
         ``mean_trend`` only) [years per cohort year], segment shifts [years],
         past_sales_growth [1/yr].
     residuals : DataFrame
@@ -120,18 +127,27 @@ def _shift(value: Any, delta: float) -> Any:
 
 
 def _with(
-    scenario: Scenario, x: np.ndarray, segments: list[str], weibull: bool, trend: bool
+    scenario: Scenario,
+    x: np.ndarray,
+    segments: list[str],
+    shape_cohorts: list[int] | None,
+    trend: bool,
 ) -> Scenario:
+    """``scenario`` with the parameters ``x``; ``shape_cohorts`` are the cohorts of a shape
+    path ([] for one shape, None for a lifetime without a shape)."""
     document = scenario.model_dump()
     fleet = document["fleet"]
     shift, rest = float(x[0]), list(x[1:])
-    shape = float(rest.pop(0)) if weibull else None
+    n_shapes = 0 if shape_cohorts is None else max(len(shape_cohorts), 1)
+    shapes = [float(rest.pop(0)) for _ in range(n_shapes)]
     slope = float(rest.pop(0)) if trend else None
     growth = float(rest.pop())
     base = fleet["lifetime"]
     base["mean"] = _shift(base["mean"], shift)
-    if weibull:
-        base["shape"] = shape
+    if shape_cohorts is not None:
+        base["shape"] = (
+            dict(zip(shape_cohorts, shapes, strict=True)) if shape_cohorts else shapes[0]
+        )
     if trend:
         base["mean_trend"] = {**base["mean_trend"], "slope": slope}
     by_segment = {}
@@ -147,18 +163,23 @@ def _with(
     return Scenario.model_validate(document)
 
 
-def _start_shape(scenario: Scenario) -> list[float]:
-    """The Weibull shape the fit starts from; none for other lifetime models."""
+def _start_shape(scenario: Scenario) -> tuple[list[int] | None, list[float]]:
+    """The cohorts of the Weibull shape path ([] for one shape; None for a lifetime model
+    without a shape) and the values the fit starts from."""
     lifetime = scenario.fleet.lifetime
     if lifetime.model != "weibull":
-        return []
-    if not isinstance(lifetime.shape, int | float):
+        return None, []
+    shape = lifetime.shape
+    if isinstance(shape, dict):
+        cohorts = sorted(shape)
+        return cohorts, [float(shape[c]) for c in cohorts]
+    if not isinstance(shape, int | float):
         msg = (
-            f"{scenario.name}: fleet.lifetime.shape is a path over cohorts; "
-            "allowed: one Weibull shape to fit"
+            f"{scenario.name}: fleet.lifetime.shape is drawn ({type(shape).__name__}); "
+            "allowed: a number or a {cohort year: number} path to fit"
         )
         raise InputError(msg)
-    return [float(lifetime.shape)]
+    return [], [float(shape)]
 
 
 def fit_lifetime(scenario: Scenario, history: History | None = None) -> LifetimeFit:
@@ -170,8 +191,8 @@ def fit_lifetime(scenario: Scenario, history: History | None = None) -> Lifetime
     Raises
     ------
     InputError
-        If the lifetime has no ``mean`` (e.g. empirical or Weibull by scale), a Weibull
-        shape varies over cohorts, or the history has fewer observations than parameters.
+        If the lifetime has no ``mean`` (e.g. empirical or Weibull by scale), or the
+        history has fewer observations than parameters.
     """
     lifetime = scenario.fleet.lifetime
     if lifetime.mean is None:
@@ -184,8 +205,7 @@ def fit_lifetime(scenario: Scenario, history: History | None = None) -> Lifetime
     if history is None:
         history = HISTORIES[scenario.sales.history].load()
     segments = [str(s) for s in history.sales.segment.values]
-    weibull = lifetime.model == "weibull"
-    shape = _start_shape(scenario)
+    shape_cohorts, shape = _start_shape(scenario)
     trend = lifetime.mean_trend is not None
     slope = [float(lifetime.mean_trend.slope)] if lifetime.mean_trend is not None else []
     observed = history.observed
@@ -206,18 +226,18 @@ def fit_lifetime(scenario: Scenario, history: History | None = None) -> Lifetime
     steep = [TREND_SLOPE_BOUND] if trend else []
     low = (
         [-8.0]
-        + ([1.2] if weibull else [])
+        + [SHAPE_BOUNDS[0]] * len(shape)
         + [-s for s in steep]
         + [-8.0] * (len(segments) - 1)
         + [-0.1]
     )
-    high = [8.0] + ([8.0] if weibull else []) + steep + [8.0] * (len(segments) - 1) + [0.3]
+    high = [8.0] + [SHAPE_BOUNDS[1]] * len(shape) + steep + [8.0] * (len(segments) - 1) + [0.3]
     years = np.arange(scenario.years.start, scenario.years.end + 1)
     # sales do not depend on the fleet block: computed once for every evaluation
     sales = new_sales(scenario, history.sales.sel(region=scenario.regions), years)
 
     def check(x: np.ndarray) -> pd.DataFrame:
-        candidate = _with(scenario, x, segments, weibull, trend)
+        candidate = _with(scenario, x, segments, shape_cohorts, trend)
         fleet = fleet_stock(candidate, sales)
         modelled = xr.Dataset({"stock": fleet.stock, "average_age": fleet.average_age})
         return compare_with_observed(modelled, observed)
@@ -228,10 +248,10 @@ def fit_lifetime(scenario: Scenario, history: History | None = None) -> Lifetime
 
     solution = least_squares(residuals, x0, bounds=(low, high), xtol=1e-6)
     rounded = np.round(solution.x, 4)
-    fitted = _with(scenario, rounded, segments, weibull, trend)
+    fitted = _with(scenario, rounded, segments, shape_cohorts, trend)
     names = (
         ["mean_shift"]
-        + (["shape"] if weibull else [])
+        + ([f"shape_{c}" for c in shape_cohorts] if shape_cohorts else ["shape"] * len(shape))
         + (["mean_trend"] if trend else [])
         + [f"shift_{s}" for s in segments[1:]]
         + ["past_sales_growth"]
