@@ -1,13 +1,18 @@
 """Shared fixtures: scenario files written into a temporary folder, and model results computed
-once and shared read-only by every test that only reads them."""
+once per test session (by whichever xdist worker needs them first) and shared read-only by
+every test that only reads them."""
 
 from __future__ import annotations
 
 import dataclasses
+import fcntl
+import hashlib
+import os
+import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 import yaml
@@ -46,8 +51,46 @@ def read_only(dataset: xr.Dataset) -> xr.Dataset:
     return copy
 
 
+T = TypeVar("T")
+
+
 @pytest.fixture(scope="session")
-def shared_run() -> Callable[[str | Path], Results]:
+def computed_once(tmp_path_factory, worker_id) -> Callable[[str, Callable[[], Any]], Any]:
+    """``get(key, compute)``: ``compute()``, called once per test session for each ``key``.
+
+    Under pytest-xdist the workers share the value: the first to ask computes it while
+    holding a lock on the key and pickles it into the session's temporary folder (common
+    to the workers and removed with it); the others wait for it and load it. Keys name
+    the inputs in full (a bundled scenario, a file, a metric), so the same key is always
+    the same computation; ``compute`` asks for no other key (a worker holding one key's
+    lock never waits for another's).
+    """
+    folder = tmp_path_factory.getbasetemp().parent / "computed-once"
+    values: dict[str, Any] = {}
+
+    def shared(key: str, compute: Callable[[], T]) -> T:
+        """``compute()`` or, if another worker has computed ``key``, its pickled value."""
+        folder.mkdir(exist_ok=True)
+        path = folder / hashlib.sha256(key.encode()).hexdigest()[:24]
+        with path.with_suffix(".lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            if path.exists():
+                return pickle.loads(path.read_bytes())
+            value = compute()
+            path.with_suffix(".tmp").write_bytes(pickle.dumps(value))
+            os.replace(path.with_suffix(".tmp"), path)
+            return value
+
+    def get(key: str, compute: Callable[[], T]) -> T:
+        if key not in values:
+            values[key] = compute() if worker_id == "master" else shared(key, compute)
+        return values[key]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def shared_run(computed_once) -> Callable[[str | Path], Results]:
     """``evpath.run`` of a bundled scenario name or a scenario file, computed once.
 
     The results are shared: their dataset is read-only (see :func:`read_only`). Tests that
@@ -60,7 +103,7 @@ def shared_run() -> Callable[[str | Path], Results]:
     def run(scenario: str | Path) -> Results:
         key = str(scenario)
         if key not in cache:
-            results = evpath.run(scenario)
+            results = computed_once(f"evpath.run({key!r})", lambda: evpath.run(scenario))
             cache[key] = dataclasses.replace(results, dataset=read_only(results.dataset))
         return cache[key]
 
@@ -88,17 +131,18 @@ def japan_2050_inputs(japan_2050) -> Inputs:
 
 
 @pytest.fixture(scope="session")
-def reverse_answers(japan_2050, japan_2050_inputs) -> Callable[[str | None], ReverseAnswer]:
+def reverse_answers(
+    japan_2050, japan_2050_inputs, computed_once
+) -> Callable[[str | None], ReverseAnswer]:
     """``solve_reverse`` for japan-2050 by target metric (None: the scenario's own), each
     metric solved once."""
     from evpath.analysis.reverse import solve_reverse
 
-    cache: dict[str | None, ReverseAnswer] = {}
-
     def answer(metric: str | None = None) -> ReverseAnswer:
-        if metric not in cache:
-            cache[metric] = solve_reverse(japan_2050.scenario, japan_2050_inputs, metric=metric)
-        return cache[metric]
+        return computed_once(
+            f"solve_reverse(japan-2050, metric={metric!r})",
+            lambda: solve_reverse(japan_2050.scenario, japan_2050_inputs, metric=metric),
+        )
 
     return answer
 
