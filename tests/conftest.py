@@ -157,14 +157,21 @@ class StoredRun:
 
 
 @pytest.fixture(scope="session")
-def stored_japan(japan_2050, tmp_path_factory) -> StoredRun:
+def stored_japan(japan_2050, tmp_path_factory, computed_once) -> StoredRun:
     """The shared japan-2050 run in a temporary store (only the store: no published
     files), and its dataset as read back from the store; written once per test session
-    and only read by the tests that use it."""
-    from evpath.io.store import ResultsStore
-    from evpath.report.runs import stored_dataset
+    (each xdist worker reads its own copy of the file) and only read by the tests that
+    use it."""
 
+    def written() -> tuple[bytes, xr.Dataset]:
+        from evpath.io.store import ResultsStore
+        from evpath.report.runs import stored_dataset
+
+        path = tmp_path_factory.mktemp("written") / "evpath.duckdb"
+        ResultsStore(path).write(japan_2050.manifest, japan_2050.tidy)
+        return path.read_bytes(), stored_dataset(ResultsStore(path), japan_2050.run_id)
+
+    content, dataset = computed_once(f"stored {japan_2050.run_id}", written)
     store = tmp_path_factory.mktemp("store") / "evpath.duckdb"
-    ResultsStore(store).write(japan_2050.manifest, japan_2050.tidy)
-    dataset = stored_dataset(ResultsStore(store), japan_2050.run_id)
+    store.write_bytes(content)
     return StoredRun(store, japan_2050.run_id, dataset)

@@ -38,9 +38,11 @@ def uncertain_scenario():
 
 
 @pytest.fixture(scope="session")
-def small_ensemble():
+def small_ensemble(computed_once):
     """Twelve members of the bundled uncertain scenario (every input drawn)."""
-    return ensemble(UNCERTAIN, 12, seed=7)
+    return computed_once(
+        f"ensemble({UNCERTAIN!r}, 12, seed=7)", lambda: ensemble(UNCERTAIN, 12, seed=7)
+    )
 
 
 @pytest.fixture(scope="session")

@@ -23,8 +23,8 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def makers() -> ScopeResults:
-    results = evpath.run("japan-makers-2050")
+def makers(shared_run) -> ScopeResults:
+    results = shared_run("japan-makers-2050")
     assert isinstance(results, ScopeResults)
     return results
 
