@@ -20,6 +20,7 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 import xarray as xr
 
 from evpath.errors import StoreError
@@ -260,5 +261,15 @@ class ResultsStore:
             query += " AND variable = ?"
             params.append(variable)
         with self._connect() as connection:
-            frame = connection.execute(query, params).df()
+            frame = _frame(connection.sql(query, params=params).to_arrow_table())
         return frame.dropna(axis="columns", how="all")
+
+
+def _frame(table: pa.Table) -> pd.DataFrame:
+    """Rows fetched as Arrow, typed as DuckDB's ``.df()`` types them (integer columns
+    with missing values nullable), in a fraction of its time."""
+    frame = table.to_pandas(types_mapper={pa.int32(): pd.Int32Dtype()}.get)
+    for name in table.column_names:
+        if pa.types.is_int32(table.schema.field(name).type) and table[name].null_count == 0:
+            frame[name] = frame[name].astype("int32")
+    return frame
