@@ -5,7 +5,6 @@ every test that only reads them."""
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import hashlib
 import os
 import pickle
@@ -59,8 +58,9 @@ def computed_once(tmp_path_factory, worker_id) -> Callable[[str, Callable[[], An
     """``get(key, compute)``: ``compute()``, called once per test session for each ``key``.
 
     Under pytest-xdist the workers share the value: the first to ask computes it while
-    holding a lock on the key and pickles it into the session's temporary folder (common
-    to the workers and removed with it); the others wait for it and load it. Keys name
+    holding a lock on the key (evpath's own folder lock) and pickles it into the session's
+    temporary folder (common to the workers and removed with it); the others wait for it
+    and load it. Keys name
     the inputs in full (a bundled scenario, a file, a metric), so the same key is always
     the same computation; ``compute`` asks for no other key (a worker holding one key's
     lock never waits for another's).
@@ -70,15 +70,17 @@ def computed_once(tmp_path_factory, worker_id) -> Callable[[str, Callable[[], An
 
     def shared(key: str, compute: Callable[[], T]) -> T:
         """``compute()`` or, if another worker has computed ``key``, its pickled value."""
-        folder.mkdir(exist_ok=True)
-        path = folder / hashlib.sha256(key.encode()).hexdigest()[:24]
-        with path.with_suffix(".lock").open("w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-            if path.exists():
-                return pickle.loads(path.read_bytes())
+        from evpath.io.publish import folder_lock
+
+        entry = folder / hashlib.sha256(key.encode()).hexdigest()[:24]
+        entry.mkdir(parents=True, exist_ok=True)
+        pickled = entry / "value.pickle"
+        with folder_lock(entry, wait=3600, notify=lambda message: None):
+            if pickled.exists():
+                return pickle.loads(pickled.read_bytes())
             value = compute()
-            path.with_suffix(".tmp").write_bytes(pickle.dumps(value))
-            os.replace(path.with_suffix(".tmp"), path)
+            (entry / "value.tmp").write_bytes(pickle.dumps(value))
+            os.replace(entry / "value.tmp", pickled)
             return value
 
     def get(key: str, compute: Callable[[], T]) -> T:

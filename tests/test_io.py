@@ -274,6 +274,45 @@ def test_old_run_folders_are_pruned_to_keep_runs(tmp_path: Path):
     ]
 
 
+def test_without_symbolic_links_a_latest_file_names_the_run(tmp_path: Path, monkeypatch):
+    """Where no link can be made (Windows without the privilege, FAT drives), ``OUT/<name>.latest``
+    names the latest run's folder, replaced in one rename, and the paths returned are in it."""
+    publish.publish(tmp_path, "demo", _run_id("1"), _files(_run_id("1")))  # a link, as before
+
+    def refused(*args, **kwargs):
+        raise OSError(errno.EPERM, "A required privilege is not held by the client")
+
+    monkeypatch.setattr(publish.os, "symlink", refused)
+    for day in "234":
+        paths = publish.publish(tmp_path, "demo", _run_id(day), _files(_run_id(day)), keep=2)
+    latest = tmp_path / "demo.latest"
+    assert latest.read_text(encoding="utf-8") == f"runs/{_run_id('4')}\n"
+    assert not (tmp_path / "demo").exists()  # the earlier run's link is gone with it
+    assert paths["netcdf"] == tmp_path / "runs" / _run_id("4") / "demo.nc"
+    assert paths["netcdf"].read_bytes() == f"nc {_run_id('4')}".encode()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".evpath.lock", "demo.latest", "runs"]
+    publish.publish(tmp_path, "demo", _run_id("0"), _files(_run_id("0")), keep=1)
+    kept = sorted(p.name for p in (tmp_path / "runs").iterdir())
+    assert kept == [_run_id("0"), _run_id("4")]  # the named run is kept even if older
+
+    monkeypatch.undo()  # links again: the link replaces the file
+    publish.publish(tmp_path, "demo", _run_id("5"), _files(_run_id("5")))
+    assert _published(tmp_path) == _run_id("5")
+    assert not latest.exists()
+
+
+def test_an_output_folder_that_cannot_take_a_link_for_another_reason_is_a_store_error(
+    tmp_path: Path, monkeypatch
+):
+    def refused(*args, **kwargs):
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(publish.os, "symlink", refused)
+    with pytest.raises(StoreError, match=r"could not be published \(Input/output error\)"):
+        publish.publish(tmp_path, "demo", "r1", _files("r1"))
+    assert not (tmp_path / "demo.latest").exists()
+
+
 HOLD_STORE = """
 import sys, time, duckdb
 connection = duckdb.connect(sys.argv[1])

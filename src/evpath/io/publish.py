@@ -10,16 +10,20 @@ Layout of an output folder ``OUT``::
 A run's files are written into its staging folder, the store transaction is committed,
 then the folder is moved to ``runs/`` and the link ``OUT/<name>`` is replaced in one
 rename. Whatever is killed or fails in between, ``OUT/<name>/`` shows the files of one
-complete run, earlier or later, and that run is in the store.
+complete run, earlier or later, and that run is in the store. Where the file system or
+the user cannot make symbolic links (Windows without that privilege, FAT drives), the
+file ``OUT/<name>.latest`` names the latest run's folder instead (``runs/<run_id>``),
+also replaced in one rename.
 
-Publishing holds an exclusive lock on ``OUT/.evpath.lock``, so runs into the same folder
-take turns (waiting a bounded time); a staging folder found while holding the lock was
-left by a run that was killed, and is removed.
+Publishing holds an exclusive lock on ``OUT/.evpath.lock`` (``flock`` on POSIX, a locked
+byte on Windows), so runs into the same folder take turns (waiting a bounded time); a
+staging folder found while holding the lock was left by a run that was killed, and is
+removed.
 """
 
 from __future__ import annotations
 
-import fcntl
+import errno
 import os
 import re
 import shutil
@@ -32,9 +36,16 @@ from pathlib import Path
 
 from evpath.errors import InputError, StoreError
 
+if sys.platform == "win32":
+    import msvcrt
+else:
+    import fcntl
+
 RUNS = "runs"
 STAGING = ".evpath-staging"
 LOCK = ".evpath.lock"
+LATEST = "{name}.latest"
+"""File naming the latest run's folder where no symbolic link can be made."""
 KEEP_RUNS = 5
 """Run folders kept per scenario name in ``OUT/runs`` (the linked one is always kept)."""
 WAIT_SECONDS = 30.0
@@ -102,24 +113,32 @@ def folder_lock(out: Path, wait: float = WAIT_SECONDS, notify: Notify = say) -> 
     try:
         deadline = time.monotonic() + wait
         told = False
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    msg = (
-                        f"{out}: another evpath run is still writing to this folder after "
-                        f"{wait:g} s; nothing was written, try again when it has finished"
-                    )
-                    raise StoreError(msg) from None
-                if not told:
-                    notify(f"waiting up to {wait:g} s for another evpath run writing to {out}")
-                    told = True
-                time.sleep(0.05)
+        while not _try_lock(fd):
+            if time.monotonic() >= deadline:
+                msg = (
+                    f"{out}: another evpath run is still writing to this folder after "
+                    f"{wait:g} s; nothing was written, try again when it has finished"
+                )
+                raise StoreError(msg)
+            if not told:
+                notify(f"waiting up to {wait:g} s for another evpath run writing to {out}")
+                told = True
+            time.sleep(0.05)
         yield
     finally:
         os.close(fd)  # releases the lock
+
+
+def _try_lock(fd: int) -> bool:
+    """Take the exclusive lock of the open file ``fd``; False if another process holds it."""
+    try:
+        if sys.platform == "win32":
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        else:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except (BlockingIOError, PermissionError):
+        return False
+    return True
 
 
 def clean_stale(out: Path, before: float) -> None:
@@ -164,6 +183,16 @@ def _run_pattern(name: str) -> re.Pattern[str]:
     return re.compile(_RUN_ID.replace("{name}", re.escape(name)))
 
 
+def _linked_run(out: Path, name: str) -> str | None:
+    """The run id the latest-run link (or, without links, the ``.latest`` file) names."""
+    link, latest = out / name, out / LATEST.format(name=name)
+    if link.is_symlink():
+        return Path(os.readlink(link)).name
+    if latest.is_file():
+        return Path(latest.read_text(encoding="utf-8").strip()).name
+    return None
+
+
 def _check_link(link: Path, out: Path) -> None:
     """Refuse to replace anything at ``link`` that is not an evpath link into ``runs/``."""
     if not link.is_symlink():
@@ -181,16 +210,46 @@ def _check_link(link: Path, out: Path) -> None:
         raise StoreError(msg)
 
 
-def _switch_link(out: Path, name: str, run_id: str) -> None:
-    """Point ``out/name`` at ``runs/run_id`` in one rename."""
-    link = out / name
+def _switch_link(out: Path, name: str, run_id: str) -> Path:
+    """Point ``out/name`` at ``runs/run_id`` in one rename or, where no symbolic link can
+    be made, write ``runs/run_id`` into ``out/<name>.latest`` in one rename. Returns the
+    folder through which the run's files are reached: the link, or the run's own folder.
+    """
+    link, latest = out / name, out / LATEST.format(name=name)
+    target = Path(RUNS) / run_id
     temporary = out / f".{name}.link.tmp"
     temporary.unlink(missing_ok=True)
-    os.symlink(Path(RUNS) / run_id, temporary)
+    try:
+        os.symlink(target, temporary)
+    except (NotImplementedError, OSError) as exc:
+        if not _no_symlinks(exc):
+            raise
+        temporary.write_text(f"{target.as_posix()}\n", encoding="utf-8")
+        try:
+            os.replace(temporary, latest)
+        finally:
+            temporary.unlink(missing_ok=True)
+        if link.is_symlink():  # an earlier run's link would show that run
+            link.unlink()
+        return out / target
     try:
         os.replace(temporary, link)
     finally:
         temporary.unlink(missing_ok=True)
+    latest.unlink(missing_ok=True)
+    return link
+
+
+def _no_symlinks(exc: BaseException) -> bool:
+    """Whether ``exc`` says that symbolic links cannot be made here (by this user or on this
+    file system), rather than that the folder cannot be written."""
+    if isinstance(exc, NotImplementedError):
+        return True
+    unsupported = (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS)
+    privilege_not_held = 1314  # Windows: making links needs a privilege the user lacks
+    return isinstance(exc, OSError) and (
+        exc.errno in unsupported or getattr(exc, "winerror", None) == privilege_not_held
+    )
 
 
 def prune(out: Path, name: str, keep: int | None) -> None:
@@ -199,13 +258,13 @@ def prune(out: Path, name: str, keep: int | None) -> None:
         return
     runs = out / RUNS
     pattern = _run_pattern(name)
-    linked = os.readlink(out / name) if (out / name).is_symlink() else ""
+    linked = _linked_run(out, name)
     found = sorted(
         (p.name for p in runs.iterdir() if pattern.fullmatch(p.name) and p.is_dir()),
         reverse=True,
     )
     for run_id in found[keep:]:
-        if Path(linked).name != run_id:
+        if run_id != linked:
             shutil.rmtree(runs / run_id, ignore_errors=True)
 
 
@@ -229,8 +288,9 @@ def _stage(staging: Path, files: Mapping[str, tuple[str, bytes]]) -> Path:
     return staging
 
 
-def _move_and_link(out: Path, name: str, staging: Path, stored: bool) -> Path:
-    """Move ``staging`` to ``out/runs/`` and point ``out/name`` at it; returns its folder."""
+def _move_and_link(out: Path, name: str, staging: Path, stored: bool) -> tuple[Path, Path]:
+    """Move ``staging`` to ``out/runs/`` and point ``out/name`` at it; returns its folder
+    and the folder through which its files are reached (see :func:`_switch_link`)."""
     run_id = staging.name
     final = out / RUNS / run_id
     try:
@@ -240,7 +300,7 @@ def _move_and_link(out: Path, name: str, staging: Path, stored: bool) -> Path:
         else:
             os.rename(staging, final)
         _sync_folder(final.parent)
-        _switch_link(out, name, run_id)
+        shown = _switch_link(out, name, run_id)
         _sync_folder(out)
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
@@ -250,7 +310,7 @@ def _move_and_link(out: Path, name: str, staging: Path, stored: bool) -> Path:
             f"{in_store}{out / name} still shows the earlier run"
         )
         raise StoreError(msg) from None
-    return final
+    return final, shown
 
 
 def publish(
@@ -269,7 +329,8 @@ def publish(
 
     ``commit`` (the store transaction) runs after the files are staged and before they are
     published; if it fails, nothing is published. Returns kind → path through the link
-    ``out/name`` (stable across runs), and ``run`` → the run's own folder.
+    ``out/name`` (stable across runs; without symbolic links, in the run's own folder),
+    and ``run`` → the run's own folder.
     Errors: InputError when ``out`` is not a folder; StoreError, with the path and the
     reason, when the files cannot be written or published.
     """
@@ -294,13 +355,12 @@ def publish(
             except BaseException:
                 shutil.rmtree(staging, ignore_errors=True)
                 raise
-            final = _move_and_link(out, name, staging, stored=commit is not None)
+            final, shown = _move_and_link(out, name, staging, stored=commit is not None)
             with suppress(OSError):
                 prune(out, name, keep)
         finally:
             with suppress(OSError):
                 (out / STAGING).rmdir()  # only when empty
-    link = out / name
-    paths = {kind: link / file_name for kind, (file_name, _) in files.items()}
+    paths = {kind: shown / file_name for kind, (file_name, _) in files.items()}
     paths["run"] = final
     return paths
