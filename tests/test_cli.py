@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -26,15 +27,28 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="session")
-def japan_run_folder(tmp_path_factory):
-    """``evpath run japan-2050`` into a fresh folder and store (``store.duckdb`` in it), once.
+def japan_run_folder(tmp_path_factory, computed_once):
+    """``evpath run japan-2050`` into a fresh folder and store (``store.duckdb`` in it), once
+    per session: its exit code and output, and the folder.
 
     Tests that only read the folder share it; tests that write more into it work on a copy.
     """
-    out = tmp_path_factory.mktemp("japan-2050-run")
-    store = out / "store.duckdb"
-    result = runner.invoke(app, ["run", "japan-2050", "--out", str(out), "--store", str(store)])
-    return result, out
+
+    def run() -> tuple[CompletedRun, Path]:
+        out = tmp_path_factory.mktemp("japan-2050-run")
+        store = out / "store.duckdb"
+        result = runner.invoke(app, ["run", "japan-2050", "--out", str(out), "--store", str(store)])
+        return CompletedRun(result.exit_code, result.output), out
+
+    return computed_once("evpath run japan-2050 --out FOLDER --store FOLDER/store.duckdb", run)
+
+
+@dataclass(frozen=True)
+class CompletedRun:
+    """What a command run with CliRunner left: its exit code and output."""
+
+    exit_code: int
+    output: str
 
 
 def _copy(folder: Path, into: Path) -> Path:
