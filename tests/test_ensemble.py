@@ -228,6 +228,7 @@ def test_probabilities_count_the_members_that_meet_each_target(small_ensemble):
         assert table.loc[target, "probability"] == pytest.approx(flags.mean())
 
 
+@pytest.mark.xdist_group("two-input-members")  # one worker runs the members once
 def test_the_same_seed_gives_the_same_members_here_and_on_a_dask_cluster(
     two_inputs, two_input_members
 ):
@@ -243,6 +244,7 @@ def test_the_same_seed_gives_the_same_members_here_and_on_a_dask_cluster(
     xr.testing.assert_identical(remote.draws, members)
 
 
+@pytest.mark.xdist_group("two-input-members")  # one worker runs the members once
 def test_an_interrupted_ensemble_resumes_from_its_finished_chunks(
     tmp_path, two_inputs, two_input_members, monkeypatch
 ):

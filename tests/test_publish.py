@@ -28,6 +28,8 @@ from evpath.io import publish
 NAME = "japan-2050"
 EVPATH = [str(Path(sys.executable).with_name("evpath"))]
 
+pytestmark = pytest.mark.xdist_group("publish")  # one worker starts the writer helper once
+
 # A helper process that holds a computed run and, on request, forks a child writing it
 # (with a fresh run id) to an output folder and store; the test kills the child. The
 # child may kill itself right after a chosen step, to hit each step of publishing.
