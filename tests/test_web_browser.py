@@ -96,6 +96,10 @@ def test_changing_a_lever_and_running_changes_the_charts(dashboard):
             lines_before = {json.dumps(t.get("y")) for t in json.loads(before[title])}
             lines_after = {json.dumps(t.get("y")) for t in json.loads(after[title])}
             assert lines_before < lines_after  # the first run's lines, and new ones
+            # the run list is reloaded after the charts are drawn: both runs end up ticked
+            page.wait_for_function(
+                "() => document.querySelectorAll('#run-list input:checked').length === 2"
+            )
             assert page.locator("#run-list input:checked").count() == 2
 
             page.fill("input[name=collection_rate]", "1.5")
