@@ -1,6 +1,7 @@
 """Start-up time of the ``evpath`` command line.
 
-Measures, as separate processes (wall time, median and best of several runs):
+Measures, as separate processes (wall and CPU time, median and best of several runs; CPU
+time, user + system, varies less than wall time on a shared machine):
 
 - ``python -c pass``: the interpreter alone, the floor of every command;
 - ``import typer, rich.console``: what any Typer + Rich command line pays;
@@ -8,8 +9,10 @@ Measures, as separate processes (wall time, median and best of several runs):
 - ``evpath --help``;
 - ``evpath run japan-2050 --no-store`` (into a temporary folder): start-up, the model and
   the files written;
+- ``evpath run japan-2050`` (into a temporary folder and store): the same and the store;
 
-and lists the ten slowest imports of ``evpath --help`` (``python -X importtime``).
+and lists the ten slowest imports of ``evpath --help`` and of ``evpath run japan-2050``
+(``python -X importtime``).
 
 Run with ``python benchmarks/bench_startup.py [--runs N]``; it prints a markdown table.
 Other processes on the machine make these numbers vary: compare medians of one session.
@@ -18,6 +21,7 @@ Other processes on the machine make these numbers vary: compare medians of one s
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import subprocess
 import sys
@@ -29,11 +33,15 @@ PYTHON = sys.executable
 EVPATH = str(Path(PYTHON).with_name("evpath"))
 
 
-def wall(command: list[str], cwd: str) -> float:
-    """Seconds one run of ``command`` takes (it must exit 0)."""
+def timed(command: list[str], cwd: str) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system) of one run of ``command`` (it must exit 0)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(command, cwd=cwd, check=True, capture_output=True)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return wall, cpu
 
 
 def slowest_imports(command: list[str], cwd: str, count: int = 10) -> list[tuple[float, str]]:
@@ -57,27 +65,30 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7, help="runs of each command")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
+        out = ["--out", str(Path(folder) / "out")]
+        store = str(Path(folder) / "out" / "evpath.duckdb")
         cases = {
             "python -c pass": [PYTHON, "-c", "pass"],
             "import typer, rich.console": [PYTHON, "-c", "import typer, rich.console"],
             "import evpath.cli.app": [PYTHON, "-c", "import evpath.cli.app"],
             "evpath --help": [EVPATH, "--help"],
-            "evpath run japan-2050 --no-store": [
-                EVPATH,
-                "run",
-                "japan-2050",
-                "--no-store",
-                "--out",
-                str(Path(folder) / "out"),
-            ],
+            "evpath run japan-2050 --no-store": [EVPATH, "run", "japan-2050", "--no-store", *out],
+            "evpath run japan-2050": [EVPATH, "run", "japan-2050", *out, "--store", store],
         }
-        print("| command | median [s] | best [s] | runs |\n|---|---:|---:|---:|")
+        print(
+            "| command | wall, median [s] | wall, best [s] | CPU, median [s] | CPU, best [s] | runs |"
+            "\n|---|---:|---:|---:|---:|---:|"
+        )
         for label, command in cases.items():
-            runs = [wall(command, folder) for _ in range(args.runs)]
-            print(f"| `{label}` | {statistics.median(runs):.3f} | {min(runs):.3f} | {len(runs)} |")
-        print("\nSlowest imports of `evpath --help`:\n\n| import | cumulative [s] |\n|---|---:|")
-        for seconds, name in slowest_imports([EVPATH, "--help"], folder):
-            print(f"| {name} | {seconds:.3f} |")
+            walls, cpus = zip(*(timed(command, folder) for _ in range(args.runs)), strict=True)
+            print(
+                f"| `{label}` | {statistics.median(walls):.3f} | {min(walls):.3f} "
+                f"| {statistics.median(cpus):.3f} | {min(cpus):.3f} | {len(walls)} |"
+            )
+        for label in ("evpath --help", "evpath run japan-2050"):
+            print(f"\nSlowest imports of `{label}`:\n\n| import | cumulative [s] |\n|---|---:|")
+            for seconds, name in slowest_imports(cases[label], folder):
+                print(f"| {name} | {seconds:.3f} |")
 
 
 if __name__ == "__main__":
