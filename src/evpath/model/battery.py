@@ -44,10 +44,9 @@ def chemistry_mix(spec: Packs, cohorts: np.ndarray) -> xr.DataArray:
             CHEMISTRIES,
         )
 
-    mixes = [
-        shares(spec.chemistry_by_powertrain.get(p, spec.chemistry))  # type: ignore[arg-type]
-        for p in POWERTRAINS
-    ]
+    common = shares(spec.chemistry)  # type: ignore[arg-type]
+    own = {p: shares(path) for p, path in spec.chemistry_by_powertrain.items()}  # type: ignore[arg-type]
+    mixes = [own.get(p, common) for p in POWERTRAINS]
     return labelled_array(mixes, "powertrain", POWERTRAINS).transpose(
         "powertrain", "chemistry", "cohort", ...
     )
