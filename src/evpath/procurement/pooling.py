@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from threading import Lock
 
@@ -120,9 +120,11 @@ def procure(
         sampled split, whose number depends on the joining orders drawn) and the buyer
         just solved; nothing is reported when None.
     workers : int
-        Coalitions solved at the same time (threads; HiGHS releases the GIL). Each
-        coalition starts from its members' stand-alone plans, so the results do not
-        depend on the order in which they finish.
+        Coalitions solved at the same time (threads; HiGHS releases the GIL), members
+        alone first and each coalition as soon as its members' plans are ready, each on
+        one HiGHS thread (a second one mostly waited for work). Each coalition starts
+        from its members' stand-alone plans, so the results do not depend on the order
+        in which they finish.
 
     Returns
     -------
@@ -159,6 +161,7 @@ def procure(
     if problems:
         raise ProcurementError("\n".join(dict.fromkeys(problems)))
     log = log if log is not None else SolveLog()
+    workers = max(workers, 1)
     lock = Lock()
     rng = np.random.default_rng(seed)
     started = time.monotonic()
@@ -195,6 +198,7 @@ def procure(
                 mip_rel_gap=mip_rel_gap,
                 time_limit=limit,
                 check=check,
+                threads=1,
             )
         except ProcurementError:
             if deadline is not None and time.monotonic() >= deadline:
@@ -226,38 +230,56 @@ def procure(
         )
         return ProcurementError(msg)
 
-    # each distinct member alone once, on the threads; an identical member shares its plan
-    first: dict[bytes, int] = {}
-    for i in range(n):
-        first.setdefault(key(1 << i), i)
-    try:
-        with ThreadPoolExecutor(max(workers, 1)) as pool:
-            by_key = list(pool.map(lambda i: solve((i,), check=True), first.values()))
-    except _OutOfTime:
-        raise out_of_time() from None
-    plans: dict[int | bytes, Plan] = dict(zip(first, by_key, strict=True))
-    alone = tuple(replace(plans[key(1 << i)], members=(i,)) for i in range(n))
-    plans.update({1 << i: plan for i, plan in enumerate(alone)})
+    plans: dict[int | bytes, Plan] = {}
+
+    def members_of(mask: int) -> list[int]:
+        return [i for i in range(n) if mask >> i & 1]
 
     def coalition(mask: int) -> Plan:
+        """The plan of coalition ``mask`` (a member alone when one bit is set), solved
+        once for all coalitions with the same MIP; a coalition starts from its members'
+        stand-alone plans combined."""
         if mask not in plans:
-            same = key(mask)
+            same, who = key(mask), members_of(mask)
             if same not in plans:
-                members, start = combine(instance, [alone[i] for i in range(n) if mask >> i & 1])
-                plans[same] = solve(members, start)
-            plans[mask] = plans[same]
+                if len(who) == 1:
+                    plans[same] = solve(tuple(who), check=True)
+                else:
+                    members, start = combine(instance, [coalition(1 << i) for i in who])
+                    plans[same] = solve(members, start)
+            plans[mask] = replace(plans[same], members=tuple(who)) if len(who) == 1 else plans[same]
         return plans[mask]
 
+    solo = [key(1 << i) for i in range(n)]
+
+    def ready(mask: int) -> bool:
+        """Whether coalition ``mask`` can start: a member alone, or a coalition whose
+        members' stand-alone plans are solved."""
+        return mask & (mask - 1) == 0 or all(solo[i] in plans for i in members_of(mask))
+
     def prefetch(masks: list[int]) -> None:
-        """Solve the coalitions ``masks`` on ``workers`` threads, each MIP once (those
-        the overall time limit stops are left unsolved)."""
-        todo = list({key(m): m for m in masks if m not in plans}.values())
-        if workers < 2 or len(todo) < 2:
-            return
+        """Solve every member alone and the coalitions ``masks`` on ``workers`` threads,
+        each MIP once: whenever a thread is free, the first coalition in that order that
+        is ready (those the overall time limit stops are left unsolved). Each solve has
+        one HiGHS thread: the threads are new, so HiGHS takes that number."""
+        todo: dict[bytes, int] = {}  # a coalition for each MIP not solved yet
+        for mask in [1 << i for i in range(n)] + masks:
+            same = key(mask)
+            if same not in plans:
+                todo.setdefault(same, mask)
+        waiting = list(todo.values())
         with ThreadPoolExecutor(workers) as pool:
-            for outcome in pool.map(_caught(coalition), todo):
-                if isinstance(outcome, ProcurementError):
-                    raise outcome
+            running: set[Future[Plan | ProcurementError | None]] = set()
+            while True:
+                for mask in [m for m in waiting if ready(m)][: workers - len(running)]:
+                    waiting.remove(mask)
+                    running.add(pool.submit(_caught(coalition), mask))
+                if not running:  # what waits needs a member the time limit stopped
+                    return
+                done, running = wait(running, return_when=FIRST_COMPLETED)
+                for outcome in (future.result() for future in done):
+                    if isinstance(outcome, ProcurementError):
+                        raise outcome
 
     def cost(mask: int) -> float:
         return coalition(mask).objective
@@ -273,11 +295,12 @@ def procure(
         elif se_target is None:
             prefetch(prefixes(orders))
         else:
-            saving = sum(p.objective for p in alone) - coalition(full).objective
+            prefetch([full])
+            saving = sum(cost(1 << i) for i in range(n)) - cost(full)
             used = 0
             while used < samples and not reached:
-                prefetch(prefixes(orders[used : used + max(workers, 1)]))
-                used = min(samples, used + max(workers, 1))
+                prefetch(prefixes(orders[used : used + workers]))
+                used = min(samples, used + workers)
                 if used >= MIN_ADAPTIVE_ORDERS:
                     _, se, done = _sampled(cost, n, orders[:used])
                     if done < used:  # the overall time limit stopped the solves
@@ -285,6 +308,7 @@ def procure(
                     reached = float(se.max()) <= se_target * saving
             orders = orders[:used]
         pooled = coalition(full)
+        alone = [coalition(1 << i) for i in range(n)]
         if exact:
             values = np.array([0.0] + [cost(mask) for mask in range(1, 1 << n)])
     except _OutOfTime:
@@ -321,7 +345,7 @@ def procure(
     share = np.array([p.objective for p in alone]) - cost_share
     return ProcurementResult(
         instance,
-        alone,
+        tuple(alone),
         pooled,
         share,
         se,

@@ -10,7 +10,7 @@ import numpy as np
 
 from evpath.errors import ProcurementError
 from evpath.procurement.diagnosis import check_feasible, explain_infeasible
-from evpath.procurement.highs import has_solution, proved_infeasible, run
+from evpath.procurement.highs import BUYER_WARM_START_OPTIONS, has_solution, proved_infeasible, run
 from evpath.procurement.instance import TOLERANCE_T, Instance, buyer_name
 from evpath.procurement.mip import Model, build, member_purchases, needs
 from evpath.procurement.result import Plan
@@ -25,6 +25,7 @@ def solve_buyer(
     mip_rel_gap: float = 1e-6,
     time_limit: float = 60.0,
     check: bool = True,
+    threads: int = 0,
 ) -> Plan:
     """Optimal plan of the buyer made of ``members``.
 
@@ -42,6 +43,8 @@ def solve_buyer(
     check : bool
         Run :func:`~evpath.procurement.diagnosis.check_feasible` first and raise its
         explanation.
+    threads : int
+        HiGHS threads (see :func:`~evpath.procurement.highs.run`).
 
     Raises
     ------
@@ -54,7 +57,7 @@ def solve_buyer(
         if problems:
             raise ProcurementError("\n".join(problems))
     model = build(instance, buyer, frozenset())
-    h = run(model.lp, mip_rel_gap, time_limit, start)
+    h = run(model.lp, mip_rel_gap, time_limit, start, BUYER_WARM_START_OPTIONS, threads)
     if proved_infeasible(h):
         raise ProcurementError(explain_infeasible(instance, buyer, mip_rel_gap, time_limit))
     if not has_solution(h):
