@@ -23,11 +23,11 @@ LCE_PER_LI = 5.323
 
 def export_shares(spec: Recycling, segments: list[str], years: np.ndarray) -> xr.DataArray:
     """Share of the cars leaving the fleet that are exported used (segment, year) [fraction]."""
-    share = spec.export_share
+    given = spec.export_share_by_segment
     by_segment = (
-        {s: share[s] for s in segments}  # type: ignore[index]
-        if isinstance(share, dict) and all(isinstance(k, str) for k in share)
-        else dict.fromkeys(segments, share)
+        {s: given[s] for s in segments}
+        if given is not None
+        else dict.fromkeys(segments, spec.export_share)
     )
     return labelled_array(
         [path_array(by_segment[s], years) for s in segments],  # type: ignore[arg-type]

@@ -153,6 +153,14 @@ class Recycling(Sourced):
     collection_rate: Share
     recovery: dict[Metal, Share]
 
+    @property
+    def export_share_by_segment(self) -> dict[str, Share | SharePath] | None:
+        """The export shares keyed by segment, or None when one share is for every segment."""
+        share = self.export_share
+        if isinstance(share, dict) and all(isinstance(k, str) for k in share):
+            return share  # type: ignore[return-value]
+        return None
+
     @model_validator(mode="after")
     def _every_metal(self) -> Recycling:
         missing = [m for m in METALS if m not in self.recovery]

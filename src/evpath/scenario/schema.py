@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Mapping
 from typing import Annotated, Literal
 
 import numpy as np
@@ -437,41 +438,61 @@ class Scenario(Frozen):
         ]
         if self.batteries is not None:
             segment_uses += [(f"batteries.packs.kwh.{s}", s) for s in self.batteries.packs.kwh]
-            exports = self.batteries.recycling.export_share
-            if isinstance(exports, dict) and all(isinstance(k, str) for k in exports):
+            exports = self.batteries.recycling.export_share_by_segment
+            if exports is not None:
                 where = "batteries.recycling.export_share"
-                segment_uses += [(f"{where}.{s}", str(s)) for s in exports]
-                unset = [s for s in spec.segments if s not in exports]
-                if unset:
-                    msg = (
-                        f"{where}: no share for {unset}; allowed: a share or path for every "
-                        f"segment of {list(spec.segments)}, or one for all"
-                    )
-                    raise ValueError(msg)
+                segment_uses += [(f"{where}.{s}", s) for s in exports]
+                _every_segment(
+                    where,
+                    exports,
+                    spec.segments,
+                    "no share",
+                    "a share or path for",
+                    ", or one for all",
+                )
         if self.emissions is not None:
             annual_km = self.emissions.activity.annual_km
             segment_uses += [(f"emissions.activity.annual_km.{s}", s) for s in annual_km]
-            unset = [s for s in spec.segments if s not in annual_km]
-            if unset:
-                msg = (
-                    f"emissions.activity.annual_km: no value for {unset}; allowed: a distance "
-                    f"in km/yr for every segment of {list(spec.segments)}"
-                )
-                raise ValueError(msg)
+            _every_segment(
+                "emissions.activity.annual_km",
+                annual_km,
+                spec.segments,
+                "no value",
+                "a distance in km/yr for",
+            )
         for where, segment in segment_uses:
             if segment not in spec.segments:
                 msg = f"{where}: got {segment!r}; allowed: one of {list(spec.segments)}"
                 raise ValueError(msg)
-        missing = [s for s in spec.segments if s not in (totals or spec.segments)]
-        if missing:
-            msg = (
-                f"fleet.initial_stock.total: no value for {missing}; allowed: a number of "
-                f"vehicles for every segment of {list(spec.segments)}"
+        if totals is not None:
+            _every_segment(
+                "fleet.initial_stock.total",
+                totals,
+                spec.segments,
+                "no value",
+                "a number of vehicles for",
             )
-            raise ValueError(msg)
         future = np.arange(self.years.history_end + 1, self.years.end + 1)
         _check_segment_split(self.sales.segment_split, spec.segments, future)
         return self
+
+
+def _every_segment(
+    where: str,
+    given: Mapping[str, object],
+    segments: tuple[str, ...],
+    lacking: str,
+    allowed: str,
+    otherwise: str = "",
+) -> None:
+    """ValueError naming the segments of the history that ``given`` has no entry for."""
+    unset = [s for s in segments if s not in given]
+    if unset:
+        msg = (
+            f"{where}: {lacking} for {unset}; allowed: {allowed} every segment of "
+            f"{list(segments)}{otherwise}"
+        )
+        raise ValueError(msg)
 
 
 def _check_segment_split(split: SegmentSplit, segments: tuple[str, ...], years: np.ndarray) -> None:
