@@ -200,7 +200,7 @@ def test_on_a_constant_grid_without_ageing_the_lifetime_metric_is_the_at_sale_on
     from evpath.model.pipeline import run_pipeline
 
     scenario, inputs = _flat_world(japan_2050.scenario, japan_2050_inputs)
-    ds = run_pipeline(scenario, inputs, target_only=True).sel(region="JPN")
+    ds = run_pipeline(scenario, inputs).sel(region="JPN")
     assert float(ds["grid_intensity"].min()) == float(ds["grid_intensity"].max()) == 300.0
     np.testing.assert_allclose(ds["wtw_per_new_car_lifetime"], ds["wtw_per_new_car"], rtol=1e-12)
     wtw = ds["emissions"].sel(stage=WTW).sum(["segment", "powertrain", "stage"])
@@ -286,7 +286,7 @@ def test_the_break_even_grid_put_back_into_the_scenario_meets_the_target_exactly
 
     scenario = with_phase_out(japan_2050.scenario, 2040, japan_2050.dataset)
     inputs = japan_2050_inputs
-    ds = run_pipeline(scenario, inputs, target_only=True)
+    ds = run_pipeline(scenario, inputs)
     spec = scenario.emissions.target
     before = float(ds["grid_intensity"].sel(region="JPN", year=spec.year - 1))
     for metric in ("wtw_per_new_car", "wtw_per_new_car_lifetime"):
@@ -349,3 +349,36 @@ def test_verdict_under_each_bundled_grid_pathway(japan_2050, japan_2050_inputs):
     assert at_sale.loc["japan-2050-no-nuclear-restart", "grid"] == pytest.approx(150.0)
     ordered = at_sale.sort_values("grid")
     assert bool((ordered["reduction"].diff().dropna() < 0).all())
+
+
+def test_a_target_only_run_is_the_full_run_without_the_other_stages(japan_2050, japan_2050_inputs):
+    """What the questions that re-run the model read is the same as in a full run."""
+    from evpath.model.pipeline import run_pipeline
+
+    short = run_pipeline(japan_2050.scenario, japan_2050_inputs, target_only=True)
+    full = japan_2050.dataset
+    assert {"wtw_per_new_car", "wtw_per_new_car_lifetime", "sales_share"} <= set(short.data_vars)
+    assert not {"battery_demand", "grid_break_even", "emission_change_factors"} & set(short)
+    for name in short.data_vars:
+        xr.testing.assert_identical(
+            short[name], full[name].sel({d: short[d] for d in short[name].dims})
+        )
+
+
+@pytest.mark.parametrize("target_only", [True, False])
+def test_a_target_on_the_lifetime_metric_is_measured_on_it(
+    japan_2050, japan_2050_inputs, target_only
+):
+    from evpath.model.pipeline import run_pipeline
+
+    scenario = japan_2050.scenario
+    target = scenario.emissions.target.model_copy(update={"metric": "wtw_per_new_car_lifetime"})
+    lifetime = scenario.model_copy(
+        update={"emissions": scenario.emissions.model_copy(update={"target": target})}
+    )
+    ds = run_pipeline(lifetime, japan_2050_inputs, target_only=target_only)
+    metric = ds["wtw_per_new_car_lifetime"]
+    expected = 1.0 - metric / metric.sel(year=target.base_year)
+    np.testing.assert_allclose(
+        ds["emission_reduction"], expected.transpose(*ds["emission_reduction"].dims)
+    )

@@ -5,8 +5,9 @@ Reverse questions, both answered by re-running the pipeline on changed sales mix
 * **Phase-out year**: the latest year by which sales of cars without a plug (gasoline,
   diesel and hybrid cars) must end for the target to hold. From that year on, their share
   of sales goes to BEVs; before it, the scenario's own path is kept up to a milestone in
-  that year. Found by bisection over whole years (the target metric does not fall when the
-  phase-out comes later).
+  that year. The target year itself is tried first (a per-car target in that year often
+  holds for any phase-out up to it); otherwise the year is found by bisection over whole
+  years (the target metric does not fall when the phase-out comes later).
 * **Plug-in shift**: the fraction θ of non-plug-in sales that must move to BEVs at every
   milestone of the scenario. The target metric is continuous in θ, so θ is the root of
   metric(θ) − target, found with :func:`scipy.optimize.brentq`.
@@ -135,15 +136,22 @@ def solve_reverse(
         raise ScenarioError(msg)
     spec = emissions.target
     achieved, base = _reduction(scenario, inputs)
+    shifted: dict[float, xr.Dataset] = {}
 
     def gap_after(change: Callable[[Scenario], Scenario]) -> float:
         return _reduction(change(scenario), inputs)[0] - spec.reduction
 
+    def gap_after_shift(fraction: float) -> float:
+        cut, shifted[fraction] = _reduction(with_plug_in_shift(scenario, fraction, base), inputs)
+        return cut - spec.reduction
+
     first, last = scenario.years.history_end + 1, spec.year
-    if gap_after(lambda s: with_phase_out(s, first, base)) < 0:
+    if gap_after(partial(with_phase_out, year=last, base=base)) >= 0:
+        phase_out: int | None = last  # the latest year asked about; no bisection needed
+    elif gap_after(partial(with_phase_out, year=first, base=base)) < 0:
         phase_out = None
     else:
-        low, high = first, last + 1  # met at low; high: not known to be met
+        low, high = first, last  # met at low, missed at high
         while high - low > 1:
             middle = (low + high) // 2
             if gap_after(partial(with_phase_out, year=middle, base=base)) >= 0:
@@ -154,21 +162,17 @@ def solve_reverse(
 
     if achieved >= spec.reduction:
         shift: float | None = 0.0
-    elif gap_after(lambda s: with_plug_in_shift(s, 1.0, base)) < 0:
+    elif gap_after_shift(1.0) < 0:
         shift = None
     else:
-        shift = float(
-            brentq(
-                lambda f: gap_after(lambda s: with_plug_in_shift(s, f, base)),
-                0.0,
-                1.0,
-                xtol=tolerance,
-            )
-        )
+        shift = float(brentq(gap_after_shift, 0.0, 1.0, xtol=tolerance))
     bev = None
     if shift is not None:
-        shifted = run_pipeline(with_plug_in_shift(scenario, shift, base), inputs, target_only=True)
-        bev = float(shifted["sales_share"].isel(region=0).sel(powertrain="BEV", year=spec.year))
+        if shift not in shifted:  # brentq's last evaluation is usually the root itself
+            gap_after_shift(shift)
+        bev = float(
+            shifted[shift]["sales_share"].isel(region=0).sel(powertrain="BEV", year=spec.year)
+        )
     return ReverseAnswer(phase_out_year=phase_out, plug_in_shift=shift, bev_share_needed=bev)
 
 

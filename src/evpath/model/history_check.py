@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+from typing import Any
+
+import numpy as np
 import pandas as pd
 import xarray as xr
 
 from evpath.data.factors import emission_factors
+
+SOURCES = {
+    "stock": "stock",
+    "average_age": "average_age",
+    "vehicle_km": "vehicle_km",
+    "gasoline_use": "energy_use",
+    "in_use_fuel_economy": "energy_use",
+    "battery_demand": "battery_demand",
+}
+"""Observed metric → the run variable it is compared with."""
 
 
 def compare_with_observed(dataset: xr.Dataset, observed: pd.DataFrame) -> pd.DataFrame:
@@ -17,9 +31,11 @@ def compare_with_observed(dataset: xr.Dataset, observed: pd.DataFrame) -> pd.Dat
     returned: region, segment, powertrain, metric, year, observed, model,
     relative_difference, source.
     """
+    cells = {name: _Cells(dataset[name]) for name in set(SOURCES.values()) if name in dataset}
+    gasoline_mj_per_litre = emission_factors().energy_content["gasoline"]
     rows = []
     for row in observed.itertuples(index=False):
-        value = _modelled(dataset, row.metric, row.region, row.segment, row.powertrain, row.year)
+        value = _modelled(cells, gasoline_mj_per_litre, row)
         if value is None:
             continue
         rows.append(
@@ -38,43 +54,52 @@ def compare_with_observed(dataset: xr.Dataset, observed: pd.DataFrame) -> pd.Dat
     return pd.DataFrame(rows)
 
 
-def _modelled(
-    dataset: xr.Dataset, metric: str, region: str, segment: str, powertrain: str, year: int
-) -> float | None:
-    ds = dataset
-    needed = {
-        "average_age": "average_age",
-        "vehicle_km": "vehicle_km",
-        "gasoline_use": "energy_use",
-        "in_use_fuel_economy": "energy_use",
-        "battery_demand": "battery_demand",
-    }
-    if metric != "stock" and needed.get(metric) not in ds:
-        return None
-    if year not in ds.year.values or region not in ds.region.values:
-        return None
+class _Cells:
+    """A run variable's values picked by labels in plain numpy (xarray's selection is too
+    slow for one observation at a time)."""
 
-    def pick(name: str) -> xr.DataArray:
-        array = ds[name].sel(region=region, year=year)
-        if segment != "all":
-            array = array.sel(segment=segment)
-        if powertrain != "all" and "powertrain" in array.dims:
-            array = array.sel(powertrain=powertrain.split("+"))
-        return array
+    def __init__(self, array: xr.DataArray) -> None:
+        self.dims = array.dims
+        self.values = array.values
+        self.positions = {
+            dim: {label: i for i, label in enumerate(array[dim].values.tolist())}
+            for dim in self.dims
+        }
 
-    if metric == "stock":
-        return float(pick("stock").sum())
-    if metric == "average_age":
-        stock = pick("stock").sum("powertrain")
-        return float((pick("average_age") * stock).sum() / stock.sum())
-    if metric == "vehicle_km":
-        return float(pick("vehicle_km").sum())
-    if metric == "battery_demand":
-        return float(pick("battery_demand").sum())
-    litres = (
-        float(pick("energy_use").sel(carrier="gasoline").sum())
-        / (emission_factors().energy_content["gasoline"])
-    )
-    if metric == "gasoline_use":
+    def covers(self, region: str, year: int) -> bool:
+        return region in self.positions["region"] and int(year) in self.positions["year"]
+
+    def pick(self, row: Any, **fixed: str) -> tuple[np.ndarray, list[Hashable]]:
+        """The cells of an observation (``row``): its region and year, its segment unless
+        "all", its powertrains (``+``-joined) unless "all", and each ``fixed`` label;
+        with the dims left (a powertrain list keeps its dim)."""
+        labels: dict[Hashable, object] = {"region": row.region, "year": int(row.year)}
+        labels.update(fixed)
+        if row.segment != "all":
+            labels["segment"] = row.segment
+        key = tuple(
+            self.positions[dim][labels[dim]] if dim in labels else slice(None) for dim in self.dims
+        )
+        left = [dim for dim in self.dims if dim not in labels]
+        cells = self.values[key]
+        if row.powertrain != "all" and "powertrain" in left:
+            chosen = [self.positions["powertrain"][p] for p in row.powertrain.split("+")]
+            cells = np.take(cells, chosen, axis=left.index("powertrain"))
+        return cells, left
+
+
+def _modelled(cells: dict[str, _Cells], mj_per_litre: float, row: Any) -> float | None:
+    """The modelled value of one observation; None where the run does not model it."""
+    source = cells.get(SOURCES.get(row.metric, ""))
+    if source is None or not source.covers(row.region, row.year):
+        return None
+    if row.metric in ("stock", "vehicle_km", "battery_demand"):
+        return float(source.pick(row)[0].sum())
+    if row.metric == "average_age":
+        stock, left = cells["stock"].pick(row)
+        by_segment = stock.sum(axis=left.index("powertrain"))
+        return float((source.pick(row)[0] * by_segment).sum() / by_segment.sum())
+    litres = float(source.pick(row, carrier="gasoline")[0].sum()) / mj_per_litre
+    if row.metric == "gasoline_use":
         return litres
-    return float(pick("vehicle_km").sum()) / litres
+    return float(cells["vehicle_km"].pick(row)[0].sum()) / litres

@@ -77,7 +77,8 @@ def run_pipeline(
     """Every stage of the model for one scenario.
 
     With ``target_only``, only what the per-car target reads: sales, fleet, pack sizes
-    and the use phase (the battery, plant, metal and charging variables are left out);
+    and the use phase (the battery, plant, metal and charging variables, the
+    decomposition and the grid break-even are left out);
     the questions that re-run the model many times use it. ``sales`` (region, segment,
     powertrain, year) [vehicles/yr] replaces the sales stage: a makers' scope runs each
     market's model on the makers' cars only (see :mod:`evpath.model.scope`), with
@@ -106,7 +107,15 @@ def run_pipeline(
             pack = batteries.pack
             parts.append(batteries.variables)
     if scenario.emissions is not None and inputs.use is not None and pack is not None:
-        use = use_phase_stage(scenario.emissions, inputs.use, sales, fleet, pack, calibration_stock)
+        use = use_phase_stage(
+            scenario.emissions,
+            inputs.use,
+            sales,
+            fleet,
+            pack,
+            calibration_stock,
+            target_only=target_only,
+        )
         parts.append(use)
     if scenario.charging is not None and inputs.charging is not None and not target_only:
         electricity = None if use is None else use["electricity_use"]

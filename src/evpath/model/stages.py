@@ -5,6 +5,7 @@ typed result. :mod:`evpath.model.pipeline` runs them in order.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -217,11 +218,16 @@ def use_phase_stage(
     fleet: FleetResult,
     pack: xr.DataArray,
     calibration_stock: xr.DataArray | None = None,
+    *,
+    target_only: bool = False,
 ) -> xr.Dataset:
     """Vehicle-km, energy by carrier, emissions by stage, grid and hydrogen intensity,
-    per-car indicators, the reduction against the base year and its decomposition.
+    per-car indicators (at sale and over a new car's life), the reduction against the
+    base year, its decomposition and the grid dependence (:func:`_grid_dependence`).
     ``calibration_stock`` (stock by cohort): the fleet whose mean distance is the
-    scenario's, when it is not ``fleet`` (see :func:`distance_per_car`)."""
+    scenario's, when it is not ``fleet`` (see :func:`distance_per_car`). With
+    ``target_only``, no decomposition and no grid dependence (the target's metrics are
+    all there)."""
     years = sales.year.values
     regions = sales.region.values
     by_cohort = fleet.stock_by_cohort
@@ -275,9 +281,6 @@ def use_phase_stage(
         },
     )
     fleet_parts = ("region", "segment", "powertrain", "year", ...)
-    grid_side = _grid_dependence(
-        spec, factors, sales, fleet, distance, intensity, energy, grid_by_region, per_unit
-    )
     content = xr.DataArray(
         [factors.energy_content[str(c)] for c in energy.carrier.values],
         coords={"carrier": energy.carrier},
@@ -287,7 +290,21 @@ def use_phase_stage(
         f"{carrier}_use": energy.sel(carrier=carrier, drop=True).sum(["segment", "powertrain"])
         for carrier in energy.carrier.values
     }
+    life_on_road = years_on_road(sales, by_cohort, distance, spec.activity.age_decline)
+    new_use = _at_sale(intensity, years)
+    lifetime = lifetime_per_new_car(sales, life_on_road, new_use, per_unit.sum("stage"))
     target = spec.target
+    lifetime_side: dict[Hashable, xr.DataArray] = {**lifetime.data_vars}
+    if not target_only:
+        lifetime_side = {
+            "emission_change_factors": lmdi(
+                fleet_km, energy_mj.sum("carrier"), wtw, target.base_year, target.year
+            ),
+            **lifetime_side,
+            **_grid_dependence(
+                spec, factors, sales, life_on_road, new_car_km, new_use, energy, grid_by_region
+            ),
+        }
     return xr.Dataset(
         {
             "vehicle_km": fleet_km,
@@ -304,11 +321,10 @@ def use_phase_stage(
             "maintenance_emissions": servicing.transpose(*fleet_parts),
             "end_of_life_emissions": scrapping.transpose(*fleet_parts),
             **metrics.data_vars,
-            "emission_reduction": reduction(metrics[target.metric], target.base_year),
-            "emission_change_factors": lmdi(
-                fleet_km, energy_mj.sum("carrier"), wtw, target.base_year, target.year
+            "emission_reduction": reduction(
+                {**metrics.data_vars, **lifetime.data_vars}[target.metric], target.base_year
             ),
-            **grid_side.data_vars,
+            **lifetime_side,
         }
     )
 
@@ -325,18 +341,14 @@ def _grid_dependence(
     spec: Emissions,
     factors: EmissionFactors,
     sales: xr.DataArray,
-    fleet: FleetResult,
-    distance: xr.DataArray,
-    intensity: xr.DataArray,
+    life: xr.Dataset,
+    new_km: xr.DataArray,
+    new_use: xr.DataArray,
     energy: xr.DataArray,
     grid: xr.DataArray,
-    per_unit: xr.DataArray,
-) -> xr.Dataset:
+) -> dict[Hashable, xr.DataArray]:
     """What the use phase's well-to-wheel figures owe to the grid.
 
-    * ``wtw_per_new_car_lifetime`` and ``wtw_lifetime_per_new_car``: a new car over its
-      expected years on the road, each with its own fuels and grid
-      (:func:`~evpath.model.indicators.lifetime_per_new_car`);
     * ``grid_break_even`` and ``grid_break_even_lifetime`` (region) [g CO2e/kWh]: the
       grid intensity held from the target year on at which ``wtw_per_new_car`` and
       ``wtw_per_new_car_lifetime`` just meet the target
@@ -345,22 +357,17 @@ def _grid_dependence(
       emissions with the target base year's grid intensity in every year (electricity and
       electrolytic hydrogen), everything else as modelled.
 
-    ``distance`` (segment, year, cohort) [km/yr]; ``intensity`` (segment, powertrain,
-    carrier, cohort) [carrier unit/km]; ``energy`` (region, segment, powertrain, carrier,
-    year) [carrier unit/yr]; ``grid`` (region, year) [g CO2e/kWh]; ``per_unit`` (stage,
-    carrier, region, year) [kg CO2e/carrier unit], the run's emissions per carrier unit.
+    ``life``: a new car's years on the road (:func:`~evpath.model.activity.years_on_road`);
+    ``new_km`` (segment, year) [km/yr] and ``new_use`` (segment, powertrain, carrier,
+    year) [carrier unit/km]: a new car's distance and energy use; ``energy`` (region,
+    segment, powertrain, carrier, year) [carrier unit/yr]; ``grid`` (region, year)
+    [g CO2e/kWh].
     """
-    years = sales.year.values
     target = spec.target
 
     def factors_at(at: xr.DataArray) -> xr.DataArray:
         """Emissions per carrier unit (stage, carrier, region, year) on the grid ``at``."""
         return carrier_factors(factors, at, hydrogen_intensity(spec.hydrogen, factors, at))
-
-    life = years_on_road(sales, fleet.stock_by_cohort, distance, spec.activity.age_decline)
-    new_use = _at_sale(intensity, years)
-    new_km = _at_sale(distance, years)
-    lifetime = lifetime_per_new_car(sales, life, new_use, per_unit.sum("stage"))
 
     def from_target_on(level: float) -> dict[str, xr.DataArray]:
         """Both per-new-car metrics with the grid at ``level`` from the target year on."""
@@ -373,19 +380,16 @@ def _grid_dependence(
         }
 
     zero, full = from_target_on(0.0), from_target_on(FULL_GRID)
-    break_even = {
+    break_even: dict[Hashable, xr.DataArray] = {
         variable: grid_break_even(zero[metric], full[metric], target)
         for metric, variable in BREAK_EVEN.items()
     }
     base_grid = grid.sel(year=target.base_year, drop=True).broadcast_like(grid)
     at_base = fleet_emissions(energy, factors_at(base_grid))
-    return xr.Dataset(
-        {
-            **lifetime.data_vars,
-            **break_even,
-            "fleet_wtw_at_base_grid": at_base.sum(["segment", "powertrain", "stage"]),
-        }
-    )
+    return {
+        **break_even,
+        "fleet_wtw_at_base_grid": at_base.sum(["segment", "powertrain", "stage"]),
+    }
 
 
 # --------------------------------------------------------------------------- charging

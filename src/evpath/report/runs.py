@@ -211,16 +211,20 @@ def resolve_run_id(store: ResultsStore, text: str) -> str:
 
 def _array(rows: pd.DataFrame, dims: tuple[str, ...]) -> xr.DataArray:
     """One variable's tidy rows as a labelled array over its catalogue dims; labels keep
-    the order they were stored in, and by-cohort cells before the cohort entered (left
-    out of the tidy table) are zero."""
+    the order they were stored in (text labels as numpy strings, like a run's own), cells
+    with no row are NaN, and by-cohort cells before the cohort entered (left out of the
+    tidy table) are zero."""
     if not dims:
         return xr.DataArray(float(rows["value"].iloc[0]))
-    frame = rows[[*dims, "value"]].copy()
+    positions, labels = [], {}
     for dim in dims:
-        if dim in INTEGER_DIMS:
-            frame[dim] = frame[dim].astype("int64")
-    array = frame.set_index(list(dims))["value"].to_xarray()
-    array = array.reindex({dim: pd.unique(frame[dim]) for dim in dims})
+        column = rows[dim].astype("int64") if dim in INTEGER_DIMS else rows[dim]
+        codes, uniques = pd.factorize(column, sort=False)
+        positions.append(codes)
+        labels[dim] = np.asarray(uniques) if dim in INTEGER_DIMS else np.asarray(uniques, dtype=str)
+    values = np.full(tuple(len(labels[dim]) for dim in dims), np.nan)
+    values[tuple(positions)] = rows["value"].to_numpy(dtype=float)
+    array = xr.DataArray(values, coords=labels, dims=dims)
     if "cohort" in dims and "year" in dims:
         array = array.where(array.cohort <= array.year, 0.0)
     return array
