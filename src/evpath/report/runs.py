@@ -221,7 +221,9 @@ def _array(rows: pd.DataFrame, dims: tuple[str, ...]) -> xr.DataArray:
         column = rows[dim].astype("int64") if dim in INTEGER_DIMS else rows[dim]
         codes, uniques = pd.factorize(column, sort=False)
         positions.append(codes)
-        labels[dim] = np.asarray(uniques) if dim in INTEGER_DIMS else np.asarray(uniques, dtype=str)
+        labels[dim] = np.asarray(uniques)
+        if labels[dim].dtype.kind not in "iuf":
+            labels[dim] = labels[dim].astype(str)
     values = np.full(tuple(len(labels[dim]) for dim in dims), np.nan)
     values[tuple(positions)] = rows["value"].to_numpy(dtype=float)
     array = xr.DataArray(values, coords=labels, dims=dims)
