@@ -63,7 +63,7 @@ def test_run_prints_summary_and_writes_every_output(japan_run_folder):
     assert "New sales mix, JPN" in result.output
     assert "Stock mix, JPN" in result.output
     assert "target met" in result.output
-    with xr.open_dataset(out / "japan-2050" / "japan-2050.nc", engine="h5netcdf") as ds:
+    with xr.open_dataset(out / "japan-2050" / "japan-2050.nc", engine="netcdf4") as ds:
         assert ds["stock"].attrs["units"] == "vehicles"
     table = pd.read_parquet(out / "japan-2050" / "japan-2050.parquet")
     assert {"variable", "unit", "region", "powertrain", "year", "value"} <= set(table.columns)

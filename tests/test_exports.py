@@ -63,7 +63,7 @@ def test_parquet_csv_and_netcdf_read_back_equal(japan_2050, stored_japan, tmp_pa
     pd.testing.assert_frame_equal(read, expected, check_dtype=False, check_exact=False, rtol=1e-12)
 
     netcdf = exports.export_run(dataset, "netcdf", tmp_path / "run.nc")
-    with xr.open_dataset(netcdf, engine="h5netcdf") as back:
+    with xr.open_dataset(netcdf, engine="netcdf4") as back:
         assert back.attrs["run_id"] == stored_japan.run_id
         for name, array in japan_2050.dataset.data_vars.items():
             assert back[name].attrs["units"] == array.attrs["units"]

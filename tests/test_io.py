@@ -126,7 +126,7 @@ def test_failed_file_write_keeps_the_previous_file(tmp_path: Path):
 
 def test_netcdf_keeps_units_and_manifest(tmp_path: Path):
     path = export.to_netcdf(_dataset(), tmp_path / "r.nc", _manifest())
-    with xr.open_dataset(path, engine="h5netcdf") as back:
+    with xr.open_dataset(path, engine="netcdf4") as back:
         assert back["stock"].attrs["units"] == "vehicles"
         assert back.attrs["run_id"] == "run-1"
         xr.testing.assert_equal(back["stock"].load(), _dataset()["stock"])

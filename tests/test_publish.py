@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import duckdb
-import h5py
+import netCDF4
 import pyarrow.parquet as pq
 import pytest
 
@@ -179,8 +179,8 @@ def published_run(out: Path, store: Path) -> str | None:
     manifest = json.loads((link / f"{NAME}.manifest.json").read_text(encoding="utf-8"))
     run_id = manifest["run_id"]
     assert os.readlink(link) == f"runs/{run_id}"
-    with h5py.File(link / f"{NAME}.nc", "r") as netcdf:
-        assert netcdf.attrs["run_id"] == run_id
+    with netCDF4.Dataset(link / f"{NAME}.nc", "r") as netcdf:
+        assert netcdf.getncattr("run_id") == run_id
     assert run_id in runs
     assert pq.read_metadata(link / f"{NAME}.parquet").num_rows == runs[run_id]
     return str(run_id)

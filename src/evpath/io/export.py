@@ -161,32 +161,36 @@ def write_atomic(path: Path, write: Callable[[Path], Any]) -> Path:
 
 def netcdf_bytes(dataset: xr.Dataset, manifest: dict[str, Any]) -> bytes:
     """NetCDF-4 file, in memory, with units on every variable and the manifest as a JSON
-    attribute (``run_id``, ``scenario`` and ``evpath_version`` also as attributes).
-
-    Built in memory so that a full disk is met by Python's own write, with its error,
-    rather than inside the HDF5 library. The bytes are those of ``Dataset.to_netcdf(
-    engine="h5netcdf")``, written through xarray's h5netcdf store with HDF5's lock, so
-    that no Dask scheduler is looked up (which imports ``distributed``, about 0.5 s).
-    """
-    from xarray.backends import H5NetCDFStore
-    from xarray.backends.common import ArrayWriter
-    from xarray.backends.locks import HDF5_LOCK
-
+    attribute (``run_id``, ``scenario`` and ``evpath_version`` also as attributes)."""
     stamped = dataset.assign_attrs(
         run_id=manifest["run_id"],
         scenario=manifest["scenario_name"],
         evpath_version=manifest["evpath_version"],
         manifest=json.dumps(manifest),
     )
-    buffer = io.BytesIO()
-    store = H5NetCDFStore.open(buffer, mode="w", lock=HDF5_LOCK)
+    return dataset_bytes(stamped)
+
+
+def dataset_bytes(dataset: xr.Dataset) -> bytes:
+    """A Dataset as a NetCDF-4 file, in memory.
+
+    The bytes of ``Dataset.to_netcdf(engine="netcdf4")``: built in memory, so that a full
+    disk is met by Python's own write, with its error, rather than inside the netCDF
+    library, and written through xarray's netCDF4 store directly, so that no Dask
+    scheduler is looked up (which imports ``distributed``, about 0.5 s).
+    """
+    from xarray.backends import NetCDF4DataStore
+    from xarray.backends.common import ArrayWriter, BytesIOProxy
+
+    target = BytesIOProxy()
+    store = NetCDF4DataStore.open(target, mode="w", format="NETCDF4")
     writer = ArrayWriter()
     try:
-        stamped.dump_to_store(store, writer=writer)
+        dataset.dump_to_store(store, writer=writer)
         writer.sync()
     finally:
         store.close()
-    return buffer.getvalue()
+    return bytes(target.getbuffer())
 
 
 def parquet_bytes(table: pd.DataFrame) -> bytes:

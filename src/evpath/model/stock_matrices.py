@@ -13,7 +13,6 @@ from math import prod
 import numpy as np
 import pandas as pd
 import xarray as xr
-from scipy.linalg import solve_triangular
 
 from evpath.errors import InputError
 from evpath.model.survival import SurvivalArrays
@@ -235,6 +234,8 @@ def solve_lower(
         )
         raise InputError(msg)
     if ks * km == 1 and not zero_negative:
+        from scipy.linalg import solve_triangular  # only stock-driven runs need it
+
         x = solve_triangular(m[0, 0], b[0], lower=True, check_finite=False)[None, None]
         negative = np.where(x < -tolerance, x, 0.0)
     else:

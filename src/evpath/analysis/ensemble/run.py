@@ -22,7 +22,7 @@ from evpath.analysis.ensemble.sampling import Design, Sampler, design
 from evpath.core.dims import DRAW, POWERTRAINS
 from evpath.data.histories import HISTORIES
 from evpath.errors import InputError, StoreError
-from evpath.io.export import write_atomic
+from evpath.io.export import dataset_bytes, write_atomic
 from evpath.io.manifest import build_manifest
 from evpath.model.pipeline import Inputs
 from evpath.scenario.loader import resolve_scenario
@@ -98,7 +98,7 @@ class ChunkFolder:
         if not file.is_file():
             return None
         try:
-            with xr.open_dataset(file, engine="h5netcdf") as stored:
+            with xr.open_dataset(file, engine="netcdf4") as stored:
                 chunk = stored.load()
         except (OSError, ValueError):
             return None
@@ -107,7 +107,7 @@ class ChunkFolder:
         return chunk
 
     def save(self, index: int, chunk: xr.Dataset) -> None:
-        data = bytes(chunk.to_netcdf(engine="h5netcdf"))
+        data = dataset_bytes(chunk)
         write_atomic(self.file(index), lambda tmp: tmp.write_bytes(data))
 
 
