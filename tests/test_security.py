@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -247,15 +246,15 @@ def test_cvar_of_a_discrete_distribution():
     assert cvar(cost, p, 0.7) == pytest.approx((0.1 * 2 + 0.2 * 10) / 0.3)
 
 
-def test_bundled_example_loads_and_solves_quickly():
-    start = time.perf_counter()
+def test_bundled_example_loads_and_solves():
+    """The bundled example's scenarios as its file says, and plans for it (its time is
+    in ``benchmarks/bench_procurement.py --disruption japan-cobalt-disruption``)."""
     path = disruption_path("japan-cobalt-disruption")
     spec = load_disruptions(path)
     alliance = alliance_of(spec, path)
     assert alliance.name == "japan-cobalt"
     instance = resolve(alliance)
     result = secure(spec, instance, mip_rel_gap=1e-2)
-    assert time.perf_counter() - start < 60
     names = result.scenarios.names
     assert len(names) == 3
     assert result.scenarios.probability.sum() == pytest.approx(1.0)
