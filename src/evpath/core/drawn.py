@@ -60,7 +60,11 @@ def labelled_array(
         rows, draws = stacked
         return xr.DataArray(rows, coords={dim: list(labels), **draws}, dims=(dim, DRAW))
     arrays = xr.broadcast(*(xr.DataArray(v) for v in values))
-    return xr.concat(arrays, dim=xr.DataArray(list(labels), dims=dim))
+    first = arrays[0]
+    if any(set(a.coords) - set(a.dims) for a in arrays):  # coordinates beside the dims
+        return xr.concat(arrays, dim=xr.DataArray(list(labels), dims=dim))
+    layers = np.stack([a.transpose(*first.dims).values for a in arrays])
+    return xr.DataArray(layers, coords={dim: list(labels), **first.coords}, dims=(dim, *first.dims))
 
 
 def _draw_rows(
