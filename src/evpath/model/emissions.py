@@ -47,18 +47,26 @@ def carrier_factors(
     Gasoline and diesel: combustion (tank-to-wheel) and supply (well-to-tank) per L;
     electricity: grid intensity per kWh drawn; hydrogen: supply per kg.
     """
-    rows = []
+    grid, hydrogen = xr.broadcast(grid, hydrogen)
+    per_kwh = grid.values / 1000.0
+    per_kg = hydrogen.transpose(*grid.dims).values
+    none = np.zeros_like(per_kwh)
+    ttw, wtt = [], []
     for carrier in CARRIERS:
         if carrier in factors.tank_to_wheel:
-            ttw = xr.full_like(grid, factors.tank_to_wheel[carrier])
-            wtt = xr.full_like(grid, factors.well_to_tank[carrier])
+            ttw.append(np.full_like(per_kwh, factors.tank_to_wheel[carrier]))
+            wtt.append(np.full_like(per_kwh, factors.well_to_tank[carrier]))
         elif carrier == "electricity":
-            ttw, wtt = xr.zeros_like(grid), grid / 1000.0
+            ttw.append(none)
+            wtt.append(per_kwh)
         else:
-            ttw, wtt = xr.zeros_like(grid), hydrogen
-        rows.append(xr.concat([ttw, wtt], dim=xr.DataArray(list(STAGES), dims="stage")))
-    result = xr.concat(rows, dim=xr.DataArray(list(CARRIERS), dims="carrier"))
-    return result.transpose("stage", "carrier", ...)
+            ttw.append(none)
+            wtt.append(per_kg)
+    return xr.DataArray(
+        np.stack([np.stack(ttw), np.stack(wtt)]),
+        coords={"stage": list(STAGES), "carrier": list(CARRIERS), **grid.coords},
+        dims=("stage", "carrier", *grid.dims),
+    )
 
 
 def fleet_emissions(energy: xr.DataArray, per_unit: xr.DataArray) -> xr.DataArray:
