@@ -16,7 +16,7 @@ from evpath.cli.security import register
 from evpath.errors import ProcurementError, ScenarioError
 from evpath.procurement import load_alliance, resolve
 from evpath.procurement.disruptions import alliance_of, disruption_path, load_disruptions
-from evpath.procurement.security import cvar, secure
+from evpath.procurement.security import POOLED, cvar, resolve_scenarios, secure, solve_security
 
 USD_PER_KG = 1000.0
 
@@ -247,24 +247,34 @@ def test_cvar_of_a_discrete_distribution():
 
 
 def test_bundled_example_loads_and_solves():
-    """The bundled example's scenarios as its file says, and plans for it (its time is
-    in ``benchmarks/bench_procurement.py --disruption japan-cobalt-disruption``)."""
+    """The bundled example's scenarios as its file says, and the alliance's pooled plan
+    for them (members alone, and the whole ``secure`` with its time, are in
+    ``benchmarks/bench_procurement.py --disruption japan-cobalt-disruption``; pooling
+    never costs more is tested above)."""
     path = disruption_path("japan-cobalt-disruption")
     spec = load_disruptions(path)
     alliance = alliance_of(spec, path)
     assert alliance.name == "japan-cobalt"
     instance = resolve(alliance)
-    result = secure(spec, instance, mip_rel_gap=1e-2)
-    names = result.scenarios.names
+    scenarios = resolve_scenarios(spec, instance)
+    names = scenarios.names
     assert len(names) == 3
-    assert result.scenarios.probability.sum() == pytest.approx(1.0)
+    assert scenarios.probability.sum() == pytest.approx(1.0)
     ban = names.index("DRC export ban 2030-2031")
     congo = instance.countries.index("Congo (Kinshasa)")
     years = np.arange(2025, 2041)
     banned = (years >= 2030) & (years <= 2031)
-    assert result.scenarios.available[ban, congo, banned] == pytest.approx(0.0)
-    assert result.scenarios.available[ban, congo, ~banned] == pytest.approx(1.0)
-    assert result.pooled.objective <= sum(p.objective for p in result.alone)
+    assert scenarios.available[ban, congo, banned] == pytest.approx(0.0)
+    assert scenarios.available[ban, congo, ~banned] == pytest.approx(1.0)
+    risk = spec.risk
+    everyone = tuple(range(len(instance.members)))
+    pooled = solve_security(
+        instance, scenarios, everyone, POOLED, risk.lambda_, risk.alpha,
+        risk.max_expected_shortfall, mip_rel_gap=1e-2,
+    )  # fmt: skip
+    assert pooled.mip_gap <= 1e-2
+    assert np.isfinite(pooled.objective)
+    assert 0.0 <= pooled.expected_shortfall < instance.demand.sum()
 
 
 def test_bundled_alliances_do_not_include_disruption_files():
