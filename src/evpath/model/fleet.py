@@ -9,6 +9,7 @@ import numpy as np
 import xarray as xr
 from scipy.special import gamma
 
+from evpath.core.alignment import exactly_aligned
 from evpath.core.dims import DRAW, POWERTRAINS
 from evpath.core.drawn import Value, is_drawn, labelled_array, path_array
 from evpath.core.paths import survival_table
@@ -157,6 +158,7 @@ class FleetResult:
         return [str(s) for s in self.stock.segment.values]
 
 
+@exactly_aligned
 def fleet_stock(scenario: Scenario, sales: xr.DataArray) -> FleetResult:
     """Stock, outflow, stock by cohort and average age of the fleet, per segment.
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
+from evpath.core.alignment import exactly_aligned
 from evpath.core.dims import ELECTRIFIED
 from evpath.core.variables import annotate
 from evpath.data.histories import HISTORIES
@@ -66,6 +67,7 @@ class Inputs:
         return tuple(dict.fromkeys(names))
 
 
+@exactly_aligned
 def run_pipeline(
     scenario: Scenario,
     inputs: Inputs,
@@ -83,7 +85,8 @@ def run_pipeline(
     powertrain, year) [vehicles/yr] replaces the sales stage: a makers' scope runs each
     market's model on the makers' cars only (see :mod:`evpath.model.scope`), with
     distances calibrated on the whole market's fleet, ``calibration_stock`` (stock by
-    cohort).
+    cohort). Arrays whose labels differ are never combined silently
+    (:func:`~evpath.core.alignment.exactly_aligned`).
 
     Returns
     -------

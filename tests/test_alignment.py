@@ -1,0 +1,38 @@
+"""Model arithmetic refuses arrays whose labels differ, on the main thread only."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from evpath.core.alignment import exactly_aligned
+
+
+def _years(first: int) -> xr.DataArray:
+    return xr.DataArray(np.ones(3), coords={"year": np.arange(first, first + 3)})
+
+
+@exactly_aligned
+def _add(a: xr.DataArray, b: xr.DataArray) -> xr.DataArray:
+    return a + b
+
+
+def test_arrays_with_other_labels_are_refused_not_cut_to_the_shared_ones():
+    with pytest.raises(ValueError, match="exact"):
+        _add(_years(2020), _years(2021))
+    assert (_add(_years(2020), _years(2020)) == 2.0).all()
+    # outside, xarray's own default is back: the shared labels only
+    assert list((_years(2020) + _years(2021)).year.values) == [2021, 2022]
+
+
+def test_other_threads_keep_xarrays_default():
+    seen: list[list[int]] = []
+    thread = threading.Thread(
+        target=lambda: seen.append(list(_add(_years(2020), _years(2021)).year.values))
+    )
+    thread.start()
+    thread.join()
+    assert seen == [[2021, 2022]]
