@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -50,6 +51,8 @@ from evpath.procurement.solve import combine
 SIZES = ((3, 5, 5), (5, 10, 10), (5, 20, 16), (10, 20, 20), (10, 30, 30))
 PROCURE_GAP = 1e-4
 """Relative MIP gap of ``procure`` and ``evpath procure`` by default [fraction]."""
+
+T = TypeVar("T")
 
 
 def random_instance(members: int, suppliers: int, years: int, seed: int = 0) -> Instance:
@@ -138,11 +141,22 @@ def main() -> None:
         )
 
 
+def clocked(call: Callable[[], T]) -> tuple[T, float, float]:
+    """``call()`` with its wall-clock and CPU time (all threads) [s]."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = call()
+    return result, time.perf_counter() - wall, time.process_time() - cpu
+
+
 def timed(instance: Instance, **options: Any) -> tuple[ProcurementResult, float, float]:
     """``procure(instance, **options)`` with its wall-clock and CPU time [s]."""
-    wall, cpu = time.perf_counter(), time.process_time()
-    result = procure(instance, **options)
-    return result, time.perf_counter() - wall, time.process_time() - cpu
+    return clocked(lambda: procure(instance, **options))
+
+
+def header(*columns: str) -> None:
+    """The head of a markdown table."""
+    print("| " + " | ".join(columns) + " |")
+    print("|" + "---|" * len(columns))
 
 
 def sampled_split(
@@ -150,11 +164,10 @@ def sampled_split(
 ) -> None:
     """Time ``procure`` with a sampled Shapley split; print one markdown row a run."""
     m, s, y = (int(n) for n in size.split("x"))
-    print(
-        "| members × suppliers × years | split | procure, wall [s] | procure, CPU [s] "
-        "| saving | largest standard error of a share |"
-    )
-    print("|---|---|---|---|---|---|")
+    header(
+        "members × suppliers × years", "split", "procure, wall [s]", "procure, CPU [s]",
+        "saving", "largest standard error of a share",
+    )  # fmt: skip
     for _ in range(repeat):
         result, wall, cpu = timed(
             random_instance(m, s, y),
@@ -178,11 +191,10 @@ def exact_split(name: str, gap: float, repeat: int) -> None:
     start = time.perf_counter()
     instance = resolve(load_alliance(name))
     resolving = time.perf_counter() - start
-    print(
-        "| alliance | split | resolve demand [s] | procure, wall [s] | procure, CPU [s] "
-        "| saving | largest gap |"
-    )
-    print("|---|---|---|---|---|---|---|")
+    header(
+        "alliance", "split", "resolve demand [s]", "procure, wall [s]", "procure, CPU [s]",
+        "saving", "largest gap",
+    )  # fmt: skip
     for _ in range(repeat):
         result, wall, cpu = timed(instance, shapley="exact", mip_rel_gap=gap)
         print(
@@ -199,15 +211,12 @@ def security(name: str, gap: float, repeat: int) -> None:
     start = time.perf_counter()
     instance = resolve(alliance_of(spec, path))
     resolving = time.perf_counter() - start
-    print(
-        "| disruptions | resolve demand [s] | secure, wall [s] | secure, CPU [s] "
-        "| expected cost saved | largest gap |"
-    )
-    print("|---|---|---|---|---|---|")
+    header(
+        "disruptions", "resolve demand [s]", "secure, wall [s]", "secure, CPU [s]",
+        "expected cost saved", "largest gap",
+    )  # fmt: skip
     for _ in range(repeat):
-        wall, cpu = time.perf_counter(), time.process_time()
-        result = secure(spec, instance, mip_rel_gap=gap)
-        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        result, wall, cpu = clocked(lambda: secure(spec, instance, mip_rel_gap=gap))
         print(
             f"| {name} | {resolving:.1f} | {wall:.1f} | {cpu:.1f} | "
             f"{result.saving / 1e6:,.1f} MUSD | {result.mip_gap:.1e} |",
