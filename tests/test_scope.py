@@ -20,6 +20,7 @@ from evpath.results import ScopeResults
 from evpath.scenario.scope import bundled_scopes, load_scope
 
 runner = CliRunner()
+one_worker = pytest.mark.xdist_group("makers-scope")  # one worker runs the makers' scope once
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +47,7 @@ def test_each_makers_markets_add_up_to_its_worldwide_total_in_every_data_year():
     assert set(toyota_2010["basis"]) == {"allocated"}
 
 
+@one_worker
 def test_maker_rows_add_up_to_the_makers_cars_in_every_market(makers):
     ds = makers.dataset
     by_maker = ds["maker_sales"].sum("maker")
@@ -55,6 +57,7 @@ def test_maker_rows_add_up_to_the_makers_cars_in_every_market(makers):
     assert float(ds["maker_sales"].min()) >= 0.0
 
 
+@one_worker
 def test_the_makers_stock_balances(makers):
     ds = makers.dataset
     stock = ds["stock"].sum("segment")
@@ -63,6 +66,7 @@ def test_the_makers_stock_balances(makers):
     assert np.allclose(change, flows, atol=1e-6 * float(stock.max()))
 
 
+@one_worker
 def test_the_japan_market_is_the_domestic_run_at_the_makers_share(makers, japan_2050):
     japan = makers.dataset.sel(region="JPN")
     domestic = japan_2050.dataset.sel(region="JPN", year=slice(2010, 2050))
@@ -77,6 +81,7 @@ def test_the_japan_market_is_the_domestic_run_at_the_makers_share(makers, japan_
     )
 
 
+@one_worker
 def test_the_scope_is_the_markets_weighted_by_the_makers_new_cars(makers):
     ds = makers.dataset
     cars = ds["sales"].sum(["segment", "powertrain"])
@@ -94,11 +99,13 @@ def test_the_scope_is_the_markets_weighted_by_the_makers_new_cars(makers):
         assert row["needed_alone"] == pytest.approx((goal - others) / row["weight"])
 
 
+@one_worker
 def test_every_scope_variable_is_catalogued(makers):
     assert set(SCOPE_VARIABLES) <= set(makers.dataset.data_vars)
     assert not makers.tidy["value"].isna().all()
 
 
+@one_worker
 def test_the_verdicts_cover_every_market(makers):
     verdict = makers.target_verdict()
     assert list(verdict.index) == [*makers.markets, ALL_MARKETS]
@@ -187,6 +194,7 @@ def test_a_scope_run_reads_back_from_the_store(tmp_path):
     assert "Greenhouse gases per car against the target" in page.read_text(encoding="utf-8")
 
 
+@one_worker
 def test_alliance_members_buy_for_their_own_maker_rows(makers):
     from evpath.procurement import load_alliance
     from evpath.procurement.instance import resolve
