@@ -37,7 +37,7 @@ WORKING_COPIES = 6.5
 """Cohort-sized arrays alive at once while a chunk runs, per member [count]: measured
 from peak memory, about 2.6 for japan-2050-uncertain (its chunks run in three groups,
 one per grid alternative) and 5.9 for world-current-trends on 20 IEA countries (every
-member in one group; batteries and metals by chemistry), with a margin."""
+member in one group), with a margin."""
 RESULT_FRACTION = 0.3
 """Cells of the kept results per cell of a cohort array (22,000 vs 87,000 for japan-2050)."""
 MAX_CHUNK = 2000
