@@ -50,17 +50,17 @@ def carrier_factors(
     grid, hydrogen = xr.broadcast(grid, hydrogen)
     per_kwh = grid.values / 1000.0
     per_kg = hydrogen.transpose(*grid.dims).values
-    none = np.zeros_like(per_kwh)
+    zero = np.zeros_like(per_kwh)
     ttw, wtt = [], []
     for carrier in CARRIERS:
         if carrier in factors.tank_to_wheel:
             ttw.append(np.full_like(per_kwh, factors.tank_to_wheel[carrier]))
             wtt.append(np.full_like(per_kwh, factors.well_to_tank[carrier]))
         elif carrier == "electricity":
-            ttw.append(none)
+            ttw.append(zero)
             wtt.append(per_kwh)
         else:
-            ttw.append(none)
+            ttw.append(zero)
             wtt.append(per_kg)
     return xr.DataArray(
         np.stack([np.stack(ttw), np.stack(wtt)]),

@@ -254,6 +254,8 @@ def use_phase_stage(
     )
     fleet_km = vehicle_km(by_cohort, distance)
     new_car_km = _at_sale(distance, years)
+    new_car_use = _at_sale(intensity, years)
+    wtw_per_unit = per_unit.sum("stage")
     cycle_spec = spec.vehicle_cycle
     per_car = manufacturing_per_car(cycle_spec, factors, battery_grid, pack)
     scrapped = end_of_life_per_car(cycle_spec, factors, fleet.segments)
@@ -273,7 +275,7 @@ def use_phase_stage(
         wtw=wtw,
         vehicle_cycle=cycle,
         new_car_km=new_car_km,
-        new_car_wtw_per_km=xr.dot(_at_sale(intensity, years), per_unit.sum("stage"), dim="carrier"),
+        new_car_wtw_per_km=xr.dot(new_car_use, wtw_per_unit, dim="carrier"),
         new_car_cycle={
             "manufacturing": _at_sale(per_car / life, years),
             "maintenance": new_car_km * serviced,
@@ -291,20 +293,24 @@ def use_phase_stage(
         for carrier in energy.carrier.values
     }
     life_on_road = years_on_road(sales, by_cohort, distance, spec.activity.age_decline)
-    new_use = _at_sale(intensity, years)
-    lifetime = lifetime_per_new_car(sales, life_on_road, new_use, per_unit.sum("stage"))
+    lifetime = lifetime_per_new_car(sales, life_on_road, new_car_use, wtw_per_unit)
     target = spec.target
-    lifetime_side: dict[Hashable, xr.DataArray] = {**lifetime.data_vars}
-    if not target_only:
-        lifetime_side = {
+    decomposition = (
+        {}
+        if target_only
+        else {
             "emission_change_factors": lmdi(
                 fleet_km, energy_mj.sum("carrier"), wtw, target.base_year, target.year
-            ),
-            **lifetime_side,
-            **_grid_dependence(
-                spec, factors, sales, life_on_road, new_car_km, new_use, energy, grid_by_region
-            ),
+            )
         }
+    )
+    grid_side = (
+        {}
+        if target_only
+        else _grid_dependence(
+            spec, factors, sales, life_on_road, new_car_km, new_car_use, energy, grid_by_region
+        )
+    )
     return xr.Dataset(
         {
             "vehicle_km": fleet_km,
@@ -324,7 +330,9 @@ def use_phase_stage(
             "emission_reduction": reduction(
                 {**metrics.data_vars, **lifetime.data_vars}[target.metric], target.base_year
             ),
-            **lifetime_side,
+            **decomposition,
+            **lifetime.data_vars,
+            **grid_side,
         }
     )
 
