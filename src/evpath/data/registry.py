@@ -11,6 +11,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict
 
+from evpath.core.yaml_loader import SafeLoader
 from evpath.errors import DataError
 
 
@@ -38,7 +39,7 @@ def _package_dir() -> Path:
 def datasets() -> dict[str, DatasetInfo]:
     """All bundled datasets by name, in the order of ``datasets.yaml``."""
     text = (_package_dir() / "datasets.yaml").read_text(encoding="utf-8")
-    raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml: 10x
+    raw = yaml.load(text, Loader=SafeLoader)
     return {name: DatasetInfo(name=name, **record) for name, record in raw.items()}
 
 

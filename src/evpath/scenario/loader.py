@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticSerializationError
 
+from evpath.core.yaml_loader import SafeLoader
 from evpath.errors import InputError, ScenarioError
 from evpath.scenario.base import REPLACED_WHOLE
 from evpath.scenario.schema import Scenario
@@ -277,10 +278,6 @@ class _Refused(Exception):
     """A YAML document beyond evpath's limits (nesting, size) or with a repeated key."""
 
 
-_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-"""libyaml's parser where PyYAML has it (about ten times faster), PyYAML's otherwise."""
-
-
 def _check_limits(text: str) -> None:
     """Refuse YAML beyond evpath's limits, from the parser's events before anything is
     built: nesting deeper than ``MAX_NESTING``, more than ``MAX_NODES`` values (an alias
@@ -303,7 +300,7 @@ def _check_limits(text: str) -> None:
             )
             raise _Refused(msg)
 
-    for event in yaml.parse(text, Loader=_BaseLoader):
+    for event in yaml.parse(text, Loader=SafeLoader):
         if isinstance(event, yaml.AliasEvent):
             if event.anchor not in complete:
                 msg = (
@@ -338,7 +335,7 @@ def _line(mark: Any) -> int | str:
     return "?" if mark is None else mark.line + 1
 
 
-class _LimitedLoader(_BaseLoader):
+class _LimitedLoader(SafeLoader):
     """PyYAML's safe loader (on libyaml where available) that refuses a key repeated
     within a mapping; :func:`_check_limits` runs first."""
 
