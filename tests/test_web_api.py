@@ -239,10 +239,13 @@ def test_runs_beyond_the_slots_are_429_and_slow_runs_504(store):
             busy_app.state.slots.give_back()
         assert response.status_code == 429
         assert response.headers["retry-after"]
-    with client_of(create_app(store, run_timeout=0.001)) as hurried:
+    hurried_app = create_app(store, max_runs=1, run_timeout=0.001)
+    with client_of(hurried_app) as hurried:
         response = hurried.post("/api/runs", json={"scenario": "japan-2050"})
         assert response.status_code == 504
         assert "longer than 0.001 s" in response.json()["message"]
+    # the server's shutdown waited for the abandoned run: its slot is free again
+    assert hurried_app.state.slots.take()
 
 
 def test_an_unexpected_error_is_one_json_line_without_traceback(store, monkeypatch):

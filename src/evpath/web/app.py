@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping, Sequence
+from contextlib import asynccontextmanager
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -116,7 +117,14 @@ def create_app(
         raise InputError(msg)
     book = RunBook(Path(store))
     slots = RunSlots(max_runs, run_timeout)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await run_in_threadpool(slots.close)  # runs still computing end before the server
+
     app = FastAPI(
+        lifespan=lifespan,
         title="evpath dashboard",
         version=package_version(),
         description="Runs of evpath: list, summarise, compare, and run a bundled scenario "

@@ -129,6 +129,11 @@ class RunSlots:
         self._free = threading.Semaphore(size)
         self._pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="evpath-run")
 
+    def close(self) -> None:
+        """Wait for the runs still computing, those abandoned after the timeout included,
+        and stop the run threads."""
+        self._pool.shutdown(wait=True)
+
     def take(self) -> bool:
         """Take a slot if one is free (give it back with :meth:`give_back`)."""
         return self._free.acquire(blocking=False)
