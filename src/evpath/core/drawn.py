@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from evpath.core.contraction import dot
 from evpath.core.dims import DRAW
 from evpath.core.paths import interpolate_path
 
@@ -43,7 +44,7 @@ def path_array(
             return xr.DataArray(weights @ rows, coords={**coords, **draws}, dims=(dim, DRAW))
         labelled = xr.DataArray(weights, coords=coords, dims=(dim, "knot"))
         knotted = xr.concat(xr.broadcast(*(xr.DataArray(v) for v in points)), dim="knot")
-        return xr.dot(labelled, knotted, dim="knot")
+        return dot(labelled, knotted, dim="knot")
     if is_drawn(value):
         return xr.DataArray(value).expand_dims(coords)
     return xr.DataArray(np.full(len(at), float(value)), coords=coords)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from evpath.core.contraction import dot
 from evpath.core.drawn import labelled_array
 from evpath.scenario.emissions import Activity
 
@@ -51,7 +52,7 @@ def vehicle_km(stock_by_cohort: xr.DataArray, distance: xr.DataArray) -> xr.Data
     """Vehicle-km of the fleet (region, segment, powertrain, year) [km/yr]: Σ over cohorts
     of stock × distance per car. The stock at the end of the year stands for the year's
     fleet."""
-    return xr.dot(stock_by_cohort, distance, dim="cohort")
+    return dot(stock_by_cohort, distance, dim="cohort")
 
 
 SERVICE = "service_year"

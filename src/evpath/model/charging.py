@@ -7,6 +7,7 @@ from collections.abc import Mapping
 import numpy as np
 import xarray as xr
 
+from evpath.core.contraction import dot
 from evpath.core.dims import CHARGER_TYPES, STANDARDS, ChargerType, Standard
 from evpath.core.drawn import Value, labelled_array, path_array
 from evpath.errors import ScenarioError
@@ -183,7 +184,7 @@ def charging(
     vehicle_mix = shares_by_year(spec.vehicle_standards, ev_stock_by_cohort.cohort.values).rename(
         year="cohort", standard="vehicle"
     )
-    fleet = xr.dot(ev_stock_by_cohort, vehicle_mix, dim="cohort")
+    fleet = dot(ev_stock_by_cohort, vehicle_mix, dim="cohort")
     fleet_share = (fleet / fleet.sum("vehicle")).fillna(0.0)
     access = (compatibility * charger_share).sum("standard")
     has_chargers = fast_stock.sum("standard") > 0

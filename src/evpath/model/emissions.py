@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from evpath.core.contraction import dot
 from evpath.core.dims import CARRIERS, POWERTRAINS
 from evpath.core.drawn import labelled_array, path_array
 from evpath.data.factors import EmissionFactors
@@ -71,7 +72,7 @@ def carrier_factors(
 
 def fleet_emissions(energy: xr.DataArray, per_unit: xr.DataArray) -> xr.DataArray:
     """Use-phase emissions (region, segment, powertrain, stage, year) [kg CO2e/yr]."""
-    return xr.dot(energy, per_unit, dim="carrier").transpose(
+    return dot(energy, per_unit, dim="carrier").transpose(
         "region", "segment", "powertrain", "stage", "year", ...
     )
 
@@ -168,4 +169,4 @@ def amortised_vehicle_cycle(
 ) -> xr.DataArray:
     """Vehicle-cycle emissions spread over the fleet (region, segment, powertrain, year)
     [kg CO2e/yr]: Σ_c stock(t, c) · M_c / L_c."""
-    return xr.dot(stock_by_cohort, per_car / years_in_fleet, dim="cohort")
+    return dot(stock_by_cohort, per_car / years_in_fleet, dim="cohort")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from evpath.core.contraction import dot
 from evpath.core.dims import CARRIERS, POWERTRAINS
 from evpath.core.drawn import labelled_array, path_array
 from evpath.scenario.emissions import Energy
@@ -87,5 +88,5 @@ def energy_by_carrier(
     Σ over cohorts of stock × distance per car × energy per km of the cohort (the stock
     at the end of the year stands for the year's fleet).
     """
-    energy = xr.dot(stock_by_cohort, distance, intensity, dim="cohort")
+    energy = dot(stock_by_cohort, distance, intensity, dim="cohort")
     return energy.transpose("region", "segment", "powertrain", "carrier", "year", ...)

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from evpath.core.contraction import dot
 from evpath.core.tolerances import FULL_SHARE_TOLERANCE, TARGET_TOLERANCE
 from evpath.model.activity import SERVICE
 from evpath.scenario.emissions import Target
@@ -113,7 +114,7 @@ def lifetime_per_new_car(
     at_year = per_unit.isel(year=life["year"] - first).drop_vars("year")
     weight = life["survival"] * life["distance"]
     use = new_car_use.rename(year="cohort")
-    per_car = xr.dot(weight, use, at_year, dim=["carrier", SERVICE]).rename(cohort="year")
+    per_car = dot(weight, use, at_year, dim=["carrier", SERVICE]).rename(cohort="year")
     years_on = life["survival"].sum(SERVICE).rename(cohort="year")
     every = ("segment", "powertrain")
     cars = sales.sum(every)
@@ -139,7 +140,7 @@ def at_sale_per_new_car(
     year) [carrier unit/km]; ``per_unit`` (carrier, region, year) [kg CO2e/carrier unit].
     """
     every = ("segment", "powertrain")
-    per_km = xr.dot(new_car_use, per_unit, dim="carrier")
+    per_km = dot(new_car_use, per_unit, dim="carrier")
     return (sales * new_car_km * per_km).sum(every) / sales.sum(every)
 
 

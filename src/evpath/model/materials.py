@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from evpath.core.contraction import dot
 from evpath.core.dims import METALS
 from evpath.core.drawn import labelled_array, path_array
 from evpath.data.usgs import AGGREGATES
@@ -57,17 +58,17 @@ def material_flows(
     mix : DataArray (powertrain, chemistry, cohort) [fraction]
     intensity : DataArray (chemistry, metal) [kg/kWh]
     """
-    per_kwh = xr.dot(mix, intensity, dim="chemistry") / 1000.0  # t/kWh
+    per_kwh = dot(mix, intensity, dim="chemistry") / 1000.0  # t/kWh
     years = sales.year.values
     per_car = pack * per_kwh  # t/vehicle
     at_sale = per_car.sel(cohort=xr.DataArray(years, dims="year")).drop_vars("cohort")
     groups = ("segment", "powertrain")
     put = (sales * at_sale).sum(groups)
-    in_fleet = xr.dot(stock_by_cohort, per_car, dim=(*groups, "cohort"))
-    retired_by_segment = xr.dot(outflow_by_cohort, per_car, dim=("powertrain", "cohort"))
+    in_fleet = dot(stock_by_cohort, per_car, dim=(*groups, "cohort"))
+    retired_by_segment = dot(outflow_by_cohort, per_car, dim=("powertrain", "cohort"))
     retired = retired_by_segment.sum("segment")
     export = export_shares(spec, [str(s) for s in outflow_by_cohort.segment.values], years)
-    exported = xr.dot(retired_by_segment, export, dim="segment")
+    exported = dot(retired_by_segment, export, dim="segment")
     domestic = retired - exported
     lag = spec.second_life_years
     to_recycling = domestic.shift(year=lag, fill_value=0.0) if lag else domestic
@@ -104,9 +105,9 @@ def retired_capacity(
     age = (outflow_by_cohort.year - outflow_by_cohort.cohort + age_offset).clip(min=0.0)
     leaving = outflow_by_cohort * pack  # kWh/yr by segment, powertrain and cohort
     left = leaving * (1.0 - fade) ** age
-    retired = xr.dot(leaving.sum("segment"), mix, dim=("powertrain", "cohort")) / 1e6
-    remaining = xr.dot(left.sum("segment"), mix, dim=("powertrain", "cohort")) / 1e6
-    exported = xr.dot(leaving.sum(("powertrain", "cohort")), export, dim="segment") / 1e6
+    retired = dot(leaving.sum("segment"), mix, dim=("powertrain", "cohort")) / 1e6
+    remaining = dot(left.sum("segment"), mix, dim=("powertrain", "cohort")) / 1e6
+    exported = dot(leaving.sum(("powertrain", "cohort")), export, dim="segment") / 1e6
     return xr.Dataset(
         {
             "battery_retired": retired.transpose("region", "chemistry", "year", ...),

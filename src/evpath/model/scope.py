@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from evpath.core.contraction import dot
 from evpath.core.dims import ELECTRIFIED, POWERTRAINS
 from evpath.core.paths import interpolate_path
 from evpath.core.tolerances import TARGET_TOLERANCE
@@ -242,7 +243,7 @@ def maker_metal(maker_cars: xr.DataArray, metal: xr.DataArray) -> xr.DataArray:
     """
     cars = maker_cars.sum("powertrain")
     split = (cars / cars.sum("maker")).fillna(0.0)
-    return xr.dot(split, metal, dim="region").transpose("maker", "metal", "year")
+    return dot(split, metal, dim="region").transpose("maker", "metal", "year")
 
 
 def combine_markets(parts: Mapping[str, xr.Dataset]) -> xr.Dataset:

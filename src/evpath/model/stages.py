@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from evpath.core.contraction import dot
 from evpath.core.dims import LITHIUM_FREE, METALS, PLUG_IN
 from evpath.data import batteries as battery_data
 from evpath.data import connectors, grid, iea, usgs
@@ -126,7 +127,7 @@ def battery_stage(
     pack = pack_sizes(spec, fleet)
     mix = chemistry_mix(spec.packs, fleet.stock_by_cohort.cohort.values)
     demand = (sales * _at_sale(pack, years)) / 1e6
-    by_chemistry = xr.dot(demand, _at_sale(mix, years), dim=["segment", "powertrain"])
+    by_chemistry = dot(demand, _at_sale(mix, years), dim=["segment", "powertrain"])
     lithium_ion = by_chemistry.drop_sel(chemistry=list(LITHIUM_FREE)).sum("chemistry")
     own = lithium_ion.sum("region")
     cumulative = cumulative_world_demand(data.world_demand, spec.price, years, own)
@@ -275,7 +276,7 @@ def use_phase_stage(
         wtw=wtw,
         vehicle_cycle=cycle,
         new_car_km=new_car_km,
-        new_car_wtw_per_km=xr.dot(new_car_use, wtw_per_unit, dim="carrier"),
+        new_car_wtw_per_km=dot(new_car_use, wtw_per_unit, dim="carrier"),
         new_car_cycle={
             "manufacturing": _at_sale(per_car / life, years),
             "maintenance": new_car_km * serviced,

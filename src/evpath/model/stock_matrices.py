@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from evpath.core.contraction import dot
 from evpath.errors import InputError
 from evpath.model.survival import SurvivalArrays
 
@@ -184,7 +185,7 @@ def effective_survival(
         coords=dict(survival.coords),
     )
     w = shares.rename(year="cohort") if "year" in shares.dims else shares
-    eff = xr.dot(s, w.drop_vars("cohort", errors="ignore"), dim=type_dim)
+    eff = dot(s, w.drop_vars("cohort", errors="ignore"), dim=type_dim)
     rest = [str(d) for d in eff.dims if d not in ("year", "cohort")]
     eff = eff.transpose(*rest, "year", "cohort")
     return (
