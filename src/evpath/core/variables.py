@@ -59,7 +59,7 @@ def annotate(dataset: xr.Dataset) -> xr.Dataset:
         holding ±inf, or NaN where the catalogue says it is never missing.
     """
     known = catalogue()
-    annotated = {}
+    annotated = dataset.copy(deep=False)  # new attrs, the same values
     for name, array in dataset.data_vars.items():
         entry = known.get(str(name))
         if entry is None:
@@ -74,8 +74,8 @@ def annotate(dataset: xr.Dataset) -> xr.Dataset:
             )
             raise InvariantError(msg)
         _check_finite(array, entry)
-        annotated[name] = array.assign_attrs(units=entry.unit, long_name=entry.description)
-    return dataset.assign(annotated)
+        annotated[name].attrs.update(units=entry.unit, long_name=entry.description)
+    return annotated
 
 
 def _check_finite(array: xr.DataArray, entry: Variable) -> None:

@@ -78,8 +78,9 @@ class BatteryData:
     price_anchors : DataFrame
         BNEF global average pack prices (year, value [USD/kWh]).
     intensity : DataArray (chemistry, metal) [kg/kWh]
-    production : DataFrame
-        USGS mine production (metal, country, tonnes [t/yr]).
+    supply : DataFrame
+        Per metal: world mine production [t/yr] and its concentration, from USGS
+        (:func:`~evpath.model.materials.supply_indicators`).
     """
 
     DATASETS: ClassVar[tuple[str, ...]] = (
@@ -93,7 +94,7 @@ class BatteryData:
     world_demand: pd.Series
     price_anchors: pd.DataFrame
     intensity: xr.DataArray
-    production: pd.DataFrame
+    supply: pd.DataFrame
 
     @classmethod
     def load(cls) -> BatteryData:
@@ -101,7 +102,7 @@ class BatteryData:
             world_demand=iea.world_battery_demand(),
             price_anchors=battery_data.price_anchors(),
             intensity=battery_data.material_intensity(),
-            production=usgs.mine_production(),
+            supply=supply_indicators(usgs.mine_production()),
         )
 
 
@@ -143,8 +144,7 @@ def battery_stage(
         spec=spec.recycling,
     )
     checks.check_material_balance(metals)
-    supply = supply_indicators(data.production)
-    by_metal = supply.reindex(list(METALS))  # NaN for metals without production data
+    by_metal = data.supply.reindex(list(METALS))  # NaN for metals without production data
     retired = retired_capacity(
         fleet.outflow_by_cohort,
         pack,
@@ -168,7 +168,7 @@ def battery_stage(
             ),
             **retired.data_vars,
             "share_of_world_mine_production": share_of_world_production(
-                metals["metal_primary_demand"], supply
+                metals["metal_primary_demand"], data.supply
             ),
             "supply_hhi": xr.DataArray(by_metal["hhi"].to_numpy(), coords={"metal": list(METALS)}),
             "largest_producer_share": xr.DataArray(
