@@ -137,9 +137,13 @@ def test_a_target_is_read_from_the_scenario(write_scenario):
         (
             {"targets": {"fast": {2020: 30_000}}},
             (
-                "charging.targets.fast[2020]: a year within the history (to 2024); allowed: "
-                "target years after 2024"
+                "charging.targets.fast[2020]: got 2020; allowed: a target year after "
+                "years.history_end (2024)"
             ),
+        ),
+        (
+            {"targets": {"fast": {2100: 30_000}}},
+            "charging.targets.fast[2100]: got 2100; allowed: a target year after",
         ),
         (
             {"targets": {"fast": {2030: -5}}},

@@ -30,7 +30,7 @@ from evpath.core.variables import catalogue
 from evpath.errors import EvpathError
 from evpath.procurement.instance import resolve
 from evpath.procurement.schema import bundled_alliances, load_alliance
-from evpath.scenario.loader import bundled_scenarios
+from evpath.scenario.loader import bundled_scenarios, format_field_path
 
 runner = CliRunner()
 counter = itertools.count()
@@ -218,6 +218,52 @@ def test_what_validate_accepts_runs_to_finite_results(
         except EvpathError as exc:  # validate accepted what the run rejects
             pytest.fail(f"{path_to} = {value!r} passed validate, run said: {exc}")
         _assert_finite(results.dataset)
+
+
+YEAR_PATHS = [
+    path
+    for path, value in _walk(BASE_SCENARIO)
+    if isinstance(value, dict) and value and all(isinstance(k, int) for k in value)
+]
+"""Paths of the scenario given by year ({year: value}): lifetimes, packs, grid, hydrogen,
+vehicle cycle, charging targets and standards."""
+
+
+def _related(path: str, field: str) -> bool:
+    """Whether the field paths ``path`` and ``field`` are the same or one lies inside the
+    other."""
+    inside = path.startswith((f"{field}.", f"{field}[")) or field.startswith(
+        (f"{path}.", f"{path}[")
+    )
+    return path == field or inside
+
+
+@pytest.mark.parametrize("moved", [1899, 2020, 2061, 2100])
+def test_years_of_every_path_moved_are_refused_by_validate_or_run(tmp_path, moved):
+    """Every path's nearest year moved to ``moved`` (before the scenario's start, in its
+    history, just past its end, far past it) at once: validate refuses some, naming each;
+    with those put back, what validate accepts runs to finite results."""
+    pending = list(YEAR_PATHS)
+    while True:
+        document = copy.deepcopy(BASE_SCENARIO)
+        document["name"] = "generated"
+        for path_to in pending:
+            path = _get(document, path_to)
+            if moved not in path:
+                path[moved] = path.pop(min(path, key=lambda year: abs(year - moved)))
+        file = _write(tmp_path, yaml.dump(document, Dumper=DUMPER).encode("utf-8"))
+        if _validate(file) == 0:
+            break
+        message = runner.invoke(app, ["validate", str(file)]).output
+        fields = [line.strip().split(": ", 1)[0] for line in message.splitlines()[2:]]
+        refused = [p for p in pending if any(_related(format_field_path(p), f) for f in fields)]
+        assert refused, message  # a refusal names a moved path, a year in it, or its block
+        pending = [p for p in pending if p not in refused]
+    try:
+        results = evpath.run(file)
+    except EvpathError as exc:  # validate accepted what the run rejects
+        pytest.fail(f"years moved to {moved} in {pending} passed validate, run said: {exc}")
+    _assert_finite(results.dataset)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ import xarray as xr
 from evpath.core.contraction import dot
 from evpath.core.dims import CHARGER_TYPES, STANDARDS, ChargerType, Standard
 from evpath.core.drawn import Value, labelled_array, path_array
-from evpath.errors import ScenarioError
 from evpath.model import stock as stock_engine
 from evpath.model.assets import keep_in_service, service_life
 from evpath.scenario.charging import Charging
@@ -63,21 +62,10 @@ def target_floor(
     For a charger type with targets: linear from the chargers of the last history year
     to each target year; after the last target year, that year's EVs per charger held
     (target × EV stock / EV stock in the target year). 0 in the history years and for
-    charger types without a target.
+    charger types without a target. Target years come after ``history_end`` (the
+    scenario's validation sees to it).
     """
     years = chargers.year.values
-    late = [
-        f"charging.targets.{kind}[{year}]"
-        for kind, path in targets.items()
-        for year in path
-        if year <= history_end
-    ]
-    if late:
-        msg = (
-            f"{', '.join(late)}: a year within the history (to {history_end}); allowed: "
-            f"target years after {history_end}, when the chargers are no longer observed"
-        )
-        raise ScenarioError(msg)
     floors = []
     for kind in CHARGER_TYPES:
         path = targets.get(kind)

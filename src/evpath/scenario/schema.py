@@ -402,6 +402,21 @@ class Scenario(Frozen):
         return self
 
     @model_validator(mode="after")
+    def _charging_targets_in_projection(self) -> Scenario:
+        history_end, end = self.years.history_end, self.years.end
+        targets = {} if self.charging is None else self.charging.targets or {}
+        for kind, path in targets.items():
+            for year in path:
+                if not history_end < year <= end:
+                    msg = (
+                        f"charging.targets.{kind}[{year}]: got {year}; allowed: a target year "
+                        f"after years.history_end ({history_end}), when the chargers are no "
+                        f"longer observed, and no later than years.end ({end})"
+                    )
+                    raise ValueError(msg)
+        return self
+
+    @model_validator(mode="after")
     def _known_to_history(self) -> Scenario:
         spec = HISTORIES.get(self.sales.history)
         if spec is None:
