@@ -12,7 +12,7 @@ import xarray as xr
 import evpath
 from evpath.errors import ScenarioError
 from evpath.model.assets import keep_in_service, service_life
-from evpath.model.charging import evs_per_charger
+from evpath.model.charging import evs_per_charger, target_floor
 from evpath.scenario.loader import bundled_scenarios, load_scenario
 
 HISTORY_END = 2024
@@ -131,6 +131,22 @@ def test_a_target_is_read_from_the_scenario(write_scenario):
     assert float(slow) == pytest.approx(270_000)
 
 
+def test_a_target_after_the_last_model_year_draws_the_line_up_to_it():
+    years = np.arange(2020, 2031)
+    chargers = xr.DataArray(
+        np.full((1, 2, len(years)), 1_000.0),
+        coords={"region": ["JPN"], "charger_type": ["slow", "fast"], "year": years},
+    )
+    ev_stock = xr.DataArray(
+        np.linspace(1.0, 2.0, len(years))[None, :], coords={"region": ["JPN"], "year": years}
+    )
+    floor = target_floor({"fast": {2040: 21_000.0}}, chargers, ev_stock, history_end=2020)
+    fast = floor.sel(region="JPN", charger_type="fast")
+    # 1,000 in 2020 to 21,000 in 2040: 1,000 more a year
+    np.testing.assert_allclose(fast.sel(year=slice(2021, None)), 1_000.0 * (years[1:] - 2019))
+    assert float(fast.sel(year=2020)) == 0.0
+
+
 @pytest.mark.parametrize(
     ("charging", "expected"),
     [
@@ -140,10 +156,6 @@ def test_a_target_is_read_from_the_scenario(write_scenario):
                 "charging.targets.fast[2020]: got 2020; allowed: a target year after "
                 "years.history_end (2024)"
             ),
-        ),
-        (
-            {"targets": {"fast": {2100: 30_000}}},
-            "charging.targets.fast[2100]: got 2100; allowed: a target year after",
         ),
         (
             {"targets": {"fast": {2030: -5}}},

@@ -63,7 +63,8 @@ def target_floor(
     to each target year; after the last target year, that year's EVs per charger held
     (target × EV stock / EV stock in the target year). 0 in the history years and for
     charger types without a target. Target years come after ``history_end`` (the
-    scenario's validation sees to it).
+    scenario's validation sees to it); a target after the last model year shapes the line
+    up to that year.
     """
     years = chargers.year.values
     floors = []
@@ -76,7 +77,7 @@ def target_floor(
         knots: dict[int, Value] = {history_end: start, **path}
         line = path_array(knots, years)
         last = max(path)
-        at_target = ev_stock.sel(year=last, drop=True)
+        at_target = ev_stock.sel(year=min(last, years[-1]), drop=True)
         growth = (ev_stock / at_target).where(at_target > 0, 1.0)
         floor = xr.where(line.year > last, line * growth, line)
         floors.append(floor.where(floor.year > history_end, 0.0))

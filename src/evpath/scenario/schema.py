@@ -402,16 +402,16 @@ class Scenario(Frozen):
         return self
 
     @model_validator(mode="after")
-    def _charging_targets_in_projection(self) -> Scenario:
-        history_end, end = self.years.history_end, self.years.end
+    def _charging_targets_after_history(self) -> Scenario:
+        history_end = self.years.history_end
         targets = {} if self.charging is None else self.charging.targets or {}
         for kind, path in targets.items():
             for year in path:
-                if not history_end < year <= end:
+                if year <= history_end:
                     msg = (
                         f"charging.targets.{kind}[{year}]: got {year}; allowed: a target year "
                         f"after years.history_end ({history_end}), when the chargers are no "
-                        f"longer observed, and no later than years.end ({end})"
+                        "longer observed"
                     )
                     raise ValueError(msg)
         return self
