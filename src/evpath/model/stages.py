@@ -378,19 +378,22 @@ def _grid_dependence(
         """Emissions per carrier unit (stage, carrier, region, year) on the grid ``at``."""
         return carrier_factors(factors, at, hydrogen_intensity(spec.hydrogen, factors, at))
 
-    def from_target_on(level: float) -> dict[str, xr.DataArray]:
-        """Both per-new-car metrics with the grid at ``level`` from the target year on."""
-        wtw = factors_at(xr.where(grid.year >= target.year, level, grid)).sum("stage")
-        return {
-            "wtw_per_new_car": at_sale_per_new_car(sales, new_km, new_use, wtw),
-            "wtw_per_new_car_lifetime": lifetime_per_new_car(sales, life, new_use, wtw)[
-                "wtw_per_new_car_lifetime"
-            ],
-        }
-
-    zero, full = from_target_on(0.0), from_target_on(FULL_GRID)
+    # both per-new-car metrics with the grid at 0 and at FULL_GRID from the target year
+    # on, the two levels computed at once along a "level" dim
+    levels = xr.DataArray([0.0, FULL_GRID], coords={"level": [0.0, FULL_GRID]})
+    wtw = factors_at(xr.where(grid.year >= target.year, levels, grid)).sum("stage")
+    at_levels = {
+        "wtw_per_new_car": at_sale_per_new_car(sales, new_km, new_use, wtw),
+        "wtw_per_new_car_lifetime": lifetime_per_new_car(sales, life, new_use, wtw)[
+            "wtw_per_new_car_lifetime"
+        ],
+    }
     break_even: dict[Hashable, xr.DataArray] = {
-        variable: grid_break_even(zero[metric], full[metric], target)
+        variable: grid_break_even(
+            at_levels[metric].sel(level=0.0, drop=True),
+            at_levels[metric].sel(level=FULL_GRID, drop=True),
+            target,
+        )
         for metric, variable in BREAK_EVEN.items()
     }
     base_grid = grid.sel(year=target.base_year, drop=True).broadcast_like(grid)
