@@ -17,6 +17,7 @@ from evpath.model.battery import (
 )
 from evpath.model.manufacturing import manufacturing
 from evpath.model.materials import (
+    capacity_leaving,
     material_flows,
     supply_indicators,
 )
@@ -114,7 +115,7 @@ def test_full_recycling_leaves_no_primary_demand_in_a_steady_state():
     flows = material_flows(
         sales=sales.transpose("region", "segment", "powertrain", "year"),
         stock_by_cohort=fleet.stock_by_cohort,
-        outflow_by_cohort=fleet.outflow_by_cohort,
+        leaving=capacity_leaving(fleet.outflow_by_cohort, pack, mix),
         pack=pack,
         mix=mix,
         intensity=intensity,

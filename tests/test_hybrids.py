@@ -10,7 +10,12 @@ from evpath.core.dims import CHEMISTRIES, ELECTRIFIED, METALS
 from evpath.data.batteries import material_intensity, nimh_intensity
 from evpath.data.registry import load_dataset
 from evpath.errors import ScenarioError
-from evpath.model.materials import export_shares, material_flows, retired_capacity
+from evpath.model.materials import (
+    capacity_leaving,
+    export_shares,
+    material_flows,
+    retired_capacity,
+)
 from evpath.scenario.batteries import Recycling
 from evpath.scenario.loader import load_scenario
 from evpath.stock import inflow_driven
@@ -118,21 +123,21 @@ def test_exports_follow_each_segments_share():
         note="test",
     )
     intensity = material_intensity().sel(chemistry=["NMC811"])
+    leaving = capacity_leaving(fleet.outflow_by_cohort, pack, mix)
     flows = material_flows(
         sales=sales,
         stock_by_cohort=fleet.stock_by_cohort,
-        outflow_by_cohort=fleet.outflow_by_cohort,
+        leaving=leaving,
         pack=pack,
         mix=mix,
         intensity=intensity,
         spec=spec,
     ).sel(region="R", metal="cobalt")
     cobalt = float(intensity.sel(chemistry="NMC811", metal="cobalt")) / 1000.0  # t/kWh
-    leaving = fleet.outflow_by_cohort.sum(["powertrain", "cohort"]).sel(region="R")
-    kei_share = np.interp(leaving.year, [2000, 2030], [0.0, 0.3])
+    cars = fleet.outflow_by_cohort.sum(["powertrain", "cohort"]).sel(region="R")
+    kei_share = np.interp(cars.year, [2000, 2030], [0.0, 0.3])
     expected = (
-        0.5 * leaving.sel(segment="registered") * 60.0
-        + kei_share * leaving.sel(segment="kei") * 20.0
+        0.5 * cars.sel(segment="registered") * 60.0 + kei_share * cars.sel(segment="kei") * 20.0
     ) * cobalt
     np.testing.assert_allclose(flows["metal_exported"], expected, rtol=1e-12)
     assert float(flows["metal_exported"].sel(year=2030)) < float(
@@ -140,6 +145,7 @@ def test_exports_follow_each_segments_share():
     )
 
     capacity = retired_capacity(
+        leaving,
         fleet.outflow_by_cohort,
         pack,
         mix,

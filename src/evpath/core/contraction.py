@@ -2,10 +2,16 @@
 
 ``xr.dot`` hands a contraction to ``numpy.einsum``, which loops in C without BLAS when
 both arrays keep a dimension of their own (an ensemble's ``draw``, or ``year`` beside
-``cohort``): on an ensemble chunk the metal and capacity balances then take a third of
+``cohort``): on an ensemble chunk the metal and capacity balances then took a third of
 the run. :func:`dot` gives the same result (same dims, in the same order, and coords)
-from one batched matrix product for two arrays; with more arrays it lets einsum choose
-the order of pairwise products.
+from one batched matrix product for two arrays. When the second array has no dimension
+of its own (a matrix-vector product) einsum stays: it reads the first as stored, where a
+matrix product would first copy it transposed. With more arrays einsum chooses the order
+of pairwise products.
+
+Cohort-sized arrays are stored with ``cohort`` innermost (see
+:func:`evpath.model.stock_matrices.apply_by_cohort`), so that sums over cohorts read them
+in order.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import xarray as xr
 
 
 def dot(*arrays: xr.DataArray, dim: str | Iterable[Hashable]) -> xr.DataArray:
-    """Σ over ``dim`` of the product of ``arrays``: ``dot(*arrays, dim=dim)``.
+    """Σ over ``dim`` of the product of ``arrays``: ``xr.dot(*arrays, dim=dim)``.
 
     Arrays are aligned as ``xr.dot`` aligns them (on the labels they share, or exactly
     under an "exact" arithmetic join), and the result's dims come in the same order. The
@@ -36,6 +42,10 @@ def dot(*arrays: xr.DataArray, dim: str | Iterable[Hashable]) -> xr.DataArray:
         raise ValueError(msg)
     a = a.sum([d for d in summed if d in a.dims and d not in b.dims])
     b = b.sum([d for d in summed if d in b.dims and d not in a.dims])
+    if not any(d not in a.dims for d in b.dims):
+        # a matrix-vector product: einsum reads ``a`` as stored, without the transposed
+        # copy a matrix product would need
+        return xr.dot(a, b, dim=[d for d in summed if d in a.dims])
     contracted = [d for d in a.dims if d in summed]
     batch = [d for d in a.dims if d in b.dims and d not in summed]
     own_a = [d for d in a.dims if d not in b.dims]

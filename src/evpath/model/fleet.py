@@ -197,8 +197,8 @@ def fleet_stock(scenario: Scenario, sales: xr.DataArray) -> FleetResult:
                 {
                     "stock": result.stock,
                     "outflow": result.outflow,
-                    "stock_by_cohort": result.stock_by_cohort,
-                    "outflow_by_cohort": result.outflow_by_cohort,
+                    "stock_by_cohort": _contraction_layout(result.stock_by_cohort),
+                    "outflow_by_cohort": _contraction_layout(result.outflow_by_cohort),
                     "average_age": average_age(result.stock_by_cohort, spec.inflow_at),
                     "initial_stock": initial.sum("age"),
                 }
@@ -216,6 +216,14 @@ def fleet_stock(scenario: Scenario, sales: xr.DataArray) -> FleetResult:
             [expected_years_in_fleet(spec, cohorts) for spec in specs], dim=segments
         ),
     )
+
+
+def _contraction_layout(by_cohort: xr.DataArray) -> xr.DataArray:
+    """``by_cohort`` with its dims in the order it is stored in: ``draw`` first,
+    ``cohort`` last (the stock engine's layout). Sums over cohorts and powertrains
+    (:func:`evpath.core.contraction.dot`) then read it as stored, without a transposed
+    copy."""
+    return by_cohort.transpose(DRAW, "year", ..., "cohort", missing_dims="ignore")
 
 
 def expected_years_in_fleet(spec: Lifetime, cohorts: np.ndarray) -> xr.DataArray:

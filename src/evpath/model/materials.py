@@ -37,11 +37,30 @@ def export_shares(spec: Recycling, segments: list[str], years: np.ndarray) -> xr
     )
 
 
+def capacity_leaving(
+    outflow_by_cohort: xr.DataArray, pack: xr.DataArray, mix: xr.DataArray
+) -> xr.DataArray:
+    """Nameplate battery capacity of the cars leaving the fleet, by segment and chemistry
+    (region, segment, chemistry, year) [kWh/yr]: Σ over powertrains and cohorts of
+    outflow · pack size · chemistry share.
+
+    The metal and capacity balances of retired batteries start from it, so the
+    cohort-sized outflow is read once for all of them.
+
+    Parameters
+    ----------
+    outflow_by_cohort : DataArray (region, segment, powertrain, year, cohort) [vehicles/yr]
+    pack : DataArray (segment, powertrain, cohort) [kWh/vehicle]
+    mix : DataArray (powertrain, chemistry, cohort) [fraction]
+    """
+    return dot(outflow_by_cohort, pack * mix, dim=("powertrain", "cohort"))
+
+
 def material_flows(
     *,
     sales: xr.DataArray,
     stock_by_cohort: xr.DataArray,
-    outflow_by_cohort: xr.DataArray,
+    leaving: xr.DataArray,
     pack: xr.DataArray,
     mix: xr.DataArray,
     intensity: xr.DataArray,
@@ -52,8 +71,9 @@ def material_flows(
     Parameters
     ----------
     sales : DataArray (region, segment, powertrain, year) [vehicles/yr]
-    stock_by_cohort, outflow_by_cohort : DataArray (region, segment, powertrain, year,
-        cohort) [vehicles], [vehicles/yr]
+    stock_by_cohort : DataArray (region, segment, powertrain, year, cohort) [vehicles]
+    leaving : DataArray (region, segment, chemistry, year) [kWh/yr]
+        Battery capacity leaving the fleet (:func:`capacity_leaving`).
     pack : DataArray (segment, powertrain, cohort) [kWh/vehicle]
     mix : DataArray (powertrain, chemistry, cohort) [fraction]
     intensity : DataArray (chemistry, metal) [kg/kWh]
@@ -64,10 +84,10 @@ def material_flows(
     at_sale = per_car.sel(cohort=xr.DataArray(years, dims="year")).drop_vars("cohort")
     groups = ("segment", "powertrain")
     put = (sales * at_sale).sum(groups)
-    in_fleet = dot(stock_by_cohort, per_car, dim=(*groups, "cohort"))
-    retired_by_segment = dot(outflow_by_cohort, per_car, dim=("powertrain", "cohort"))
+    in_fleet = dot(stock_by_cohort, per_car, dim=("powertrain", "cohort")).sum("segment")
+    retired_by_segment = dot(leaving, intensity, dim="chemistry") / 1000.0
     retired = retired_by_segment.sum("segment")
-    export = export_shares(spec, [str(s) for s in outflow_by_cohort.segment.values], years)
+    export = export_shares(spec, [str(s) for s in leaving.segment.values], years)
     exported = dot(retired_by_segment, export, dim="segment")
     domestic = retired - exported
     lag = spec.second_life_years
@@ -91,6 +111,7 @@ def material_flows(
 
 
 def retired_capacity(
+    leaving: xr.DataArray,
     outflow_by_cohort: xr.DataArray,
     pack: xr.DataArray,
     mix: xr.DataArray,
@@ -99,18 +120,19 @@ def retired_capacity(
     export: xr.DataArray,
 ) -> xr.Dataset:
     """Battery capacity leaving the fleet by chemistry (region, chemistry, year) [GWh/yr]:
-    nameplate, and what is left after ``fade`` per year of age; and the nameplate capacity
-    exported in used cars (region, year) [GWh/yr], ``export`` (segment, year) being the
-    share of each segment's cars leaving the fleet that are exported."""
+    nameplate (``leaving``, :func:`capacity_leaving`), and what is left after ``fade`` per
+    year of age; and the nameplate capacity exported in used cars (region, year)
+    [GWh/yr], ``export`` (segment, year) being the share of each segment's cars leaving
+    the fleet that are exported (the chemistry shares of a pack sum to one)."""
     age = (outflow_by_cohort.year - outflow_by_cohort.cohort + age_offset).clip(min=0.0)
-    leaving = outflow_by_cohort * pack  # kWh/yr by segment, powertrain and cohort
-    left = leaving * (1.0 - fade) ** age
-    retired = dot(leaving.sum("segment"), mix, dim=("powertrain", "cohort")) / 1e6
-    remaining = dot(left.sum("segment"), mix, dim=("powertrain", "cohort")) / 1e6
-    exported = dot(leaving.sum(("powertrain", "cohort")), export, dim="segment") / 1e6
+    faded = outflow_by_cohort * (1.0 - fade) ** age
+    remaining = dot(faded, pack * mix, dim=("powertrain", "cohort")).sum("segment") / 1e6
+    exported = dot(leaving.sum("chemistry"), export, dim="segment") / 1e6
     return xr.Dataset(
         {
-            "battery_retired": retired.transpose("region", "chemistry", "year", ...),
+            "battery_retired": (leaving.sum("segment") / 1e6).transpose(
+                "region", "chemistry", "year", ...
+            ),
             "battery_retired_remaining": remaining.transpose("region", "chemistry", "year", ...),
             "battery_exported": exported.transpose("region", "year", ...),
         }

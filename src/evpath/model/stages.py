@@ -47,6 +47,7 @@ from evpath.model.indicators import (
 from evpath.model.manufacturing import manufacturing
 from evpath.model.materials import (
     LCE_PER_LI,
+    capacity_leaving,
     export_shares,
     material_flows,
     retired_capacity,
@@ -134,10 +135,11 @@ def battery_stage(
     cumulative = cumulative_world_demand(data.world_demand, spec.price, years, own)
     price = pack_price(data.price_anchors, cumulative, spec.price.learning_rate)
     plants = manufacturing(lithium_ion, spec.manufacturing)
+    leaving = capacity_leaving(fleet.outflow_by_cohort, pack, mix)
     metals = material_flows(
         sales=sales,
         stock_by_cohort=fleet.stock_by_cohort,
-        outflow_by_cohort=fleet.outflow_by_cohort,
+        leaving=leaving,
         pack=pack,
         mix=mix,
         intensity=data.intensity,
@@ -146,6 +148,7 @@ def battery_stage(
     checks.check_material_balance(metals)
     by_metal = data.supply.reindex(list(METALS))  # NaN for metals without production data
     retired = retired_capacity(
+        leaving,
         fleet.outflow_by_cohort,
         pack,
         mix,

@@ -118,27 +118,30 @@ def apply_by_cohort(
     col: str,
     years: pd.Index,
 ) -> xr.DataArray:
-    """``out[..., t, j, ...] = matrix[..., t, j] x[..., j, ...]`` (no sum over ``j``).
+    """``out[..., t, ..., j] = matrix[..., t, j] x[..., j, ...]`` (no sum over ``j``).
 
-    ``col`` must not be "year"; rename the inflow's year to "cohort" first.
+    ``col`` must not be "year"; rename the inflow's year to "cohort" first. ``col`` comes
+    last, as the stages that sum over cohorts read it best.
 
     Returns
     -------
-    DataArray (*shared, *matrix-only, year, col, *x-only)
+    DataArray (*shared, *matrix-only, year, *x-only, col)
     """
     shared, monly, xonly = _layout(mdims, [d for d in x.dims if d != col])
     m = _batched(matrix, mdims, shared + monly)
     shared_shape = [x.sizes[d] for d in shared]
     monly_shape = [len(mcoords[d]) for d in monly]
     xonly_shape = [x.sizes[d] for d in xonly]
-    lhs = m.reshape(*shared_shape, *monly_shape, *m.shape[-2:], *[1] * len(xonly))
-    rhs = _values(x, [*shared, col, *xonly]).reshape(
-        *shared_shape, *[1] * len(monly), 1, x.sizes[col], *xonly_shape
+    n_rows, n_cols = m.shape[-2:]
+    lhs = m.reshape(*shared_shape, *monly_shape, n_rows, *[1] * len(xonly), n_cols)
+    rhs = _values(x, [*shared, *xonly, col]).reshape(
+        *shared_shape, *[1] * len(monly), 1, *xonly_shape, n_cols
     )
     coords = {d: x.get_index(d) for d in shared + xonly}
     coords |= {d: mcoords[d] for d in monly}
     coords |= {"year": years, col: x.get_index(col)}
-    return xr.DataArray(lhs * rhs, dims=(*shared, *monly, "year", col, *xonly), coords=coords)
+    product = np.multiply(lhs, rhs, order="C")  # col innermost, whatever x's layout
+    return xr.DataArray(product, dims=(*shared, *monly, "year", *xonly, col), coords=coords)
 
 
 def retirement(matrix: np.ndarray, *, enters_on_diagonal: bool) -> np.ndarray:
