@@ -105,7 +105,7 @@ def years_on_road(
     coords = {"cohort": years, SERVICE: since}
 
     sold = sales.sum(["region", "powertrain"]).rename(year="cohort")
-    on_road = stock_by_cohort.sum(["region", "powertrain"]).sel(cohort=years)
+    on_road = stock_by_cohort.sum(["region", "powertrain"], skipna=False).sel(cohort=years)
     share = (on_road / sold.where(sold > 0)).fillna(0.0)
     survival = share.isel(
         year=xr.DataArray(seen - first, dims=dims),

@@ -146,7 +146,7 @@ def charging(
         Access of each vehicle inlet standard at each charger standard.
     """
     years = ev_stock_by_cohort.year.values
-    ev_stock = ev_stock_by_cohort.sum("cohort")
+    ev_stock = ev_stock_by_cohort.sum("cohort", skipna=False)
     ratio, trend = evs_per_charger(ev_stock, observed, spec, history_end)
     needed = (ev_stock / ratio).fillna(0.0)
     needed = xr.where(needed.year <= history_end, observed.fillna(needed), needed)

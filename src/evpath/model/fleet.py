@@ -239,5 +239,5 @@ def average_age(stock_by_cohort: xr.DataArray, inflow_at: str) -> xr.DataArray:
     1/2 or 0 for inflow at the start, middle or end of its year.
     """
     age = stock_by_cohort.year - stock_by_cohort.cohort + survival.INFLOW_AT_AGE_OFFSET[inflow_at]
-    cars = stock_by_cohort.sum("powertrain")
-    return (cars * age).sum("cohort") / cars.sum("cohort")
+    cars = stock_by_cohort.sum("powertrain", skipna=False)
+    return (cars * age).sum("cohort", skipna=False) / cars.sum("cohort", skipna=False)

@@ -440,7 +440,9 @@ def charging_stage(
 ) -> xr.Dataset:
     """Public chargers by type and standard, EV access, investment; with the fleet's
     electricity use [kWh/yr], the part charged in public."""
-    plugged = fleet.stock_by_cohort.sel(powertrain=list(PLUG_IN)).sum(["segment", "powertrain"])
+    plugged = fleet.stock_by_cohort.sel(powertrain=list(PLUG_IN)).sum(
+        ["segment", "powertrain"], skipna=False
+    )
     stations = charging(
         ev_stock_by_cohort=plugged,
         observed=data.observed,
