@@ -247,6 +247,10 @@ CASES = [
         "sales.segment_split.path: got paths for []; allowed: a path for every segment but one",
     ),
     ({"years": {"start": 1990, "history_end": 2024, "end": 1e300}}, "years.end: "),
+    (
+        {"sales": {"total": {"method": "path", "path": {2030: 0}, "note": "no new cars"}}},
+        "sales.total.path[2030]: allowed: greater than 0 (got 0)",
+    ),
 ]
 
 

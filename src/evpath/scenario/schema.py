@@ -24,6 +24,7 @@ from evpath.scenario.base import (
     Frozen,
     LifetimeParam,
     NonNegative,
+    Positive,
     ShapeParam,
     Share,
     SharePath,
@@ -69,8 +70,10 @@ class TotalSales(Sourced):
     rate: Annotated[Finite, Field(ge=-0.5, le=0.5)] = Field(
         0.0, description="Annual growth rate of total sales [1/yr] for method 'growth'."
     )
-    path: dict[Year, Annotated[NonNegative, within(0.0, 1e9, "vehicles/yr")]] | None = Field(
-        None, description="Total sales by year [vehicles/yr] for method 'path'."
+    path: dict[Year, Annotated[Positive, within(0.0, 1e9, "vehicles/yr")]] | None = Field(
+        None,
+        description="Total sales by year [vehicles/yr] for method 'path'; more than 0 (a "
+        "year without new cars has no sales mix and no per-new-car figures).",
     )
 
     @model_validator(mode="after")
