@@ -33,11 +33,11 @@ Progress = Callable[[int, int], None]
 
 BASELINE_BYTES = 600 * 2**20
 """Memory taken before any member runs: Python, the libraries and the data [bytes]."""
-WORKING_COPIES = 6.5
+WORKING_COPIES = 4.0
 """Cohort-sized arrays alive at once while a chunk runs, per member [count]: measured
-from peak memory, about 2.6 for japan-2050-uncertain (its chunks run in three groups,
-one per grid alternative) and 5.9 for world-current-trends on 20 IEA countries (every
-member in one group), with a margin."""
+from peak memory, about 0.9 for japan-2050-uncertain (its chunks run in three groups,
+one per grid alternative) and 3.3 for world-current-trends on 20 IEA countries (every
+member in one group; 3.65 with 266 members a chunk), with a margin."""
 RESULT_FRACTION = 0.3
 """Cells of the kept results per cell of a cohort array (22,000 vs 87,000 for japan-2050)."""
 MAX_CHUNK = 2000
