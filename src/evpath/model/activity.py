@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from evpath.core.contraction import dot
 from evpath.core.drawn import labelled_array
 from evpath.scenario.emissions import Activity
 
@@ -48,11 +47,11 @@ def distance_per_car(
     return (target / mean_shape).drop_vars("year", errors="ignore") * shape
 
 
-def vehicle_km(stock_by_cohort: xr.DataArray, distance: xr.DataArray) -> xr.DataArray:
-    """Vehicle-km of the fleet (region, segment, powertrain, year) [km/yr]: Σ over cohorts
-    of stock × distance per car. The stock at the end of the year stands for the year's
-    fleet."""
-    return dot(stock_by_cohort, distance, dim="cohort")
+def vehicle_km_by_cohort(stock_by_cohort: xr.DataArray, distance: xr.DataArray) -> xr.DataArray:
+    """Vehicle-km of each cohort of the fleet (region, segment, powertrain, year, cohort)
+    [km/yr]: stock × distance per car. The stock at the end of the year stands for the
+    year's fleet; the fleet's vehicle-km are the sum over cohorts."""
+    return stock_by_cohort * distance
 
 
 SERVICE = "service_year"

@@ -80,13 +80,11 @@ def improvement_trend(spec: Energy, cohorts: np.ndarray) -> xr.DataArray:
     return xr.apply_ufunc(np.exp, at_cohort - cumulative.sel(year=spec.reference_year, drop=True))
 
 
-def energy_by_carrier(
-    stock_by_cohort: xr.DataArray, distance: xr.DataArray, intensity: xr.DataArray
-) -> xr.DataArray:
+def energy_by_carrier(km_by_cohort: xr.DataArray, intensity: xr.DataArray) -> xr.DataArray:
     """Energy used by the fleet (region, segment, powertrain, carrier, year) [carrier unit/yr].
 
-    Σ over cohorts of stock × distance per car × energy per km of the cohort (the stock
-    at the end of the year stands for the year's fleet).
+    Σ over cohorts of the cohort's vehicle-km (``km_by_cohort``, region, segment,
+    powertrain, year, cohort [km/yr]) × its energy per km.
     """
-    energy = dot(stock_by_cohort, distance, intensity, dim="cohort")
+    energy = dot(km_by_cohort, intensity, dim="cohort")
     return energy.transpose("region", "segment", "powertrain", "carrier", "year", ...)

@@ -20,7 +20,7 @@ from evpath.data import connectors, grid, iea, usgs
 from evpath.data.factors import DATASET as FACTORS
 from evpath.data.factors import EmissionFactors, emission_factors
 from evpath.model import checks
-from evpath.model.activity import distance_per_car, vehicle_km, years_on_road
+from evpath.model.activity import distance_per_car, vehicle_km_by_cohort, years_on_road
 from evpath.model.battery import chemistry_mix, cumulative_world_demand, pack_kwh, pack_price
 from evpath.model.charging import charging
 from evpath.model.decomposition import lmdi
@@ -240,7 +240,8 @@ def use_phase_stage(
 
     distance = distance_per_car(by_cohort, spec.activity, fleet.entry_age, calibration_stock)
     intensity = intensity_per_km(spec.energy, fleet.segments, cohorts)
-    energy = energy_by_carrier(by_cohort, distance, intensity)
+    km_by_cohort = vehicle_km_by_cohort(by_cohort, distance)
+    energy = energy_by_carrier(km_by_cohort, intensity)
 
     points = pathway_points(spec.grid, factors.lifecycle_intensity)
     grid_by_region = xr.concat(
@@ -256,7 +257,7 @@ def use_phase_stage(
         if data.plant_grid_history is None
         else grid_intensity(data.plant_grid_history, {}, years).expand_dims(region=regions)
     )
-    fleet_km = vehicle_km(by_cohort, distance)
+    fleet_km = km_by_cohort.sum("cohort", skipna=False)
     new_car_km = _at_sale(distance, years)
     new_car_use = _at_sale(intensity, years)
     wtw_per_unit = per_unit.sum("stage")
