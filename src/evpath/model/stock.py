@@ -296,11 +296,8 @@ def _forward(
     s, dims, coords = survival.survival, survival.dims, survival.coords
     retire = retirement(s, enters_on_diagonal=True)
     stock, outflow = apply_matrices((s, retire), dims, coords, inflow, "year", years)
-    stock_by_cohort = outflow_by_cohort = None
-    if by_cohort:
-        by_cohort_inflow = inflow.rename(year="cohort")
-        stock_by_cohort = apply_by_cohort(s, dims, coords, by_cohort_inflow, "cohort", years)
-        outflow_by_cohort = apply_by_cohort(retire, dims, coords, by_cohort_inflow, "cohort", years)
+    # by cohort: the model cohorts, preceded by those of the initial stock if any
+    cohort_matrices, cohort_inflow = (s, retire), inflow.rename(year="cohort")
     from_initial = outflow_initial = None
     if initial is not None and survival.initial is not None:
         r = survival.initial
@@ -311,14 +308,15 @@ def _forward(
             outflow = outflow + outflow_initial
         from_initial = _finish(from_initial, order, stock_unit)
         outflow_initial = _finish(outflow_initial, order, flow_unit)
-        if stock_by_cohort is not None and outflow_by_cohort is not None:
-            cohorts = int(years[0]) - 1 - np.asarray(initial.get_index("age"))
-            stock_by_cohort = _join_cohorts(
-                apply_by_cohort(r, dims, coords, initial, "age", years), stock_by_cohort, cohorts
-            )
-            outflow_by_cohort = _join_cohorts(
-                apply_by_cohort(q, dims, coords, initial, "age", years), outflow_by_cohort, cohorts
-            )
+        if by_cohort:
+            cohort_matrices = (_oldest_first(r, s), _oldest_first(q, retire))
+            cohort_inflow = _with_initial_cohorts(initial, cohort_inflow, int(years[0]))
+    stock_by_cohort = outflow_by_cohort = None
+    if by_cohort:
+        stock_by_cohort, outflow_by_cohort = (
+            apply_by_cohort(matrix, dims, coords, cohort_inflow, "cohort", years)
+            for matrix in cohort_matrices
+        )
     flow = inflow.copy(deep=False)
     flow.attrs = {**inflow.attrs, "units": flow_unit}
     return StockResult(
@@ -338,13 +336,21 @@ def _forward(
     )
 
 
-def _join_cohorts(old: xr.DataArray, new: xr.DataArray, cohorts: np.ndarray) -> xr.DataArray:
-    """Concatenate by-cohort arrays of the initial stock (by age) and the model cohorts.
+def _oldest_first(by_age: np.ndarray, by_cohort: np.ndarray) -> np.ndarray:
+    """The columns of a matrix over the initial stock's ages (*mdims, year, age), oldest
+    age first, followed by those of a matrix over the model cohorts (*mdims, year, cohort)."""
+    return np.concatenate([by_age[..., ::-1], by_cohort], axis=-1)
 
-    ``cohort = first year - 1 - age`` for the initial stock; cohorts end up increasing.
-    """
-    old = old.rename(age="cohort").assign_coords(cohort=cohorts).isel(cohort=slice(None, None, -1))
-    old, new = xr.broadcast(old, new, exclude=["cohort"])
+
+def _with_initial_cohorts(
+    initial: xr.DataArray, inflow: xr.DataArray, first_year: int
+) -> xr.DataArray:
+    """The initial stock by age (age, ...) as the cohorts it entered in
+    (``cohort = first year - 1 - age``, oldest first), followed by the model's inflow
+    (cohort, ...): the columns :func:`_oldest_first` matrices apply to."""
+    ages = np.asarray(initial.get_index("age"))
+    old = initial.rename(age="cohort").assign_coords(cohort=first_year - 1 - ages)
+    old, new = xr.broadcast(old.isel(cohort=slice(None, None, -1)), inflow, exclude=["cohort"])
     return xr.concat([old, new], dim="cohort")
 
 
