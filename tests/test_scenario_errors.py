@@ -251,6 +251,10 @@ CASES = [
         {"sales": {"total": {"method": "path", "path": {2030: 0}, "note": "no new cars"}}},
         "sales.total.path[2030]: allowed: greater than 0 (got 0)",
     ),
+    (
+        {"sales": {"total": {"method": "path", "path": {2020: 5e6}, "note": "a past year"}}},
+        "sales.total.path[2020]: got 2020; allowed: a year from years.history_end (2024) on",
+    ),
 ]
 
 

@@ -405,6 +405,19 @@ class Scenario(Frozen):
         return self
 
     @model_validator(mode="after")
+    def _total_path_from_history_end(self) -> Scenario:
+        history_end = self.years.history_end
+        for year in sorted(self.sales.total.path or {}):
+            if year < history_end:
+                msg = (
+                    f"sales.total.path[{year}]: got {year}; allowed: a year from "
+                    f"years.history_end ({history_end}) on (the sales before it are the "
+                    "history's, which the path does not change)"
+                )
+                raise ValueError(msg)
+        return self
+
+    @model_validator(mode="after")
     def _charging_targets_after_history(self) -> Scenario:
         history_end = self.years.history_end
         targets = {} if self.charging is None else self.charging.targets or {}
