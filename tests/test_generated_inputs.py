@@ -238,11 +238,11 @@ def _related(path: str, field: str) -> bool:
     return path == field or inside
 
 
-@pytest.mark.parametrize("moved", [1899, 2020, 2061, 2100])
+@pytest.mark.parametrize("moved", [1950, 2020, 2061])
 def test_years_of_every_path_moved_are_refused_by_validate_or_run(tmp_path, moved):
     """Every path's nearest year moved to ``moved`` (before the scenario's start, in its
-    history, just past its end, far past it) at once: validate refuses some, naming each;
-    with those put back, what validate accepts runs to finite results."""
+    history, past its end) at once: validate refuses some, naming each; with those put
+    back, what validate accepts runs to finite results."""
     pending = list(YEAR_PATHS)
     while True:
         document = copy.deepcopy(BASE_SCENARIO)
