@@ -134,13 +134,15 @@ def apply_by_cohort(
     xonly_shape = [x.sizes[d] for d in xonly]
     n_rows, n_cols = m.shape[-2:]
     lhs = m.reshape(*shared_shape, *monly_shape, n_rows, *[1] * len(xonly), n_cols)
-    rhs = _values(x, [*shared, *xonly, col]).reshape(
+    # x is small beside the product: laid out col-innermost first, so that the product's
+    # inner loop reads both operands in order
+    rhs = np.ascontiguousarray(_values(x, [*shared, *xonly, col])).reshape(
         *shared_shape, *[1] * len(monly), 1, *xonly_shape, n_cols
     )
     coords = {d: x.get_index(d) for d in shared + xonly}
     coords |= {d: mcoords[d] for d in monly}
     coords |= {"year": years, col: x.get_index(col)}
-    product = np.multiply(lhs, rhs, order="C")  # col innermost, whatever x's layout
+    product = np.multiply(lhs, rhs, order="C")  # col innermost
     return xr.DataArray(product, dims=(*shared, *monly, "year", *xonly, col), coords=coords)
 
 
