@@ -57,3 +57,12 @@ def test_labels_are_aligned_as_xr_dot_aligns_them():
 def test_a_dim_in_neither_array_is_refused():
     with pytest.raises(ValueError, match="in none of the arrays"):
         dot(_array(["year"], 1), _array(["year"], 2), dim="cohort")
+
+
+def test_a_nan_propagates_as_in_xr_dot():
+    a = _array(["year", "cohort"], 1)
+    b = _array(["cohort", "draw"], 2)
+    a[0, 0] = np.nan
+    for summed in (["cohort"], ["year", "cohort"]):
+        xr.testing.assert_allclose(dot(a, b, dim=summed), xr.dot(a, b, dim=summed))
+        assert np.isnan(dot(a, b, dim=summed).values).any()

@@ -40,8 +40,9 @@ def dot(*arrays: xr.DataArray, dim: str | Iterable[Hashable]) -> xr.DataArray:
     if unknown:
         msg = f"dims {unknown} are in none of the arrays"
         raise ValueError(msg)
-    a = a.sum([d for d in summed if d in a.dims and d not in b.dims])
-    b = b.sum([d for d in summed if d in b.dims and d not in a.dims])
+    # NaN propagates, as in einsum
+    a = a.sum([d for d in summed if d in a.dims and d not in b.dims], skipna=False)
+    b = b.sum([d for d in summed if d in b.dims and d not in a.dims], skipna=False)
     if not any(d not in a.dims for d in b.dims):
         # a matrix-vector product: einsum reads ``a`` as stored, without the transposed
         # copy a matrix product would need

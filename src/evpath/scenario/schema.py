@@ -405,31 +405,24 @@ class Scenario(Frozen):
         return self
 
     @model_validator(mode="after")
-    def _total_path_from_history_end(self) -> Scenario:
+    def _paths_after_history(self) -> Scenario:
         history_end = self.years.history_end
-        for year in sorted(self.sales.total.path or {}):
-            if year < history_end:
-                msg = (
-                    f"sales.total.path[{year}]: got {year}; allowed: a year from "
-                    f"years.history_end ({history_end}) on (the sales before it are the "
-                    "history's, which the path does not change)"
-                )
-                raise ValueError(msg)
-        return self
-
-    @model_validator(mode="after")
-    def _charging_targets_after_history(self) -> Scenario:
-        history_end = self.years.history_end
+        _years_from(
+            "sales.total.path",
+            self.sales.total.path or {},
+            history_end,
+            f"a year from years.history_end ({history_end}) on (the sales before it are "
+            "the history's, which the path does not change)",
+        )
         targets = {} if self.charging is None else self.charging.targets or {}
         for kind, path in targets.items():
-            for year in path:
-                if year <= history_end:
-                    msg = (
-                        f"charging.targets.{kind}[{year}]: got {year}; allowed: a target year "
-                        f"after years.history_end ({history_end}), when the chargers are no "
-                        "longer observed"
-                    )
-                    raise ValueError(msg)
+            _years_from(
+                f"charging.targets.{kind}",
+                path,
+                history_end + 1,
+                f"a target year after years.history_end ({history_end}), when the chargers "
+                "are no longer observed",
+            )
         return self
 
     @model_validator(mode="after")
@@ -506,6 +499,15 @@ class Scenario(Frozen):
         future = np.arange(self.years.history_end + 1, self.years.end + 1)
         _check_segment_split(self.sales.segment_split, spec.segments, future)
         return self
+
+
+def _years_from(where: str, path: Mapping[int, object], first: int, allowed: str) -> None:
+    """ValueError naming the earliest year of ``path`` before ``first``."""
+    early = [year for year in path if year < first]
+    if early:
+        year = min(early)
+        msg = f"{where}[{year}]: got {year}; allowed: {allowed}"
+        raise ValueError(msg)
 
 
 def _every_segment(
