@@ -1,10 +1,11 @@
-"""Imports the ``evpath`` script puts off: xarray's of dask.array and pint.
+"""Imports the ``evpath`` script puts off: xarray's of dask and pint.
 
 xarray checks arrays against the array types of dask and pint, and imports both the first
-time it checks (about 1 s of CPU here) when they are installed, even if nothing uses them.
-In the script, those checks find no type until dask.array (or pint) has been imported by
-whatever uses it: until then no array can be one of theirs. Type checks then behave as
-before; only the imports come later or never. From Python, evpath changes nothing.
+time it checks (about 1 s of CPU here) when they are installed, even if nothing uses them;
+its check for a dask collection imports dask itself (another 0.15 s). In the script, those
+checks find no type and no collection until dask (or pint) has been imported by whatever
+uses it: until then no array can be one of theirs. Type checks then behave as before; only
+the imports come later or never. From Python, evpath changes nothing.
 """
 
 from __future__ import annotations
@@ -32,13 +33,27 @@ def defer_duck_array_imports() -> None:
 
 
 def _defer() -> None:
-    from xarray.namedarray import pycompat
+    from xarray.namedarray import pycompat, utils
 
     cache = getattr(pycompat, "_cached_duck_array_modules", None)
     if not isinstance(cache, dict):  # another xarray: leave it as it is
         return
     for name, module in DEFERRED.items():
         cache.setdefault(name, _Deferred(pycompat, name, module))
+    checks_collections = getattr(utils, "is_dask_collection", None)
+    if callable(checks_collections):
+        utils.is_dask_collection = _once_dask_is_imported(checks_collections)
+
+
+def _once_dask_is_imported(
+    is_dask_collection: Callable[[object], bool],
+) -> Callable[[object], bool]:
+    """xarray's ``is_dask_collection``, False without asking until dask is imported."""
+
+    def check(value: object) -> bool:
+        return "dask" in sys.modules and is_dask_collection(value)
+
+    return check
 
 
 class _Deferred:
