@@ -42,15 +42,14 @@ def _defer() -> None:
         cache.setdefault(name, _Deferred(pycompat, name, module))
     checks_collections = getattr(utils, "is_dask_collection", None)
     if callable(checks_collections):
-        utils.is_dask_collection = _once_dask_is_imported(checks_collections)
+        # xarray declares it a TypeGuard; the wrapper returns what it returns
+        utils.is_dask_collection = _once_dask_is_imported(checks_collections)  # type: ignore[assignment]
 
 
-def _once_dask_is_imported(
-    is_dask_collection: Callable[[object], bool],
-) -> Callable[[object], bool]:
+def _once_dask_is_imported(is_dask_collection: Callable[[object], Any]) -> Callable[[object], Any]:
     """xarray's ``is_dask_collection``, False without asking until dask is imported."""
 
-    def check(value: object) -> bool:
+    def check(value: object) -> Any:
         return "dask" in sys.modules and is_dask_collection(value)
 
     return check
