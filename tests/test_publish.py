@@ -30,6 +30,16 @@ EVPATH = [str(Path(sys.executable).with_name("evpath"))]
 
 pytestmark = pytest.mark.xdist_group("publish")  # one worker starts the writer helper once
 
+
+def test_the_group_reaches_the_scheduler(request, worker_id):
+    """Under pytest-xdist, tests marked with one xdist_group go to one worker only if the
+    mark reaches the scheduler (as a suffix of the test's id); otherwise every shared
+    computation of a group runs, or is waited for, on both workers."""
+    if worker_id == "master":
+        pytest.skip("not run by pytest-xdist")
+    assert request.node.nodeid.endswith("@publish")
+
+
 # A helper process that holds a computed run and, on request, forks a child writing it
 # (with a fresh run id) to an output folder and store; the test kills the child. The
 # child may kill itself right after a chosen step, to hit each step of publishing.
