@@ -24,6 +24,13 @@ if TYPE_CHECKING:
     from evpath.results import Results
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``long`` first, otherwise in the order collected: pytest-xdist hands
+    out tests in this order, so the long ones start early on every worker instead of
+    running on one at the end while the other waits."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
 @pytest.fixture
 def write_scenario(tmp_path: Path) -> Callable[[dict], Path]:
     """Write a scenario document (extending japan-2050 unless it says otherwise) to a file."""

@@ -47,6 +47,7 @@ def _up_to(scenario: Scenario, end: int) -> Scenario:
     return Scenario.model_validate(document)
 
 
+@pytest.mark.long
 def test_lifetime_fit_recovers_a_shifted_lifetime():
     # japan's observed stock and ages run to 2021
     base = _up_to(load_scenario("japan-2050"), 2026)

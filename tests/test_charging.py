@@ -301,6 +301,7 @@ def test_adapters_prevent_stranding(write_scenario):
     assert float(stranded.max()) == 0.0
 
 
+@pytest.mark.long
 def test_drawn_charger_and_equipment_inputs_run_at_once_like_one_by_one(write_scenario):
     """Four members drawing the charger life and spread, the fast target, the equipment
     life and utilisation, run in one vectorised pass, equal the same scenarios run one by

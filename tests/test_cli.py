@@ -158,6 +158,7 @@ def test_targets_reports_and_exits_0_when_the_target_is_missed():
     assert "Verdict under each bundled grid pathway" not in result.output  # --no-solve
 
 
+@pytest.mark.long
 def test_targets_answers_the_reverse_questions(monkeypatch, japan_2050, reverse_answers):
     """The command prints the answer ``solve_reverse`` gives for the scenario and metric
     asked (solved once and shared with the tests of the answer itself)."""

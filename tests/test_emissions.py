@@ -139,6 +139,7 @@ def test_target_verdict_and_units(japan):
     assert float(reduction.sel(year=2010)) == 0.0
 
 
+@pytest.mark.long
 def test_reverse_answers_meet_the_target_exactly_where_they_say(
     japan_2050, japan_2050_inputs, reverse_answers
 ):

@@ -102,6 +102,7 @@ def _budget_for_chunks_of(scenario_file: Path, members: int, total: int) -> int:
     return low
 
 
+@pytest.mark.long
 def test_members_run_at_once_equal_the_same_scenarios_run_one_by_one(
     uncertain_scenario, small_ensemble
 ):
@@ -300,6 +301,7 @@ def test_memory_budgets_parse_and_bound_the_chunks(uncertain_scenario):
         chunk_size(uncertain_scenario, 100_000, parse_memory("1GiB"))
 
 
+@pytest.mark.long
 def test_the_command_writes_percentiles_probabilities_and_indices_as_one_unit(tmp_path):
     out, store = tmp_path / "out", tmp_path / "store.duckdb"
     result = runner.invoke(

@@ -122,6 +122,7 @@ def test_the_workbook_holds_every_value_by_group_with_its_metadata(
 
 # pyam 3 passes pandas a keyword pandas now deprecates; that warning is pyam's own
 @pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")
+@pytest.mark.long
 def test_the_iamc_file_loads_in_pyam_with_the_runs_values_converted(stored_japan, tmp_path):
     pyam = pytest.importorskip("pyam")
     out = tmp_path / "run.iamc.csv"

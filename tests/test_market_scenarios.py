@@ -20,9 +20,13 @@ MARKETS = {
 }
 
 
+market_runs = pytest.mark.xdist_group("market-runs")  # one worker runs the markets once
+
+
 @pytest.fixture(scope="module")
 def runs(shared_run):
-    """One run of every market scenario, shared by the tests of this module."""
+    """One run of every market scenario, shared by the tests of this module (marked
+    ``market_runs``)."""
     return {name: shared_run(name).dataset for name in MARKETS}
 
 
@@ -47,6 +51,7 @@ def test_market_scenarios_validate_with_their_years_and_emissions(name):
     assert 1.0 <= hev <= 1.6
 
 
+@market_runs
 def test_every_market_runs_over_its_regions_to_2060(runs):
     for name, regions in MARKETS.items():
         ds = runs[name]
@@ -73,6 +78,7 @@ def test_other_markets_are_non_negative_and_close_the_world(history):
     assert rows.basis.str.startswith("derived").all()
 
 
+@market_runs
 def test_each_market_grid_in_2024_is_its_owid_history(runs):
     spec = HISTORIES["iea"]
     for name, regions in MARKETS.items():
@@ -87,6 +93,7 @@ def test_each_market_grid_in_2024_is_its_owid_history(runs):
             )
 
 
+@market_runs
 def test_new_car_wtw_in_2010_lies_in_the_published_band(runs):
     # Lower end: EU new cars of 2010 emitted 140.3 g CO2/km on test (EEA), 166 g/km
     # well-to-wheel with the fuels' upstream (2.75 / 2.32 kg CO2e per litre); upper end:

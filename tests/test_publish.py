@@ -28,7 +28,8 @@ from evpath.io import publish
 NAME = "japan-2050"
 EVPATH = [str(Path(sys.executable).with_name("evpath"))]
 
-pytestmark = pytest.mark.xdist_group("publish")  # one worker starts the writer helper once
+# one worker starts the writer helper once; together the tests take long
+pytestmark = [pytest.mark.xdist_group("publish"), pytest.mark.long]
 
 
 def test_the_group_reaches_the_scheduler(request, worker_id):

@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 
     from evpath.analysis.ensemble import Ensemble
 
-pytestmark = pytest.mark.xdist_group("report-ensemble")  # one worker runs the ensemble once
+# one worker runs the ensemble once; together the tests take long
+pytestmark = [pytest.mark.xdist_group("report-ensemble"), pytest.mark.long]
 
 runner = CliRunner()
 UNCERTAIN = "report-ensemble"

@@ -163,6 +163,7 @@ def test_the_bundled_scopes_validate_and_list():
     assert all(name in listed.output for name in bundled_scopes())
 
 
+@pytest.mark.long
 def test_a_scope_run_reads_back_from_the_store(tmp_path):
     from evpath.io.store import ResultsStore
 

@@ -43,6 +43,7 @@ def client(store):
         yield client
 
 
+@pytest.mark.long
 def test_a_what_if_run_applied_stored_listed_summarised_compared_and_read_back(client, store):
     response = client.post(
         "/api/runs", json={"scenario": "japan-2050", "levers": WHAT_IF, "store": True}, headers=AUTH

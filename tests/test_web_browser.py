@@ -62,6 +62,7 @@ def _plotted(page) -> dict[str, str]:
     )
 
 
+@pytest.mark.long
 def test_changing_a_lever_and_running_changes_the_charts(dashboard):
     from playwright.sync_api import sync_playwright
 
