@@ -100,6 +100,39 @@ def test_store_round_trip(tmp_path: Path):
     assert store.manifest("run-1")["input_hash"] == "abc"
 
 
+def test_reads_within_reading_share_one_connection_per_thread(tmp_path: Path, monkeypatch):
+    import threading
+
+    store = ResultsStore(tmp_path / "store.duckdb")
+    table = export.tidy(_dataset())
+    store.write(_manifest(), table)
+    opened: list[str] = []
+    open_file = ResultsStore._open
+
+    def counted(self: ResultsStore):
+        opened.append(threading.current_thread().name)
+        return open_file(self)
+
+    monkeypatch.setattr(ResultsStore, "_open", counted)
+
+    def read_everything() -> None:
+        assert list(store.runs().run_id) == ["run-1"]
+        assert store.manifest("run-1")["input_hash"] == "abc"
+        assert len(store.results("run-1")) == len(table)
+        assert store.table("procurement", "run-1").empty
+
+    with store.reading():
+        read_everything()
+        with store.reading():  # nested: the outer connection
+            read_everything()
+        other = threading.Thread(target=read_everything, name="other")
+        other.start()
+        other.join()
+    assert opened == ["MainThread"] + ["other"] * 4  # another thread: a connection per read
+    read_everything()  # after reading(): a connection per read again
+    assert len(opened) == 9
+
+
 def test_failed_store_write_leaves_earlier_runs_intact(tmp_path: Path):
     store = ResultsStore(tmp_path / "store.duckdb")
     store.write(_manifest("good"), export.tidy(_dataset()))

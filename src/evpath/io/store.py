@@ -12,6 +12,7 @@ store as it was. A store held by another process is waited for (30 s by default)
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
@@ -94,6 +95,7 @@ class ResultsStore:
         self.path = Path(path)
         self.wait = wait
         self.notify = notify
+        self._shared = threading.local()  # this thread's connection inside reading()
 
     def _open(self) -> duckdb.DuckDBPyConnection:
         """A connection, waiting for another process that holds the file."""
@@ -136,6 +138,33 @@ class ResultsStore:
             msg = f"{self.path}: cannot prepare the results store ({exc})"
             raise StoreError(msg) from None
         return connection
+
+    @contextmanager
+    def reading(self) -> Iterator[ResultsStore]:
+        """The store, whose reads inside (in this thread) share one connection: opening
+        one costs about 50 ms. Inside another ``reading()``, the outer one's."""
+        if getattr(self._shared, "connection", None) is not None or not self.path.exists():
+            yield self
+            return
+        self._shared.connection = self._connect()
+        try:
+            yield self
+        finally:
+            connection, self._shared.connection = self._shared.connection, None
+            _close(connection)
+
+    @contextmanager
+    def _reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The connection of the enclosing :meth:`reading`, or one for this read only."""
+        shared = getattr(self._shared, "connection", None)
+        if shared is not None:
+            yield shared
+            return
+        connection = self._connect()
+        try:
+            yield connection
+        finally:
+            _close(connection)
 
     @contextmanager
     def _transaction(self, what: str) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -200,7 +229,7 @@ class ResultsStore:
         """All stored runs, newest first (without the manifest body)."""
         if not self.path.exists():
             return pd.DataFrame(columns=["run_id", "scenario", "created_at", "evpath_version"])
-        with self._connect() as connection:
+        with self._reader() as connection:
             return connection.execute(
                 "SELECT run_id, scenario, created_at, evpath_version, input_hash FROM runs "
                 "ORDER BY created_at DESC"
@@ -208,14 +237,15 @@ class ResultsStore:
 
     def manifest(self, run_id: str) -> dict[str, Any]:
         """The manifest of one run."""
-        with self._connect() as connection:
-            row = connection.execute(
+        with self._reader() as connection:
+            # every row fetched: a result left open blocks a shared connection's next read
+            rows = connection.execute(
                 "SELECT manifest FROM runs WHERE run_id = ?", [run_id]
-            ).fetchone()
-        if row is None:
+            ).fetchall()
+        if not rows:
             msg = f"{self.path}: no run {run_id!r}; list runs with ResultsStore.runs()"
             raise StoreError(msg)
-        return dict(json.loads(row[0]))
+        return dict(json.loads(rows[0][0]))
 
     def run_dataset(self, run_id: str, variables: list[str]) -> xr.Dataset:
         """Stored variables of one run as labelled arrays (dims from the tidy columns)."""
@@ -244,11 +274,11 @@ class ResultsStore:
         _check_table_name(name)
         if not self.path.exists():
             return pd.DataFrame()
-        with self._connect() as connection:
+        with self._reader() as connection:
             held = connection.execute(
                 "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]
-            ).fetchone()
-            if held is None or held[0] == 0:
+            ).fetchall()
+            if held[0][0] == 0:
                 return pd.DataFrame()
             rows = connection.execute(f"SELECT * FROM {name} WHERE run_id = ?", [run_id]).df()
         return rows.drop(columns="run_id")
@@ -260,7 +290,7 @@ class ResultsStore:
         if variable is not None:
             query += " AND variable = ?"
             params.append(variable)
-        with self._connect() as connection:
+        with self._reader() as connection:
             frame = _frame(connection.sql(query, params=params).to_arrow_table())
         return frame.dropna(axis="columns", how="all")
 

@@ -239,7 +239,12 @@ def stored_dataset(store: ResultsStore, run_id: str) -> xr.Dataset:
 
     ``run_id`` is a full id or a unique prefix (see :func:`resolve_run_id`).
     """
-    run_id = resolve_run_id(store, run_id)
+    with store.reading():
+        return _stored_dataset(store, resolve_run_id(store, run_id))
+
+
+def _stored_dataset(store: ResultsStore, run_id: str) -> xr.Dataset:
+    """:func:`stored_dataset` of a full run id, read within ``store.reading()``."""
     manifest = store.manifest(run_id)
     table = store.results(run_id)
     ensemble = manifest.get("kind") == "ensemble"
