@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -94,3 +95,35 @@ def test_a_shape_path_is_fitted_point_by_point_on_its_own_cohorts():
     # one shape: one parameter, written back as a number
     one = _with(japan, [0.0, 2.2, 0.0, 0.0, 0.2], ["registered", "kei"], [], True)
     assert one.fleet.lifetime.shape == 2.2
+
+
+def test_the_fits_candidates_run_at_once_like_one_by_one():
+    """The Jacobian's points run as one drawn fleet run: each candidate's stock and ages
+    are those of its own run, and only the numbers the candidates differ in are drawn."""
+    from evpath.analysis.calibration import _as_draws, _difference_steps, _with
+    from evpath.core.dims import DRAW
+    from evpath.data.histories import HISTORIES
+    from evpath.model.fleet import fleet_stock
+    from evpath.model.sales import new_sales
+
+    japan = load_scenario("japan-2050")
+    history = HISTORIES[japan.sales.history].load()
+    sales = new_sales(japan, history.sales.sel(region=japan.regions), np.arange(1990, 2031))
+    x = np.array([0.3, 2.2, -0.05, 2.0, 0.2])  # mean shift, shape, trend, kei shift, growth
+    steps = _difference_steps(x, np.full(5, -8.0), np.array([8.0, 8.0, 0.05, 8.0, 0.2]))
+    assert steps[-1] < 0 < steps[0]  # a step past the bound is taken the other way
+    candidates = [
+        _with(japan, point, ["registered", "kei"], [], True) for point in x + np.diag(steps)
+    ]
+    drawn = _as_draws(candidates)
+    assert drawn.fleet.lifetime.shape.sizes == {DRAW: 5}  # type: ignore[union-attr]
+    assert drawn.fleet.initial_stock.max_age == japan.fleet.initial_stock.max_age  # not drawn
+    at_once = fleet_stock(drawn, sales)
+    for i, candidate in enumerate(candidates):
+        alone = fleet_stock(candidate, sales)
+        for name in ("stock", "average_age"):
+            np.testing.assert_allclose(
+                getattr(at_once, name).isel({DRAW: i}).transpose(*getattr(alone, name).dims),
+                getattr(alone, name),
+                rtol=1e-12,
+            )

@@ -16,7 +16,7 @@ import yaml
 from typer.testing import CliRunner
 
 from evpath.analysis.ensemble import ensemble
-from evpath.analysis.ensemble.members import MemberRunner, substituted
+from evpath.analysis.ensemble.members import MemberRunner
 from evpath.analysis.ensemble.result import sobol_indices
 from evpath.analysis.ensemble.run import chunk_size, parse_memory
 from evpath.analysis.ensemble.sampling import design, saltelli_points
@@ -25,7 +25,7 @@ from evpath.core.dims import DRAW
 from evpath.errors import InputError
 from evpath.model.pipeline import Inputs, run_pipeline
 from evpath.scenario.loader import alternative_document, load_scenario, resolve_scenario
-from evpath.scenario.uncertainty import locate, value_at, with_value
+from evpath.scenario.uncertainty import locate, substituted, value_at, with_value
 
 runner = CliRunner()
 

@@ -10,11 +10,13 @@ after its path (lifetimes with a ``mean_trend`` only; the cohort it runs through
 the scenario says), an extra shift for each segment after the first, and the pre-history
 sales growth that shapes the initial stock. The residuals are relative differences
 (stock weighted 1, average age 0.5), minimised by :func:`scipy.optimize.least_squares`
-within bounds.
+within bounds; its Jacobian's forward differences run as one fleet run, the stepped
+parameters drawn (one value per step along ``draw``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +26,7 @@ import xarray as xr
 from scipy.optimize import least_squares
 
 from evpath.analysis.adoption import ModelName, fit_region, share_history
+from evpath.core.dims import DRAW
 from evpath.data.histories import HISTORIES
 from evpath.data.history import History
 from evpath.data.iea import iea_regions
@@ -32,6 +35,7 @@ from evpath.model.fleet import fleet_stock
 from evpath.model.history_check import compare_with_observed
 from evpath.model.sales import new_sales
 from evpath.scenario.schema import Scenario
+from evpath.scenario.uncertainty import Key, substituted
 
 MILESTONE_YEARS = (2030, 2035, 2040, 2045, 2050)
 """Years of the sales milestones written from a fitted adoption curve."""
@@ -236,17 +240,41 @@ def fit_lifetime(scenario: Scenario, history: History | None = None) -> Lifetime
     # sales do not depend on the fleet block: computed once for every evaluation
     sales = new_sales(scenario, history.sales.sel(region=scenario.regions), years)
 
-    def check(x: np.ndarray) -> pd.DataFrame:
-        candidate = _with(scenario, x, segments, shape_cohorts, trend)
-        fleet = fleet_stock(candidate, sales)
+    def checks(points: np.ndarray) -> list[pd.DataFrame]:
+        """The history check under each parameter vector (row) of ``points``, from one
+        run of the fleet stage: the vectors' differing numbers are drawn."""
+        candidates = [_with(scenario, x, segments, shape_cohorts, trend) for x in points]
+        fleet = fleet_stock(_as_draws(candidates), sales)
         modelled = xr.Dataset({"stock": fleet.stock, "average_age": fleet.average_age})
-        return compare_with_observed(modelled, observed)
+        if DRAW not in modelled.dims:  # one vector
+            return [compare_with_observed(modelled, observed)] * len(candidates)
+        return [
+            compare_with_observed(modelled.isel({DRAW: i}, drop=True), observed)
+            for i in range(len(candidates))
+        ]
 
-    def residuals(x: np.ndarray) -> np.ndarray:
-        table = check(x)
+    def check(x: np.ndarray) -> pd.DataFrame:
+        return checks(x[np.newaxis])[0]
+
+    def weighted(table: pd.DataFrame) -> np.ndarray:
         return (table["relative_difference"] * table["metric"].map(WEIGHTS)).to_numpy()
 
-    solution = least_squares(residuals, x0, bounds=(low, high), xtol=1e-6)
+    last: dict[bytes, np.ndarray] = {}  # least_squares asks for the Jacobian where it
+    # has just evaluated the residuals
+
+    def residuals(x: np.ndarray) -> np.ndarray:
+        last.clear()
+        last[x.tobytes()] = weighted(check(x))
+        return last[x.tobytes()]
+
+    def jacobian(x: np.ndarray) -> np.ndarray:
+        """Forward differences, every step in one run (:func:`_difference_steps`)."""
+        at_x = last[x.tobytes()] if x.tobytes() in last else weighted(check(x))
+        steps = _difference_steps(x, np.asarray(low), np.asarray(high))
+        stepped = [weighted(table) for table in checks(x + np.diag(steps))]
+        return np.column_stack([(r - at_x) / step for r, step in zip(stepped, steps, strict=True)])
+
+    solution = least_squares(residuals, x0, jac=jacobian, bounds=(low, high), xtol=1e-6)
     rounded = np.round(solution.x, 4)
     fitted = _with(scenario, rounded, segments, shape_cohorts, trend)
     names = (
@@ -263,6 +291,44 @@ def fit_lifetime(scenario: Scenario, history: History | None = None) -> Lifetime
         cost=float(solution.cost),
         standard_errors=dict(zip(names, _standard_errors(solution), strict=True)),
     )
+
+
+def _difference_steps(x: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Steps of a forward-difference Jacobian at ``x``, as SciPy's 2-point scheme takes
+    them: √ε·max(1, |x|) away from zero, the other way where that would leave the bounds
+    ``low``–``high``, each exactly representable as a difference of floats."""
+    step = np.sqrt(np.finfo(float).eps) * np.where(x >= 0, 1.0, -1.0) * np.maximum(1.0, abs(x))
+    step = np.where((x + step < low) | (x + step > high), -step, step)
+    return (x + step) - x
+
+
+def _as_draws(candidates: list[Scenario]) -> Scenario:
+    """The first of ``candidates`` (scenarios that differ only in numbers of their fleet
+    block) with each number in which they differ drawn: one value per candidate, along
+    ``draw``."""
+    drawn = candidates[0]
+    documents = [candidate.fleet.model_dump() for candidate in candidates]
+    for keys, values in _differing_numbers(documents):
+        column = xr.DataArray(np.array(values, dtype=float), dims=DRAW)
+        drawn = substituted(drawn, ("fleet", *keys), column)
+    return drawn
+
+
+def _differing_numbers(
+    documents: list[Any], keys: tuple[Key, ...] = ()
+) -> Iterator[tuple[tuple[Key, ...], list[float]]]:
+    """The keys and values of each number in which ``documents`` (mappings of the same
+    layout) differ."""
+    first = documents[0]
+    if isinstance(first, dict):
+        for key in first:
+            yield from _differing_numbers([d[key] for d in documents], (*keys, key))
+    elif (
+        isinstance(first, int | float)
+        and not isinstance(first, bool)
+        and any(d != first for d in documents)
+    ):
+        yield keys, documents
 
 
 def _standard_errors(solution: Any) -> list[float]:

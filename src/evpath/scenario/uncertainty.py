@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from evpath.scenario.base import (
     REPLACED_WHOLE,
@@ -253,6 +253,22 @@ def with_value(document: Mapping[Any, Any], keys: tuple[Key, ...], value: Any) -
     head, rest = keys[0], keys[1:]
     copy = dict(document)
     copy[head] = with_value(document[head], rest, value)
+    return copy
+
+
+def substituted(node: Any, keys: tuple[Key, ...], value: Any) -> Any:
+    """``node`` (a scenario or one of its blocks) with ``value`` at ``keys``, without
+    validation: for drawn values (a DataArray over ``draw``) whose every number has been
+    checked."""
+    if not keys:
+        return value
+    head, rest = keys[0], keys[1:]
+    if isinstance(node, BaseModel):
+        return node.model_copy(
+            update={str(head): substituted(getattr(node, str(head)), rest, value)}
+        )
+    copy = dict(node)
+    copy[head] = substituted(node[head], rest, value)
     return copy
 
 

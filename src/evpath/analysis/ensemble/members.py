@@ -5,36 +5,18 @@ member of a chunk. Choices split the chunk into groups, one run per alternative 
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import xarray as xr
-from pydantic import BaseModel
 
 from evpath.analysis.ensemble.targets import targets_met
 from evpath.core.dims import DRAW
 from evpath.model.pipeline import Inputs, run_pipeline
 from evpath.scenario.loader import alternative_document, resolve_scenario
 from evpath.scenario.schema import Scenario
-from evpath.scenario.uncertainty import Key, locate, value_at, with_value
+from evpath.scenario.uncertainty import locate, substituted, value_at, with_value
 
 RESULT_DTYPE = np.float32
 """Members' results are kept in single precision (7 significant digits) to halve memory."""
-
-
-def substituted(node: Any, keys: tuple[Key, ...], value: Any) -> Any:
-    """``node`` (a scenario or one of its blocks) with ``value`` at ``keys``, without
-    validation (the loader checked the range of every draw)."""
-    if not keys:
-        return value
-    head, rest = keys[0], keys[1:]
-    if isinstance(node, BaseModel):
-        return node.model_copy(
-            update={str(head): substituted(getattr(node, str(head)), rest, value)}
-        )
-    copy = dict(node)
-    copy[head] = substituted(node[head], rest, value)
-    return copy
 
 
 class MemberRunner:
