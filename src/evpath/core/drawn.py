@@ -61,7 +61,7 @@ def labelled_array(
     if stacked is not None:
         rows, draws = stacked
         return xr.DataArray(rows, coords={dim: list(labels), **draws}, dims=(dim, DRAW))
-    arrays = [xr.DataArray(v) for v in values]
+    arrays = [v if isinstance(v, xr.DataArray) else xr.DataArray(v) for v in values]
     layers = _broadcast_layers(arrays)
     if layers is not None:
         rows, coords = layers
@@ -78,17 +78,18 @@ def _broadcast_layers(
     (then ``xr.broadcast`` and ``xr.concat`` give the same, more slowly)."""
     labels: dict[Hashable, pd.Index] = {}
     for array in arrays:
-        if set(array.coords) != set(array.dims) or set(array.indexes) != set(array.dims):
+        if set(array.coords) != set(array.dims) or set(array.xindexes) != set(array.dims):
             return None
         for d in array.dims:
-            index = array.indexes[d]
+            index = array.get_index(d)
             if d in labels and not labels[d].equals(index):
                 return None
             labels.setdefault(d, index)
     shape = tuple(len(index) for index in labels.values())
     rows = np.empty((len(arrays), *shape), dtype=np.result_type(*(a.dtype for a in arrays)))
     for row, array in zip(rows, arrays, strict=True):
-        own = array.transpose(*[d for d in labels if d in array.dims]).values
+        order = [d for d in labels if d in array.dims]
+        own = array.values if list(array.dims) == order else array.transpose(*order).values
         row[...] = own[tuple(slice(None) if d in array.dims else np.newaxis for d in labels)]
     return rows, labels
 
