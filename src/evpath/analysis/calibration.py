@@ -259,8 +259,8 @@ def fit_lifetime(scenario: Scenario, history: History | None = None) -> Lifetime
     def weighted(table: pd.DataFrame) -> np.ndarray:
         return (table["relative_difference"] * table["metric"].map(WEIGHTS)).to_numpy()
 
-    last: dict[bytes, np.ndarray] = {}  # least_squares asks for the Jacobian where it
-    # has just evaluated the residuals
+    # least_squares asks for the Jacobian where it has just evaluated the residuals
+    last: dict[bytes, np.ndarray] = {}
 
     def residuals(x: np.ndarray) -> np.ndarray:
         last.clear()
