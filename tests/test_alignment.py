@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from evpath.core.alignment import exactly_aligned
+from evpath.core.alignment import exact_dataset, exactly_aligned
 
 
 def _years(first: int) -> xr.DataArray:
@@ -36,3 +36,13 @@ def test_other_threads_keep_xarrays_default():
     thread.start()
     thread.join()
     assert seen == [[2021, 2022]]
+
+
+def test_a_dataset_of_matching_arrays_is_the_constructors_and_others_are_refused():
+    stock = _years(2020).expand_dims(region=["JPN", "USA"]).assign_attrs(units="vehicles")
+    share = xr.DataArray([0.25, 0.75], coords={"region": ["JPN", "USA"]}, name="ignored")
+    arrays = {"stock": stock, "share": share, "scalar": xr.DataArray(1.5)}
+    xr.testing.assert_identical(exact_dataset(arrays), xr.Dataset(arrays))
+    assert list(exact_dataset(arrays).data_vars) == ["stock", "share", "scalar"]
+    with pytest.raises(ValueError, match="year"):  # xr.Dataset would pad both with NaN
+        exact_dataset({"stock": _years(2020), "later": _years(2021)})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from typing import ParamSpec, TypeVar
 
 import pandas as pd
@@ -66,3 +66,18 @@ def exactly_aligned(function: Callable[P, R]) -> Callable[P, R]:
             return function(*args, **kwargs)
 
     return wrapper
+
+
+def exact_dataset(arrays: Mapping[Hashable, xr.DataArray]) -> xr.Dataset:
+    """A Dataset of ``arrays``, whose labels on each dim they share must be the same
+    (ValueError naming the dim otherwise).
+
+    ``xr.Dataset(arrays)`` joins the arrays' labels (an outer join: labels that differ
+    would leave NaN) and re-indexes every array on the way, matching or not; merging with
+    an exact join gives the same Dataset from matching arrays in less than half the time.
+    """
+    return xr.merge(
+        [array.to_dataset(name=name) for name, array in arrays.items()],
+        join="exact",
+        compat="no_conflicts",
+    )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from evpath.core.alignment import exact_dataset
 from evpath.core.drawn import labelled_array
 from evpath.scenario.emissions import Activity
 
@@ -120,7 +121,7 @@ def years_on_road(
     )
     beyond = xr.DataArray(calendar - seen, dims=dims)
     km = km * (1.0 - age_decline) ** beyond
-    return xr.Dataset(
+    return exact_dataset(
         {
             "survival": survival.assign_coords(coords),
             "distance": km.assign_coords(coords),

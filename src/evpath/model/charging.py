@@ -7,6 +7,7 @@ from collections.abc import Mapping
 import numpy as np
 import xarray as xr
 
+from evpath.core.alignment import exact_dataset
 from evpath.core.contraction import dot
 from evpath.core.dims import CHARGER_TYPES, STANDARDS, ChargerType, Standard
 from evpath.core.drawn import Value, labelled_array, path_array
@@ -193,7 +194,7 @@ def charging(
     # chargers reach the end of their life (as Japan's did in 2020-2021), so that the
     # chargers in service balance: N[t] - N[t-1] = added[t] - retired[t].
     retired = added - (needed - needed.shift(year=1, fill_value=0.0))
-    return xr.Dataset(
+    return exact_dataset(
         {
             "evs_per_charger": served.transpose("region", "charger_type", "year", ...),
             "evs_per_charger_trend": trend.transpose("region", "charger_type", ...),

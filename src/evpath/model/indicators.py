@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from evpath.core.alignment import exact_dataset
 from evpath.core.contraction import dot
 from evpath.core.tolerances import FULL_SHARE_TOLERANCE, TARGET_TOLERANCE
 from evpath.model.activity import SERVICE
@@ -69,7 +70,7 @@ def per_car_metrics(
         "wtw_per_km_fleet": 1000.0 * fleet_wtw / vehicle_km.sum(every),
         **parts,
     }
-    return xr.Dataset(metrics)
+    return exact_dataset(metrics)
 
 
 def lifetime_per_new_car(
@@ -118,7 +119,7 @@ def lifetime_per_new_car(
     years_on = life["survival"].sum(SERVICE).rename(cohort="year")
     every = ("segment", "powertrain")
     cars = sales.sum(every)
-    return xr.Dataset(
+    return exact_dataset(
         {
             "wtw_per_new_car_lifetime": (sales * (per_car / years_on).fillna(0.0)).sum(every)
             / cars,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from evpath.core.alignment import exact_dataset
 from evpath.core.dims import STEPS
 from evpath.core.drawn import labelled_array, path_array
 from evpath.model.assets import keep_in_service, service_life
@@ -46,7 +47,7 @@ def manufacturing(demand_gwh: xr.DataArray, spec: Manufacturing) -> xr.Dataset:
         capacity.year - spec.capex_year
     )
     shares = labelled_array([spec.steps.get(s, 0.0) for s in STEPS], "step", STEPS)  # type: ignore[call-overload]
-    return xr.Dataset(
+    return exact_dataset(
         {
             "cell_capacity": capacity,
             "cell_capacity_installed": installed,

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from evpath.core.alignment import exact_dataset
 from evpath.core.contraction import dot
 from evpath.core.dims import METALS
 from evpath.core.drawn import labelled_array, path_array
@@ -105,7 +106,7 @@ def material_flows(
         "metal_lost": to_recycling - recovered,
         "metal_primary_demand": put - recovered,
     }
-    return xr.Dataset(
+    return exact_dataset(
         {name: value.transpose("region", "metal", "year", ...) for name, value in flows.items()}
     )
 
@@ -128,7 +129,7 @@ def retired_capacity(
     faded = outflow_by_cohort * (1.0 - fade) ** age
     remaining = dot(faded, pack * mix, dim=("powertrain", "cohort")).sum("segment") / 1e6
     exported = dot(leaving.sum("chemistry"), export, dim="segment") / 1e6
-    return xr.Dataset(
+    return exact_dataset(
         {
             "battery_retired": (leaving.sum("segment") / 1e6).transpose(
                 "region", "chemistry", "year", ...

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from evpath.core.alignment import exactly_aligned
+from evpath.core.alignment import exact_dataset, exactly_aligned
 from evpath.core.dims import ELECTRIFIED
 from evpath.core.variables import annotate
 from evpath.data.histories import HISTORIES
@@ -148,7 +148,7 @@ def fleet_variables(sales: xr.DataArray, fleet: FleetResult) -> xr.Dataset:
     stock_share = _share(fleet.stock.sum("segment"), "powertrain")
     checks.check_shares(sales_share, "powertrain", "sales_share")
     checks.check_shares(stock_share, "powertrain", "stock_share")
-    return xr.Dataset(
+    return exact_dataset(
         {
             "sales": sales,
             "stock": fleet.stock,

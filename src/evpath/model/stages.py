@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from evpath.core.alignment import exact_dataset
 from evpath.core.contraction import dot
 from evpath.core.dims import LITHIUM_FREE, METALS, PLUG_IN
 from evpath.data import batteries as battery_data
@@ -156,7 +157,7 @@ def battery_stage(
         fleet.entry_age,
         export_shares(spec.recycling, fleet.segments, years),
     )
-    variables = xr.Dataset(
+    variables = exact_dataset(
         {
             "battery_demand": demand,
             "battery_demand_by_chemistry": by_chemistry.transpose(
@@ -172,7 +173,7 @@ def battery_stage(
             **retired.data_vars,
             "share_of_world_mine_production": share_of_world_production(
                 metals["metal_primary_demand"], data.supply
-            ),
+            ).reindex(metal=list(METALS)),  # NaN for metals without production data
             "supply_hhi": xr.DataArray(by_metal["hhi"].to_numpy(), coords={"metal": list(METALS)}),
             "largest_producer_share": xr.DataArray(
                 by_metal["largest_share"].to_numpy(), coords={"metal": list(METALS)}
@@ -316,7 +317,7 @@ def use_phase_stage(
             spec, factors, sales, life_on_road, new_car_km, new_car_use, energy, grid_by_region
         )
     )
-    return xr.Dataset(
+    return exact_dataset(
         {
             "vehicle_km": fleet_km,
             "energy_use": energy_mj.transpose(
