@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable, Hashable, Mapping
-from typing import ParamSpec, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, ParamSpec, TypeVar
 
 import pandas as pd
 import xarray as xr
@@ -68,7 +68,7 @@ def exactly_aligned(function: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def exact_dataset(arrays: Mapping[Hashable, xr.DataArray]) -> xr.Dataset:
+def exact_dataset(arrays: Mapping[Any, xr.DataArray]) -> xr.Dataset:
     """A Dataset of ``arrays``, whose labels on each dim they share must be the same
     (ValueError naming the dim otherwise).
 
