@@ -6,6 +6,7 @@ so a stage written with them runs every member of an ensemble at once.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Hashable, Mapping, Sequence
 
 import numpy as np
@@ -35,7 +36,7 @@ def path_array(
         knots = sorted(value)
         points = [value[k] for k in knots]
         if not any(is_drawn(v) for v in points):
-            return xr.DataArray(interpolate_path(dict(value), at), coords=coords)  # type: ignore[arg-type]
+            return xr.DataArray(interpolate_path(dict(value), at), coords=_axis(dim, at))  # type: ignore[arg-type]
         identity = np.eye(len(knots))
         weights = np.stack([np.interp(at, knots, row) for row in identity], axis=-1)
         stacked = _draw_rows(points)
@@ -47,7 +48,19 @@ def path_array(
         return dot(labelled, knotted, dim="knot")
     if is_drawn(value):
         return xr.DataArray(value).expand_dims(coords)
-    return xr.DataArray(np.full(len(at), float(value)), coords=coords)
+    return xr.DataArray(np.full(len(at), float(value)), coords=_axis(dim, at))
+
+
+def _axis(dim: str, at: np.ndarray) -> xr.Coordinates:
+    """The coordinate ``dim`` labelled ``at``: a run lays its paths on the same few axes
+    (model years, cohorts) many times, and each axis's index is built once."""
+    labels = np.asarray(at)
+    return _built_axis(dim, labels.dtype.str, labels.tobytes())
+
+
+@functools.lru_cache(maxsize=64)
+def _built_axis(dim: str, dtype: str, labels: bytes) -> xr.Coordinates:
+    return xr.Coordinates({dim: np.frombuffer(labels, dtype=dtype).copy()})
 
 
 def labelled_array(
