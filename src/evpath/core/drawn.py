@@ -52,8 +52,9 @@ def path_array(
 
 
 def _axis(dim: str, at: np.ndarray) -> xr.Coordinates:
-    """The coordinate ``dim`` labelled ``at``: a run lays its paths on the same few axes
-    (model years, cohorts) many times, and each axis's index is built once."""
+    """The coordinate ``dim`` labelled ``at``: a run lays its paths and labelled numbers
+    on the same few axes (model years, cohorts, powertrains, ...) many times, and each
+    axis's index is built once."""
     labels = np.asarray(at)
     return _built_axis(dim, labels.dtype.str, labels.tobytes())
 
@@ -69,7 +70,7 @@ def labelled_array(
     """Values stacked along a new labelled dimension ``dim`` (one per label); the inputs
     may be numbers, drawn numbers or arrays with dimensions of their own."""
     if not any(is_drawn(v) for v in values):
-        return xr.DataArray(np.asarray(values, dtype=float), coords={dim: list(labels)})
+        return xr.DataArray(np.asarray(values, dtype=float), coords=_axis(dim, np.asarray(labels)))
     stacked = _draw_rows(values)
     if stacked is not None:
         rows, draws = stacked
