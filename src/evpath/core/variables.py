@@ -8,6 +8,7 @@ that exports carry them.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -60,31 +61,34 @@ def annotate(dataset: xr.Dataset) -> xr.Dataset:
     """
     known = catalogue()
     annotated = dataset.copy(deep=False)  # new attrs, the same values
-    for name, array in dataset.data_vars.items():
+    for name in dataset.data_vars:
+        # the variables themselves: a DataArray for each would cost more than the checks
+        variable = dataset.variables[name]
         entry = known.get(str(name))
         if entry is None:
             msg = f"variable {name!r} is not in variables.csv; add its dims, unit and description"
             raise InvariantError(msg)
-        unit = array.attrs.get("units", entry.unit)
-        if set(array.dims) - {DRAW} != set(entry.dims) or unit != entry.unit:
+        unit = variable.attrs.get("units", entry.unit)
+        if set(variable.dims) - {DRAW} != set(entry.dims) or unit != entry.unit:
             msg = (
-                f"variable {name!r} has dims {sorted(map(str, array.dims))} and unit "
+                f"variable {name!r} has dims {sorted(map(str, variable.dims))} and unit "
                 f"{unit!r}; variables.csv says {sorted(entry.dims)} and "
                 f"{entry.unit!r}"
             )
             raise InvariantError(msg)
-        _check_finite(array, entry)
-        annotated[name].attrs.update(units=entry.unit, long_name=entry.description)
+        _check_finite(dataset, name, entry)
+        annotated.variables[name].attrs.update(units=entry.unit, long_name=entry.description)
     return annotated
 
 
-def _check_finite(array: xr.DataArray, entry: Variable) -> None:
-    """No ±inf anywhere; no NaN unless the catalogue says where it may be missing."""
-    values = np.asarray(array.values, dtype=float)
+def _check_finite(dataset: xr.Dataset, name: Hashable, entry: Variable) -> None:
+    """No ±inf anywhere in variable ``name``; no NaN unless the catalogue says where it
+    may be missing."""
+    values = np.asarray(dataset.variables[name].values, dtype=float)
     bad = np.isinf(values) if entry.missing else ~np.isfinite(values)
     if not bad.any():
         return
-    cell = first_true(array.copy(data=bad))
+    cell = first_true(dataset[name].copy(data=bad))
     value = values[cell.position]
     allowed = f"NaN only for {entry.missing}" if entry.missing else "finite values only"
     msg = (
