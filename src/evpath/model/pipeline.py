@@ -127,7 +127,7 @@ def run_pipeline(
                 scenario.charging, inputs.charging, fleet, scenario.years.history_end, electricity
             )
         )
-    dataset = xr.merge(parts, compat="no_conflicts", join="outer", combine_attrs="drop")
+    dataset = xr.merge(parts, compat="no_conflicts", join="exact", combine_attrs="drop")
     return annotate(dataset.transpose("region", "segment", "powertrain", "year", ...))
 
 
