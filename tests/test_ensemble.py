@@ -25,7 +25,7 @@ from evpath.core.dims import DRAW
 from evpath.errors import InputError
 from evpath.model.pipeline import Inputs, run_pipeline
 from evpath.scenario.loader import alternative_document, load_scenario, resolve_scenario
-from evpath.scenario.uncertainty import locate, substituted, value_at, with_value
+from evpath.scenario.uncertainty import locate, value_at, with_value
 
 runner = CliRunner()
 
@@ -283,7 +283,7 @@ def test_members_carry_their_drawn_values_into_the_scenario(uncertain_scenario):
     path = "fleet.lifetime.shape"
     keys = locate(uncertain_scenario.model_dump(), path)
     column = values.sel(input=path, drop=True)
-    drawn = substituted(uncertain_scenario, keys, column)
+    drawn = with_value(uncertain_scenario, keys, column)
     assert drawn.fleet.lifetime.shape is column
     assert uncertain_scenario.fleet.lifetime.shape == pytest.approx(2.22)
 

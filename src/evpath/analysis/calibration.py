@@ -35,7 +35,7 @@ from evpath.model.fleet import fleet_stock
 from evpath.model.history_check import compare_with_observed
 from evpath.model.sales import new_sales
 from evpath.scenario.schema import Scenario
-from evpath.scenario.uncertainty import Key, substituted
+from evpath.scenario.uncertainty import Key, with_value
 
 MILESTONE_YEARS = (2030, 2035, 2040, 2045, 2050)
 """Years of the sales milestones written from a fitted adoption curve."""
@@ -310,7 +310,7 @@ def _as_draws(candidates: list[Scenario]) -> Scenario:
     documents = [candidate.fleet.model_dump() for candidate in candidates]
     for keys, values in _differing_numbers(documents):
         column = xr.DataArray(np.array(values, dtype=float), dims=DRAW)
-        drawn = substituted(drawn, ("fleet", *keys), column)
+        drawn = with_value(drawn, ("fleet", *keys), column)
     return drawn
 
 

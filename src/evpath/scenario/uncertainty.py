@@ -246,29 +246,20 @@ def value_at(document: Mapping[Any, Any], keys: tuple[Key, ...]) -> Any:
     return node
 
 
-def with_value(document: Mapping[Any, Any], keys: tuple[Key, ...], value: Any) -> Document:
-    """A copy of ``document`` with ``value`` at ``keys``; the rest is shared, not copied."""
-    if not keys:
-        return value
-    head, rest = keys[0], keys[1:]
-    copy = dict(document)
-    copy[head] = with_value(document[head], rest, value)
-    return copy
-
-
-def substituted(node: Any, keys: tuple[Key, ...], value: Any) -> Any:
-    """``node`` (a scenario or one of its blocks) with ``value`` at ``keys``, without
-    validation: for drawn values (a DataArray over ``draw``) whose every number has been
-    checked."""
+def with_value(node: Any, keys: tuple[Key, ...], value: Any) -> Any:
+    """A copy of ``node`` (a scenario document, a validated scenario or one of its
+    blocks) with ``value`` at ``keys``; the rest is shared, not copied, and nothing is
+    validated: a drawn value (a DataArray over ``draw``, every number of it checked) goes
+    into a validated scenario as it is."""
     if not keys:
         return value
     head, rest = keys[0], keys[1:]
     if isinstance(node, BaseModel):
         return node.model_copy(
-            update={str(head): substituted(getattr(node, str(head)), rest, value)}
+            update={str(head): with_value(getattr(node, str(head)), rest, value)}
         )
     copy = dict(node)
-    copy[head] = substituted(node[head], rest, value)
+    copy[head] = with_value(node[head], rest, value)
     return copy
 
 

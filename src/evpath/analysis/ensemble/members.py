@@ -13,7 +13,7 @@ from evpath.core.dims import DRAW
 from evpath.model.pipeline import Inputs, run_pipeline
 from evpath.scenario.loader import alternative_document, resolve_scenario
 from evpath.scenario.schema import Scenario
-from evpath.scenario.uncertainty import locate, substituted, value_at, with_value
+from evpath.scenario.uncertainty import locate, value_at, with_value
 
 RESULT_DTYPE = np.float32
 """Members' results are kept in single precision (7 significant digits) to halve memory."""
@@ -69,7 +69,7 @@ class MemberRunner:
             drawn = base
             for path in self.uncertainty.parameters:
                 column = members.sel(input=path, drop=True)
-                drawn = substituted(drawn, self._keys[path], column)
+                drawn = with_value(drawn, self._keys[path], column)
             results = run_pipeline(drawn, inputs)
             met = targets_met(base, results)
             parts.append(_kept(results).astype(RESULT_DTYPE).assign(target_met=met))
