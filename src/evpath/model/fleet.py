@@ -9,7 +9,7 @@ import numpy as np
 import xarray as xr
 from scipy.special import gamma
 
-from evpath.core.alignment import exactly_aligned
+from evpath.core.alignment import exact_dataset, exactly_aligned
 from evpath.core.dims import DRAW, POWERTRAINS
 from evpath.core.drawn import Value, is_drawn, labelled_array, path_array
 from evpath.core.paths import survival_table
@@ -193,7 +193,7 @@ def fleet_stock(scenario: Scenario, sales: xr.DataArray) -> FleetResult:
             msg = "the stock engine returned no cohort arrays though asked for them"
             raise InvariantError(msg)
         per_segment.append(
-            xr.Dataset(
+            exact_dataset(
                 {
                     "stock": result.stock,
                     "outflow": result.outflow,
