@@ -296,8 +296,10 @@ def _forward(
     s, dims, coords = survival.survival, survival.dims, survival.coords
     retire = retirement(s, enters_on_diagonal=True)
     stock, outflow = apply_matrices((s, retire), dims, coords, inflow, "year", years)
-    # by cohort: the model cohorts, preceded by those of the initial stock if any
-    cohort_matrices, cohort_inflow = (s, retire), inflow.rename(year="cohort")
+    # by cohort: the model cohorts, preceded by those of the initial stock if any (the
+    # inflow is renamed only then: for small cases that costs more than the products)
+    cohort_matrices = (s, retire)
+    cohort_inflow = inflow.rename(year="cohort") if by_cohort else inflow
     from_initial = outflow_initial = None
     if initial is not None and survival.initial is not None:
         r = survival.initial
