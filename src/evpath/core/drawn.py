@@ -36,7 +36,7 @@ def path_array(
         knots = sorted(value)
         points = [value[k] for k in knots]
         if not any(is_drawn(v) for v in points):
-            return xr.DataArray(interpolate_path(dict(value), at), coords=_axis(dim, at))  # type: ignore[arg-type]
+            return _on_axis(interpolate_path(dict(value), at), dim, at)  # type: ignore[arg-type]
         identity = np.eye(len(knots))
         weights = np.stack([np.interp(at, knots, row) for row in identity], axis=-1)
         stacked = _draw_rows(points)
@@ -48,20 +48,24 @@ def path_array(
         return dot(labelled, knotted, dim="knot")
     if is_drawn(value):
         return xr.DataArray(value).expand_dims(coords)
-    return xr.DataArray(np.full(len(at), float(value)), coords=_axis(dim, at))
+    return _on_axis(np.full(len(at), float(value)), dim, at)
 
 
-def _axis(dim: str, at: np.ndarray) -> xr.Coordinates:
-    """The coordinate ``dim`` labelled ``at``: a run lays its paths and labelled numbers
-    on the same few axes (model years, cohorts, powertrains, ...) many times, and each
-    axis's index is built once."""
+def _on_axis(values: np.ndarray, dim: str, at: np.ndarray) -> xr.DataArray:
+    """``values`` (one per label) labelled ``at`` along ``dim``.
+
+    A run lays its paths and labelled numbers on the same few axes (model years, cohorts,
+    powertrains, ...) many times: each axis is built once, as an array of zeros, and each
+    new array is a copy of it with other values (a third of the cost of a new DataArray).
+    """
     labels = np.asarray(at)
-    return _built_axis(dim, labels.dtype.str, labels.tobytes())
+    return _axis(dim, labels.dtype.str, labels.tobytes()).copy(deep=False, data=values)
 
 
 @functools.lru_cache(maxsize=64)
-def _built_axis(dim: str, dtype: str, labels: bytes) -> xr.Coordinates:
-    return xr.Coordinates({dim: np.frombuffer(labels, dtype=dtype).copy()})
+def _axis(dim: str, dtype: str, labels: bytes) -> xr.DataArray:
+    at = np.frombuffer(labels, dtype=dtype).copy()
+    return xr.DataArray(np.zeros(at.size), coords={dim: at}, dims=dim)
 
 
 def labelled_array(
@@ -70,7 +74,7 @@ def labelled_array(
     """Values stacked along a new labelled dimension ``dim`` (one per label); the inputs
     may be numbers, drawn numbers or arrays with dimensions of their own."""
     if not any(is_drawn(v) for v in values):
-        return xr.DataArray(np.asarray(values, dtype=float), coords=_axis(dim, np.asarray(labels)))
+        return _on_axis(np.asarray(values, dtype=float), dim, np.asarray(labels))
     stacked = _draw_rows(values)
     if stacked is not None:
         rows, draws = stacked
