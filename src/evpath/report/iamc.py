@@ -33,6 +33,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -145,28 +146,25 @@ def region_names(manifest: dict[str, Any]) -> dict[str, str]:
 
 
 def _wide(dataset: xr.Dataset, manifest: dict[str, Any], suffix: str) -> pd.DataFrame:
-    names = region_names(manifest)
-    frames = []
-    for row in mapping():
-        values = row.values(dataset)
-        if values is None:
-            continue
+    """One scenario's rows: each mapped variable's values (region, year), one row per
+    region, built as one table."""
+    found = [(row, values) for row in mapping() if (values := row.values(dataset)) is not None]
+    for row, values in found:
         if bool(values.isnull().any()):
             msg = f"{row.variable}: {row.evpath_variable} has missing values; nothing was written"
             raise InputError(msg)
-        wide = values.transpose("region", "year").to_pandas()
-        wide.columns = [int(year) for year in wide.columns]
-        wide.index = [names.get(str(region), str(region)) for region in wide.index]
-        frames.append(
-            wide.rename_axis("region")
-            .reset_index()
-            .assign(
-                model=f"evpath {manifest['evpath_version']}",
-                scenario=manifest["scenario_name"] + suffix,
-                variable=row.variable,
-                unit=row.unit,
-            )
-        )
-    table = pd.concat(frames, ignore_index=True)
-    years = sorted(c for c in table.columns if isinstance(c, int))
-    return table[[*IAMC_COLUMNS, *years]]
+    names = region_names(manifest)
+    regions = [names.get(str(region), str(region)) for region in dataset["region"].values]
+    years = [int(year) for year in dataset["year"].values]
+    cells = np.array([values.transpose("region", "year").to_numpy() for _, values in found])
+    labels = pd.DataFrame(
+        {
+            "model": f"evpath {manifest['evpath_version']}",
+            "scenario": manifest["scenario_name"] + suffix,
+            "region": regions * len(found),
+            "variable": np.repeat([row.variable for row, _ in found], len(regions)),
+            "unit": np.repeat([row.unit for row, _ in found], len(regions)),
+        }
+    )
+    table = pd.concat([labels, pd.DataFrame(cells.reshape(-1, len(years)), columns=years)], axis=1)
+    return table[[*IAMC_COLUMNS, *sorted(years)]]
