@@ -35,6 +35,21 @@ def _years(ds: xr.Dataset) -> list[int]:
     return [y for y in SUMMARY_YEARS if y in ds.year.values]
 
 
+class _At:
+    """A run's variables at one region and the table's years, each selected when read
+    (selecting from the whole Dataset would select every variable of the run)."""
+
+    def __init__(self, ds: xr.Dataset, region: object, years: list[int]) -> None:
+        self._ds, self._labels = ds, {"region": region, "year": years}
+
+    def __getitem__(self, name: str) -> xr.DataArray:
+        array = self._ds[name]
+        return array.sel({d: v for d, v in self._labels.items() if d in array.dims})
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._ds
+
+
 def print_summary(results: Results) -> None:
     """Sales and stock mix in key years and the electrification verdict."""
     for variable, title in (("sales_share", "New sales mix"), ("stock_share", "Stock mix")):
@@ -51,7 +66,7 @@ def print_summary(results: Results) -> None:
     ds = results.dataset
     years = _years(ds)
     for region in ds.region.values:
-        at = ds.sel(region=region, year=years)
+        at = _At(ds, region, years)
         stock = at["stock"].sum("powertrain")
         age = (at["average_age"] * stock).sum("segment") / stock.sum("segment")
         _print_rows(
@@ -118,7 +133,7 @@ def print_charging(results: Results) -> None:
     ds = results.dataset
     years = [y for y in _years(ds) if y >= 2010]
     for region in ds.region.values:
-        at = ds.sel(region=region, year=years)
+        at = _At(ds, region, years)
         _print_rows(
             f"Public charging, {region}",
             years,
@@ -138,7 +153,7 @@ def print_batteries(results: Results) -> None:
     ds = results.dataset
     years = [y for y in _years(ds) if y >= 2010]
     for region in ds.region.values:
-        at = ds.sel(region=region, year=years)
+        at = _At(ds, region, years)
         metal = at["metal_put_on_market"]
         _print_rows(
             f"Batteries and metals, {region}",
@@ -167,7 +182,7 @@ def print_emissions(results: Results) -> None:
     ds = results.dataset
     years = _years(ds)
     for region in ds.region.values:
-        at = ds.sel(region=region, year=years)
+        at = _At(ds, region, years)
         fleet = at["emissions"].sum(["segment", "powertrain"])
         wtw = fleet.sel(stage=["tank_to_wheel", "well_to_tank"]).sum("stage")
         target = results.scenario.emissions.target  # type: ignore[union-attr]
