@@ -31,9 +31,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cache
 
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 import xarray as xr
 from plotly.colors import hex_to_rgb, qualitative
 from plotly.subplots import make_subplots
@@ -199,10 +201,40 @@ def _years(array: xr.DataArray) -> list[int]:
     return [int(y) for y in array["year"].values]
 
 
+_DRAWN_LAYOUT = (
+    "annotationdefaults",
+    "autotypenumbers",
+    "colorway",
+    "font",
+    "hoverlabel",
+    "hovermode",
+    "paper_bgcolor",
+    "plot_bgcolor",
+    "shapedefaults",
+    "title",
+    "xaxis",
+    "yaxis",
+)
+_DRAWN_TRACES = ("scatter", "bar")
+
+
+@cache
+def _template() -> go.layout.Template:
+    """plotly's "plotly_white" template, limited to what these charts draw (x-y axes,
+    scatter and bar traces). A figure holds its own copy of its template: the whole one
+    (with defaults for every other kind of plot) takes about 20 ms to copy, this part a
+    few, and the charts look the same."""
+    white = pio.templates["plotly_white"].to_plotly_json()
+    return go.layout.Template(
+        layout={key: white["layout"][key] for key in _DRAWN_LAYOUT if key in white["layout"]},
+        data={kind: white["data"][kind] for kind in _DRAWN_TRACES},
+    )
+
+
 def _layout(figure: go.Figure, title: str, **extra: object) -> go.Figure:
     figure.update_layout(
         title=title,
-        template="plotly_white",
+        template=_template(),
         hovermode="x unified",
         legend={"orientation": "h", "yanchor": "top", "y": -0.15},
         margin={"t": 70, "l": 70, "r": 30, "b": 40},
