@@ -42,10 +42,8 @@ def check_stock_balance(
     ``stock_before`` is the stock at the end of the year before the first model year;
     the tolerance is ``BALANCE_RTOL`` × ``scale`` (default: the largest stock).
     """
-    before = xr.zeros_like(stock.isel(year=0, drop=True)) + stock_before
-    previous = xr.concat([before.expand_dims(year=[int(stock.year[0]) - 1]), stock], "year")
-    change = previous.diff("year", label="upper")
-    gap = abs(change - (inflow - outflow))
+    previous = stock.shift(year=1).fillna(stock_before)  # the year before's stock
+    gap = abs((stock - previous) - (inflow - outflow))
     limit = BALANCE_RTOL * max(float(abs(stock).max()) if scale is None else scale, 1.0)
     bad = gap > limit
     if bool(bad.any()):
