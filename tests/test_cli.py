@@ -189,6 +189,47 @@ def test_targets_answers_the_reverse_questions(monkeypatch, japan_2050, reverse_
     assert "-60.0% not met" in result.output
 
 
+@pytest.mark.parametrize("columns", [None, "80"])
+def test_tables_keep_every_value_in_a_file_and_in_a_narrow_terminal(
+    japan_2050, monkeypatch, columns
+):
+    """Written to a file or a pipe, tables are whole; in an 80-column terminal the grid
+    pathway names fold, and no column of numbers is dropped or cut."""
+    import io
+
+    from rich.console import Console
+
+    from evpath.cli import console as cli
+    from evpath.cli.summary import print_grid_pathways
+
+    names = ["japan-2050", "japan-2050-no-nuclear-restart", "a-grid-pathway-with-a-long-name"]
+    metrics = ["wtw_per_new_car", "wtw_per_new_car_lifetime"]
+    index = pd.MultiIndex.from_product(
+        [names, ["JPN"], metrics], names=["pathway", "region", "metric"]
+    )
+    verdicts = pd.DataFrame({"grid": 150.0, "reduction": 0.731, "met": False}, index=index)
+    out = io.StringIO()
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    shown = Console(file=out)  # the script's console, on a file
+    monkeypatch.setattr(cli, "console", shown)
+    monkeypatch.setattr("evpath.cli.summary.console", shown)
+    cli.fit_output()
+    print_grid_pathways(japan_2050, verdicts)
+    text = out.getvalue()
+    widest = max(len(line) for line in text.splitlines())
+    assert widest <= (cli.FILE_WIDTH if columns is None else int(columns))
+    assert "…" not in text
+    for header in ("2050 (g/kWh)", *metrics):
+        assert header in text
+    assert text.count(" 150 ") == len(names)
+    assert text.count("-73.1% not met") == len(names) * len(metrics)
+    if columns is None:  # whole names, each on one line
+        assert all(name in text for name in names)
+
+
 def test_targets_rejects_an_unknown_metric():
     result = runner.invoke(app, ["targets", "japan-2050", "--metric", "per_tree"])
     assert result.exit_code == 2

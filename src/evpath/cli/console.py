@@ -30,6 +30,9 @@ EXIT_INTERRUPTED = 130
 """Exit code after Ctrl-C (128 + SIGINT), as shells use."""
 DEBUG_VARIABLE = "EVPATH_DEBUG"
 """Environment variable: ``1`` re-raises unexpected errors with their traceback."""
+FILE_WIDTH = 240
+"""Width [characters] of the output written to a file or a pipe, unless ``COLUMNS`` sets
+one: there is no screen to fit, and tables cut to Rich's default of 80 would lose values."""
 
 console = Console()
 error_console = Console(stderr=True)
@@ -60,6 +63,13 @@ def _on_interrupt(signum: int, frame: FrameType | None) -> None:
 def handle_interrupts() -> None:
     """Install the Ctrl-C handler of the ``evpath`` script (one interrupt, one exit)."""
     signal.signal(signal.SIGINT, _on_interrupt)
+
+
+def fit_output() -> None:
+    """Tables fit the terminal they are shown in; written to a file or a pipe, they are
+    written whole (:data:`FILE_WIDTH`), unless ``COLUMNS`` sets a width."""
+    if not console.is_terminal and not os.environ.get("COLUMNS", "").strip():
+        console.width = FILE_WIDTH
 
 
 def _stop_live_displays() -> None:
@@ -139,6 +149,7 @@ def run_app(app: typer.Typer) -> None:
     """Run the ``evpath`` script: Ctrl-C anywhere exits 130 with one line, an
     unexpected error outside a command exits 1 with one line."""
     handle_interrupts()
+    fit_output()
     try:
         app()
     except KeyboardInterrupt:

@@ -329,8 +329,9 @@ def print_grid_pathways(results: Results, verdicts: pd.DataFrame) -> None:
             title=f"Verdict under each bundled grid pathway, {region}: "
             f"-{100 * spec.reduction:.0f}% by {spec.year} vs {spec.base_year}"
         )
-        table.add_column("grid pathway", no_wrap=True)
-        table.add_column(f"{spec.year} (g/kWh)", justify="right")
+        # in a narrow terminal the names fold; the numbers never do
+        table.add_column("grid pathway", overflow="fold")
+        table.add_column(f"{spec.year} (g/kWh)", justify="right", no_wrap=True)
         for metric in metrics:
             table.add_column(metric, justify="right", no_wrap=True)
         for pathway in at.index.get_level_values("pathway").unique():
