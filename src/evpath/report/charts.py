@@ -227,7 +227,7 @@ def _template() -> go.layout.Template:
     white = pio.templates["plotly_white"].to_plotly_json()
     return go.layout.Template(
         layout={key: white["layout"][key] for key in _DRAWN_LAYOUT if key in white["layout"]},
-        data={kind: white["data"][kind] for kind in _DRAWN_TRACES},
+        data={kind: white["data"][kind] for kind in _DRAWN_TRACES if kind in white["data"]},
     )
 
 
