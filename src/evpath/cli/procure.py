@@ -209,7 +209,7 @@ def print_metals(results: list[ProcurementResult]) -> None:
 
     table = Table(title="All metals: cost alone, pooled and the saving")
     for column in ("metal", "alone [MUSD]", "pooled [MUSD]", "saving [MUSD]", "cash saving"):
-        table.add_column(column, justify="left" if column == "metal" else "right")
+        table.add_column(column, justify="left" if column == "metal" else "right", overflow="fold")
     for metal, row in totals(results).iterrows():
         table.add_row(
             str(metal),
@@ -221,7 +221,9 @@ def print_metals(results: list[ProcurementResult]) -> None:
     console.print(table)
     members = Table(title="By member, all metals (Shapley shares added up)")
     for column in ("member", "alone [MUSD]", "saving share [MUSD]", "after [MUSD]"):
-        members.add_column(column, justify="left" if column == "member" else "right")
+        members.add_column(
+            column, justify="left" if column == "member" else "right", overflow="fold"
+        )
     for name, row in by_member(results).iterrows():
         spread = f" ± {row.shapley_se / MUSD:,.2f}" if row.shapley_se > 0 else ""
         members.add_row(
@@ -276,7 +278,9 @@ def print_front(front: pd.DataFrame, policy_cap: float) -> None:
         "max in a year",
         "MIP gap",
     ):
-        table.add_column(column, justify="left" if column == "top country" else "right")
+        table.add_column(
+            column, justify="left" if column == "top country" else "right", overflow="fold"
+        )
     reasons = []
     for row in front.itertuples():
         if row.status != "solved":
@@ -392,7 +396,9 @@ def print_procurement(name: str, result: ProcurementResult) -> None:
         )
     members = Table(title=f"Shapley split of the saving ({result.shapley_method})")
     for column in ("member", "alone [MUSD]", "saving share [MUSD]", "of saving", "after [MUSD]"):
-        members.add_column(column, justify="left" if column == "member" else "right")
+        members.add_column(
+            column, justify="left" if column == "member" else "right", overflow="fold"
+        )
     exact = not result.shapley_se.any()
     for row in result.members.itertuples():
         part = row.shapley_saving / result.saving if result.saving else 0.0
@@ -415,7 +421,9 @@ def print_procurement(name: str, result: ProcurementResult) -> None:
         "suppliers/yr",
     ):
         concentration.add_column(
-            column, justify="left" if column in ("plan", "top country") else "right"
+            column,
+            justify="left" if column in ("plan", "top country") else "right",
+            overflow="fold",
         )
     for plan, row in result.concentration.iterrows():
         concentration.add_row(

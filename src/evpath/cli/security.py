@@ -109,7 +109,7 @@ def print_security(name: str, alliance: str, result: SecurityResult) -> None:
         "contracted [t]",
     )
     for column in columns:
-        plans.add_column(column, justify="left" if column == "plan" else "right")
+        plans.add_column(column, justify="left" if column == "plan" else "right", overflow="fold")
     table = result.plans()
     for plan, row in table.iterrows():
         plans.add_row(
@@ -138,7 +138,11 @@ def print_security(name: str, alliance: str, result: SecurityResult) -> None:
     )
     scenarios = Table(title="Cost and shortfall by scenario")
     for column in ("scenario", "probability", "plan", "cost [MUSD]", "shortfall [t]", "spot [t]"):
-        scenarios.add_column(column, justify="left" if column in ("scenario", "plan") else "right")
+        scenarios.add_column(
+            column,
+            justify="left" if column in ("scenario", "plan") else "right",
+            overflow="fold",
+        )
     frame = result.by_scenario()
     for scenario in result.scenarios.names:
         for plan, row in frame.xs(scenario, level="scenario").iterrows():
