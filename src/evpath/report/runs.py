@@ -209,27 +209,42 @@ def resolve_run_id(store: ResultsStore, text: str) -> str:
     raise InputError(msg)
 
 
-def _array(rows: pd.DataFrame, dims: tuple[str, ...]) -> xr.DataArray:
-    """One variable's tidy rows as a labelled array over its catalogue dims; labels keep
-    the order they were stored in (text labels as numpy strings, like a run's own), cells
-    with no row are NaN, and by-cohort cells before the cohort entered (left out of the
-    tidy table) are zero."""
-    if not dims:
-        return xr.DataArray(float(rows["value"].iloc[0]))
-    positions, labels = [], {}
+def _axes(table: pd.DataFrame, dims: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each dim column of a run's tidy rows as (each row's position on the dim, -1 where
+    the row's variable lacks it; the dim's labels in the order they were stored in, text
+    as numpy strings like a run's own)."""
+    axes = {}
     for dim in dims:
-        column = rows[dim].astype("int64") if dim in INTEGER_DIMS else rows[dim]
-        codes, uniques = pd.factorize(column, sort=False)
-        positions.append(codes)
-        labels[dim] = np.asarray(uniques)
-        if labels[dim].dtype.kind not in "iuf":
-            labels[dim] = labels[dim].astype(str)
-    values = np.full(tuple(len(labels[dim]) for dim in dims), np.nan)
-    values[tuple(positions)] = rows["value"].to_numpy(dtype=float)
-    array = xr.DataArray(values, coords=labels, dims=dims)
+        codes, uniques = pd.factorize(table[dim], sort=False)
+        labels = np.asarray(uniques.to_numpy())
+        if dim in INTEGER_DIMS:
+            labels = labels.astype(np.int64)
+        elif labels.dtype.kind not in "iuf":
+            labels = labels.astype(str)
+        axes[dim] = (codes, labels)
+    return axes
+
+
+def _cells(
+    values: np.ndarray,
+    rows: np.ndarray,
+    dims: tuple[str, ...],
+    axes: dict[str, tuple[np.ndarray, np.ndarray]],
+) -> np.ndarray | float:
+    """One variable's values (its ``rows`` of the tidy table) over the run's labels of its
+    catalogue dims: cells with no row are NaN, and by-cohort cells before the cohort
+    entered (left out of the tidy table) are zero."""
+    if not dims:
+        return float(values[rows[0]])
+    cells = np.full(tuple(len(axes[dim][1]) for dim in dims), np.nan)
+    cells[tuple(axes[dim][0][rows] for dim in dims)] = values[rows]
     if "cohort" in dims and "year" in dims:
-        array = array.where(array.cohort <= array.year, 0.0)
-    return array
+        cohort, year = (
+            axes[dim][1].reshape([-1 if d == dim else 1 for d in dims])
+            for dim in ("cohort", "year")
+        )
+        cells = np.where(cohort <= year, cells, 0.0)
+    return cells
 
 
 def stored_dataset(store: ResultsStore, run_id: str) -> xr.Dataset:
@@ -249,20 +264,25 @@ def _stored_dataset(store: ResultsStore, run_id: str) -> xr.Dataset:
     table = store.results(run_id)
     ensemble = manifest.get("kind") == "ensemble"
     known = catalogue()
-    arrays = {}
-    for name, rows in table.groupby("variable", sort=False):
-        entry = known.get(str(name))
+    # every variable on the run's labels of each dim, found once for the whole table
+    axes = _axes(table, [c for c in table.columns if c not in ("variable", "unit", "value")])
+    values = table["value"].to_numpy(dtype=float)
+    codes, names = pd.factorize(table["variable"], sort=False)
+    by_variable = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[by_variable], np.arange(len(names) + 1))
+    variables = {}
+    used: dict[str, None] = {}
+    for number, name in enumerate(map(str, names)):
+        entry = known.get(name)
         if entry is None:
             msg = f"{store.path}: run {run_id} holds {name!r}, a variable this evpath does not know"
             raise InputError(msg)
         dims = (QUANTILE, *entry.dims) if ensemble else entry.dims
-        arrays[str(name)] = _array(rows, dims).assign_attrs(
-            units=entry.unit, long_name=entry.description
-        )
-    dataset = xr.Dataset(arrays)
-    for dim in INTEGER_DIMS:
-        if dim in dataset.coords:
-            dataset[dim] = dataset[dim].astype(np.int64)
+        rows = by_variable[bounds[number] : bounds[number + 1]]
+        attrs = {"units": entry.unit, "long_name": entry.description}
+        variables[name] = (dims, _cells(values, rows, dims, axes), attrs)
+        used.update(dict.fromkeys(dims))
+    dataset = xr.Dataset(variables, coords={dim: axes[dim][1] for dim in used})
     if ensemble:
         tables = {name: stored_table(store, name, run_id) for name in ENSEMBLE_TABLES}
         stamped = stamp_ensemble(
