@@ -42,7 +42,8 @@ def check_stock_balance(
     ``stock_before`` is the stock at the end of the year before the first model year;
     the tolerance is ``BALANCE_RTOL`` × ``scale`` (default: the largest stock).
     """
-    previous = stock.shift(year=1).fillna(stock_before)  # the year before's stock
+    # the year before's stock: the stock shifted by a year, and stock_before in the first
+    previous = xr.where(stock.year == stock.year[0], stock_before, stock.shift(year=1))
     gap = abs((stock - previous) - (inflow - outflow))
     limit = BALANCE_RTOL * max(float(abs(stock).max()) if scale is None else scale, 1.0)
     bad = gap > limit
