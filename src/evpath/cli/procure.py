@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from evpath.cli.console import console, counting_bar, report_errors
+from evpath.cli.console import console, counting_bar, report_errors, table_of
 from evpath.errors import InputError
 
 if TYPE_CHECKING:
@@ -203,13 +203,13 @@ def check_solver_options(gap: float, time_limit: float) -> None:
 
 def print_metals(results: list[ProcurementResult]) -> None:
     """Costs and savings by metal and in all, and each member's saving over the metals."""
-    from rich.table import Table
-
     from evpath.procurement.metals import by_member, totals
 
-    table = Table(title="All metals: cost alone, pooled and the saving")
-    for column in ("metal", "alone [MUSD]", "pooled [MUSD]", "saving [MUSD]", "cash saving"):
-        table.add_column(column, justify="left" if column == "metal" else "right", overflow="fold")
+    table = table_of(
+        "All metals: cost alone, pooled and the saving",
+        ("metal", "alone [MUSD]", "pooled [MUSD]", "saving [MUSD]", "cash saving"),
+        text=("metal",),
+    )
     for metal, row in totals(results).iterrows():
         table.add_row(
             str(metal),
@@ -219,11 +219,11 @@ def print_metals(results: list[ProcurementResult]) -> None:
             f"{row.cash_saving / MUSD:,.1f}",
         )
     console.print(table)
-    members = Table(title="By member, all metals (Shapley shares added up)")
-    for column in ("member", "alone [MUSD]", "saving share [MUSD]", "after [MUSD]"):
-        members.add_column(
-            column, justify="left" if column == "member" else "right", overflow="fold"
-        )
+    members = table_of(
+        "By member, all metals (Shapley shares added up)",
+        ("member", "alone [MUSD]", "saving share [MUSD]", "after [MUSD]"),
+        text=("member",),
+    )
     for name, row in by_member(results).iterrows():
         spread = f" ± {row.shapley_se / MUSD:,.2f}" if row.shapley_se > 0 else ""
         members.add_row(
@@ -263,24 +263,20 @@ def parse_caps(text: str) -> list[float]:
 
 def print_front(front: pd.DataFrame, policy_cap: float) -> None:
     """Cost against concentration of the pooled plan, one row per country cap."""
-    from rich.table import Table
-
-    table = Table(
-        title=f"Pooled plan under each country cap (--front; the policy cap is {policy_cap:.0%})"
+    table = table_of(
+        f"Pooled plan under each country cap (--front; the policy cap is {policy_cap:.0%})",
+        (
+            "cap",
+            "cash cost [MUSD]",
+            "risk penalty [MUSD]",
+            "total [MUSD]",
+            "top country",
+            "its share",
+            "max in a year",
+            "MIP gap",
+        ),
+        text=("top country",),
     )
-    for column in (
-        "cap",
-        "cash cost [MUSD]",
-        "risk penalty [MUSD]",
-        "total [MUSD]",
-        "top country",
-        "its share",
-        "max in a year",
-        "MIP gap",
-    ):
-        table.add_column(
-            column, justify="left" if column == "top country" else "right", overflow="fold"
-        )
     reasons = []
     for row in front.itertuples():
         if row.status != "solved":
@@ -334,8 +330,6 @@ def print_solve_log(log: SolveLog, gap: float, time_limit: float) -> None:
 
 def print_procurement(name: str, result: ProcurementResult) -> None:
     """Costs alone vs pooled, the Shapley split, concentration and binding constraints."""
-    from rich.table import Table
-
     inst = result.instance
     years = f"{inst.years[0]}-{inst.years[-1]}"
     console.print(
@@ -394,11 +388,11 @@ def print_procurement(name: str, result: ProcurementResult) -> None:
             highlight=False,
             soft_wrap=True,
         )
-    members = Table(title=f"Shapley split of the saving ({result.shapley_method})")
-    for column in ("member", "alone [MUSD]", "saving share [MUSD]", "of saving", "after [MUSD]"):
-        members.add_column(
-            column, justify="left" if column == "member" else "right", overflow="fold"
-        )
+    members = table_of(
+        f"Shapley split of the saving ({result.shapley_method})",
+        ("member", "alone [MUSD]", "saving share [MUSD]", "of saving", "after [MUSD]"),
+        text=("member",),
+    )
     exact = not result.shapley_se.any()
     for row in result.members.itertuples():
         part = row.shapley_saving / result.saving if result.saving else 0.0
@@ -411,20 +405,11 @@ def print_procurement(name: str, result: ProcurementResult) -> None:
             f"{row.cost_after_split / MUSD:,.1f}",
         )
     console.print(members)
-    concentration = Table(title="Concentration of purchases, members alone vs pooled")
-    for column in (
-        "plan",
-        "HHI suppliers",
-        "top country",
-        "its share",
-        "max in a year",
-        "suppliers/yr",
-    ):
-        concentration.add_column(
-            column,
-            justify="left" if column in ("plan", "top country") else "right",
-            overflow="fold",
-        )
+    concentration = table_of(
+        "Concentration of purchases, members alone vs pooled",
+        ("plan", "HHI suppliers", "top country", "its share", "max in a year", "suppliers/yr"),
+        text=("plan", "top country"),
+    )
     for plan, row in result.concentration.iterrows():
         concentration.add_row(
             str(plan),
@@ -435,13 +420,11 @@ def print_procurement(name: str, result: ProcurementResult) -> None:
             f"{row.suppliers_per_year:.1f}",
         )
     console.print(concentration)
-    binding = Table(title="Binding constraints of the pooled plan")
-    for column in ("constraint", "where", "cases", "mean shadow price [USD/t]"):
-        binding.add_column(
-            column,
-            justify="right" if column != "where" and column != "constraint" else "left",
-            overflow="fold",
-        )
+    binding = table_of(
+        "Binding constraints of the pooled plan",
+        ("constraint", "where", "cases", "mean shadow price [USD/t]"),
+        text=("constraint", "where"),
+    )
     for family, rows in result.binding.groupby("family", sort=False):
         subjects = ", ".join(dict.fromkeys(rows["subject"]))
         where = f"{subjects}; {rows['year'].min()}-{rows['year'].max()}"

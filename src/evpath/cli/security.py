@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from evpath.cli.console import console, report_errors
+from evpath.cli.console import console, report_errors, table_of
 from evpath.cli.procure import check_solver_options
 from evpath.errors import InputError
 
@@ -91,25 +91,24 @@ def secure_command(
 
 def print_security(name: str, alliance: str, result: SecurityResult) -> None:
     """Plans alone vs pooled, the value of pooling, and every plan in every scenario."""
-    from rich.table import Table
-
     console.print(
         f"[bold]{name}[/] for {alliance}: {len(result.scenarios.names)} scenarios, "
         f"objective expected cost + {result.lam:g} × CVaR {result.alpha:.0%}",
         highlight=False,
     )
-    plans = Table(title="Plans, members alone vs the alliance pooled")
-    columns = (
-        "plan",
-        "expected [MUSD]",
-        "worst [MUSD]",
-        f"CVaR {result.alpha:.0%} [MUSD]",
-        "exp. shortfall [t]",
-        "P(shortfall)",
-        "contracted [t]",
+    plans = table_of(
+        "Plans, members alone vs the alliance pooled",
+        (
+            "plan",
+            "expected [MUSD]",
+            "worst [MUSD]",
+            f"CVaR {result.alpha:.0%} [MUSD]",
+            "exp. shortfall [t]",
+            "P(shortfall)",
+            "contracted [t]",
+        ),
+        text=("plan",),
     )
-    for column in columns:
-        plans.add_column(column, justify="left" if column == "plan" else "right", overflow="fold")
     table = result.plans()
     for plan, row in table.iterrows():
         plans.add_row(
@@ -136,13 +135,11 @@ def print_security(name: str, alliance: str, result: SecurityResult) -> None:
         f"expected shortfall avoided [bold]{_clean(result.avoided_shortfall):,.1f} t[/]",
         highlight=False,
     )
-    scenarios = Table(title="Cost and shortfall by scenario")
-    for column in ("scenario", "probability", "plan", "cost [MUSD]", "shortfall [t]", "spot [t]"):
-        scenarios.add_column(
-            column,
-            justify="left" if column in ("scenario", "plan") else "right",
-            overflow="fold",
-        )
+    scenarios = table_of(
+        "Cost and shortfall by scenario",
+        ("scenario", "probability", "plan", "cost [MUSD]", "shortfall [t]", "spot [t]"),
+        text=("scenario", "plan"),
+    )
     frame = result.by_scenario()
     for scenario in result.scenarios.names:
         for plan, row in frame.xs(scenario, level="scenario").iterrows():
