@@ -395,6 +395,21 @@ def test_help_loads_no_model_solver_or_plotting():
     assert result.stdout.strip() == "[]"
 
 
+def test_every_command_is_summed_up_in_one_line_of_the_command_list():
+    """The command list shows the first paragraph of each command's docstring with its
+    line breaks: a summary written over two lines broke mid-sentence there."""
+    import typer.main
+
+    from evpath.cli.app import app
+
+    commands = typer.main.get_command(app).commands  # type: ignore[attr-defined]
+    assert len(commands) >= 16
+    for name, command in commands.items():
+        summary = (command.help or "").split("\n\n")[0]
+        assert summary, name
+        assert "\n" not in summary, (name, summary)
+
+
 def test_the_script_leaves_dask_array_and_pint_to_what_uses_them():
     """xarray's type checks import neither until something else has; then both work."""
     code = (

@@ -131,8 +131,7 @@ def targets(
 def validate(
     files: Annotated[list[str], typer.Argument(help="Scenario files or bundled names.")],
 ) -> None:
-    """Check scenario or scope files; exit 0 if all are valid, 2 with the first error
-    otherwise."""
+    """Check scenario or scope files: exit 0 if all are valid, else 2 with the first error."""
     from evpath.scenario.loader import load_scenario
     from evpath.scenario.scope import load_scope, scope_reference
 

@@ -50,7 +50,9 @@ def ensemble_command(
         bool, typer.Option("--no-store", help="Do not write to the store.")
     ] = False,
 ) -> None:
-    """Draw the scenario's uncertain inputs, run every member, and report percentiles,
+    """Run every member of the uncertain inputs' draw: percentiles, target odds, Sobol'.
+
+    Draws the scenario's uncertain inputs, runs every member, and reports percentiles,
     the probability that each target is met and (with --sobol) what matters most.
 
     Finished chunks are kept in OUT/ensembles until the results are written, so an

@@ -31,8 +31,11 @@ def serve(
         ),
     ] = None,
 ) -> None:
-    """Serve the dashboard: list, open and compare runs, and run a bundled scenario with
-    levers changed. Read-only unless started with a write token."""
+    """Serve the dashboard: list, open and compare runs; run scenarios with levers changed.
+
+    A bundled scenario runs with levers changed for anyone who can reach the dashboard;
+    only a request holding the write token stores its run. Without a token nothing is
+    stored."""
     import uvicorn
 
     from evpath.web.app import create_app
