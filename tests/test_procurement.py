@@ -16,7 +16,7 @@ import typer
 import yaml
 from typer.testing import CliRunner
 
-from evpath.cli.procure import register
+from evpath.cli.procure import register, stored_demand
 from evpath.errors import ScenarioError
 from evpath.io.store import ResultsStore
 from evpath.procurement import (
@@ -487,12 +487,12 @@ def test_demand_from_a_stored_run_equals_demand_from_the_scenario(tmp_path: Path
         ]
     )
     alliance = load_alliance(document)
-    from_store = resolve(
-        alliance,
-        run_data=ResultsStore(store).run_dataset(stored_japan.run_id, ["metal_primary_demand"]),
-    )
     from_run = resolve(alliance)
+    from_store = resolve(alliance, run_data=stored_japan.dataset)
     np.testing.assert_allclose(from_store.demand, from_run.demand, rtol=1e-12)
+    # --run takes the start of a run id, as `evpath show` does
+    named = stored_demand(ResultsStore(store), stored_japan.run_id[:-4])
+    np.testing.assert_array_equal(resolve(alliance, run_data=named).demand, from_store.demand)
     file = tmp_path / "a.yaml"
     file.write_text(yaml.safe_dump(document), encoding="utf-8")
     both = CliRunner().invoke(
@@ -524,7 +524,7 @@ def test_demand_from_a_stored_run_equals_demand_from_the_scenario(tmp_path: Path
         ],
     )
     assert missing.exit_code == 2
-    assert "no variable" in missing.output
+    assert "no run 'no-such-run'" in missing.output
 
 
 @pytest.mark.parametrize(

@@ -320,6 +320,22 @@ def test_an_ensemble_run_exports_one_iamc_scenario_per_percentile_and_shows_its_
     assert "New sales mix" in shown.output
 
 
+def test_procuring_on_an_ensemble_run_plans_for_its_median(stored: Path, ensemble: Ensemble):
+    """``evpath procure --run`` on an ensemble run: the members' demand is the median,
+    the same as on the median stored as a single run."""
+    from evpath.cli.procure import stored_demand
+    from evpath.procurement import load_alliance
+    from evpath.procurement.instance import resolve
+
+    alliance = load_alliance("japan-cobalt")
+    on_median = stored_demand(ResultsStore(stored), ensemble.run_id)
+    assert "quantile" not in on_median.dims
+    demand = resolve(alliance, run_data=on_median).demand
+    single = resolve(alliance, run_data=stored_demand(ResultsStore(stored), SINGLE)).demand
+    assert demand.sum() > 0
+    np.testing.assert_array_equal(demand, single)
+
+
 @pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 def test_the_dashboard_api_summarises_and_draws_an_ensemble_run(stored: Path, ensemble: Ensemble):
     from fastapi.testclient import TestClient

@@ -75,10 +75,11 @@ def _alliance(folder: Path) -> Path:
 @pytest.fixture(scope="module")
 def planned(stored_japan, tmp_path_factory) -> tuple[Path, str]:
     """A copy of the stored japan-2050 run's store, with the plan of ``two-buyers``
-    solved on the run's demand and stored by ``evpath procure --run``."""
+    solved on the run's demand and stored by ``evpath procure --run`` (given the start of
+    the run id: the plan is stored under the whole id)."""
     folder = tmp_path_factory.mktemp("procurement")
     store = shutil.copy(stored_japan.store, folder / "evpath.duckdb")
-    args = ["procure", str(_alliance(folder)), "--run", stored_japan.run_id]
+    args = ["procure", str(_alliance(folder)), "--run", stored_japan.run_id[:-4]]
     result = runner.invoke(app, [*args, "--store", str(store), "--out", str(folder)])
     assert result.exit_code == 0, result.output
     return store, stored_japan.run_id

@@ -14,7 +14,9 @@ from evpath.errors import InputError
 
 if TYPE_CHECKING:
     import pandas as pd
+    import xarray as xr
 
+    from evpath.io.store import ResultsStore
     from evpath.procurement import ProcurementResult
     from evpath.procurement.pooling import SolveLog
 
@@ -52,7 +54,9 @@ def procure_command(
     run: Annotated[
         str | None,
         typer.Option(
-            "--run", help="Stored run (id) whose demand the members share, instead of a scenario."
+            "--run",
+            help="Stored run (id or its start) whose demand the members share, instead of a "
+            "scenario; an ensemble run's median.",
         ),
     ] = None,
     store: Annotated[
@@ -127,15 +131,12 @@ def procure_command(
     from evpath.procurement import load_alliance, procure
     from evpath.procurement.metals import resolve_metals
     from evpath.procurement.pooling import SolveLog
+    from evpath.report.runs import resolve_run_id
 
     specs = [load_alliance(name) for name in alliances]
     results_store = ResultsStore(store)
-    run_data = None
-    if run is not None:
-        variables = sorted(
-            {m.share_of_run.variable for spec in specs for m in spec.members if m.share_of_run}
-        )
-        run_data = results_store.run_dataset(run, variables)
+    run_id = None if run is None else resolve_run_id(results_store, run)
+    run_data = None if run_id is None else stored_demand(results_store, run_id)
     names = ", ".join(spec.name for spec in specs)
     with console.status(f"resolving {names}: members' demand and suppliers' capacity"):
         instances = resolve_metals(specs, scenario, run_data)
@@ -181,13 +182,26 @@ def procure_command(
         import pandas as pd
 
         results_store.write_tables(
-            run, {name: pd.concat(rows, ignore_index=True) for name, rows in tables.items()}
+            run_id, {name: pd.concat(rows, ignore_index=True) for name, rows in tables.items()}
         )
         console.print(
             f"[bold]store[/]     {store} (tables procurement, procurement_costs"
-            f"{', run ' + run if run else ''})",
+            f"{', run ' + run_id if run_id else ''})",
             soft_wrap=True,
         )
+
+
+def stored_demand(store: ResultsStore, run_id: str) -> xr.Dataset:
+    """A stored run's results for the members' demand (``run_id`` as ``evpath show``
+    takes it: an id or the start of exactly one); an ensemble run gives the median of each
+    value, as ``evpath show`` prints it."""
+    from evpath.report.runs import QUANTILE, stored_dataset
+
+    dataset = stored_dataset(store, run_id)
+    if QUANTILE in dataset.dims:
+        console.print(f"run {run_id}: an ensemble; the members' demand is its median")
+        dataset = dataset.sel({QUANTILE: 0.5}, drop=True)
+    return dataset
 
 
 def check_solver_options(gap: float, time_limit: float) -> None:

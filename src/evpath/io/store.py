@@ -22,7 +22,6 @@ from typing import Any
 import duckdb
 import pandas as pd
 import pyarrow as pa
-import xarray as xr
 
 from evpath.errors import StoreError
 from evpath.io.publish import WAIT_SECONDS, Notify, reason, say
@@ -246,18 +245,6 @@ class ResultsStore:
             msg = f"{self.path}: no run {run_id!r}; list runs with ResultsStore.runs()"
             raise StoreError(msg)
         return dict(json.loads(rows[0][0]))
-
-    def run_dataset(self, run_id: str, variables: list[str]) -> xr.Dataset:
-        """Stored variables of one run as labelled arrays (dims from the tidy columns)."""
-        arrays = {}
-        for variable in variables:
-            table = self.results(run_id, variable)
-            if table.empty:
-                msg = f"{self.path}: run {run_id!r} has no variable {variable!r}"
-                raise StoreError(msg)
-            dims = [c for c in table.columns if c not in ("variable", "unit", "value")]
-            arrays[variable] = table.set_index(dims)["value"].to_xarray()
-        return xr.Dataset(arrays)
 
     def write_tables(self, run_id: str | None, tables: Mapping[str, pd.DataFrame]) -> None:
         """Add rows to each named table (created on first use), tagged with ``run_id``,
