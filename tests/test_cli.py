@@ -365,18 +365,34 @@ def test_unexpected_error_is_raised_with_evpath_debug(monkeypatch):
 
 
 @pytest.mark.parametrize("command", [["calibrate", "Japan"], ["fit-lifetime", "japan-2050"]])
-@pytest.mark.parametrize("target", ["folder", "missing/x.yaml"])
+@pytest.mark.parametrize(
+    ("target", "reason"),
+    [
+        ("folder", "it is a folder"),
+        ("missing/x.yaml", "no folder"),
+        ("pipe", "it is not a regular file"),
+    ],
+)
 def test_out_that_cannot_be_written_exits_2_with_path_and_reason(
-    tmp_path: Path, command: list[str], target: str
+    tmp_path: Path, command: list[str], target: str, reason: str
 ):
     out = tmp_path / target
     if target == "folder":
         out.mkdir()
+    if target == "pipe":
+        os.mkfifo(out)
     result = runner.invoke(app, [*command, "--out", str(out)])
     assert result.exit_code == 2, result.output
     assert f"--out: cannot write {str(out)!r}" in result.output
-    assert ("it is a folder" if target == "folder" else "no folder") in result.output
+    assert reason in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("command", [["compare", "Japan"], ["procure", "japan-cobalt"]])
+def test_a_negative_seed_is_refused(command: list[str]):
+    result = runner.invoke(app, [*command, "--seed", "-1"])
+    assert result.exit_code == 2, result.output
+    assert "--seed" in result.output
 
 
 def test_help_loads_no_model_solver_or_plotting():

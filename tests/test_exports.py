@@ -3,6 +3,8 @@ files equal the run, and `evpath runs`, `show` and `export` with their exit code
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -197,6 +199,31 @@ def test_bad_input_exits_2_without_traceback(stored_japan, arguments, message):
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("command", ["export", "report"])
+@pytest.mark.parametrize("target", ["pipe", "long name"])
+def test_an_out_that_is_no_regular_file_or_too_long_a_name_exits_2(
+    stored_japan, tmp_path, command, target
+):
+    """A pipe (or a device such as /dev/full) stays what it is: the output would replace
+    it; a name longer than the file system takes is bad input, not a bug."""
+    if target == "pipe":
+        out = tmp_path / "pipe.html"
+        os.mkfifo(out)
+        message = "it is not a regular file"
+    else:
+        out = tmp_path / ("x" * 300 + ".html")
+        message = "File name too long"
+    result = runner.invoke(
+        app, [command, stored_japan.run_id, "--out", str(out), "--store", str(stored_japan.store)]
+    )
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "unexpected" not in result.output
+    if target == "pipe":
+        assert stat.S_ISFIFO(out.stat().st_mode)
+    assert [p.name for p in tmp_path.iterdir()] == (["pipe.html"] if target == "pipe" else [])
 
 
 def test_an_unwritable_out_exits_2(stored_japan, tmp_path):

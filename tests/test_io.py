@@ -427,6 +427,11 @@ def test_write_atomic_uses_usual_permissions_and_names_the_path(tmp_path: Path):
         StoreError, match=r"file/b\.json: cannot write \(a part of .*file is a file, not a folder\)"
     ):
         export.to_json({"a": 1}, tmp_path / "file" / "b.json")
+    pipe = tmp_path / "pipe.json"
+    os.mkfifo(pipe)
+    with pytest.raises(StoreError, match=r"pipe\.json: cannot write \(it is not a regular file"):
+        export.to_json({"a": 1}, pipe)
+    assert stat.S_ISFIFO(pipe.stat().st_mode)
 
 
 @pytest.mark.parametrize(

@@ -7,16 +7,19 @@ from typing import Annotated, Any
 
 import typer
 
-from evpath.cli.console import check_output, console, report_errors, writable_output
+from evpath.cli.console import check_output, console, report_errors
 from evpath.errors import InputError
 
 
 def _write_yaml(path: Path, document: dict[str, Any]) -> None:
-    """Write a scenario document; a path that cannot be written exits 2 with the reason."""
+    """Write a scenario document whole or not at all (an interrupted write leaves any
+    earlier file as it was); a path that cannot be written exits 2 with the reason."""
     import yaml
 
+    from evpath.io.export import write_atomic
+
     text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
-    writable_output("--out", path, lambda: path.write_text(text, encoding="utf-8"))
+    write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def calibrate(

@@ -7,6 +7,7 @@ Set ``EVPATH_DEBUG=1`` to see the Python traceback of an unexpected error.
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import sys
@@ -36,6 +37,16 @@ DEBUG_VARIABLE = "EVPATH_DEBUG"
 FILE_WIDTH = 240
 """Width [characters] of the output written to a file or a pipe, unless ``COLUMNS`` sets
 one: there is no screen to fit, and tables cut to Rich's default of 80 would lose values."""
+REFUSED_PATH = frozenset(
+    {
+        errno.ENAMETOOLONG, errno.ELOOP, errno.EACCES, errno.EPERM, errno.EROFS,
+        errno.ENOSPC, errno.EDQUOT,
+    }
+)  # fmt: skip
+"""Reasons the file system refuses a path: the path given or the machine's state, not a
+bug of evpath; any such OSError a command meets exits 2 naming the path."""
+MAX_SEED = 2**32 - 1
+"""Largest ``--seed`` a command takes (seeds run from 0)."""
 
 console = Console()
 error_console = Console(stderr=True)
@@ -153,11 +164,23 @@ def report_errors(command: Callable[P, R]) -> Callable[P, R]:
         except Exception as exc:
             if _interrupted:
                 exit_interrupted()
+            if isinstance(exc, OSError) and exc.errno in REFUSED_PATH:
+                _stop_live_displays()
+                error_console.print("[bold red]error[/] (InputError)", highlight=False)
+                error_console.print(refused(exc), soft_wrap=True, markup=False, highlight=False)
+                raise typer.Exit(EXIT_BAD_INPUT) from None
             if debugging():
                 raise
             exit_unexpected(exc)
 
     return wrapper
+
+
+def refused(exc: OSError) -> str:
+    """An OSError of the file system in words, with the path(s) it names."""
+    paths = [str(name) for name in (exc.filename, exc.filename2) if name is not None]
+    reason = exc.strerror or str(exc)
+    return f"{' -> '.join(repr(p) for p in paths)}: {reason}" if paths else reason
 
 
 def run_app(app: typer.Typer) -> None:
@@ -197,9 +220,16 @@ def _exit_now(code: int) -> NoReturn:
 def check_output(option: str, path: Path, *, creates_folders: bool = False) -> None:
     """Refuse, before any work, an output file the user named that cannot be written: a
     folder, a file under a file, or (unless ``creates_folders``) a file in a folder that
-    does not exist. Exit 2 with the reason."""
+    does not exist; or an existing file that is not a regular file (a device, a pipe: the
+    output would replace it). Exit 2 with the reason."""
     if path.is_dir():
         msg = f"{option}: cannot write {str(path)!r}: it is a folder; allowed: a file name"
+        raise InputError(msg)
+    if path.exists() and not path.is_file():
+        msg = (
+            f"{option}: cannot write {str(path)!r}: it is not a regular file (a device, a "
+            "pipe or a socket); allowed: a new file or a regular file"
+        )
         raise InputError(msg)
     if not creates_folders and not path.parent.is_dir():
         msg = f"{option}: cannot write {str(path)!r}: no folder {str(path.parent)!r}"
@@ -210,15 +240,6 @@ def check_output(option: str, path: Path, *, creates_folders: bool = False) -> N
     if parent.exists() and not parent.is_dir():
         msg = f"{option}: cannot write {str(path)!r}: {str(parent)!r} is a file, not a folder"
         raise InputError(msg)
-
-
-def writable_output(option: str, path: Path, action: Callable[[], object]) -> None:
-    """Run ``action``, which writes ``path`` (named by the user with ``option``); an
-    OSError becomes an :class:`InputError` naming the option, the path and the reason."""
-    try:
-        action()
-    except OSError as exc:
-        raise output_error(option, path, exc) from None
 
 
 def output_error(option: str, path: Path, exc: OSError) -> InputError:

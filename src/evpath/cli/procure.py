@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from evpath.cli.console import console, counting_bar, report_errors, table_of
+from evpath.cli.console import MAX_SEED, console, counting_bar, report_errors, table_of
 from evpath.errors import InputError
 
 if TYPE_CHECKING:
@@ -84,7 +84,12 @@ def procure_command(
         int, typer.Option(help="Random joining orders for the Shapley split above 8 members.")
     ] = 200,
     seed: Annotated[
-        int, typer.Option(help="Seed of the random joining orders of a sampled Shapley split.")
+        int,
+        typer.Option(
+            min=0,
+            max=MAX_SEED,
+            help="Seed of the random joining orders of a sampled Shapley split.",
+        ),
     ] = 0,
     se_target: Annotated[
         float | None,

@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from evpath.cli.console import check_output, console, output_error, report_errors, steps
+from evpath.cli.console import (
+    MAX_SEED,
+    check_output,
+    console,
+    output_error,
+    report_errors,
+    steps,
+)
 from evpath.errors import InputError
 
 if TYPE_CHECKING:
@@ -61,7 +68,7 @@ def compare(
         int,
         typer.Option(help=f"Parameter draws for the intervals ({MIN_DRAWS} to {MAX_DRAWS:,})."),
     ] = N_DRAWS,
-    seed: Annotated[int, typer.Option(help="Random seed of the draws.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="Random seed of the draws.")] = 0,
     chart: Annotated[
         Path | None,
         typer.Option(help="Chart file (.png or .svg); default results/compare-<regions>.png."),
@@ -249,7 +256,7 @@ def write_chart(
     ----------
     fits : sequence of AdoptionFit
     path : Path
-        Output file; its folder is created.
+        Output file, written whole or not at all; its folder is created.
     n_draws : int
         Parameter draws for the band.
     seed : int
@@ -260,6 +267,7 @@ def write_chart(
     import numpy as np
 
     from evpath.analysis.adoption import INTERVAL, fit_seed
+    from evpath.io.export import write_atomic
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -288,8 +296,7 @@ def write_chart(
         )
         ax.grid(alpha=0.3)
         ax.legend(loc="upper left")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=120)
+        write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=120, format=path.suffix[1:].lower()))
     finally:
         plt.close(fig)
     return path

@@ -134,8 +134,12 @@ def write_atomic(path: Path, write: Callable[[Path], Any]) -> Path:
     An interrupted or failed write leaves any earlier file at ``path`` untouched and no
     temporary file behind. The file gets the usual permissions (0644 under umask 022).
     A file system error (read-only, no space left, not a folder) becomes a StoreError
-    naming ``path`` and the reason.
+    naming ``path`` and the reason; so does a ``path`` that is there and is not a regular
+    file (a device such as /dev/full, a pipe), which the rename would replace.
     """
+    if path.exists() and not path.is_file():
+        msg = f"{path}: cannot write (it is not a regular file: a device, a pipe or a socket)"
+        raise StoreError(msg)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
