@@ -97,6 +97,13 @@ CASES = [
         {"fleet": {"lifetime": {"model": "normal", "mean": 12.0, "note": "n"}}},
         "fleet.lifetime: lifetime model 'normal' needs 'std'; it takes ['mean', 'std']",
     ),
+    *(
+        (
+            {"fleet": {"lifetime": {"model": model, "mean": 12.0, "std": 0.0, "note": "n"}}},
+            "fleet.lifetime.std: allowed: greater than 0 (got 0.0)",
+        )
+        for model in ("normal", "folded_normal", "lognormal")
+    ),
     (
         {"fleet": {"lifetime": {"shape": 2.0, "std": 3.0}}},
         "fleet.lifetime: lifetime model 'weibull' takes no 'std'; it takes ['shape', 'mean']",

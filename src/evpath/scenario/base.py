@@ -73,7 +73,7 @@ LifetimeYears = Annotated[Positive, within(0.5, 100.0, "years")]
 """Mean or scale of a car's lifetime [years]."""
 LifetimeParam = LifetimeYears | dict[Year, LifetimeYears]
 """A lifetime in years, or a path of them by cohort year."""
-LifetimeSpread = Annotated[NonNegative, within(0.0, 100.0, "years")]
+LifetimeSpread = Annotated[Positive, within(0.0, 100.0, "years")]
 """Standard deviation of a car's lifetime [years]."""
 SpreadParam = LifetimeSpread | dict[Year, LifetimeSpread]
 """A standard deviation in years, or a path of them by cohort year."""

@@ -184,7 +184,7 @@ class Lifetime(Sourced):
 
     model: Literal["fixed", "normal", "folded_normal", "lognormal", "weibull", "empirical"]
     mean: LifetimeParam | None = Field(None, description="Mean lifetime [years], 0.5 to 100.")
-    std: SpreadParam | None = Field(None, description="Standard deviation [years], 0 to 100.")
+    std: SpreadParam | None = Field(None, description="Standard deviation [years], > 0 to 100.")
     shape: ShapeParam | None = Field(None, description="Weibull shape [dimensionless], 0.1 to 20.")
     scale: LifetimeParam | None = Field(None, description="Weibull scale [years], 0.5 to 100.")
     survival: dict[Annotated[int, Field(ge=0, le=150)], Share] | None = Field(
