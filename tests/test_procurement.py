@@ -825,3 +825,24 @@ def test_progress_callback_counts_every_solve_and_the_library_is_silent_by_defau
     procure(inst)
     captured = capsys.readouterr()
     assert captured.out == captured.err == ""
+
+
+@pytest.mark.parametrize(("proved", "short"), [(1e-9, False), (1e-3, True)])
+def test_a_solve_counts_as_stopped_short_only_beyond_the_precision_of_costs(
+    monkeypatch, proved: float, short: bool
+):
+    """With a gap of 0 asked, HiGHS stops at its own tolerance: a gap left at the precision
+    costs are compared at is not a solve stopped short (it was reported as stopped by a
+    time limit)."""
+    from evpath.procurement import pooling
+
+    solve = pooling.solve_buyer
+
+    def proving(*args: Any, **kwargs: Any) -> Any:
+        return replace(solve(*args, **kwargs), mip_gap=proved)
+
+    monkeypatch.setattr(pooling, "solve_buyer", proving)
+    log = pooling.SolveLog()
+    procure(load_alliance(alliance_document()), mip_rel_gap=0.0, log=log)
+    assert log.solves > 0
+    assert bool(log.stopped_by_time) is short

@@ -20,7 +20,7 @@ from evpath.procurement.mip import buyer_key
 from evpath.procurement.result import Plan, ProcurementResult
 from evpath.procurement.schema import Alliance
 from evpath.procurement.sharing import CoreCheck, core_check, shapley_exact
-from evpath.procurement.solve import combine, solve_buyer
+from evpath.procurement.solve import COST_PRECISION, combine, solve_buyer
 
 EXACT_SHAPLEY_MAX = 8
 """Largest alliance whose Shapley split is computed exactly (2**n − 1 coalitions)."""
@@ -28,8 +28,9 @@ MIN_ADAPTIVE_ORDERS = 5
 """Fewest joining orders after which a sampled split may stop at its standard-error
 target (fewer give too rough an estimate of the standard error itself)."""
 GAP_SLACK = 1.0 + 1e-9
-"""A plan whose proved gap exceeds the gap asked by more than this factor was stopped by
-a time limit."""
+"""A plan whose proved gap exceeds the gap asked by more than this factor (and more than
+the precision costs are compared at, so that a gap of 0 asked is not missed by rounding)
+was stopped short of it."""
 
 
 @dataclass
@@ -209,7 +210,7 @@ def procure(
             if progress is not None:
                 progress(log.solves, needed if exact else None, buyer_name(instance, plan.members))
             log.largest_gap = max(log.largest_gap, plan.mip_gap)
-            if plan.stopped_by_time or plan.mip_gap > mip_rel_gap * GAP_SLACK:
+            if plan.stopped_by_time or plan.mip_gap > max(mip_rel_gap * GAP_SLACK, COST_PRECISION):
                 log.stopped_by_time.append(buyer_name(instance, plan.members))
         return plan
 

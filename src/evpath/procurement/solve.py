@@ -16,6 +16,10 @@ from evpath.procurement.mip import Model, build, member_purchases, needs
 from evpath.procurement.result import Plan
 from evpath.procurement.segments import Segments
 
+COST_PRECISION = 1e-7
+"""Relative precision at which two costs of one plan count as equal [fraction]: evpath's
+pricing of a solution vector against HiGHS's objective and bound."""
+
 
 def solve_buyer(
     instance: Instance,
@@ -116,7 +120,7 @@ class Outcome:
 
 def _tolerance(value: float) -> float:
     """Absolute tolerance for comparing two costs near ``value`` [USD]."""
-    return 1e-7 * max(1.0, abs(value))
+    return COST_PRECISION * max(1.0, abs(value))
 
 
 def _priced(
