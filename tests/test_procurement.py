@@ -377,6 +377,13 @@ def test_alliance_file_resolves_units_and_paths():
             r"policy.holding_cost: allowed: greater than or equal to 0 \(got -5.0\)",
         ),
         (
+            {"policy": {"leftover_value": 18.0, "note": "n"}},
+            (
+                r"policy.leftover_value: got 18 USD/kg; allowed: less than the cheapest price "
+                r"a supplier asks \(18 USD/kg, s1 in 2030\)"
+            ),
+        ),
+        (
             {
                 "suppliers": [
                     {

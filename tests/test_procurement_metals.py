@@ -15,7 +15,6 @@ from typer.testing import CliRunner
 from evpath.cli.procure import register
 from evpath.data.usgs import country_production
 from evpath.errors import ProcurementError
-from evpath.io.store import ResultsStore
 from evpath.procurement import load_alliance, procure
 from evpath.procurement.metals import by_member, resolve_metals, totals
 
@@ -63,10 +62,7 @@ def cli() -> typer.Typer:
 
 def test_bundled_alliances_for_each_metal_resolve_from_one_stored_run(stored_japan):
     alliances = [load_alliance(name) for name in BUNDLED]
-    run_data = ResultsStore(stored_japan.store).run_dataset(
-        stored_japan.run_id, ["metal_primary_demand"]
-    )
-    instances = resolve_metals(alliances, run_data=run_data)
+    instances = resolve_metals(alliances, run_data=stored_japan.dataset)
     demand = stored_japan.dataset["metal_primary_demand"].sel(region="JPN")
     for alliance, inst in zip(alliances, instances, strict=True):
         assert inst.metal == alliance.metal

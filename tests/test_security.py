@@ -230,7 +230,8 @@ def test_discounting_and_price_path_in_the_disruption_model():
 
 
 def test_leftover_value_above_an_unlimited_spot_price_is_refused():
-    doc = alliance_doc([("s", "X", 100.0, 10.0)])
+    """Below every supplier's price (as the alliance file requires), above the spot's."""
+    doc = alliance_doc([("s", "X", 100.0, 30.0)])
     doc["policy"]["leftover_value"] = 25
     spec = disruption_doc([{"name": "calm", "probability": 1.0}])
     spec["spot"]["capacity"] = None

@@ -11,9 +11,11 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import numpy as np
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from evpath.core.dims import Metal
+from evpath.core.paths import values_at
 from evpath.scenario.base import (
     Finite,
     Frozen,
@@ -354,7 +356,31 @@ class Alliance(Frozen):
                     "a path by year"
                 )
                 raise ValueError(msg)
+        self._leftover_below_prices()
         return self
+
+    def _leftover_below_prices(self) -> None:
+        """Stock left over must be worth less than any tonne costs: else buying to hold
+        pays for itself, and every plan buys all the capacity it can."""
+        leftover = self.policy.leftover_value
+        if leftover == 0.0:
+            return
+        years = np.array(self.year_values)
+        cheapest = [
+            (min(t.price for t in supplier.tiers) * values_at(supplier.price_index or 1.0, years))
+            for supplier in self.suppliers
+        ]
+        j = int(np.argmin([prices.min() for prices in cheapest]))
+        year = int(years[np.argmin(cheapest[j])])
+        lowest = float(cheapest[j].min())
+        if leftover >= lowest:
+            msg = (
+                f"policy.leftover_value: got {leftover:g} {self.price_unit}; allowed: less than "
+                f"the cheapest price a supplier asks ({lowest:g} {self.price_unit}, "
+                f"{self.suppliers[j].name} in {year}), or stock bought only to be left over "
+                "would pay for itself"
+            )
+            raise ValueError(msg)
 
     @property
     def year_values(self) -> list[int]:
