@@ -33,7 +33,22 @@ def test_calibrated_scenario_follows_the_fitted_curve(tmp_path: Path):
 def test_calibrate_refuses_unknown_regions():
     with pytest.raises(InputError, match="region: got 'Atlantis'"):
         scenario_from_fit("Atlantis")
+    with pytest.raises(InputError, match="region: got 'Other markets'; allowed: an IEA region"):
+        scenario_from_fit("Other markets")  # derived by evpath: no shares to fit
     assert runner.invoke(app, ["calibrate", "Atlantis"]).exit_code == 2
+
+
+def test_a_region_whose_history_ends_early_is_split_on_its_last_year():
+    """Regions whose IEA shares end before 2024 take their last year's BEV:PHEV split."""
+    from evpath.analysis.adoption import regions, share_history
+    from evpath.data.iea import iea_regions
+
+    fitted = sorted(set(iea_regions()) & set(regions()))
+    early = next(r for r in fitted if int(share_history(r, "BEV").year.max()) < 2024)
+    last = int(share_history(early, "BEV").year.max())
+    document = scenario_from_fit(early)
+    assert f"BEV:PHEV split of {last}" in document["sales"]["milestones"][0]["note"]
+    assert load_scenario(document).regions == [early]
 
 
 def _up_to(scenario: Scenario, end: int) -> Scenario:

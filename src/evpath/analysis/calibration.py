@@ -25,7 +25,7 @@ import pandas as pd
 import xarray as xr
 from scipy.optimize import least_squares
 
-from evpath.analysis.adoption import ModelName, fit_region, share_history
+from evpath.analysis.adoption import ModelName, fit_region, regions, share_history
 from evpath.core.dims import DRAW
 from evpath.data.histories import HISTORIES
 from evpath.data.history import History
@@ -45,15 +45,17 @@ def scenario_from_fit(region: str, model: ModelName = "logistic") -> dict[str, A
     """A scenario document for an IEA region whose electric share follows the fitted curve.
 
     The electric share at each milestone year is the fitted curve (saturation 100%); it is
-    split between BEV and PHEV in their 2024 proportions; the rest are cars without a plug.
+    split between BEV and PHEV in their proportions of the last year of history (2024 for
+    most regions); the rest are cars without a plug.
     The document extends ``world-current-trends`` (lifetime, batteries, plants, recycling).
     """
-    if region not in iea_regions():
+    if region not in set(iea_regions()) & set(regions()):  # not the derived "Other markets"
         msg = f"region: got {region!r}; allowed: an IEA region with usable sales shares (see `evpath compare`)"
         raise InputError(msg)
     fit = fit_region(region, "EV", model)
-    bev = float(share_history(region, "BEV").sel(year=2024))
-    phev = float(share_history(region, "PHEV").sel(year=2024))
+    bev_history, phev_history = share_history(region, "BEV"), share_history(region, "PHEV")
+    last = int(np.intersect1d(bev_history.year, phev_history.year).max())
+    bev, phev = float(bev_history.sel(year=last)), float(phev_history.sel(year=last))
     bev_part = bev / (bev + phev) if bev + phev > 0 else 1.0
     shares = np.clip(fit.predict(np.array(MILESTONE_YEARS)).values, 0.0, 1.0)
     milestones = []
@@ -69,7 +71,7 @@ def scenario_from_fit(region: str, model: ModelName = "logistic") -> dict[str, A
                     f"evpath {model} fit to the IEA GEVO 2025 electric share of car sales "
                     f"in {region} (R² {fit.r2:.2f}, {fit.n_points} years)"
                 ),
-                "note": f"BEV:PHEV split of 2024 ({bev_part:.2f} BEV); cars without a plug as ICEV_gasoline",
+                "note": f"BEV:PHEV split of {last} ({bev_part:.2f} BEV); cars without a plug as ICEV_gasoline",
             }
         )
     slug = "".join(c if c.isalnum() else "-" for c in region.lower()).strip("-")
