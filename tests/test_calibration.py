@@ -13,6 +13,7 @@ from evpath.analysis.calibration import fit_lifetime, scenario_from_fit
 from evpath.cli.app import app
 from evpath.errors import InputError
 from evpath.scenario import load_scenario
+from evpath.scenario.loader import resolve_scenario
 from evpath.scenario.schema import Scenario
 
 runner = CliRunner()
@@ -48,7 +49,7 @@ def test_a_region_whose_history_ends_early_is_split_on_its_last_year():
     last = int(share_history(early, "BEV").year.max())
     document = scenario_from_fit(early)
     assert f"BEV:PHEV split of {last}" in document["sales"]["milestones"][0]["note"]
-    assert load_scenario(document).regions == [early]
+    assert resolve_scenario(document).regions == [early]
 
 
 def _up_to(scenario: Scenario, end: int) -> Scenario:
