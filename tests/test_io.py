@@ -457,3 +457,31 @@ def test_table_file_is_written_atomically_inside_its_folder(tmp_path: Path):
     export.to_table_file(table, tmp_path / "t.parquet", "parquet")
     assert pd.read_parquet(tmp_path / "t.parquet").equals(table)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["etc_x-purchases.csv", "t.parquet"]
+
+
+def test_a_duckdb_file_of_another_program_is_read_without_change_or_refused(tmp_path: Path):
+    """Reading never adds the store's tables to another program's database; a database
+    whose ``runs`` table is not the store's is refused by name, for reading and writing."""
+    import duckdb
+
+    other = tmp_path / "other.duckdb"
+    with duckdb.connect(str(other)) as connection:
+        connection.execute("CREATE TABLE measurements (x INTEGER)")
+    store = ResultsStore(other)
+    assert store.runs().empty
+    assert store.table("procurement", "some-run").empty
+    with duckdb.connect(str(other)) as connection:
+        assert connection.execute("SHOW TABLES").fetchall() == [("measurements",)]
+
+    clash = tmp_path / "clash.duckdb"
+    with duckdb.connect(str(clash)) as connection:
+        connection.execute("CREATE TABLE runs (x INTEGER)")
+    before = clash.read_bytes()
+    with pytest.raises(
+        StoreError,
+        match=r"clash\.duckdb: not an evpath results store \(its table 'runs' has columns x",
+    ):
+        ResultsStore(clash).runs()
+    with pytest.raises(StoreError, match="not an evpath results store"):
+        ResultsStore(clash).write_tables("r", {"procurement": pd.DataFrame({"a": [1]})})
+    assert clash.read_bytes() == before

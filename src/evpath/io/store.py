@@ -26,22 +26,48 @@ import pyarrow as pa
 from evpath.errors import StoreError
 from evpath.io.publish import WAIT_SECONDS, Notify, reason, say
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    run_id VARCHAR PRIMARY KEY,
-    scenario VARCHAR NOT NULL,
-    created_at TIMESTAMPTZ NOT NULL,
-    evpath_version VARCHAR NOT NULL,
-    input_hash VARCHAR NOT NULL,
-    manifest JSON NOT NULL
-);
-CREATE TABLE IF NOT EXISTS results (
-    run_id VARCHAR NOT NULL,
-    variable VARCHAR NOT NULL,
-    unit VARCHAR NOT NULL,
-    value DOUBLE
-);
-"""
+TABLES = {
+    "runs": (
+        "run_id VARCHAR PRIMARY KEY",
+        "scenario VARCHAR NOT NULL",
+        "created_at TIMESTAMPTZ NOT NULL",
+        "evpath_version VARCHAR NOT NULL",
+        "input_hash VARCHAR NOT NULL",
+        "manifest JSON NOT NULL",
+    ),
+    "results": (
+        "run_id VARCHAR NOT NULL",
+        "variable VARCHAR NOT NULL",
+        "unit VARCHAR NOT NULL",
+        "value DOUBLE",
+    ),
+}
+"""The store's own tables and their columns (``results`` gains a column per dimension)."""
+
+
+def _prepare(connection: duckdb.DuckDBPyConnection, path: Path, *, writing: bool) -> None:
+    """Check that the file's ``runs`` and ``results`` tables, if any, are the store's; create
+    the missing ones: in the file to write to it, else for this connection only (reading
+    never changes a file, which may be another program's DuckDB database)."""
+    held: dict[str, set[str]] = {}
+    for table, column in connection.execute(
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE table_catalog = current_database() AND table_schema = 'main'"
+    ).fetchall():
+        held.setdefault(table, set()).add(column)
+    for table, columns in TABLES.items():
+        needed = {column.split()[0] for column in columns}
+        if table in held and not needed <= held[table]:
+            msg = (
+                f"{path}: not an evpath results store (its table {table!r} has columns "
+                f"{', '.join(sorted(held[table]))}; an evpath store's has "
+                f"{', '.join(sorted(needed))}); allowed: a store evpath wrote, or a new file"
+            )
+            raise StoreError(msg)
+        if table not in held:
+            temporary = "" if writing else "TEMP "
+            connection.execute(f"CREATE {temporary}TABLE {table} ({', '.join(columns)})")
+
 
 _COLUMN_TYPES = {"cohort": "INTEGER", "age": "INTEGER", "year": "INTEGER", "quantile": "DOUBLE"}
 
@@ -123,19 +149,25 @@ class ResultsStore:
                 time.sleep(min(pause, max(deadline - time.monotonic(), 0.0)))
                 pause = min(pause * 2, 0.5)
 
-    def _connect(self) -> duckdb.DuckDBPyConnection:
+    def _connect(self, *, writing: bool = False) -> duckdb.DuckDBPyConnection:
+        """A connection to the store, its tables checked (and, ``writing``, created with
+        its folder when missing)."""
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if writing:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
             connection = self._open()
         except (duckdb.Error, OSError) as exc:
             msg = f"{self.path}: cannot open the results store ({reason(exc)})"
             raise StoreError(msg) from None
         try:
-            connection.execute(_SCHEMA)
+            _prepare(connection, self.path, writing=writing)
         except duckdb.Error as exc:
             _close(connection)
             msg = f"{self.path}: cannot prepare the results store ({exc})"
             raise StoreError(msg) from None
+        except StoreError:
+            _close(connection)
+            raise
         return connection
 
     @contextmanager
@@ -173,7 +205,7 @@ class ResultsStore:
         A failing rollback (the disk is full, or the commit went through just before an
         interrupt) never hides the error that caused it.
         """
-        connection = self._connect()
+        connection = self._connect(writing=True)
         committed = False
         try:
             connection.execute("BEGIN TRANSACTION")
