@@ -169,6 +169,24 @@ def test_a_narrow_ensembles_median_is_the_deterministic_run(write_scenario, japa
         )
 
 
+def test_an_ensemble_of_choices_alone_keeps_every_member(write_scenario):
+    """Nothing drawn but a choice between two scenarios' grids: every member is kept, each
+    with the results of its pick (members' results without a drawn input have no draw
+    dimension of their own; the choice's two groups were lost when put together)."""
+    both = {"alternatives": {"japan-2050": 0.5, "japan-2050-slow-grid": 0.5}}
+    path = write_scenario(
+        {"uncertainty": {"note": "a choice alone", "choices": {"emissions.grid": both}}}
+    )
+    result = ensemble(path, 4, seed=1)
+    assert result.size == 4
+    emissions = result.outputs().sel(output="wtw_per_new_car", region="JPN")
+    assert emissions.sizes[DRAW] == 4
+    assert bool(np.isfinite(emissions).all())
+    grids = result.design.values.sel(input="emissions.grid").to_numpy()
+    assert np.unique(grids).size == 2  # both grids drawn, and each gives its own result
+    assert np.unique(emissions).size == 2
+
+
 def test_sobol_indices_of_the_ishigami_function_match_the_analytic_values():
     """Ishigami, a = 7, b = 0.1, inputs uniform on [−π, π]: S1 = (0.314, 0.442, 0),
     ST = (0.558, 0.442, 0.244); each estimate within its 95% interval (×1.5 margin)."""

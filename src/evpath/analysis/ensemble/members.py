@@ -72,7 +72,10 @@ class MemberRunner:
                 drawn = with_value(drawn, self._keys[path], column)
             results = run_pipeline(drawn, inputs)
             met = targets_met(base, results)
-            parts.append(_kept(results).astype(RESULT_DTYPE).assign(target_met=met))
+            kept = _kept(results).astype(RESULT_DTYPE).assign(target_met=met)
+            if DRAW not in kept.dims:  # nothing drawn but the choice: the same for each
+                kept = kept.expand_dims({DRAW: members[DRAW].to_numpy()})
+            parts.append(kept)
         if len(parts) == 1:
             return parts[0]
         return xr.concat(parts, dim=DRAW, data_vars="different", compat="equals").sortby(DRAW)
