@@ -182,6 +182,7 @@ def test_a_scope_run_reads_back_from_the_store(tmp_path):
     shown = runner.invoke(app, ["show", makers.run_id[:26], "--store", store])
     assert shown.exit_code == 0, shown.output
     assert "Per-car target over every market" in shown.output
+    assert "of the makers' cars (kg CO2e/vehicle/yr); goal" in shown.output  # the unit kept
     iamc = tmp_path / "scope.iamc.csv"
     exported = runner.invoke(
         app, ["export", makers.run_id, "--format", "iamc", "--store", store, "--out", str(iamc)]

@@ -79,10 +79,12 @@ def targets(
     scenario: ScenarioArg,
     metric: Annotated[
         str | None,
-        typer.Option(help=f"Metric for the reverse questions; one of {', '.join(METRICS)}."),
+        typer.Option(
+            help=f"Metric for the reverse questions (scenarios); one of {', '.join(METRICS)}."
+        ),
     ] = None,
     solve: Annotated[
-        bool, typer.Option(help="Answer the reverse questions (re-runs the model).")
+        bool, typer.Option(help="Answer the reverse questions (scenarios; re-runs the model).")
     ] = True,
 ) -> None:
     """Per-car emissions against the target, what explains the change, and what it takes.
@@ -109,6 +111,13 @@ def targets(
         results = run_scenario(scenario, progress=advance)
     if isinstance(results, ScopeResults):
         print_scope_target(results)
+        if metric is not None:
+            console.print(
+                f"--metric {metric}: the reverse questions are answered for a scenario, not a "
+                "makers' scope; `evpath targets MARKET_SCENARIO` answers them for one market",
+                highlight=False,
+                soft_wrap=True,
+            )
         return
     if results.scenario.emissions is None:
         msg = f"{results.scenario.name}: the scenario has no 'emissions' block to check a target on"

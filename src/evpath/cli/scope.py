@@ -95,7 +95,7 @@ def print_scope_target(results: ScopeResults) -> None:
         "weight",
         "contribution",
         "needed alone",
-        title=f"{whole['metric']} of the makers' cars [{unit}]; goal "
+        title=f"{whole['metric']} of the makers' cars ({unit}); goal "
         f"{(1 - whole['target_reduction']) * whole['base_value']:,.0f} "
         f"(-{100 * whole['target_reduction']:.0f}% on {whole['base_year']})",
     )
