@@ -442,6 +442,8 @@ def test_write_atomic_uses_usual_permissions_and_names_the_path(tmp_path: Path):
         ("Japan/Korea cobalt", "Japan_Korea_cobalt"),
         ("..", "unnamed"),
         ("tiny", "tiny"),
+        ("同盟 コバルト", "同盟_コバルト"),  # letters of any script stay
+        ("Zürich/Ünion", "Zürich_Ünion"),
     ],
 )
 def test_file_stem_stays_one_path_component(name: str, stem: str):

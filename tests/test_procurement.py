@@ -563,6 +563,31 @@ def test_cli_exits_2_with_the_reason(
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(
+    ("second", "message"),
+    [
+        ({"name": "a?b"}, "alliances 'a!b', 'a?b' would all write"),
+        ({"name": "c", "policy": {"min_suppliers": 3, "note": "n"}}, "min_suppliers 3"),
+    ],
+)
+def test_several_alliances_write_no_file_unless_all_are_solved(
+    tmp_path: Path, second: dict[str, Any], message: str
+):
+    """Two metals' alliances whose names give one file name are refused before solving;
+    when the second cannot be solved, the first's purchases are not written either."""
+    files = []
+    for number, changes in enumerate([{"name": "a!b"}, {**second, "metal": "cobalt"}]):
+        files.append(tmp_path / f"{number}.yaml")
+        files[-1].write_text(yaml.safe_dump(alliance_document(**changes)), encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        cli(), ["procure", *map(str, files), "--out", str(out), "--no-store"]
+    )
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert not out.exists() or not any(out.iterdir())
+
+
 def test_cli_unknown_alliance_exits_2():
     result = CliRunner().invoke(cli(), ["procure", "no-such-alliance"])
     assert result.exit_code == 2

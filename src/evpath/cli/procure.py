@@ -139,13 +139,21 @@ def procure_command(
     from evpath.report.runs import resolve_run_id
 
     specs = [load_alliance(name) for name in alliances]
+    paths = [out / f"{export.file_stem(spec.name)}-purchases.{file_format}" for spec in specs]
+    for path in {p for p in paths if paths.count(p) > 1}:
+        named = [spec.name for spec, other in zip(specs, paths, strict=True) if other == path]
+        msg = (
+            f"alliances {', '.join(map(repr, named))} would all write {path}; allowed: names "
+            "that differ in their letters or digits"
+        )
+        raise InputError(msg)
     results_store = ResultsStore(store)
     run_id = None if run is None else resolve_run_id(results_store, run)
     run_data = None if run_id is None else stored_demand(results_store, run_id)
     names = ", ".join(spec.name for spec in specs)
     with console.status(f"resolving {names}: members' demand and suppliers' capacity"):
         instances = resolve_metals(specs, scenario, run_data)
-    results = []
+    results, purchases = [], []
     tables: dict[str, list[pd.DataFrame]] = {"procurement": [], "procurement_costs": []}
     for spec, instance in zip(specs, instances, strict=True):
         log = SolveLog()
@@ -175,14 +183,15 @@ def procure_command(
                     time_limit=min(SOLVE_TIME_LIMIT, time_limit),
                 )
             print_front(table_front, result.instance.country_cap)
-        path = out / f"{export.file_stem(spec.name)}-purchases.{file_format}"
-        table = result.to_frame()
-        export.to_table_file(table, path, file_format)
-        console.print(f"[bold]purchases[/] {path}")
-        tables["procurement"].append(table.assign(alliance=spec.name))
+        purchases.append(result.to_frame())
+        tables["procurement"].append(purchases[-1].assign(alliance=spec.name))
         tables["procurement_costs"].append(result.costs().assign(alliance=spec.name))
     if len(results) > 1:
         print_metals(results)
+    # the files once every alliance is solved: a failed solve writes none of them
+    for path, table in zip(paths, purchases, strict=True):
+        export.to_table_file(table, path, file_format)
+        console.print(f"[bold]purchases[/] {path}")
     if not no_store:
         import pandas as pd
 

@@ -228,10 +228,10 @@ def to_json(document: dict[str, Any], path: Path) -> Path:
 
 
 def file_stem(name: str) -> str:
-    """``name`` made into one safe file name part: characters other than letters, digits,
-    ``_``, ``.`` and ``-`` become ``_``, leading and trailing dots and underscores go
-    (``../x`` → ``x``, ``Japan/Korea`` → ``Japan_Korea``)."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "unnamed"
+    """``name`` made into one safe file name part: characters other than letters, digits
+    (of any script: ``同盟`` stays), ``_``, ``.`` and ``-`` become ``_``, leading and
+    trailing dots and underscores go (``../x`` → ``x``, ``Japan/Korea`` → ``Japan_Korea``)."""
+    return re.sub(r"[^\w.-]+", "_", name).strip("._") or "unnamed"
 
 
 def to_table_file(table: pd.DataFrame, path: Path, file_format: str) -> Path:
