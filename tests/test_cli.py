@@ -371,6 +371,7 @@ def test_unexpected_error_is_raised_with_evpath_debug(monkeypatch):
         ("folder", "it is a folder"),
         ("missing/x.yaml", "no folder"),
         ("pipe", "it is not a regular file"),
+        ("file/x.yaml", "is a file, not a folder"),
     ],
 )
 def test_out_that_cannot_be_written_exits_2_with_path_and_reason(
@@ -381,6 +382,8 @@ def test_out_that_cannot_be_written_exits_2_with_path_and_reason(
         out.mkdir()
     if target == "pipe":
         os.mkfifo(out)
+    if target == "file/x.yaml":
+        out.parent.write_text("", encoding="utf-8")
     result = runner.invoke(app, [*command, "--out", str(out)])
     assert result.exit_code == 2, result.output
     assert f"--out: cannot write {str(out)!r}" in result.output

@@ -231,14 +231,14 @@ def check_output(option: str, path: Path, *, creates_folders: bool = False) -> N
             "pipe or a socket); allowed: a new file or a regular file"
         )
         raise InputError(msg)
-    if not creates_folders and not path.parent.is_dir():
-        msg = f"{option}: cannot write {str(path)!r}: no folder {str(path.parent)!r}"
-        raise InputError(msg)
     parent = path.parent
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
     if parent.exists() and not parent.is_dir():
         msg = f"{option}: cannot write {str(path)!r}: {str(parent)!r} is a file, not a folder"
+        raise InputError(msg)
+    if not creates_folders and not path.parent.is_dir():
+        msg = f"{option}: cannot write {str(path)!r}: no folder {str(path.parent)!r}"
         raise InputError(msg)
 
 
