@@ -292,6 +292,8 @@ def test_extends_overrides_single_fields(write_scenario):
 def test_missing_file_and_bad_yaml(tmp_path: Path):
     with pytest.raises(ScenarioError, match="no such scenario file; allowed: a path"):
         load_scenario(tmp_path / "absent.yaml")
+    with pytest.raises(ScenarioError, match="japan-makers-2050: a bundled makers' scope, not a"):
+        load_scenario("japan-makers-2050")  # where only a scenario will do
     broken = tmp_path / "broken.yaml"
     broken.write_text("name: [unclosed\n", encoding="utf-8")
     with pytest.raises(ScenarioError, match=r"broken.yaml: not valid YAML at line 2"):

@@ -108,9 +108,14 @@ def resolve_path(ref: str | Path, relative_to: Path | None = None) -> Path:
     found = find_file(ref, relative_to, where)
     if found is not None:
         return found
+    what = (
+        "a bundled makers' scope, not a scenario (run, targets, validate and report take scopes)"
+        if isinstance(ref, str) and ref in bundled_files("evpath.scopes")
+        else "no such scenario file"
+    )
     msg = (
-        f"{where}{_cut(str(ref))}: no such scenario file; allowed: a path to a YAML file or "
-        f"a bundled scenario name ({', '.join(bundled)})"
+        f"{where}{_cut(str(ref))}: {what}; allowed: a path to a YAML file or a bundled "
+        f"scenario name ({', '.join(bundled)})"
     )
     raise ScenarioError(msg)
 
