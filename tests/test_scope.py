@@ -224,3 +224,9 @@ def test_a_member_reads_a_region_or_makers_not_both(tmp_path):
     assert result.exit_code == 2, result.output
     assert "members[1].share_of_run" in result.output
     assert "exactly one of 'region:'" in result.output
+    path.write_text(text.replace("makers: [Honda],", "makers: [Honda, Honda],"), "utf-8")
+    result = runner.invoke(cli, ["procure", str(path), "--no-store", "--out", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert "members[1].share_of_run.makers: makers repeated: Honda; allowed: each maker once" in (
+        result.output
+    )

@@ -104,6 +104,15 @@ class RunShare(Frozen):
     )
     share: Share = Field(description="Member's share of the variable [fraction].")
 
+    @field_validator("makers")
+    @classmethod
+    def _each_maker_once(cls, makers: list[str] | None) -> list[str] | None:
+        if makers is not None and len(set(makers)) < len(makers):
+            repeated = sorted({m for m in makers if makers.count(m) > 1})
+            msg = f"makers repeated: {', '.join(repeated)}; allowed: each maker once"
+            raise ValueError(msg)
+        return makers
+
     @model_validator(mode="after")
     def _region_or_makers(self) -> RunShare:
         if (self.region is None) == (self.makers is None):
