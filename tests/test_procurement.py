@@ -878,3 +878,49 @@ def test_a_solve_counts_as_stopped_short_only_beyond_the_precision_of_costs(
     procure(load_alliance(alliance_document()), mip_rel_gap=0.0, log=log)
     assert log.solves > 0
     assert bool(log.stopped_by_time) is short
+
+
+@pytest.mark.parametrize(
+    ("capacity", "message"),
+    [
+        (
+            {"production_of": "Australia", "year": 1900, "share": 0.5},
+            "suppliers[0].capacity.year: no nickel mine production for 1900 in",
+        ),
+        (
+            {"production_of": "Atlantis", "share": 0.5},
+            "suppliers[0].capacity.production_of: no 2023 nickel mine production for 'Atlantis'",
+        ),
+    ],
+)
+def test_a_share_of_mine_production_names_the_years_and_countries_there_are(
+    capacity: dict[str, Any], message: str
+):
+    document = alliance_document()
+    document["suppliers"][0]["capacity"] = capacity
+    with pytest.raises(ProcurementError) as caught:
+        resolve(load_alliance(document))
+    text = str(caught.value)
+    assert message in text
+    assert text.split("allowed: ", 1)[1].strip()  # never an empty list
+
+
+def test_a_makers_member_on_a_variable_by_region_is_pointed_to_the_one_by_maker():
+    import xarray as xr
+
+    years = [2030, 2031]
+    run = xr.Dataset(
+        {
+            "metal_primary_demand": (("region", "metal", "year"), np.ones((1, 1, 2))),
+            "maker_metal_primary_demand": (("maker", "metal", "year"), np.ones((1, 1, 2))),
+        },
+        coords={"region": ["JPN"], "metal": ["nickel"], "year": years, "maker": ["Honda"]},
+    )
+    member = {
+        "name": "A",
+        "share_of_run": {"scenario": "japan-makers-2050", "makers": ["Honda"], "share": 0.5},
+        "note": "n",
+    }
+    document = alliance_document(members=[member, alliance_document()["members"][1]])
+    with pytest.raises(ProcurementError, match=r"dims .*: maker_metal_primary_demand$"):
+        resolve(load_alliance(document), run_data=run)

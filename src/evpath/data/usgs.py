@@ -76,6 +76,17 @@ def _mine_production(year: int) -> pd.DataFrame:
     return frame.dropna(subset=["metal", "tonnes"]).reset_index(drop=True)
 
 
+def production_years(metal: str) -> list[int]:
+    """Years with mine production figures of ``metal`` by country."""
+    return [year for year in _data_years() if not country_production(metal, year).empty]
+
+
+@cache
+def _data_years() -> tuple[int, ...]:
+    years = {*load_dataset(CO_NI_GRAPHITE)["year"], *load_dataset(LITHIUM)["year"]}
+    return tuple(sorted(int(y) for y in years))
+
+
 def country_production(metal: str, year: int = DATA_YEAR) -> pd.Series:
     """Mine production of one metal by country (aggregates included) [t/yr]."""
     production = _mine_production(year)

@@ -9,7 +9,7 @@ import numpy as np
 import xarray as xr
 
 from evpath.core.paths import interpolate_path, values_at
-from evpath.data.usgs import DATASET_OF, country_production
+from evpath.data.usgs import DATASET_OF, country_production, production_years
 from evpath.errors import ProcurementError
 from evpath.procurement.schema import Alliance, ProductionShare, Supplier
 
@@ -210,9 +210,12 @@ def _run_series(
         raise ProcurementError(msg)
     data = dataset[variable]
     if set(data.dims) != wanted:
+        fitting = [str(v) for v in dataset.data_vars if set(dataset[v].dims) == wanted]
         msg = (
-            f"{here}.variable: {variable!r} has dims {data.dims}; allowed: ({dim}, metal, year)"
+            f"{here}.variable: {variable!r} has dims {data.dims}; allowed: a variable with "
+            f"dims ({dim}, metal, year)"
             + (" (a makers' scope run)" if dim == "maker" else "")
+            + (f": {', '.join(fitting)}" if fitting else "")
         )
         raise ProcurementError(msg)
     for axis, asked in ((dim, labels), ("metal", [metal])):
@@ -241,6 +244,13 @@ def _capacity(
     if not isinstance(value, ProductionShare):
         return values_at(value, years)
     tonnes = country_production(metal, value.year)
+    if tonnes.empty:
+        years = ", ".join(map(str, production_years(metal)))
+        msg = (
+            f"{where}.year: no {metal} mine production for {value.year} in "
+            f"{DATASET_OF[metal]}; allowed: {years}"
+        )
+        raise ProcurementError(msg)
     if value.production_of not in tonnes.index:
         msg = (
             f"{where}.production_of: no {value.year} {metal} mine production for "
