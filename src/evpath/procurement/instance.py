@@ -245,10 +245,10 @@ def _capacity(
         return values_at(value, years)
     tonnes = country_production(metal, value.year)
     if tonnes.empty:
-        years = ", ".join(map(str, production_years(metal)))
+        with_data = ", ".join(map(str, production_years(metal)))
         msg = (
             f"{where}.year: no {metal} mine production for {value.year} in "
-            f"{DATASET_OF[metal]}; allowed: {years}"
+            f"{DATASET_OF[metal]}; allowed: {with_data}"
         )
         raise ProcurementError(msg)
     if value.production_of not in tonnes.index:
