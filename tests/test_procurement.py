@@ -924,3 +924,15 @@ def test_a_makers_member_on_a_variable_by_region_is_pointed_to_the_one_by_maker(
     document = alliance_document(members=[member, alliance_document()["members"][1]])
     with pytest.raises(ProcurementError, match=r"dims .*: maker_metal_primary_demand$"):
         resolve(load_alliance(document), run_data=run)
+
+
+def test_a_members_scenario_is_a_bundled_name_or_a_yaml_file():
+    """As a scenario's ``extends:``: a reference in a file never reads another kind of file."""
+    member = {
+        "name": "A",
+        "share_of_run": {"scenario": "../../etc/passwd", "region": "JPN", "share": 0.5},
+        "note": "n",
+    }
+    document = alliance_document(members=[member, alliance_document()["members"][1]])
+    with pytest.raises(ScenarioError, match=r"members\[0\]\.share_of_run\.scenario: allowed: a"):
+        load_alliance(document)

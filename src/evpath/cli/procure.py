@@ -140,7 +140,9 @@ def procure_command(
 
     specs = [load_alliance(name) for name in alliances]
     paths = [out / f"{export.file_stem(spec.name)}-purchases.{file_format}" for spec in specs]
-    for path in {p for p in paths if paths.count(p) > 1}:
+    repeated = {p for p in paths if paths.count(p) > 1}
+    # (a metal given twice is refused by resolve_metals, with its own reason)
+    for path in repeated if len({spec.metal for spec in specs}) == len(specs) else ():
         named = [spec.name for spec, other in zip(specs, paths, strict=True) if other == path]
         msg = (
             f"alliances {', '.join(map(repr, named))} would all write {path}; allowed: names "

@@ -27,7 +27,7 @@ from evpath.scenario.base import (
     shown_name,
     within,
 )
-from evpath.scenario.loader import bundled_files, load_document
+from evpath.scenario.loader import YAML_SUFFIXES, bundled_files, bundled_scenarios, load_document
 
 KG_PER_T = 1000.0
 
@@ -103,6 +103,17 @@ class RunShare(Frozen):
         None, min_length=1, description="Maker groups of a makers' scope run, e.g. ['Toyota']."
     )
     share: Share = Field(description="Member's share of the variable [fraction].")
+
+    @field_validator("scenario")
+    @classmethod
+    def _scenario_reference(cls, scenario: str) -> str:
+        """A bundled name, or a YAML file (as a scenario's ``extends:``): a reference in a
+        file never reads a file of another kind."""
+        bundled = {*bundled_scenarios(), *bundled_files("evpath.scopes")}
+        if scenario not in bundled and Path(scenario).suffix not in YAML_SUFFIXES:
+            msg = "allowed: a bundled scenario or makers' scope name, or a .yaml or .yml file"
+            raise ValueError(msg)
+        return scenario
 
     @field_validator("makers")
     @classmethod
