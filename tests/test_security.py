@@ -119,7 +119,7 @@ def test_probabilities_must_sum_to_one_with_the_field_path():
     assert "sum to 0.9" in text
 
 
-def test_blocks_need_a_source_or_note_and_cut_countries_must_exist():
+def test_blocks_need_a_source_or_note_and_cuts_must_hit_a_supplier_country_and_year():
     doc = disruption_doc([{"name": "a", "probability": 1.0}])
     del doc["spot"]["note"]
     with pytest.raises(ScenarioError, match=r"spot"):
@@ -130,6 +130,15 @@ def test_blocks_need_a_source_or_note_and_cut_countries_must_exist():
         disruption_doc([{"name": "a", "probability": 1.0, "country_cuts": [cut]}])
     )
     with pytest.raises(ProcurementError, match=r"scenarios\[0\]\.country_cuts\[0\]\.country"):
+        secure(spec, instance)
+    cut = {"country": "X", "share": 1.0, "years": {"start": 1990, "end": 1991}}
+    spec = load_disruptions(
+        disruption_doc([{"name": "a", "probability": 1.0, "country_cuts": [cut]}])
+    )
+    with pytest.raises(
+        ProcurementError,
+        match=r"country_cuts\[0\]\.years: got 1990-1991; allowed: years that overlap the",
+    ):
         secure(spec, instance)
 
 

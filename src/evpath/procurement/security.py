@@ -89,7 +89,8 @@ class Scenarios:
 
 
 def resolve_scenarios(spec: DisruptionFile, instance: Instance) -> Scenarios:
-    """The disruption scenarios as arrays; ProcurementError for a country no supplier has."""
+    """The disruption scenarios as arrays; ProcurementError for a cut of a country no
+    supplier has or in years the alliance does not plan."""
     countries = np.asarray(instance.countries)
     years = instance.years
     available = np.ones((len(spec.scenarios), len(instance.suppliers), len(years)))
@@ -103,6 +104,13 @@ def resolve_scenarios(spec: DisruptionFile, instance: Instance) -> Scenarios:
                 )
                 raise ProcurementError(msg)
             when = (years >= cut.years.start) & (years <= cut.years.end)
+            if not when.any():
+                msg = (
+                    f"scenarios[{i}].country_cuts[{k}].years: got {cut.years.start}-"
+                    f"{cut.years.end}; allowed: years that overlap the alliance's "
+                    f"({int(years[0])}-{int(years[-1])}), or the cut changes nothing"
+                )
+                raise ProcurementError(msg)
             available[i] *= 1.0 - cut.share * np.outer(hit, when)
         available[i] *= 1.0 - scenario.competing_buyer
     spot = spec.spot
