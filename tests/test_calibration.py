@@ -52,6 +52,23 @@ def test_a_region_whose_history_ends_early_is_split_on_its_last_year():
     assert resolve_scenario(document).regions == [early]
 
 
+@pytest.mark.parametrize(
+    ("lifetime", "reason"),
+    [
+        ({"model": "fixed", "mean": 13.0}, "a fixed lifetime retires cars at whole ages"),
+        ({"model": "empirical", "survival": {0: 1.0, 20: 0.0}}, "it has no 'mean' to fit"),
+    ],
+)
+def test_a_lifetime_the_fit_cannot_move_is_refused(lifetime: dict, reason: str):
+    document = {
+        "extends": "japan-2050",
+        "name": "x",
+        "fleet": {"lifetime": {**lifetime, "note": "n"}},
+    }
+    with pytest.raises(InputError, match=reason):
+        fit_lifetime(resolve_scenario(document))
+
+
 def _up_to(scenario: Scenario, end: int) -> Scenario:
     """``scenario`` modelled only up to ``end``: milestones after it dropped, no batteries
     or emissions. The lifetime fit runs the sales and fleet stages, whose stock and ages up

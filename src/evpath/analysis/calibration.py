@@ -197,14 +197,20 @@ def fit_lifetime(scenario: Scenario, history: History | None = None) -> Lifetime
     Raises
     ------
     InputError
-        If the lifetime has no ``mean`` (e.g. empirical or Weibull by scale), or the
-        history has fewer observations than parameters.
+        If the lifetime has no ``mean`` (e.g. empirical or Weibull by scale) or is fixed
+        (a step in its mean), or the history has fewer observations than parameters.
     """
     lifetime = scenario.fleet.lifetime
-    if lifetime.mean is None:
+    if lifetime.mean is None or lifetime.model == "fixed":
+        why = (
+            "a fixed lifetime retires cars at whole ages, so the fit's measures do not move "
+            "with a small change of its mean"
+            if lifetime.model == "fixed"
+            else "it has no 'mean' to fit"
+        )
         msg = (
-            f"{scenario.name}: fleet.lifetime has no 'mean' to fit (model {lifetime.model!r}); "
-            "allowed: a lifetime given by its mean (fixed, normal, folded_normal, lognormal, "
+            f"{scenario.name}: fleet.lifetime (model {lifetime.model!r}) cannot be fitted: "
+            f"{why}; allowed: a lifetime given by its mean (normal, folded_normal, lognormal, "
             "or weibull with mean)"
         )
         raise InputError(msg)
