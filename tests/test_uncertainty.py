@@ -121,6 +121,14 @@ def test_bad_parameters_exit_2_naming_the_uncertainty_path(write_scenario, param
             {"emissions.grid.pathways": {"alternatives": {"japan-2050": 1.0}}},
             "uncertainty.choices.emissions.grid.pathways: no field 'pathways'",
         ),
+        (
+            {"years": {"alternatives": {"japan-2050": 0.5, "world-current-trends": 0.5}}},
+            "choices.years.alternatives.world-current-trends: its years differ from the",
+        ),
+        (
+            {"regions": {"alternatives": {"japan-2050": 0.5, "usa-current-trends": 0.5}}},
+            "choices.regions.alternatives.usa-current-trends: its regions differ from the",
+        ),
     ],
 )
 def test_bad_choices_exit_2_naming_the_uncertainty_path(write_scenario, choices, expected):

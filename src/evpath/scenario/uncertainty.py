@@ -263,6 +263,10 @@ def with_value(node: Any, keys: tuple[Key, ...], value: Any) -> Any:
     return copy
 
 
+SHARED_AXES = ("years", "regions")
+"""Scenario fields every member of an ensemble shares: a choice may not change them."""
+
+
 def check_drawable(
     document: Mapping[Any, Any],
     uncertainty: Uncertainty,
@@ -301,7 +305,16 @@ def check_drawable(
             except ValueError as exc:
                 msg = f"{where}.alternatives.{name}: that scenario has no such block ({exc})"
                 raise ValueError(msg) from None
-            _check_valid(with_value(document, keys, block), validate, where, f"with {name!r}")
+            chosen = with_value(document, keys, block)
+            for axis in SHARED_AXES:
+                if chosen.get(axis) != document.get(axis):
+                    msg = (
+                        f"{where}.alternatives.{name}: its {axis} differ from the scenario's; "
+                        "allowed: alternatives that keep the years and regions modelled (the "
+                        "members of an ensemble are compared year by year and region by region)"
+                    )
+                    raise ValueError(msg)
+            _check_valid(chosen, validate, where, f"with {name!r}")
 
 
 def _keys(document: Mapping[Any, Any], path: str, where: str) -> tuple[Key, ...]:
