@@ -3,6 +3,8 @@ like every other field (exit 2 naming the uncertainty path), generated blocks in
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -233,3 +235,13 @@ def test_quantile_functions_rise_and_stay_within_the_extremes(distribution):
     assert values.min() >= low - 1e-12
     assert values.max() <= high + 1e-12
     assert np.all(np.isfinite(values))
+
+
+def test_a_distribution_whose_extreme_overflows_is_refused_without_a_warning(write_scenario):
+    """The extreme is inf, which the field refuses; numpy's overflow warning is not shown."""
+    lognormal = {"distribution": "lognormal", "median": 1e308, "sigma": 5.0}
+    path = write_scenario(uncertain(parameters={"fleet.lifetime.shape": lognormal}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ScenarioError, match=r"fleet\.lifetime\.shape: allowed: 0\.1 to 20"):
+            load_scenario(path)

@@ -58,8 +58,10 @@ class _Distribution(Frozen, ABC):
         """Values at ``quantiles`` ∈ (0, 1), in the unit of the field."""
 
     def extremes(self) -> tuple[float, float]:
-        """The smallest and largest value a draw can take."""
-        low, high = self.ppf(np.array(QUANTILE_RANGE))
+        """The smallest and largest value a draw can take (±inf where it overflows: the
+        check of the field says what is allowed)."""
+        with np.errstate(over="ignore"):
+            low, high = self.ppf(np.array(QUANTILE_RANGE))
         return float(low), float(high)
 
 
