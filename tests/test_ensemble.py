@@ -331,6 +331,7 @@ def test_the_command_writes_percentiles_probabilities_and_indices_as_one_unit(tm
     assert result.exit_code == 0, result.output
     assert "Probability that each target is met" in result.output
     assert "Sobol' indices" in result.output
+    assert "too few members to rank the inputs by" in result.output  # 26 members: rough
     folder = out / f"{UNCERTAIN}-ensemble"
     for suffix in (".nc", ".parquet", ".probability.csv", ".inputs.csv", ".sobol.csv",
                    ".draws.nc", ".manifest.json"):  # fmt: skip

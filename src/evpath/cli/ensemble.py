@@ -152,6 +152,9 @@ def _shown(value: float) -> str:
 
 SHOWN_INDEX = 0.01
 """Inputs whose total index is below this are counted, not listed."""
+WIDE_INTERVAL = 0.1
+"""Half-width of a 95% interval above which an index is too rough to rank inputs by (an
+index runs from 0 to 1): the output says to draw more members."""
 
 
 def _print_indices(indices: Any) -> None:
@@ -177,6 +180,14 @@ def _print_indices(indices: Any) -> None:
         if hidden:
             table.caption = f"{hidden} other inputs: total index below {SHOWN_INDEX}"
         console.print(table)
+    widest = float(indices[["S1_conf", "ST_conf"]].max().max())
+    if widest > WIDE_INTERVAL:
+        console.print(
+            f"[yellow]Some indices are uncertain by up to ±{widest:.2f} (95% interval): too "
+            "few members to rank the inputs by; draw more (-n)[/]",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def register(app: typer.Typer) -> None:
