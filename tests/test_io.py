@@ -293,6 +293,22 @@ def test_next_run_removes_what_killed_runs_left(tmp_path: Path):
     assert keep.exists()
 
 
+def test_a_scenarios_runs_and_its_ensembles_are_pruned_apart(tmp_path: Path):
+    """An ensemble's run ids name its scenario, as the scenario's runs do: each is pruned
+    by the files its folders hold, so neither deletes the other's (the ensemble's were
+    never pruned, and runs of the scenario could delete the ensemble's latest)."""
+    ensemble = "demo-ensemble"
+    publish.publish(tmp_path, ensemble, _run_id("1"), _files("e1", ensemble), keep=2)
+    for day in "234":
+        publish.publish(tmp_path, "demo", _run_id(day), _files(_run_id(day)), keep=1)
+    assert os.readlink(tmp_path / ensemble) == f"runs/{_run_id('1')}"
+    assert (tmp_path / ensemble / f"{ensemble}.nc").read_bytes() == b"nc e1"
+    for day in "5678":
+        publish.publish(tmp_path, ensemble, _run_id(day), _files(f"e{day}", ensemble), keep=2)
+    kept = sorted(p.name for p in (tmp_path / "runs").iterdir())
+    assert kept == [_run_id("4"), _run_id("7"), _run_id("8")]
+
+
 def test_old_run_folders_are_pruned_to_keep_runs(tmp_path: Path):
     for day in "1234":
         publish.publish(tmp_path, "demo", _run_id(day), _files(_run_id(day)), keep=2)

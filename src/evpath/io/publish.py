@@ -53,8 +53,8 @@ WAIT_SECONDS = 30.0
 
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 """A run id or scenario name usable as one path component."""
-_RUN_ID = r"\d{8}T\d{12}-{name}-[0-9a-f]{8}"
-"""Run ids made by :func:`evpath.io.manifest.build_manifest`."""
+RUN_ID = re.compile(r"\d{8}T\d{12}-.+-[0-9a-f]{8}")
+"""Run ids made by :func:`evpath.io.manifest.build_manifest` (time, scenario, input hash)."""
 _STALE_TMP = re.compile(r"\..+\.(?:[a-z0-9_]{8}|link)\.tmp")
 """Temporary files evpath writes beside their target (``.<name>.<random>.tmp``) and
 temporary links (``.<name>.link.tmp``)."""
@@ -179,10 +179,6 @@ def _sync_folder(path: Path) -> None:
             os.close(fd)
 
 
-def _run_pattern(name: str) -> re.Pattern[str]:
-    return re.compile(_RUN_ID.replace("{name}", re.escape(name)))
-
-
 def _linked_run(out: Path, name: str) -> str | None:
     """The run id the latest-run link (or, without links, the ``.latest`` file) names."""
     link, latest = out / name, out / LATEST.format(name=name)
@@ -253,14 +249,21 @@ def _no_symlinks(exc: BaseException) -> bool:
 
 
 def prune(out: Path, name: str, keep: int | None) -> None:
-    """Keep the ``keep`` newest run folders of ``name`` (by run id) and the linked one."""
+    """Keep the ``keep`` newest run folders of ``name`` (by run id) and the linked one.
+
+    A folder is ``name``'s when it holds ``name``'s manifest: a scenario's runs and its
+    ensembles' (``<scenario>-ensemble``) have run ids of the same form, and neither
+    prunes the other's."""
     if keep is None:
         return
     runs = out / RUNS
-    pattern = _run_pattern(name)
     linked = _linked_run(out, name)
     found = sorted(
-        (p.name for p in runs.iterdir() if pattern.fullmatch(p.name) and p.is_dir()),
+        (
+            p.name
+            for p in runs.iterdir()
+            if RUN_ID.fullmatch(p.name) and (p / f"{name}.manifest.json").is_file()
+        ),
         reverse=True,
     )
     for run_id in found[keep:]:
