@@ -337,3 +337,15 @@ def test_secure_command_prints_plans_and_exits_2_on_a_bad_file(tmp_path: Path):
     negative = runner.invoke(cli(), ["secure", str(tmp_path / "shocks.yaml"), "--lambda", "-1"])
     assert negative.exit_code == 2
     assert "--lambda" in negative.output
+
+
+def test_a_shortfall_penalty_beyond_reach_of_the_solver_is_refused():
+    """Above 1000 times the highest spot price (20 USD/kg × 2 here) the file is refused."""
+    doc = disruption_doc([{"name": "a", "probability": 1.0, "spot_price_multiplier": 2.0}])
+    doc["spot"]["shortfall_penalty"] = 40_000
+    load_disruptions(doc)
+    doc["spot"]["shortfall_penalty"] = 40_001
+    with pytest.raises(
+        ScenarioError, match=r"spot\.shortfall_penalty: got 40001 USD/kg; allowed: at most 1000"
+    ):
+        load_disruptions(doc)

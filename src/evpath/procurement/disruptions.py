@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from evpath.procurement.schema import (
     Alliance,
@@ -27,6 +27,12 @@ from evpath.scenario.loader import bundled_files, bundled_or_file, find_file, lo
 
 PROBABILITY_TOLERANCE = 1e-6
 """Largest gap allowed between the sum of scenario probabilities and 1."""
+MAX_PENALTY_RATIO = 1000.0
+"""Largest shortfall penalty, as a multiple of the highest spot price [dimensionless]
+(an assumption). A tonne short stops the cars it was for: for cobalt, several kg in a car
+worth tens of thousands of USD, about 100 times the metal's price. Far above that (10,000
+times the highest spot price, on a small alliance) the scenario costs span more than
+HiGHS's tolerances resolve, and it reported plans as impossible."""
 
 Multiplier = Annotated[Positive, within(0.0, 1000.0)]
 Alpha = Annotated[float, Field(ge=0.0, lt=1.0, allow_inf_nan=False), NotFlag]
@@ -116,6 +122,20 @@ class DisruptionFile(Frozen):
             )
             raise ValueError(msg)
         return scenarios
+
+    @model_validator(mode="after")
+    def _penalty_within_reach(self) -> DisruptionFile:
+        multiplier = max(1.0, *(s.spot_price_multiplier for s in self.scenarios))
+        highest = self.spot.price * multiplier
+        if self.spot.shortfall_penalty > MAX_PENALTY_RATIO * highest:
+            msg = (
+                f"spot.shortfall_penalty: got {self.spot.shortfall_penalty:g} "
+                f"{self.price_unit}; allowed: at most {MAX_PENALTY_RATIO:g} times the highest "
+                f"spot price ({highest:g} {self.price_unit}): a higher penalty makes the "
+                "scenario costs span more than the solver can tell apart"
+            )
+            raise ValueError(msg)
+        return self
 
     @property
     def usd_per_t(self) -> float:
