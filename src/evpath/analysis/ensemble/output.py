@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import shutil
+from contextlib import suppress
 from pathlib import Path
 
 import pandas as pd
@@ -87,4 +88,6 @@ def write_ensemble(
         paths["store"] = Path(store)
     if ensemble.work_folder is not None:
         shutil.rmtree(ensemble.work_folder, ignore_errors=True)
+        with suppress(OSError):  # the folder of every ensemble's chunks, once empty
+            ensemble.work_folder.parent.rmdir()
     return paths
