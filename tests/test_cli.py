@@ -601,3 +601,17 @@ def test_procure_time_limit_must_be_positive(limit: str):
     result = runner.invoke(app, ["procure", "japan-cobalt", "--time-limit", limit, "--no-store"])
     assert result.exit_code == 2, result.output
     assert f"--time-limit: got {limit}; allowed: a number of seconds above 0" in result.output
+
+
+def test_paths_with_brackets_are_printed_as_they_are(tmp_path: Path):
+    """Rich reads ``[bold]`` in a string as a style: a file or folder named with brackets
+    lost them in the output (and a printed path led nowhere)."""
+    folder = tmp_path / "draft [bold]"
+    folder.mkdir()
+    scenario = folder / "japan [v2].yaml"
+    scenario.write_text("name: japan-v2\nextends: japan-2050\n", encoding="utf-8")
+    checked = runner.invoke(app, ["validate", str(scenario)])
+    assert checked.exit_code == 0, checked.output
+    assert f"valid {scenario} (japan-v2)" in " ".join(checked.output.split())
+    listed = runner.invoke(app, ["runs", "--store", str(folder / "s.duckdb")])
+    assert f"no runs in {folder / 's.duckdb'}" in " ".join(listed.output.split())

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from evpath.cli import calibrate, ensemble, outputs, procure, regions, security, serve
 from evpath.cli.console import console, report_errors, run_app, steps
@@ -70,7 +71,7 @@ def run(
         print_summary(results)
     console.print(f"[bold]run id[/] {results.run_id}")
     for kind, path in paths.items():
-        console.print(f"  {kind:<8} {path}")
+        console.print(f"  {kind:<8} {escape(str(path))}")
 
 
 @app.command()
@@ -148,11 +149,12 @@ def validate(
         if scope_reference(file):
             spec = load_scope(file)
             console.print(
-                f"[green]valid[/] {file} ({spec.scope.name}, markets: {', '.join(spec.markets)})"
+                f"[green]valid[/] {escape(file)} ({spec.scope.name}, markets: "
+                f"{escape(', '.join(spec.markets))})"
             )
         else:
             scenario = load_scenario(file)
-            console.print(f"[green]valid[/] {file} ({scenario.name})")
+            console.print(f"[green]valid[/] {escape(file)} ({scenario.name})")
 
 
 @app.command()

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from evpath.cli.console import check_output, console, report_errors
 from evpath.errors import InputError
@@ -45,7 +46,7 @@ def calibrate(
     for milestone in document["sales"]["milestones"]:
         electric = 1.0 - milestone["shares"].get("ICEV_gasoline", 0.0)
         console.print(f"  {milestone['year']}: electric share {100 * electric:.1f}%")
-    console.print(f"wrote {path} (run it with `evpath run {path}`)")
+    console.print(f"wrote {escape(str(path))} (run it with `evpath run {escape(str(path))}`)")
 
 
 def fit_lifetime_command(
@@ -69,7 +70,7 @@ def fit_lifetime_command(
     document["name"] = f"{fit.scenario.name}-fitted-lifetime"
     path = out or Path(f"{document['name']}.yaml")
     _write_yaml(path, document)
-    console.print(f"wrote {path}")
+    console.print(f"wrote {escape(str(path))}")
 
 
 def register(app: typer.Typer) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from evpath.cli.console import console, counting_bar, report_errors
 from evpath.errors import InputError
@@ -87,7 +88,7 @@ def ensemble_command(
     _print_summary(result)
     console.print(f"[bold]run id[/] {result.run_id}")
     for kind, path in paths.items():
-        console.print(f"  {kind:<11} {path}")
+        console.print(f"  {kind:<11} {escape(str(path))}")
 
 
 @contextmanager

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from evpath.cli.console import check_output, console, report_errors, steps
 
@@ -34,9 +35,10 @@ def runs(store: StoreOption = DEFAULT_STORE) -> None:
 
     stored = ResultsStore(store).runs()
     if stored.empty:
-        console.print(f"no runs in {store} (`evpath run SCENARIO --store {store}` adds one)")
+        shown = escape(str(store))
+        console.print(f"no runs in {shown} (`evpath run SCENARIO --store {shown}` adds one)")
         return
-    table = Table(title=f"Runs in {store}")
+    table = Table(title=f"Runs in {escape(str(store))}")
     for column in ("run id", "scenario", "created (UTC)", "evpath", "input hash"):
         table.add_column(column, no_wrap=column != "scenario", overflow="fold")
     for row in stored.itertuples(index=False):
@@ -117,7 +119,7 @@ def export(
         advance(f"write {file_format}")
         path = out or Path(f"{dataset.attrs['run_id']}{SUFFIXES[file_format]}")
         export_run(dataset, file_format, path)
-    console.print(f"wrote {path}")
+    console.print(f"wrote {escape(str(path))}")
 
 
 def _report_datasets(arguments: list[str], store: Path) -> dict[str, xr.Dataset]:
@@ -167,7 +169,7 @@ def report(
     with console.status("drawing the charts"):
         page = report_html(datasets, title=f"evpath: {', '.join(datasets)}")
         write_atomic(out, lambda tmp: tmp.write_text(page, encoding="utf-8"))
-    console.print(f"wrote {out}")
+    console.print(f"wrote {escape(str(out))}")
 
 
 def register(app: typer.Typer) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from evpath.cli.console import MAX_SEED, console, counting_bar, report_errors, table_of
 from evpath.errors import InputError
@@ -193,7 +194,7 @@ def procure_command(
     # the files once every alliance is solved: a failed solve writes none of them
     for path, table in zip(paths, purchases, strict=True):
         export.to_table_file(table, path, file_format)
-        console.print(f"[bold]purchases[/] {path}")
+        console.print(f"[bold]purchases[/] {escape(str(path))}")
     if not no_store:
         import pandas as pd
 
@@ -325,7 +326,7 @@ def print_front(front: pd.DataFrame, policy_cap: float) -> None:
         )
     console.print(table)
     for reason in reasons:
-        console.print(f"[yellow]{reason}[/]", highlight=False, soft_wrap=True)
+        console.print(f"[yellow]{escape(reason)}[/]", highlight=False, soft_wrap=True)
 
 
 def print_solve_log(log: SolveLog, gap: float, time_limit: float) -> None:

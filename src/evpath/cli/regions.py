@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from evpath.cli.console import (
     MAX_SEED,
@@ -127,7 +128,7 @@ def compare(
             write_chart(fits, path, n_draws=min(draws, 1000), seed=seed)
     except OSError as exc:
         raise output_error("--chart", path, exc) from None
-    console.print(f"[bold]chart[/] {path}", highlight=False, soft_wrap=True)
+    console.print(f"[bold]chart[/] {escape(str(path))}", highlight=False, soft_wrap=True)
 
 
 def _slug(names: Sequence[str]) -> str:

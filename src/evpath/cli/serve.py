@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from evpath.cli.console import console, error_console, report_errors
 from evpath.errors import InputError
@@ -50,7 +51,9 @@ def serve(
         )
     shown = f"[{host}]" if ":" in host else host
     mode = "storing with the write token" if write_token else "read-only, nothing stored"
-    console.print(f"evpath dashboard on http://{shown}:{port}/ ({mode}; store {store})")
+    console.print(
+        f"evpath dashboard on http://{shown}:{port}/ ({mode}; store {escape(str(store))})"
+    )
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
