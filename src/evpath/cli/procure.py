@@ -258,7 +258,7 @@ def print_metals(results: list[ProcurementResult]) -> None:
     for name, row in by_member(results).iterrows():
         spread = f" ± {row.shapley_se / MUSD:,.2f}" if row.shapley_se > 0 else ""
         members.add_row(
-            str(name),
+            escape(str(name)),
             f"{row.cost_alone / MUSD:,.1f}",
             f"{row.shapley_saving / MUSD:,.2f}{spread}",
             f"{row.cost_after_split / MUSD:,.1f}",
@@ -429,7 +429,7 @@ def print_procurement(name: str, result: ProcurementResult) -> None:
         part = row.shapley_saving / result.saving if result.saving else 0.0
         spread = "" if exact else f" ± {row.shapley_se / MUSD:,.2f}"
         members.add_row(
-            str(row.Index),
+            escape(str(row.Index)),
             f"{row.cost_alone / MUSD:,.1f}",
             f"{row.shapley_saving / MUSD:,.2f}{spread}",
             f"{part:.1%}",
@@ -443,7 +443,7 @@ def print_procurement(name: str, result: ProcurementResult) -> None:
     )
     for plan, row in result.concentration.iterrows():
         concentration.add_row(
-            str(plan),
+            escape(str(plan)),
             f"{row.hhi_supplier:,.0f}",
             str(row.top_country),
             f"{row.top_country_share:.1%}",

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from evpath.cli.console import console, report_errors, table_of
 from evpath.cli.procure import check_solver_options
@@ -112,7 +113,7 @@ def print_security(name: str, alliance: str, result: SecurityResult) -> None:
     table = result.plans()
     for plan, row in table.iterrows():
         plans.add_row(
-            str(plan),
+            escape(str(plan)),
             f"{row.expected_cost / MUSD:,.1f}",
             f"{row.worst_cost / MUSD:,.1f}",
             f"{row.cvar / MUSD:,.1f}",
