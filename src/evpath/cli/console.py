@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from evpath.errors import EvpathError, InputError
 
@@ -271,7 +272,7 @@ def steps(total: int) -> Iterator[Callable[[str], None]]:
             if started:
                 progress.advance(task)
             started = True
-            progress.update(task, description=name)
+            progress.update(task, description=escape(name))  # names may hold brackets
 
         yield advance
         progress.update(task, completed=total)
@@ -291,9 +292,10 @@ def counting_bar(description: str) -> Iterator[Callable[[int, int | None, str | 
         console=error_console,
         transient=True,
     ) as progress:
-        task = progress.add_task(description, total=None)
+        task = progress.add_task(escape(description), total=None)
 
         def update(done: int, total: int | None, now: str | None = None) -> None:
-            progress.update(task, completed=done, total=total, description=now or description)
+            shown = escape(now or description)  # names may hold brackets
+            progress.update(task, completed=done, total=total, description=shown)
 
         yield update

@@ -60,7 +60,7 @@ def show(run_id: RunIdArg, store: StoreOption = DEFAULT_STORE) -> None:
     from evpath.report.runs import at_median, stored_run
     from evpath.results import ScopeResults
 
-    with console.status(f"reading {run_id} from {store}"):
+    with console.status(f"reading {escape(run_id)} from {escape(str(store))}"):
         results = stored_run(ResultsStore(store), run_id)
     if isinstance(results, ScopeResults):
         print_scope_summary(results)

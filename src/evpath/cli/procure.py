@@ -154,7 +154,7 @@ def procure_command(
     run_id = None if run is None else resolve_run_id(results_store, run)
     run_data = None if run_id is None else stored_demand(results_store, run_id)
     names = ", ".join(spec.name for spec in specs)
-    with console.status(f"resolving {names}: members' demand and suppliers' capacity"):
+    with console.status(f"resolving {escape(names)}: members' demand and suppliers' capacity"):
         instances = resolve_metals(specs, scenario, run_data)
     results, purchases = [], []
     tables: dict[str, list[pd.DataFrame]] = {"procurement": [], "procurement_costs": []}
@@ -178,7 +178,9 @@ def procure_command(
         if caps is not None:
             from evpath.procurement.pareto import cost_concentration_front
 
-            with console.status(f"solving {spec.name} pooled under {len(caps)} country caps"):
+            with console.status(
+                f"solving {escape(spec.name)} pooled under {len(caps)} country caps"
+            ):
                 table_front = cost_concentration_front(
                     result.instance,
                     caps,

@@ -69,7 +69,9 @@ def secure_command(
     path = disruption_path(disruptions)
     spec = load_disruptions(path)
     alliance = alliance_of(spec, path)
-    with console.status(f"solving {spec.name}: each member alone and {alliance.name} pooled"):
+    with console.status(
+        f"solving {escape(spec.name)}: each member alone and {escape(alliance.name)} pooled"
+    ):
         instance = resolve(alliance, scenario)
         result = secure(spec, instance, lam, mip_rel_gap=gap, time_limit=time_limit)
     print_security(spec.name, alliance.name, result)
