@@ -503,3 +503,27 @@ def test_a_duckdb_file_of_another_program_is_read_without_change_or_refused(tmp_
     with pytest.raises(StoreError, match="not an evpath results store"):
         ResultsStore(clash).write_tables("r", {"procurement": pd.DataFrame({"a": [1]})})
     assert clash.read_bytes() == before
+
+
+def test_writers_in_one_process_take_turns_on_a_new_store(tmp_path: Path):
+    """The dashboard stores runs from several threads: each one's run is stored (they
+    conflicted on making the store's tables, and all but one failed)."""
+    import threading
+
+    path = tmp_path / "store.duckdb"
+    table = export.tidy(_dataset())
+    failed: list[Exception] = []
+
+    def write(run_id: str) -> None:
+        try:
+            ResultsStore(path).write(_manifest(run_id), table)
+        except Exception as exc:  # collected for the assertion below
+            failed.append(exc)
+
+    writers = [threading.Thread(target=write, args=(f"run-{i}",)) for i in range(4)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    assert failed == []
+    assert sorted(ResultsStore(path).runs().run_id) == [f"run-{i}" for i in range(4)]

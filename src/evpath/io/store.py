@@ -66,7 +66,10 @@ def _prepare(connection: duckdb.DuckDBPyConnection, path: Path, *, writing: bool
             raise StoreError(msg)
         if table not in held:
             temporary = "" if writing else "TEMP "
-            connection.execute(f"CREATE {temporary}TABLE {table} ({', '.join(columns)})")
+            # IF NOT EXISTS: another thread of this process may have just made it
+            connection.execute(
+                f"CREATE {temporary}TABLE IF NOT EXISTS {table} ({', '.join(columns)})"
+            )
 
 
 _COLUMN_TYPES = {"cohort": "INTEGER", "age": "INTEGER", "year": "INTEGER", "quantile": "DOUBLE"}
@@ -104,6 +107,19 @@ def _rollback(connection: duckdb.DuckDBPyConnection, committed: bool) -> None:
 def _close(connection: duckdb.DuckDBPyConnection) -> None:
     with suppress(duckdb.Error):
         connection.close()
+
+
+_WRITERS: dict[Path, threading.Lock] = {}
+_WRITERS_GUARD = threading.Lock()
+
+
+def _writer_turn(path: Path) -> threading.Lock:
+    """The lock the writers of this process hold in turn for the store at ``path``: two
+    transactions on one DuckDB file from one process conflict on its tables (one making
+    them, another adding a dimension's column) instead of waiting for each other."""
+    key = path.resolve()
+    with _WRITERS_GUARD:
+        return _WRITERS.setdefault(key, threading.Lock())
 
 
 class ResultsStore:
@@ -203,24 +219,26 @@ class ResultsStore:
         the store left unchanged) on any failure; duckdb errors become StoreError.
 
         A failing rollback (the disk is full, or the commit went through just before an
-        interrupt) never hides the error that caused it.
+        interrupt) never hides the error that caused it. Writers in this process take turns
+        (:func:`_writer_turn`); other processes are waited for through the file's lock.
         """
-        connection = self._connect(writing=True)
-        committed = False
-        try:
-            connection.execute("BEGIN TRANSACTION")
-            yield connection
-            connection.execute("COMMIT")
-            committed = True
-        except duckdb.Error as exc:
-            _rollback(connection, committed)
-            msg = f"{self.path}: could not store {what} ({exc}); the store is unchanged"
-            raise StoreError(msg) from None
-        except BaseException:
-            _rollback(connection, committed)
-            raise
-        finally:
-            _close(connection)
+        with _writer_turn(self.path):
+            connection = self._connect(writing=True)
+            committed = False
+            try:
+                connection.execute("BEGIN TRANSACTION")
+                yield connection
+                connection.execute("COMMIT")
+                committed = True
+            except duckdb.Error as exc:
+                _rollback(connection, committed)
+                msg = f"{self.path}: could not store {what} ({exc}); the store is unchanged"
+                raise StoreError(msg) from None
+            except BaseException:
+                _rollback(connection, committed)
+                raise
+            finally:
+                _close(connection)
 
     def write(
         self,
