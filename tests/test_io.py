@@ -448,6 +448,9 @@ def test_write_atomic_uses_usual_permissions_and_names_the_path(tmp_path: Path):
     with pytest.raises(StoreError, match=r"pipe\.json: cannot write \(it is not a regular file"):
         export.to_json({"a": 1}, pipe)
     assert stat.S_ISFIFO(pipe.stat().st_mode)
+    (tmp_path / "folder.json").mkdir()
+    with pytest.raises(StoreError, match=r"folder\.json: cannot write \(it is a folder\)"):
+        export.to_json({"a": 1}, tmp_path / "folder.json")
 
 
 @pytest.mark.parametrize(

@@ -138,7 +138,8 @@ def write_atomic(path: Path, write: Callable[[Path], Any]) -> Path:
     file (a device such as /dev/full, a pipe), which the rename would replace.
     """
     if path.exists() and not path.is_file():
-        msg = f"{path}: cannot write (it is not a regular file: a device, a pipe or a socket)"
+        kind = "a folder" if path.is_dir() else "not a regular file: a device, a pipe or a socket"
+        msg = f"{path}: cannot write (it is {kind})"
         raise StoreError(msg)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
