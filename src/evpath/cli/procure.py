@@ -141,15 +141,14 @@ def procure_command(
 
     specs = [load_alliance(name) for name in alliances]
     paths = [out / f"{export.file_stem(spec.name)}-purchases.{file_format}" for spec in specs]
-    repeated = {p for p in paths if paths.count(p) > 1}
-    # (a metal given twice is refused by resolve_metals, with its own reason)
-    for path in repeated if len({spec.metal for spec in specs}) == len(specs) else ():
-        named = [spec.name for spec, other in zip(specs, paths, strict=True) if other == path]
-        msg = (
-            f"alliances {', '.join(map(repr, named))} would all write {path}; allowed: names "
-            "that differ in their letters or digits"
-        )
-        raise InputError(msg)
+    if len({spec.metal for spec in specs}) == len(specs):  # else resolve_metals says why
+        for path in {p for p in paths if paths.count(p) > 1}:
+            named = [spec.name for spec, other in zip(specs, paths, strict=True) if other == path]
+            msg = (
+                f"alliances {', '.join(map(repr, named))} would all write {path}; allowed: "
+                "names that differ in their letters or digits"
+            )
+            raise InputError(msg)
     results_store = ResultsStore(store)
     run_id = None if run is None else resolve_run_id(results_store, run)
     run_data = None if run_id is None else stored_demand(results_store, run_id)
@@ -204,7 +203,7 @@ def procure_command(
             run_id, {name: pd.concat(rows, ignore_index=True) for name, rows in tables.items()}
         )
         console.print(
-            f"[bold]store[/]     {store} (tables procurement, procurement_costs"
+            f"[bold]store[/]     {escape(str(store))} (tables procurement, procurement_costs"
             f"{', run ' + run_id if run_id else ''})",
             soft_wrap=True,
         )

@@ -386,13 +386,14 @@ class Alliance(Frozen):
         if leftover == 0.0:
             return
         years = np.array(self.year_values)
-        cheapest = [
-            (min(t.price for t in supplier.tiers) * values_at(supplier.price_index or 1.0, years))
-            for supplier in self.suppliers
-        ]
-        j = int(np.argmin([prices.min() for prices in cheapest]))
-        year = int(years[np.argmin(cheapest[j])])
-        lowest = float(cheapest[j].min())
+        prices = np.array(  # each supplier's lowest tier price in each year (supplier, year)
+            [
+                min(t.price for t in supplier.tiers) * values_at(supplier.price_index or 1.0, years)
+                for supplier in self.suppliers
+            ]
+        )
+        j, t = np.unravel_index(np.argmin(prices), prices.shape)
+        lowest, year = float(prices[j, t]), int(years[t])
         if leftover >= lowest:
             msg = (
                 f"policy.leftover_value: got {leftover:g} {self.price_unit}; allowed: less than "
