@@ -5,6 +5,7 @@ every test that only reads them."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import os
 import pickle
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
+import typer.main
+import typer.testing
 import yaml
 
 if TYPE_CHECKING:
@@ -22,6 +25,12 @@ if TYPE_CHECKING:
     from evpath.analysis.reverse import ReverseAnswer
     from evpath.model.pipeline import Inputs
     from evpath.results import Results
+
+
+# Typer's test runner builds the click command from evpath's app on every invoke (about
+# 30 ms: it reads every command's signature); the command does not change, so build it
+# once per app.
+typer.testing._get_command = functools.lru_cache(maxsize=8)(typer.main.get_command)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

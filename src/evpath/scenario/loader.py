@@ -6,6 +6,8 @@ raised as :class:`~evpath.errors.ScenarioError`.
 
 from __future__ import annotations
 
+import copy
+import functools
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -402,8 +404,7 @@ def read_yaml_mapping(path: Path, kind: str = "scenario") -> dict[str, Any]:
         )
         raise ScenarioError(msg) from None
     try:
-        _check_limits(text)
-        document = yaml.load(text, Loader=_LimitedLoader)
+        document = copy.deepcopy(_parsed(text)) if len(data) <= MAX_CACHED_BYTES else _parse(text)
     except _Refused as exc:
         msg = f"{path}: {exc}"
         raise ScenarioError(msg) from None
@@ -429,6 +430,20 @@ def read_yaml_mapping(path: Path, kind: str = "scenario") -> dict[str, Any]:
         msg = f"{path}: got a {type(document).__name__}; allowed: a YAML mapping of {kind} fields"
         raise ScenarioError(msg)
     return document
+
+
+def _parse(text: str) -> Any:
+    """The YAML value of ``text`` within evpath's limits (:func:`_check_limits`)."""
+    _check_limits(text)
+    return yaml.load(text, Loader=_LimitedLoader)
+
+
+MAX_CACHED_BYTES = 100_000
+"""Files up to this size [bytes] are parsed once per text and handed out as deep copies:
+an ensemble of choices, the dashboard and ``validate`` over many files read the same
+bundled files again and again (the largest is about 21 kB)."""
+
+_parsed = functools.lru_cache(maxsize=32)(_parse)
 
 
 def _merged_document(path: Path, depth: int) -> tuple[dict[str, Any], list[str]]:
