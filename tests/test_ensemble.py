@@ -16,7 +16,7 @@ import yaml
 from typer.testing import CliRunner
 
 from evpath.analysis.ensemble import ensemble
-from evpath.analysis.ensemble.members import MemberRunner
+from evpath.analysis.ensemble.members import MemberRunner, member_groups
 from evpath.analysis.ensemble.result import sobol_indices
 from evpath.analysis.ensemble.run import chunk_size, parse_memory
 from evpath.analysis.ensemble.sampling import design, saltelli_points
@@ -317,6 +317,25 @@ def test_memory_budgets_parse_and_bound_the_chunks(uncertain_scenario):
         parse_memory("lots")
     with pytest.raises(InputError, match="too small"):
         chunk_size(uncertain_scenario, 100_000, parse_memory("1GiB"))
+
+
+def test_chunks_grow_while_their_largest_group_fits_the_budget(uncertain_scenario):
+    """A chunk runs one group of members (one combination of alternatives) at a time, so
+    a chunk may hold as many members as the budget allows in its largest group."""
+    drawn = design(uncertain_scenario.uncertainty, 1000, "lhs", 3, sensitivity=False)
+    groups, combinations = member_groups(uncertain_scenario.uncertainty, drawn.values)
+    assert len(combinations) == 3  # the three grid pathways
+    budget = parse_memory("1.5GiB")
+    alone = chunk_size(uncertain_scenario, 1000, budget)
+    grouped = chunk_size(uncertain_scenario, 1000, budget, groups=groups)
+    assert alone < grouped < 1000
+    largest = max(
+        np.bincount(groups[start : start + grouped]).max() for start in range(0, 1000, grouped)
+    )
+    assert largest <= alone < largest + 0.01 * grouped
+    # every member in one group: nothing to gain
+    one = np.zeros(1000, dtype=int)
+    assert chunk_size(uncertain_scenario, 1000, budget, groups=one) == alone
 
 
 @pytest.mark.long

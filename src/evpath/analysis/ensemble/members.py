@@ -13,7 +13,7 @@ from evpath.core.dims import DRAW
 from evpath.model.pipeline import Inputs, run_pipeline
 from evpath.scenario.loader import alternative_document, resolve_scenario
 from evpath.scenario.schema import Scenario
-from evpath.scenario.uncertainty import locate, value_at, with_value
+from evpath.scenario.uncertainty import Uncertainty, locate, value_at, with_value
 
 RESULT_DTYPE = np.float32
 """Members' results are kept in single precision (7 significant digits) to halve memory."""
@@ -53,18 +53,10 @@ class MemberRunner:
         """Results of the members in ``values`` (draw, input): every result variable
         without a cohort dimension, with ``draw`` where it varies, in single precision;
         and ``target_met`` (target, region[, draw]) decided in double precision."""
-        choices = list(self.uncertainty.choices)
-        picks = values.sel(input=choices).to_numpy().astype(int) if choices else None
-        combinations = (
-            [()]
-            if picks is None
-            else [tuple(int(i) for i in row) for row in np.unique(picks, axis=0)]
-        )
+        codes, combinations = member_groups(self.uncertainty, values)
         parts = []
-        for combination in combinations:
-            members = values
-            if picks is not None:
-                members = values.isel({DRAW: np.all(picks == combination, axis=1)})
+        for code, combination in enumerate(combinations):
+            members = values if len(combinations) == 1 else values.isel({DRAW: codes == code})
             base, inputs = self._base(combination)
             drawn = base
             for path in self.uncertainty.parameters:
@@ -79,6 +71,21 @@ class MemberRunner:
         if len(parts) == 1:
             return parts[0]
         return xr.concat(parts, dim=DRAW, data_vars="different", compat="equals").sortby(DRAW)
+
+
+def member_groups(
+    uncertainty: Uncertainty, values: xr.DataArray
+) -> tuple[np.ndarray, list[tuple[int, ...]]]:
+    """The groups the members in ``values`` (draw, input) run in, one per combination of
+    alternatives drawn: each member's group (an index) and each group's combination (the
+    alternative drawn for each choice, in the order of the choices; ``()`` without
+    choices)."""
+    choices = list(uncertainty.choices)
+    if not choices:
+        return np.zeros(values.sizes[DRAW], dtype=int), [()]
+    picks = values.sel(input=choices).to_numpy().astype(int)
+    combinations, codes = np.unique(picks, axis=0, return_inverse=True)
+    return codes.reshape(-1), [tuple(int(i) for i in row) for row in combinations]
 
 
 def _kept(dataset: xr.Dataset) -> xr.Dataset:

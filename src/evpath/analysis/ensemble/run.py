@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from evpath.analysis.ensemble.members import MemberRunner
+from evpath.analysis.ensemble.members import MemberRunner, member_groups
 from evpath.analysis.ensemble.result import Ensemble
 from evpath.analysis.ensemble.sampling import Design, Sampler, design
 from evpath.core.dims import DRAW, POWERTRAINS
@@ -34,10 +34,11 @@ Progress = Callable[[int, int], None]
 BASELINE_BYTES = 600 * 2**20
 """Memory taken before any member runs: Python, the libraries and the data [bytes]."""
 WORKING_COPIES = 4.0
-"""Cohort-sized arrays alive at once while a chunk runs, per member [count]: measured
-from peak memory, about 0.9 for japan-2050-uncertain (its chunks run in three groups,
-one per grid alternative) and 3.3 for world-current-trends on 20 IEA countries (every
-member in one group; 3.65 with 266 members a chunk), with a margin."""
+"""Cohort-sized arrays alive at once while a group of members runs, per member of the
+group [count]: measured from peak memory, about 1.8 for japan-2050-uncertain (0.9 per
+member of chunks that ran in three groups, one per grid alternative, the largest about
+half the chunk) and 3.3 for world-current-trends on 20 IEA countries (every member in
+one group; 3.65 with 266 members a chunk), with a margin."""
 RESULT_FRACTION = 0.3
 """Cells of the kept results per cell of a cohort array (22,000 vs 87,000 for japan-2050)."""
 MAX_CHUNK = 2000
@@ -64,10 +65,23 @@ def cohort_cells(scenario: Scenario) -> int:
     return len(scenario.regions) * segments * len(POWERTRAINS) * years * cohorts
 
 
-def chunk_size(scenario: Scenario, members: int, memory: int, workers: int = 1) -> int:
+def chunk_size(
+    scenario: Scenario,
+    members: int,
+    memory: int,
+    workers: int = 1,
+    groups: np.ndarray | None = None,
+) -> int:
     """Members per chunk so that the kept results of all members and the working arrays
     of one chunk per worker fit ``memory`` [bytes] (the budget of this machine: here and
-    its workers); InputError when even one member per chunk does not."""
+    its workers); InputError when even one member per chunk does not.
+
+    ``groups`` (one index per member, in order): the group each member runs in (see
+    :func:`~evpath.analysis.ensemble.members.member_groups`). A chunk runs its groups one
+    after the other, so only the largest group's working arrays are alive at once, and
+    chunks grow until that group is as large as the budget allows: fewer, larger chunks
+    share the fixed cost of each run.
+    """
     cells = cohort_cells(scenario)
     kept = members * cells * RESULT_FRACTION * 4
     per_member = cells * 8 * WORKING_COPIES
@@ -81,7 +95,22 @@ def chunk_size(scenario: Scenario, members: int, memory: int, workers: int = 1) 
             "allowed: a larger budget, fewer draws or fewer workers"
         )
         raise InputError(msg)
-    return int(min(MAX_CHUNK, -(-members // workers), room // (per_member * workers)))
+    fits = int(room // (per_member * workers))  # members whose working arrays fit at once
+    most = min(MAX_CHUNK, -(-members // workers))
+    if groups is None or fits >= most:
+        return min(most, fits)
+    # the largest size whose largest group fits; a group never outgrows its chunk
+    low, high = fits, most
+    while low < high:
+        size = (low + high + 1) // 2
+        low, high = (size, high) if _largest_group(groups, size) <= fits else (low, size - 1)
+    return low
+
+
+def _largest_group(groups: np.ndarray, size: int) -> int:
+    """Most members of one group in any chunk of ``size`` members of ``groups``."""
+    chunk = np.arange(groups.size) // size
+    return int(np.bincount(chunk * (groups.max() + 1) + groups).max())
 
 
 @dataclass(frozen=True)
@@ -174,7 +203,12 @@ def _ensemble(
     progress: Progress | None,
 ) -> Ensemble:
     n = drawn.size
-    size = chunk_size(resolved, n, budget, _workers(client))
+    groups = (
+        None
+        if resolved.uncertainty is None
+        else member_groups(resolved.uncertainty, drawn.values)[0]
+    )
+    size = chunk_size(resolved, n, budget, _workers(client), groups)
     bounds = [(start, min(start + size, n)) for start in range(0, n, size)]
     manifest = build_manifest(resolved, Inputs.load(resolved).datasets)
     manifest["ensemble"] = {
