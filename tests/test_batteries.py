@@ -115,7 +115,7 @@ def test_full_recycling_leaves_no_primary_demand_in_a_steady_state():
     flows = material_flows(
         sales=sales.transpose("region", "segment", "powertrain", "year"),
         stock_by_cohort=fleet.stock_by_cohort,
-        leaving=capacity_leaving(fleet.outflow_by_cohort, pack, mix),
+        leaving=capacity_leaving(fleet.outflow_by_cohort, pack, mix)["nameplate"],
         pack=pack,
         mix=mix,
         intensity=intensity,

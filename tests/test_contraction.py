@@ -26,7 +26,7 @@ dim_lists = st.lists(st.sampled_from(sorted(SIZES)), unique=True, max_size=5).fl
 )
 
 
-@settings(max_examples=30, deadline=None, derandomize=True)
+@settings(max_examples=80, deadline=None, derandomize=True)
 @given(left=dim_lists, right=dim_lists, data=st.data())
 def test_two_arrays_give_what_xr_dot_gives(left, right, data):
     present = sorted(set(left) | set(right))
@@ -37,6 +37,32 @@ def test_two_arrays_give_what_xr_dot_gives(left, right, data):
     assert got.dims == expected.dims
     xr.testing.assert_allclose(got, expected, rtol=1e-12)
     xr.testing.assert_identical(got.coords.to_dataset(), expected.coords.to_dataset())
+
+
+@pytest.mark.parametrize(
+    ("right", "summed"),
+    [
+        (["segment", "powertrain", "metal", "cohort", "draw"], ["cohort"]),  # energy-like
+        (["segment", "powertrain", "metal", "cohort"], ["cohort"]),  # b without draw
+        (["powertrain", "cohort", "metal"], ["powertrain", "cohort"]),  # batch dim summed
+        (["draw", "segment", "metal", "cohort"], ["segment", "cohort"]),
+    ],
+)
+def test_a_fleet_array_is_read_as_stored(monkeypatch, right, summed):
+    """A by-cohort array of the fleet (segment, draw, powertrain, year, region, cohort)
+    is multiplied as it is laid out, with no transposed copy, whatever ``b`` holds."""
+    import evpath.core.contraction as contraction
+
+    def refused(*args, **kwargs):
+        raise AssertionError("transposed a copy of the by-cohort array")
+
+    monkeypatch.setattr(contraction, "_transposed", refused)
+    a = _array(["segment", "draw", "powertrain", "year", "region", "cohort"], 1)
+    b = _array(right, 2)
+    got = dot(a, b, dim=summed)
+    expected = xr.dot(a, b, dim=summed)
+    assert got.dims == expected.dims
+    xr.testing.assert_allclose(got, expected, rtol=1e-12)
 
 
 def test_three_arrays_give_what_xr_dot_gives():

@@ -127,7 +127,7 @@ def test_exports_follow_each_segments_share():
     flows = material_flows(
         sales=sales,
         stock_by_cohort=fleet.stock_by_cohort,
-        leaving=leaving,
+        leaving=leaving["nameplate"],
         pack=pack,
         mix=mix,
         intensity=intensity,
@@ -145,15 +145,28 @@ def test_exports_follow_each_segments_share():
     )
 
     capacity = retired_capacity(
-        leaving,
-        fleet.outflow_by_cohort,
-        pack,
-        mix,
-        0.0,
-        xr.DataArray(0.5),
-        export_shares(spec, ["registered", "kei"], sales.year.values),
+        leaving, export_shares(spec, ["registered", "kei"], sales.year.values)
     ).sel(region="R")
     np.testing.assert_allclose(capacity["battery_exported"] * 1e6 * cobalt, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("fade", [0.0, 0.2, xr.DataArray([0.01, 0.08, 0.2], dims="draw")])
+def test_the_capacity_left_after_fade_is_each_cohorts_own(fade):
+    """Capacity left = Σ over cohorts of outflow · pack · share · (1 − fade)^age, with the
+    age t − c + offset of each cell (the split into a cohort and a year factor is exact)."""
+    _, fleet, pack, mix = _two_segment_fleet()
+    outflow = fleet.outflow_by_cohort
+    offset = xr.DataArray([0.5, 1.0], coords={"segment": ["registered", "kei"]})
+    leaving = capacity_leaving(outflow, pack, mix, fade, offset)
+    age = (outflow.year - outflow.cohort + offset).clip(min=0.0)
+    faded = outflow * (1.0 - fade) ** age
+    direct = xr.dot(faded, pack * mix, dim=["powertrain", "cohort"])
+    xr.testing.assert_allclose(
+        leaving["remaining"].transpose(*direct.dims, ...), direct, rtol=1e-12, atol=1e-9
+    )
+    nameplate = xr.dot(outflow, pack * mix, dim=["powertrain", "cohort"])
+    xr.testing.assert_allclose(leaving["nameplate"].transpose(*nameplate.dims, ...), nameplate)
+    assert bool((leaving["remaining"] <= leaving["nameplate"] * (1 + 1e-12)).all())
 
 
 def test_the_bundled_export_shares_are_higher_for_registered_cars(japan_2050):

@@ -4,14 +4,16 @@
 both arrays keep a dimension of their own (an ensemble's ``draw``, or ``year`` beside
 ``cohort``): on an ensemble chunk the metal and capacity balances then took a third of
 the run. :func:`dot` gives the same result (same dims, in the same order, and coords)
-from one batched matrix product for two arrays. When the second array has no dimension
-of its own (a matrix-vector product) einsum stays: it reads the first as stored, where a
-matrix product would first copy it transposed. With more arrays einsum chooses the order
-of pairwise products.
+from batched matrix products for two arrays. The first array is read as it is laid out
+wherever the summed dims it ends with can be the products' inner dim: a cohort-sized
+array is not copied transposed first (a copy took longer than the product). When the
+second array has no dimension of its own (a matrix-vector product) einsum stays: it reads
+the first as stored too. With more arrays einsum chooses the order of pairwise products.
 
 Cohort-sized arrays are stored with ``cohort`` innermost (see
-:func:`evpath.model.stock_matrices.apply_by_cohort`), so that sums over cohorts read them
-in order.
+:func:`evpath.model.stock_matrices.apply_by_cohort`) and, in the fleet, ``draw`` and
+``powertrain`` outermost after ``segment``, so that sums over cohorts, by powertrain or
+over them, read them in order.
 """
 
 from __future__ import annotations
@@ -48,25 +50,9 @@ def dot(*arrays: xr.DataArray, dim: str | Iterable[Hashable]) -> xr.DataArray:
         # a matrix-vector product: einsum reads ``a`` as stored, without the transposed
         # copy a matrix product would need
         return xr.dot(a, b, dim=[d for d in summed if d in a.dims])
-    contracted = [d for d in a.dims if d in summed]
-    batch = [d for d in a.dims if d in b.dims and d not in summed]
-    own_a = [d for d in a.dims if d not in b.dims]
-    own_b = [d for d in b.dims if d not in a.dims]
     sizes = {**a.sizes, **b.sizes}
-
-    def count(dims: list[Hashable]) -> int:
-        return math.prod(sizes[d] for d in dims)
-
-    product = np.matmul(
-        _in_order(a, [*batch, *own_a, *contracted]).reshape(
-            count(batch), count(own_a), count(contracted)
-        ),
-        _in_order(b, [*batch, *contracted, *own_b]).reshape(
-            count(batch), count(contracted), count(own_b)
-        ),
-    )
-    dims = [*batch, *own_a, *own_b]
-    values = product.reshape([sizes[d] for d in dims]).transpose([dims.index(d) for d in order])
+    product, dims = _as_stored(a, b, summed, sizes) or _transposed(a, b, summed, sizes)
+    values = product.transpose([dims.index(d) for d in order])
     coords = {
         name: variable
         for source in (b, a)
@@ -76,6 +62,66 @@ def dot(*arrays: xr.DataArray, dim: str | Iterable[Hashable]) -> xr.DataArray:
     return xr.DataArray(
         values, dims=order, coords=coords, name=a.name if a.name == b.name else None
     )
+
+
+def _as_stored(
+    a: xr.DataArray, b: xr.DataArray, summed: list[Hashable], sizes: dict[Hashable, int]
+) -> tuple[np.ndarray, list[Hashable]] | None:
+    """The product read from ``a`` as it is laid out: the summed dims at the end of ``a``
+    are contracted by the matrix product, the dims of ``a`` alone before them are its
+    rows, and every other dim (shared, or of ``a`` alone further out) batches the
+    products; ``b`` broadcasts over the dims it lacks. Summed dims among the batch ones
+    are summed from the product. None where that product would be larger than ``a``
+    (or nothing of ``a`` is contracted at its end): :func:`_transposed` then."""
+    dims = list(a.dims)
+    n_contracted = next((i for i, d in enumerate(reversed(dims)) if d not in summed), len(dims))
+    rest = dims[: len(dims) - n_contracted]
+    n_rows = next((i for i, d in enumerate(reversed(rest)) if d in b.dims), len(rest))
+    lead, rows = rest[: len(rest) - n_rows], rest[len(rest) - n_rows :]
+    contracted = dims[len(rest) :]
+    own_b = [d for d in b.dims if d not in a.dims]
+    size = _count(sizes, [*lead, *rows, *own_b])
+    if not contracted or size > a.size:
+        return None
+    shape_a = [sizes[d] for d in lead]
+    left = a.values.reshape(*shape_a, _count(sizes, rows), _count(sizes, contracted))
+    shared = [d for d in lead if d in b.dims]
+    right = _in_order(b, [*shared, *contracted, *own_b]).reshape(
+        *[sizes[d] if d in b.dims else 1 for d in lead],
+        _count(sizes, contracted),
+        _count(sizes, own_b),
+    )
+    product = np.matmul(left, right).reshape(*shape_a, *[sizes[d] for d in (*rows, *own_b)])
+    batch_summed = tuple(i for i, d in enumerate(lead) if d in summed)
+    if batch_summed:
+        product = product.sum(axis=batch_summed)
+    return product, [d for d in (*lead, *rows, *own_b) if d not in summed]
+
+
+def _transposed(
+    a: xr.DataArray, b: xr.DataArray, summed: list[Hashable], sizes: dict[Hashable, int]
+) -> tuple[np.ndarray, list[Hashable]]:
+    """The product of one batched matrix product, ``a`` transposed (copied) to (shared
+    dims, its own dims, summed dims)."""
+    contracted = [d for d in a.dims if d in summed]
+    batch = [d for d in a.dims if d in b.dims and d not in summed]
+    own_a = [d for d in a.dims if d not in b.dims]
+    own_b = [d for d in b.dims if d not in a.dims]
+    product = np.matmul(
+        _in_order(a, [*batch, *own_a, *contracted]).reshape(
+            _count(sizes, batch), _count(sizes, own_a), _count(sizes, contracted)
+        ),
+        _in_order(b, [*batch, *contracted, *own_b]).reshape(
+            _count(sizes, batch), _count(sizes, contracted), _count(sizes, own_b)
+        ),
+    )
+    dims = [*batch, *own_a, *own_b]
+    return product.reshape([sizes[d] for d in dims]), dims
+
+
+def _count(sizes: dict[Hashable, int], dims: Iterable[Hashable]) -> int:
+    """Cells of an array over ``dims``."""
+    return math.prod(sizes[d] for d in dims)
 
 
 def _aligned(a: xr.DataArray, b: xr.DataArray) -> tuple[xr.DataArray, xr.DataArray]:

@@ -219,11 +219,12 @@ def fleet_stock(scenario: Scenario, sales: xr.DataArray) -> FleetResult:
 
 
 def _contraction_layout(by_cohort: xr.DataArray) -> xr.DataArray:
-    """``by_cohort`` with its dims in the order it is stored in: ``draw`` first,
-    ``cohort`` last (the stock engine's layout). Sums over cohorts and powertrains
-    (:func:`evpath.core.contraction.dot`) then read it as stored, without a transposed
-    copy."""
-    return by_cohort.transpose(DRAW, "year", ..., "cohort", missing_dims="ignore")
+    """``by_cohort`` with its dims in the order the fleet stores it (the segments'
+    arrays are concatenated in this order): ``draw`` first, then ``powertrain``, ``cohort``
+    last. The sums over cohorts by powertrain (energy, vehicle-cycle emissions, battery
+    capacity; :func:`evpath.core.contraction.dot`) then read it as stored, without a
+    transposed copy."""
+    return by_cohort.transpose(DRAW, "powertrain", "year", ..., "cohort", missing_dims="ignore")
 
 
 def expected_years_in_fleet(spec: Lifetime, cohorts: np.ndarray) -> xr.DataArray:

@@ -15,7 +15,7 @@ import xarray as xr
 from evpath.core.alignment import exact_dataset
 from evpath.core.contraction import dot
 from evpath.core.dims import METALS
-from evpath.core.drawn import labelled_array, path_array
+from evpath.core.drawn import Value, labelled_array, path_array
 from evpath.data.usgs import AGGREGATES
 from evpath.scenario.batteries import Recycling
 
@@ -39,22 +39,51 @@ def export_shares(spec: Recycling, segments: list[str], years: np.ndarray) -> xr
 
 
 def capacity_leaving(
-    outflow_by_cohort: xr.DataArray, pack: xr.DataArray, mix: xr.DataArray
-) -> xr.DataArray:
-    """Nameplate battery capacity of the cars leaving the fleet, by segment and chemistry
-    (region, segment, chemistry, year) [kWh/yr]: Σ over powertrains and cohorts of
-    outflow · pack size · chemistry share.
+    outflow_by_cohort: xr.DataArray,
+    pack: xr.DataArray,
+    mix: xr.DataArray,
+    fade: Value = 0.0,
+    age_offset: xr.DataArray | float = 0.0,
+) -> xr.Dataset:
+    """Battery capacity of the cars leaving the fleet, by segment and chemistry (region,
+    segment, chemistry, year) [kWh/yr]: ``nameplate``, Σ over powertrains and cohorts of
+    outflow · pack size · chemistry share, and ``remaining``, the same after ``fade`` per
+    year of age (age t − c + ``age_offset`` at the end of year t).
 
     The metal and capacity balances of retired batteries start from it, so the
-    cohort-sized outflow is read once for all of them.
+    cohort-sized outflow is read once for all of them: the fade is split into a factor of
+    the cohort and one of the year, (1 − f)^(t − c + o) = (1 − f)^(T − c + o) ·
+    (1 − f)^(t − T) with T the last year, so both capacities come from one product.
 
     Parameters
     ----------
     outflow_by_cohort : DataArray (region, segment, powertrain, year, cohort) [vehicles/yr]
     pack : DataArray (segment, powertrain, cohort) [kWh/vehicle]
     mix : DataArray (powertrain, chemistry, cohort) [fraction]
+    fade : float or DataArray (draw) [1/yr]
+    age_offset : float or DataArray (segment) [years]
     """
-    return dot(outflow_by_cohort, pack * mix, dim=("powertrain", "cohort"))
+    years, cohorts = outflow_by_cohort.year, outflow_by_cohort.cohort
+    last = years[-1].drop_vars("year")
+    per_car = pack * mix
+    kept_to_last = (1.0 - fade) ** (last - cohorts + age_offset)  # exponent ≥ 0: at most 1
+    weights = xr.concat([per_car, per_car * kept_to_last], dim=_CAPACITY, coords="minimal")
+    both = dot(outflow_by_cohort, weights, dim=("powertrain", "cohort"))
+    # the nameplate does not vary along the dims only the fade has (a drawn fade's draw)
+    fade_only = set(weights.dims) - {_CAPACITY, *per_car.dims}
+    nameplate = both.isel({_CAPACITY: 0})
+    return exact_dataset(
+        {
+            "nameplate": nameplate.isel(
+                dict.fromkeys(fade_only - set(outflow_by_cohort.dims), 0), drop=True
+            ),
+            "remaining": both.isel({_CAPACITY: 1}) * (1.0 - fade) ** (years - last),
+        }
+    )
+
+
+_CAPACITY = "capacity"
+"""Stacks the nameplate (0) and the faded (1) weights of :func:`capacity_leaving`."""
 
 
 def material_flows(
@@ -111,27 +140,18 @@ def material_flows(
     )
 
 
-def retired_capacity(
-    leaving: xr.DataArray,
-    outflow_by_cohort: xr.DataArray,
-    pack: xr.DataArray,
-    mix: xr.DataArray,
-    fade: float,
-    age_offset: xr.DataArray,
-    export: xr.DataArray,
-) -> xr.Dataset:
+def retired_capacity(leaving: xr.Dataset, export: xr.DataArray) -> xr.Dataset:
     """Battery capacity leaving the fleet by chemistry (region, chemistry, year) [GWh/yr]:
-    nameplate (``leaving``, :func:`capacity_leaving`), and what is left after ``fade`` per
-    year of age; and the nameplate capacity exported in used cars (region, year)
-    [GWh/yr], ``export`` (segment, year) being the share of each segment's cars leaving
-    the fleet that are exported (the chemistry shares of a pack sum to one)."""
-    age = (outflow_by_cohort.year - outflow_by_cohort.cohort + age_offset).clip(min=0.0)
-    faded = outflow_by_cohort * (1.0 - fade) ** age
-    remaining = dot(faded, pack * mix, dim=("powertrain", "cohort")).sum("segment") / 1e6
-    exported = dot(leaving.sum("chemistry"), export, dim="segment") / 1e6
+    nameplate and what is left after the fade (``leaving``, :func:`capacity_leaving`);
+    and the nameplate capacity exported in used cars (region, year) [GWh/yr], ``export``
+    (segment, year) being the share of each segment's cars leaving the fleet that are
+    exported (the chemistry shares of a pack sum to one)."""
+    nameplate = leaving["nameplate"]
+    remaining = leaving["remaining"].sum("segment") / 1e6
+    exported = dot(nameplate.sum("chemistry"), export, dim="segment") / 1e6
     return exact_dataset(
         {
-            "battery_retired": (leaving.sum("segment") / 1e6).transpose(
+            "battery_retired": (nameplate.sum("segment") / 1e6).transpose(
                 "region", "chemistry", "year", ...
             ),
             "battery_retired_remaining": remaining.transpose("region", "chemistry", "year", ...),

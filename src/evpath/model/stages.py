@@ -136,11 +136,11 @@ def battery_stage(
     cumulative = cumulative_world_demand(data.world_demand, spec.price, years, own)
     price = pack_price(data.price_anchors, cumulative, spec.price.learning_rate)
     plants = manufacturing(lithium_ion, spec.manufacturing)
-    leaving = capacity_leaving(fleet.outflow_by_cohort, pack, mix)
+    leaving = capacity_leaving(fleet.outflow_by_cohort, pack, mix, spec.packs.fade, fleet.entry_age)
     metals = material_flows(
         sales=sales,
         stock_by_cohort=fleet.stock_by_cohort,
-        leaving=leaving,
+        leaving=leaving["nameplate"],
         pack=pack,
         mix=mix,
         intensity=data.intensity,
@@ -148,15 +148,7 @@ def battery_stage(
     )
     checks.check_material_balance(metals)
     by_metal = data.supply.reindex(list(METALS))  # NaN for metals without production data
-    retired = retired_capacity(
-        leaving,
-        fleet.outflow_by_cohort,
-        pack,
-        mix,
-        spec.packs.fade,
-        fleet.entry_age,
-        export_shares(spec.recycling, fleet.segments, years),
-    )
+    retired = retired_capacity(leaving, export_shares(spec.recycling, fleet.segments, years))
     variables = exact_dataset(
         {
             "battery_demand": demand,
