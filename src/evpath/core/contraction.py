@@ -32,7 +32,7 @@ def dot(*arrays: xr.DataArray, dim: str | Iterable[Hashable]) -> xr.DataArray:
     under an "exact" arithmetic join), and the result's dims come in the same order. The
     sum runs in another order than einsum's, so results may differ in the last bits.
     """
-    summed = [dim] if isinstance(dim, str) else list(dim)
+    summed: list[Hashable] = [dim] if isinstance(dim, str) else list(dim)
     if len(arrays) != 2:
         return xr.dot(*arrays, dim=summed, optimize=True)
     a, b = _aligned(*arrays)
