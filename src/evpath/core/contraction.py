@@ -67,13 +67,13 @@ def dot(*arrays: xr.DataArray, dim: str | Iterable[Hashable]) -> xr.DataArray:
 def _as_stored(
     a: xr.DataArray, b: xr.DataArray, summed: list[Hashable], sizes: dict[Hashable, int]
 ) -> tuple[np.ndarray, list[Hashable]] | None:
-    """The product read from ``a`` as it is laid out: the summed dims at the end of ``a``
-    are contracted by the matrix product, the dims of ``a`` alone before them are its
-    rows, and every other dim (shared, or of ``a`` alone further out) batches the
+    """The product read from ``a`` as it is laid out in memory: the summed dims ``a``
+    ends with are contracted by the matrix product, the dims of ``a`` alone before them
+    are its rows, and every other dim (shared, or of ``a`` alone further out) batches the
     products; ``b`` broadcasts over the dims it lacks. Summed dims among the batch ones
     are summed from the product. None where that product would be larger than ``a``
     (or nothing of ``a`` is contracted at its end): :func:`_transposed` then."""
-    dims = list(a.dims)
+    values, dims = _memory_order(a)
     n_contracted = next((i for i, d in enumerate(reversed(dims)) if d not in summed), len(dims))
     rest = dims[: len(dims) - n_contracted]
     n_rows = next((i for i, d in enumerate(reversed(rest)) if d in b.dims), len(rest))
@@ -84,7 +84,7 @@ def _as_stored(
     if not contracted or size > a.size:
         return None
     shape_a = [sizes[d] for d in lead]
-    left = a.values.reshape(*shape_a, _count(sizes, rows), _count(sizes, contracted))
+    left = values.reshape(*shape_a, _count(sizes, rows), _count(sizes, contracted))
     shared = [d for d in lead if d in b.dims]
     right = _in_order(b, [*shared, *contracted, *own_b]).reshape(
         *[sizes[d] if d in b.dims else 1 for d in lead],
@@ -96,6 +96,17 @@ def _as_stored(
     if batch_summed:
         product = product.sum(axis=batch_summed)
     return product, [d for d in (*lead, *rows, *own_b) if d not in summed]
+
+
+def _memory_order(array: xr.DataArray) -> tuple[np.ndarray, list[Hashable]]:
+    """The values of ``array`` with its dims in the order they are laid out in memory
+    (outermost first; a view), and those dims: a transposed view multiplies as stored."""
+    values = array.values
+    single = [axis for axis in range(values.ndim) if values.shape[axis] == 1]
+    spread = [axis for axis in range(values.ndim) if values.shape[axis] > 1]
+    # dims of one label lie anywhere: put them outermost, among the batch dims
+    order = single + sorted(spread, key=lambda axis: -abs(values.strides[axis]))
+    return values.transpose(order), [array.dims[axis] for axis in order]
 
 
 def _transposed(

@@ -10,6 +10,8 @@ servicing it (tyres, fluids, 12 V batteries, parts), booked per km in the year d
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import xarray as xr
 
@@ -165,8 +167,13 @@ def maintenance_per_km(
 
 
 def amortised_vehicle_cycle(
-    stock_by_cohort: xr.DataArray, per_car: xr.DataArray, years_in_fleet: xr.DataArray
-) -> xr.DataArray:
+    stock_by_cohort: xr.DataArray, per_car: Mapping[str, xr.DataArray], years_in_fleet: xr.DataArray
+) -> dict[str, xr.DataArray]:
     """Vehicle-cycle emissions spread over the fleet (region, segment, powertrain, year)
-    [kg CO2e/yr]: Σ_c stock(t, c) · M_c / L_c."""
-    return dot(stock_by_cohort, per_car / years_in_fleet, dim="cohort")
+    [kg CO2e/yr], for each part of the cycle (name → emissions per car M [kg CO2e] by
+    cohort): Σ_c stock(t, c) · M_c / L_c. The parts are stacked so that the cohort-sized
+    stock is read once."""
+    parts = list(per_car)
+    stacked = xr.concat(xr.broadcast(*(per_car[p] / years_in_fleet for p in parts)), dim="part")
+    summed = dot(stock_by_cohort, stacked, dim="cohort")
+    return {p: summed.isel(part=i) for i, p in enumerate(parts)}

@@ -10,6 +10,7 @@ import xarray as xr
 from scipy.special import gamma
 
 from evpath.core.alignment import exact_dataset, exactly_aligned
+from evpath.core.contraction import dot
 from evpath.core.dims import DRAW, POWERTRAINS
 from evpath.core.drawn import Value, is_drawn, labelled_array, path_array
 from evpath.core.paths import survival_table
@@ -240,5 +241,9 @@ def average_age(stock_by_cohort: xr.DataArray, inflow_at: str) -> xr.DataArray:
     1/2 or 0 for inflow at the start, middle or end of its year.
     """
     age = stock_by_cohort.year - stock_by_cohort.cohort + survival.INFLOW_AT_AGE_OFFSET[inflow_at]
-    cars = stock_by_cohort.sum("powertrain", skipna=False)
-    return (cars * age).sum("cohort", skipna=False) / cars.sum("cohort", skipna=False)
+    # ages and ones stacked, by powertrain: the stock is read once, as it is laid out
+    weights = xr.concat([age, xr.ones_like(age)], dim="moment").expand_dims(
+        powertrain=stock_by_cohort.powertrain
+    )
+    moments = dot(stock_by_cohort, weights, dim=("powertrain", "cohort"))
+    return moments.isel(moment=0) / moments.isel(moment=1)

@@ -259,8 +259,8 @@ def use_phase_stage(
     scrapped = end_of_life_per_car(cycle_spec, factors, fleet.segments)
     serviced = maintenance_per_km(cycle_spec, factors, fleet.segments)
     life = fleet.mean_lifetime
-    making = amortised_vehicle_cycle(by_cohort, per_car, life)
-    scrapping = amortised_vehicle_cycle(by_cohort, scrapped, life)
+    amortised = amortised_vehicle_cycle(by_cohort, {"making": per_car, "scrapping": scrapped}, life)
+    making, scrapping = amortised["making"], amortised["scrapping"]
     servicing = fleet_km * serviced
     cycle = making + scrapping + servicing
     emissions = xr.concat([use, cycle.expand_dims(stage=["vehicle_cycle"])], dim="stage")
