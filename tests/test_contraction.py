@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from evpath.core.alignment import exactly_aligned
 from evpath.core.contraction import dot
 
-SIZES = {"draw": 3, "segment": 2, "year": 4, "cohort": 5, "region": 1, "powertrain": 3, "metal": 2}
+SIZES = {"draw": 3, "segment": 2, "year": 9, "cohort": 5, "region": 1, "powertrain": 3, "metal": 2}
 
 
 def _array(dims: list[str], seed: int) -> xr.DataArray:

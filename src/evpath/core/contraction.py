@@ -24,6 +24,12 @@ from collections.abc import Hashable, Iterable
 import numpy as np
 import xarray as xr
 
+MIN_ROWS = 8
+"""Fewest rows of ``a`` in each product for :func:`_as_stored`: with fewer, numpy's
+batched matrix product spends longer per product than copying ``a`` transposed costs
+(a fleet array laid out with ``year`` beside ``powertrain``, summed over cohorts by
+powertrain, took six times as long as read as stored)."""
+
 
 def dot(*arrays: xr.DataArray, dim: str | Iterable[Hashable]) -> xr.DataArray:
     """Σ over ``dim`` of the product of ``arrays``: ``xr.dot(*arrays, dim=dim)``.
@@ -71,8 +77,9 @@ def _as_stored(
     ends with are contracted by the matrix product, the dims of ``a`` alone before them
     are its rows, and every other dim (shared, or of ``a`` alone further out) batches the
     products; ``b`` broadcasts over the dims it lacks. Summed dims among the batch ones
-    are summed from the product. None where that product would be larger than ``a``
-    (or nothing of ``a`` is contracted at its end): :func:`_transposed` then."""
+    are summed from the product. None where that product would be larger than ``a``,
+    nothing of ``a`` is contracted at its end or the rows are fewer than ``MIN_ROWS``:
+    :func:`_transposed` then."""
     values, dims = _memory_order(a)
     n_contracted = next((i for i, d in enumerate(reversed(dims)) if d not in summed), len(dims))
     rest = dims[: len(dims) - n_contracted]
@@ -81,7 +88,7 @@ def _as_stored(
     contracted = dims[len(rest) :]
     own_b = [d for d in b.dims if d not in a.dims]
     size = _count(sizes, [*lead, *rows, *own_b])
-    if not contracted or size > a.size:
+    if not contracted or _count(sizes, rows) < MIN_ROWS or size > a.size:
         return None
     shape_a = [sizes[d] for d in lead]
     left = values.reshape(*shape_a, _count(sizes, rows), _count(sizes, contracted))

@@ -12,7 +12,7 @@ from evpath.scenario.emissions import Energy
 
 
 def intensity_per_km(spec: Energy, segments: list[str], cohorts: np.ndarray) -> xr.DataArray:
-    """Real-world energy use per km at the vehicle (segment, powertrain, carrier, cohort).
+    """Real-world energy use per km at the vehicle (segment, powertrain, cohort, carrier).
 
     Units per carrier: gasoline and diesel L/km, electricity kWh/km (from the grid,
     charging losses included), hydrogen kg/km. PHEV use is split by the utility factor:
@@ -59,7 +59,8 @@ def intensity_per_km(spec: Energy, segments: list[str], cohorts: np.ndarray) -> 
         [spec.kei_factor if s == "kei" else 1.0 for s in segments], "segment", segments
     )
     intensity = test * trend * uplift * plug * phev_split * segment
-    return intensity.transpose("segment", "powertrain", "carrier", "cohort", ...)
+    # laid out as the fleet's vehicle-km multiply it (energy_by_carrier): no copy there
+    return intensity.transpose("segment", ..., "powertrain", "cohort", "carrier")
 
 
 def improvement_trend(spec: Energy, cohorts: np.ndarray) -> xr.DataArray:

@@ -10,7 +10,6 @@ import xarray as xr
 from scipy.special import gamma
 
 from evpath.core.alignment import exact_dataset, exactly_aligned
-from evpath.core.contraction import dot
 from evpath.core.dims import DRAW, POWERTRAINS
 from evpath.core.drawn import Value, is_drawn, labelled_array, path_array
 from evpath.core.paths import survival_table
@@ -220,12 +219,12 @@ def fleet_stock(scenario: Scenario, sales: xr.DataArray) -> FleetResult:
 
 
 def _contraction_layout(by_cohort: xr.DataArray) -> xr.DataArray:
-    """``by_cohort`` with its dims in the order the fleet stores it (the segments'
-    arrays are concatenated in this order): ``draw`` first, then ``powertrain``, ``cohort``
-    last. The sums over cohorts by powertrain (energy, vehicle-cycle emissions, battery
-    capacity; :func:`evpath.core.contraction.dot`) then read it as stored, without a
+    """``by_cohort`` with its dims shown in the order the stock engine lays it out:
+    ``draw`` first, then ``region`` and ``powertrain``, ``year`` and ``cohort`` last.
+    The sums over cohorts by powertrain (energy, vehicle-cycle emissions, battery
+    capacity; :func:`evpath.core.contraction.dot`) read it as stored, without a
     transposed copy."""
-    return by_cohort.transpose(DRAW, "powertrain", "year", ..., "cohort", missing_dims="ignore")
+    return by_cohort.transpose(DRAW, ..., "year", "cohort", missing_dims="ignore")
 
 
 def expected_years_in_fleet(spec: Lifetime, cohorts: np.ndarray) -> xr.DataArray:
@@ -241,9 +240,5 @@ def average_age(stock_by_cohort: xr.DataArray, inflow_at: str) -> xr.DataArray:
     1/2 or 0 for inflow at the start, middle or end of its year.
     """
     age = stock_by_cohort.year - stock_by_cohort.cohort + survival.INFLOW_AT_AGE_OFFSET[inflow_at]
-    # ages and ones stacked, by powertrain: the stock is read once, as it is laid out
-    weights = xr.concat([age, xr.ones_like(age)], dim="moment").expand_dims(
-        powertrain=stock_by_cohort.powertrain
-    )
-    moments = dot(stock_by_cohort, weights, dim=("powertrain", "cohort"))
-    return moments.isel(moment=0) / moments.isel(moment=1)
+    cars = stock_by_cohort.sum("powertrain", skipna=False)
+    return (cars * age).sum("cohort", skipna=False) / cars.sum("cohort", skipna=False)

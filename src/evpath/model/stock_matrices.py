@@ -120,12 +120,13 @@ def apply_by_cohort(
 ) -> xr.DataArray:
     """``out[..., t, ..., j] = matrix[..., t, j] x[..., j, ...]`` (no sum over ``j``).
 
-    ``col`` must not be "year"; rename the inflow's year to "cohort" first. ``col`` comes
-    last, as the stages that sum over cohorts read it best.
+    ``col`` must not be "year"; rename the inflow's year to "cohort" first. ``year`` and
+    ``col`` come last, as the stages that sum over cohorts read them best: each (year,
+    col) block is one matrix of a batch (see :func:`evpath.core.contraction.dot`).
 
     Returns
     -------
-    DataArray (*shared, *matrix-only, year, *x-only, col)
+    DataArray (*shared, *matrix-only, *x-only, year, col)
     """
     shared, monly, xonly = _layout(mdims, [d for d in x.dims if d != col])
     m = _batched(matrix, mdims, shared + monly)
@@ -133,17 +134,17 @@ def apply_by_cohort(
     monly_shape = [len(mcoords[d]) for d in monly]
     xonly_shape = [x.sizes[d] for d in xonly]
     n_rows, n_cols = m.shape[-2:]
-    lhs = m.reshape(*shared_shape, *monly_shape, n_rows, *[1] * len(xonly), n_cols)
+    lhs = m.reshape(*shared_shape, *monly_shape, *[1] * len(xonly), n_rows, n_cols)
     # x is small beside the product: laid out col-innermost first, so that the product's
     # inner loop reads both operands in order
     rhs = np.ascontiguousarray(_values(x, [*shared, *xonly, col])).reshape(
-        *shared_shape, *[1] * len(monly), 1, *xonly_shape, n_cols
+        *shared_shape, *[1] * len(monly), *xonly_shape, 1, n_cols
     )
     coords = {d: x.get_index(d) for d in shared + xonly}
     coords |= {d: mcoords[d] for d in monly}
     coords |= {"year": years, col: x.get_index(col)}
     product = np.multiply(lhs, rhs, order="C")  # col innermost
-    return xr.DataArray(product, dims=(*shared, *monly, "year", *xonly, col), coords=coords)
+    return xr.DataArray(product, dims=(*shared, *monly, *xonly, "year", col), coords=coords)
 
 
 def retirement(matrix: np.ndarray, *, enters_on_diagonal: bool) -> np.ndarray:
