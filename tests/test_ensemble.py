@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from evpath.analysis.ensemble import ensemble
 from evpath.analysis.ensemble.members import MemberRunner, member_groups
 from evpath.analysis.ensemble.result import sobol_indices
-from evpath.analysis.ensemble.run import chunk_size, parse_memory
+from evpath.analysis.ensemble.run import chunk_size, joined, parse_memory
 from evpath.analysis.ensemble.sampling import design, saltelli_points
 from evpath.cli.app import app
 from evpath.core.dims import DRAW
@@ -410,3 +410,27 @@ def test_results_of_every_member_are_finite_where_the_catalogue_says(small_ensem
         assert not np.isinf(values).any(), name
         if not known[str(name)].missing:
             assert np.isfinite(values).all(), name
+
+
+def test_chunks_join_as_xarray_concatenates_them():
+    """Variables with ``draw`` are concatenated, those without it stay so where every
+    chunk holds the same values and gain ``draw`` where the chunks differ."""
+
+    def chunk(draws: list[int], differing: float) -> xr.Dataset:
+        years = {"year": [2030, 2050]}
+        return xr.Dataset(
+            {
+                "drawn": (("draw", "year"), np.outer(draws, [1.0, 2.0])),
+                "same": ("year", [5.0, 6.0]),
+                "differing": ("year", [differing, 1.0]),
+            },
+            coords={"draw": draws, **years},
+            attrs={"scenario": "test"},
+        )
+
+    chunks = [chunk([0, 1], 3.0), chunk([2], 4.0), chunk([3, 4], 3.0)]
+    expected = xr.concat(chunks, dim=DRAW, data_vars="different", compat="equals")
+    got = joined(list(chunks))
+    xr.testing.assert_identical(got, expected)
+    assert "draw" not in got["same"].dims
+    assert got["differing"].sel(draw=2, year=2030) == 4.0

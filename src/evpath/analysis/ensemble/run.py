@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -224,12 +224,7 @@ def _ensemble(
     if work_dir is not None:
         key = _ensemble_key(manifest)
         folder = ChunkFolder(Path(work_dir) / f"{resolved.name}-{key}")
-    chunks = _run_chunks(resolved, drawn, bounds, folder, client, progress)
-    draws = (
-        xr.concat(chunks, dim=DRAW, data_vars="different", compat="equals")
-        if len(chunks) > 1
-        else chunks[0]
-    )
+    draws = joined(_run_chunks(resolved, drawn, bounds, folder, client, progress))
     return Ensemble(
         scenario=resolved,
         design=drawn,
@@ -237,6 +232,37 @@ def _ensemble(
         manifest=manifest,
         work_folder=None if folder is None else folder.path,
     )
+
+
+def joined(chunks: list[xr.Dataset]) -> xr.Dataset:
+    """The chunks' members as one Dataset along ``draw``, as ``xr.concat(chunks,
+    dim="draw", data_vars="different")`` gives it: a variable without ``draw`` stays
+    without it where every chunk holds the same values. Joined one variable at a time,
+    dropping each chunk's copy of it once joined, so that the members' results are held
+    about once, not twice, as the memory budget counts them; ``chunks`` is emptied."""
+    if len(chunks) == 1:
+        return chunks.pop()
+    attrs = chunks[0].attrs
+    variables: dict[Hashable, xr.DataArray] = {}
+    for name in list(chunks[0].data_vars):
+        parts = [chunk[name] for chunk in chunks]
+        if all(DRAW not in part.dims for part in parts) and all(
+            part.equals(parts[0]) for part in parts[1:]
+        ):
+            variables[name] = parts[0]
+        else:
+            variables[name] = xr.concat(
+                [
+                    part if DRAW in part.dims else part.expand_dims({DRAW: chunk[DRAW].values})
+                    for part, chunk in zip(parts, chunks, strict=True)
+                ],
+                dim=DRAW,
+                combine_attrs="override",
+            )
+        del parts
+        chunks[:] = [chunk.drop_vars([name]) for chunk in chunks]
+    chunks.clear()
+    return xr.Dataset(variables, attrs=attrs)
 
 
 def _workers(client: Any) -> int:
