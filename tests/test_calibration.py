@@ -31,6 +31,26 @@ def test_calibrated_scenario_follows_the_fitted_curve(tmp_path: Path):
     assert electric == pytest.approx(float(fit.predict([2035]).values[0]), abs=1e-5)
 
 
+@pytest.mark.parametrize(("region", "rests"), [("India", True), ("China", False)])
+def test_calibrate_says_when_the_fit_rests_on_the_last_year(tmp_path: Path, region, rests):
+    """The curve is fitted again without the last year of history: each milestone's note
+    gives that fit's share, and the command warns where it moves by more than a tenth of
+    sales (India's share held at 2.1% in 2024 halves its fitted 2030 share)."""
+    from evpath.analysis.adoption import fit_adoption, share_history
+
+    history = share_history(region, "EV")
+    without = fit_adoption(history.isel(year=slice(0, -1)), "logistic").predict([2030, 2035])
+    full = fit_adoption(history, "logistic").predict([2030, 2035])
+    assert (abs(full - without).max() > 0.1) == rests
+    document = scenario_from_fit(region)
+    note = document["sales"]["milestones"][0]["note"]
+    assert f"the fit without 2024 gives {100 * float(without[0]):.1f}%" in note
+    result = runner.invoke(app, ["calibrate", region, "--out", str(tmp_path / "c.yaml")])
+    assert result.exit_code == 0, result.output
+    assert f"({100 * float(without[0]):.1f}% without 2024)" in result.output
+    assert ("the fit rests on 2024" in result.output) == rests
+
+
 def test_calibrate_refuses_unknown_regions():
     with pytest.raises(InputError, match="region: got 'Atlantis'"):
         scenario_from_fit("Atlantis")

@@ -25,7 +25,7 @@ import pandas as pd
 import xarray as xr
 from scipy.optimize import least_squares
 
-from evpath.analysis.adoption import ModelName, fit_region, regions, share_history
+from evpath.analysis.adoption import ModelName, fit_adoption, regions, share_history
 from evpath.core.dims import DRAW
 from evpath.data.histories import HISTORIES
 from evpath.data.history import History
@@ -52,14 +52,22 @@ def scenario_from_fit(region: str, model: ModelName = "logistic") -> dict[str, A
     if region not in set(iea_regions()) & set(regions()):  # not the derived "Other markets"
         msg = f"region: got {region!r}; allowed: an IEA region with usable sales shares (see `evpath compare`)"
         raise InputError(msg)
-    fit = fit_region(region, "EV", model)
+    history = share_history(region, "EV")
+    fit = fit_adoption(history, model)
+    shares = np.clip(fit.predict(np.array(MILESTONE_YEARS)).values, 0.0, 1.0)
+    without = without_last_year(history, model)
     bev_history, phev_history = share_history(region, "BEV"), share_history(region, "PHEV")
     last = int(np.intersect1d(bev_history.year, phev_history.year).max())
     bev, phev = float(bev_history.sel(year=last)), float(phev_history.sel(year=last))
     bev_part = bev / (bev + phev) if bev + phev > 0 else 1.0
-    shares = np.clip(fit.predict(np.array(MILESTONE_YEARS)).values, 0.0, 1.0)
+    dropped = int(history.year[-1])
     milestones = []
-    for year, electric in zip(MILESTONE_YEARS, shares, strict=True):
+    for index, (year, electric) in enumerate(zip(MILESTONE_YEARS, shares, strict=True)):
+        check = (
+            f"; the fit without {dropped} gives {100 * without[index]:.1f}%"
+            if without is not None
+            else f"; without {dropped} too little history is left to fit"
+        )
         mix = {"BEV": round(float(electric) * bev_part, 6)}
         mix["PHEV"] = round(float(electric) - mix["BEV"], 6)
         mix["ICEV_gasoline"] = round(1.0 - mix["BEV"] - mix["PHEV"], 6)
@@ -71,7 +79,10 @@ def scenario_from_fit(region: str, model: ModelName = "logistic") -> dict[str, A
                     f"evpath {model} fit to the IEA GEVO 2025 electric share of car sales "
                     f"in {region} (R² {fit.r2:.2f}, {fit.n_points} years)"
                 ),
-                "note": f"BEV:PHEV split of {last} ({bev_part:.2f} BEV); cars without a plug as ICEV_gasoline",
+                "note": (
+                    f"BEV:PHEV split of {last} ({bev_part:.2f} BEV); cars without a plug as "
+                    f"ICEV_gasoline{check}"
+                ),
             }
         )
     slug = "".join(c if c.isalnum() else "-" for c in region.lower()).strip("-")
@@ -82,6 +93,23 @@ def scenario_from_fit(region: str, model: ModelName = "logistic") -> dict[str, A
         "regions": [region],
         "sales": {"curve": {"kind": "linear"}, "milestones": milestones},
     }
+
+
+def without_last_year(history: xr.DataArray, model: ModelName) -> np.ndarray | None:
+    """The electric share [fraction] at each of ``MILESTONE_YEARS`` from the curve fitted
+    to ``history`` (year) without its last year; None when too little history is left.
+    Far from the full fit's, it says that the fit rests on that one year."""
+    try:
+        fit = fit_adoption(history.isel(year=slice(0, -1)), model)
+    except InputError:
+        return None
+    return np.clip(fit.predict(np.array(MILESTONE_YEARS)).values, 0.0, 1.0)
+
+
+RESTS_ON_LAST_YEAR = 0.1
+"""A milestone share [fraction of sales] that moves by more than this when the last year
+of history is left out of the fit is reported as resting on that year (an assumption: a
+tenth of sales is more than a fit's usual uncertainty, and less than a jump's effect)."""
 
 
 WEIGHTS = {"stock": 1.0, "average_age": 0.5}
