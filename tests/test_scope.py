@@ -230,3 +230,22 @@ def test_a_member_reads_a_region_or_makers_not_both(tmp_path):
     assert "members[1].share_of_run.makers: makers repeated: Honda; allowed: each maker once" in (
         result.output
     )
+
+
+@one_worker
+def test_market_and_maker_names_print_as_written(makers):
+    """Names are printed as text: a market named with brackets keeps them (Rich would read
+    them as a style and drop them)."""
+    import dataclasses
+
+    from evpath.cli.console import console
+    from evpath.cli.scope import print_scope_summary
+
+    renamed = dataclasses.replace(
+        makers, markets={f"{name} [bold]": market for name, market in makers.markets.items()}
+    )
+    with console.capture() as captured:
+        print_scope_summary(renamed)
+    text = captured.get()
+    for name in makers.markets:
+        assert f"{name} [bold]" in text

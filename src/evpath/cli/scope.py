@@ -4,6 +4,7 @@ their electrification, and the per-car target over every market."""
 from __future__ import annotations
 
 import xarray as xr
+from rich.markup import escape
 from rich.table import Table
 
 from evpath.cli.console import console
@@ -35,14 +36,14 @@ def print_scope_summary(results: ScopeResults) -> None:
     for name, cars in own.items():
         shares = (cars / whole[name]).values
         table.add_row(
-            name,
+            escape(name),
             *[f"{c / 1e6:,.2f} ({100 * s:.0f}%)" for c, s in zip(cars.values, shares, strict=True)],
         )
     console.print(table)
 
     table = Table("maker", *[str(y) for y in years], title="New cars by maker, every market [M/yr]")
     for maker, cars in makers.sum(["region", "powertrain"]).groupby("maker"):
-        table.add_row(str(maker), *[f"{v / 1e6:,.2f}" for v in cars.squeeze().values])
+        table.add_row(escape(str(maker)), *[f"{v / 1e6:,.2f}" for v in cars.squeeze().values])
     console.print(table)
 
     table = Table(
@@ -60,7 +61,7 @@ def print_scope_summary(results: ScopeResults) -> None:
     cobalt = ds["maker_metal_primary_demand"].sel(metal="cobalt", year=years)
     for maker in cobalt.maker.values:
         values = cobalt.sel(maker=maker).values
-        table.add_row(f"  cobalt {maker}", *[f"{v:,.0f}" for v in values])
+        table.add_row(f"  cobalt {escape(str(maker))}", *[f"{v:,.0f}" for v in values])
     console.print(table)
 
     electrified = ds["scope_electrified_sales_share"].sel(year=years)
@@ -75,7 +76,7 @@ def print_scope_summary(results: ScopeResults) -> None:
         when = f"all electrified from {int(first)}" if first == first else "never 100%"
         status = "[green]met[/]" if row["met"] else "[red]not met[/]"
         console.print(
-            f"{market_name}: electrified share in {int(row['target_year'])}: "
+            f"{escape(str(market_name))}: electrified share in {int(row['target_year'])}: "
             f"{100 * row['electrified_share']:.1f}% -> {status} ({when})",
             soft_wrap=True,
         )
@@ -102,7 +103,7 @@ def print_scope_target(results: ScopeResults) -> None:
     for market, row in frame.iterrows():
         needed = row["needed_alone"]
         table.add_row(
-            str(market),
+            escape(str(market)),
             f"{row['base_value']:,.0f}",
             f"{row['value']:,.0f}",
             f"{-100 * row['reduction']:.1f}%",
@@ -119,7 +120,7 @@ def print_scope_target(results: ScopeResults) -> None:
         f"{whole['target_year']} against -{100 * whole['target_reduction']:.0f}% -> {status}."
         + (
             " Held back most by: "
-            + ", ".join(f"{m} ({c:+,.0f})" for m, c in holding["contribution"].items())
+            + ", ".join(f"{escape(str(m))} ({c:+,.0f})" for m, c in holding["contribution"].items())
             if len(holding) and not whole["met"]
             else ""
         ),
