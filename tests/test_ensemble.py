@@ -5,6 +5,7 @@ resumes from its finished chunks; the command writes one unit and refuses bad in
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import duckdb
@@ -254,11 +255,32 @@ def test_the_same_seed_gives_the_same_members_here_and_on_a_dask_cluster(
     from distributed import Client, LocalCluster
 
     values, members = two_input_members
+    held: list[list[str]] = []
+
+    def chunks_on_workers() -> list[str]:
+        found = client.run(
+            lambda dask_worker: [str(k) for k in dask_worker.data if "evpath-chunk" in str(k)]
+        )
+        return [key for keys in found.values() for key in keys]
+
+    def once_all_are_here(done: int, total: int) -> None:
+        """When every chunk has arrived, the workers let go of their results (soon)."""
+        if done == total:
+            deadline = time.monotonic() + 10
+            while chunks_on_workers() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            held.append(chunks_on_workers())
+
     with (
         LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster,
         Client(cluster) as client,
     ):
-        remote = ensemble(two_inputs, 4, seed=7, scheduler=client)
+        memory = _budget_for_chunks_of(two_inputs, 2, 4)
+        remote = ensemble(
+            two_inputs, 4, seed=7, scheduler=client, memory=memory, progress=once_all_are_here
+        )
+    assert remote.manifest["ensemble"]["chunk_members"] == 2
+    assert held == [[]]
     xr.testing.assert_identical(remote.design.values, values)
     xr.testing.assert_identical(remote.draws, members)
 

@@ -336,7 +336,9 @@ def _computed(
         for index in todo
     }
     for future in as_completed(futures):
-        yield futures[future], future.result()
+        index, chunk = futures.pop(future), future.result()
+        future.release()  # the worker drops its copy of the chunk's results
+        yield index, chunk
 
 
 def _connect(address: object) -> Any:
