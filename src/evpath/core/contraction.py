@@ -10,10 +10,9 @@ array is not copied transposed first (a copy took longer than the product). When
 second array has no dimension of its own (a matrix-vector product) einsum stays: it reads
 the first as stored too. With more arrays einsum chooses the order of pairwise products.
 
-Cohort-sized arrays are stored with ``cohort`` innermost (see
-:func:`evpath.model.stock_matrices.apply_by_cohort`) and, in the fleet, ``draw`` and
-``powertrain`` outermost after ``segment``, so that sums over cohorts, by powertrain or
-over them, read them in order.
+Cohort-sized arrays are stored with ``year`` and ``cohort`` innermost (see
+:func:`evpath.model.stock_matrices.apply_by_cohort`): each (year, cohort) block is one
+matrix, so that sums over cohorts, by powertrain or over them, read them in order.
 """
 
 from __future__ import annotations
