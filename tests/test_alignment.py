@@ -38,6 +38,45 @@ def test_other_threads_keep_xarrays_default():
     assert seen == [[2021, 2022]]
 
 
+def test_no_model_code_changes_xarrays_options_off_the_main_thread(monkeypatch):
+    """xarray's options are process-wide: a dashboard thread running the model (the stock
+    engine with an initial stock included) must not switch every other thread to exact
+    joins."""
+    import evpath
+    from evpath.stock import inflow_driven
+    from evpath.survival import Normal
+
+    changes: list[dict] = []
+    original = xr.set_options
+
+    def watched(**options):
+        if threading.current_thread() is not threading.main_thread():
+            changes.append(options)
+        return original(**options)
+
+    monkeypatch.setattr(xr, "set_options", watched)
+    inflow = xr.DataArray(
+        np.full((3, 2), 100.0), coords={"year": [2020, 2021, 2022], "region": ["A", "B"]}
+    )
+    initial = xr.DataArray(
+        np.full((2, 4), 10.0), coords={"region": ["A", "B"], "age": np.arange(4)}
+    )
+    failures: list[BaseException] = []
+
+    def model() -> None:
+        try:
+            inflow_driven(inflow, Normal(8.0, 2.0), initial_stock=initial, by_cohort=True)
+            evpath.run("japan-2050")
+        except BaseException as exc:  # reported below
+            failures.append(exc)
+
+    thread = threading.Thread(target=model)
+    thread.start()
+    thread.join()
+    assert failures == []
+    assert changes == []
+
+
 def test_a_dataset_of_matching_arrays_is_the_constructors_and_others_are_refused():
     stock = _years(2020).expand_dims(region=["JPN", "USA"]).assign_attrs(units="vehicles")
     share = xr.DataArray([0.25, 0.75], coords={"region": ["JPN", "USA"]}, name="ignored")

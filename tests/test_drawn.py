@@ -42,3 +42,34 @@ def test_labels_that_differ_are_joined_as_xarray_joins_them():
     stacked = labelled_array([YEARS, later], "powertrain", ["a", "b"])
     xr.testing.assert_identical(stacked, _by_xarray([YEARS, later], ["a", "b"]))
     assert np.isnan(float(stacked.sel(powertrain="a", year=2023)))
+
+
+REGIONS = xr.DataArray([10.0, 20.0], coords={"region": ["A", "B"]})
+
+
+@pytest.mark.parametrize(
+    "knots",
+    [
+        {2020: REGIONS, 2030: 40.0, 2040: 80.0},  # a start by region, then numbers
+        {2020: REGIONS, 2030: BY_BOTH.sel(year=2021, drop=True)},  # by region, then drawn
+        {2020: BY_BOTH.sel(year=2020, drop=True), 2025: REGIONS * 2},
+    ],
+)
+def test_a_path_through_labelled_knots_is_what_xarray_interpolates(knots):
+    """A path whose knots carry dims of their own is interpolated in numpy as xarray's
+    broadcast, concat and dot would."""
+    from evpath.core.drawn import path_array
+
+    at = np.arange(2018, 2043)
+    years = sorted(knots)
+    weights = xr.DataArray(
+        np.stack([np.interp(at, years, row) for row in np.eye(len(years))], axis=-1),
+        coords={"year": at},
+        dims=("year", "knot"),
+    )
+    stacked = xr.concat(xr.broadcast(*(xr.DataArray(knots[y]) for y in years)), dim="knot")
+    expected = xr.dot(weights, stacked, dim="knot")
+    got = path_array(knots, at)
+    assert got.dims == expected.dims
+    xr.testing.assert_allclose(got, expected, rtol=1e-12)
+    xr.testing.assert_identical(got.coords.to_dataset(), expected.coords.to_dataset())

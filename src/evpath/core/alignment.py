@@ -3,9 +3,10 @@ model arithmetic that refuses arrays whose labels differ."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ParamSpec, TypeVar
 
 import pandas as pd
@@ -60,12 +61,22 @@ def exactly_aligned(function: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(function)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        if threading.current_thread() is not threading.main_thread():
-            return function(*args, **kwargs)
-        with xr.set_options(arithmetic_join="exact"):
+        with exact_join():
             return function(*args, **kwargs)
 
     return wrapper
+
+
+@contextlib.contextmanager
+def exact_join() -> Iterator[None]:
+    """xarray's arithmetic join set to "exact" inside the block, on the main thread only:
+    xarray's options are process-wide, so a change made on another thread (a dashboard's
+    run) would reach every thread, the main one included."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    with xr.set_options(arithmetic_join="exact"):
+        yield
 
 
 def exact_dataset(arrays: Mapping[Any, xr.DataArray]) -> xr.Dataset:

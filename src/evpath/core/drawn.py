@@ -43,9 +43,17 @@ def path_array(
         if stacked is not None:
             rows, draws = stacked
             return xr.DataArray(weights @ rows, coords={**coords, **draws}, dims=(dim, DRAW))
+        arrays = [v if isinstance(v, xr.DataArray) else xr.DataArray(v) for v in points]
+        layers = _broadcast_layers(arrays)
+        if layers is not None:
+            knotted, labels = layers  # (knot, *dims)
+            return xr.DataArray(
+                np.tensordot(weights, knotted, axes=(1, 0)),
+                coords={**coords, **labels},
+                dims=(dim, *labels),
+            )
         labelled = xr.DataArray(weights, coords=coords, dims=(dim, "knot"))
-        knotted = xr.concat(xr.broadcast(*(xr.DataArray(v) for v in points)), dim="knot")
-        return dot(labelled, knotted, dim="knot")
+        return dot(labelled, xr.concat(xr.broadcast(*arrays), dim="knot"), dim="knot")
     if is_drawn(value):
         return xr.DataArray(value).expand_dims(coords)
     return _on_axis(np.full(len(at), float(value)), dim, at)

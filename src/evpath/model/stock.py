@@ -36,7 +36,7 @@ from typing import get_args
 import numpy as np
 import xarray as xr
 
-from evpath.core.alignment import reorder
+from evpath.core.alignment import exact_join, reorder
 from evpath.core.messages import first_true, label
 from evpath.core.tolerances import NEGATIVE_TOLERANCE
 from evpath.errors import InputError, InvariantError
@@ -226,7 +226,7 @@ def stock_driven(
         n_initial_ages=None if initial is None else initial.sizes["age"],
     )
     rhs = target
-    with xr.set_options(arithmetic_join="exact"):
+    with exact_join():
         if initial is not None and survival.initial is not None:
             (remainder,) = apply_matrices(
                 (survival.initial,),
@@ -264,7 +264,7 @@ def stock_driven(
     excess = None
     if negative_inflow == "zero":
         achieved = result.stock.sum(type_dim) if type_dim is not None else result.stock
-        with xr.set_options(arithmetic_join="exact"):
+        with exact_join():
             excess = (achieved - target).transpose(*order, ...)
         excess.attrs["units"] = stock_unit
     negative.attrs["units"] = flow_unit
@@ -305,7 +305,7 @@ def _forward(
         r = survival.initial
         q = retirement(r, enters_on_diagonal=False)
         from_initial, outflow_initial = apply_matrices((r, q), dims, coords, initial, "age", years)
-        with xr.set_options(arithmetic_join="exact"):
+        with exact_join():
             stock = stock + from_initial
             outflow = outflow + outflow_initial
         from_initial = _finish(from_initial, order, stock_unit)
