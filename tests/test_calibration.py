@@ -42,7 +42,7 @@ def test_calibrate_says_when_the_fit_rests_on_the_last_year(tmp_path: Path, regi
     without = fit_adoption(history.isel(year=slice(0, -1)), "logistic").predict([2030, 2035])
     full = fit_adoption(history, "logistic").predict([2030, 2035])
     assert (abs(full - without).max() > 0.1) == rests
-    document = scenario_from_fit(region)
+    document = scenario_from_fit(region).document
     note = document["sales"]["milestones"][0]["note"]
     assert f"the fit without 2024 gives {100 * float(without[0]):.1f}%" in note
     result = runner.invoke(app, ["calibrate", region, "--out", str(tmp_path / "c.yaml")])
@@ -67,7 +67,7 @@ def test_a_region_whose_history_ends_early_is_split_on_its_last_year():
     fitted = sorted(set(iea_regions()) & set(regions()))
     early = next(r for r in fitted if int(share_history(r, "BEV").year.max()) < 2024)
     last = int(share_history(early, "BEV").year.max())
-    document = scenario_from_fit(early)
+    document = scenario_from_fit(early).document
     assert f"BEV:PHEV split of {last}" in document["sales"]["milestones"][0]["note"]
     assert resolve_scenario(document).regions == [early]
 

@@ -41,13 +41,46 @@ MILESTONE_YEARS = (2030, 2035, 2040, 2045, 2050)
 """Years of the sales milestones written from a fitted adoption curve."""
 
 
-def scenario_from_fit(region: str, model: ModelName = "logistic") -> dict[str, Any]:
+@dataclass(frozen=True)
+class FittedScenario:
+    """A scenario written from an adoption curve, and how far it rests on one year.
+
+    Attributes
+    ----------
+    document : dict
+        The scenario document.
+    shares : ndarray
+        The fitted electric share at each of ``MILESTONE_YEARS`` [fraction].
+    last_history_year : int
+        The last year of the share history the curve was fitted to.
+    without_last_year : ndarray or None
+        The same shares from the curve fitted without that year
+        (:func:`without_last_year`); None when too little history is left.
+    """
+
+    document: dict[str, Any]
+    shares: np.ndarray
+    last_history_year: int
+    without_last_year: np.ndarray | None
+
+    def resting_on_last_year(self) -> list[int]:
+        """Milestone years whose share moves by more than ``RESTS_ON_LAST_YEAR`` when the
+        last year of history is left out of the fit."""
+        if self.without_last_year is None:
+            return []
+        moved = np.abs(self.shares - self.without_last_year) > RESTS_ON_LAST_YEAR
+        return [year for year, far in zip(MILESTONE_YEARS, moved, strict=True) if far]
+
+
+def scenario_from_fit(region: str, model: ModelName = "logistic") -> FittedScenario:
     """A scenario document for an IEA region whose electric share follows the fitted curve.
 
     The electric share at each milestone year is the fitted curve (saturation 100%); it is
     split between BEV and PHEV in their proportions of the last year of history (2024 for
     most regions); the rest are cars without a plug.
     The document extends ``world-current-trends`` (lifetime, batteries, plants, recycling).
+    Each milestone's note gives the share of the curve fitted without the last year of
+    history.
     """
     if region not in set(iea_regions()) & set(regions()):  # not the derived "Other markets"
         msg = f"region: got {region!r}; allowed: an IEA region with usable sales shares (see `evpath compare`)"
@@ -86,13 +119,14 @@ def scenario_from_fit(region: str, model: ModelName = "logistic") -> dict[str, A
             }
         )
     slug = "".join(c if c.isalnum() else "-" for c in region.lower()).strip("-")
-    return {
+    document = {
         "name": f"{slug}-fitted",
         "extends": "world-current-trends",
         "description": f"{region}: the electric share of car sales follows its fitted {model} curve.",
         "regions": [region],
         "sales": {"curve": {"kind": "linear"}, "milestones": milestones},
     }
+    return FittedScenario(document, shares, dropped, without)
 
 
 def without_last_year(history: xr.DataArray, model: ModelName) -> np.ndarray | None:

@@ -31,12 +31,8 @@ def calibrate(
     out: Annotated[Path | None, typer.Option(help="Scenario file to write.")] = None,
 ) -> None:
     """Write a scenario whose electric sales share follows the curve fitted to history."""
-    from evpath.analysis.adoption import is_model, share_history
-    from evpath.analysis.calibration import (
-        RESTS_ON_LAST_YEAR,
-        scenario_from_fit,
-        without_last_year,
-    )
+    from evpath.analysis.adoption import is_model
+    from evpath.analysis.calibration import RESTS_ON_LAST_YEAR, scenario_from_fit
 
     if not is_model(model):
         msg = f"--model: got {model!r}; allowed: 'logistic' or 'bass'"
@@ -44,24 +40,20 @@ def calibrate(
     if out is not None:
         check_output("--out", out)
     with console.status(f"fitting the {model} curve to {region}'s sales shares"):
-        document = scenario_from_fit(region, model)
+        fitted = scenario_from_fit(region, model)
+    document, without, dropped = fitted.document, fitted.without_last_year, fitted.last_history_year
     path = out or Path(f"{document['name']}.yaml")
     _write_yaml(path, document)
-    history = share_history(region, "EV")
-    without = without_last_year(history, model)
-    dropped = int(history.year[-1])
-    moved = []
     for index, milestone in enumerate(document["sales"]["milestones"]):
         electric = 1.0 - milestone["shares"].get("ICEV_gasoline", 0.0)
         check = "" if without is None else f" ({100 * without[index]:.1f}% without {dropped})"
         console.print(f"  {milestone['year']}: electric share {100 * electric:.1f}%{check}")
-        if without is not None and abs(electric - without[index]) > RESTS_ON_LAST_YEAR:
-            moved.append(str(milestone["year"]))
+    moved = fitted.resting_on_last_year()
     if moved:
         console.print(
             f"[yellow]the fit rests on {dropped}:[/] leaving that year out moves the share in "
-            f"{', '.join(moved)} by more than {RESTS_ON_LAST_YEAR:.0%} of sales; treat these "
-            "milestones as one reading of a short history"
+            f"{', '.join(map(str, moved))} by more than {RESTS_ON_LAST_YEAR:.0%} of sales; "
+            "treat these milestones as one reading of a short history"
         )
     console.print(f"wrote {escape(str(path))} (run it with `evpath run {escape(str(path))}`)")
 
