@@ -69,14 +69,11 @@ def capacity_leaving(
     kept_to_last = (1.0 - fade) ** (last - cohorts + age_offset)  # exponent ≥ 0: at most 1
     weights = xr.concat([per_car, per_car * kept_to_last], dim=_CAPACITY, coords="minimal")
     both = dot(outflow_by_cohort, weights, dim=("powertrain", "cohort"))
-    # the nameplate does not vary along the dims only the fade has (a drawn fade's draw)
-    fade_only = set(weights.dims) - {_CAPACITY, *per_car.dims}
-    nameplate = both.isel({_CAPACITY: 0})
+    # the nameplate does not vary along the dims only the fade brings (a drawn fade's draw)
+    fade_only = set(kept_to_last.dims) - {*per_car.dims, *outflow_by_cohort.dims}
     return exact_dataset(
         {
-            "nameplate": nameplate.isel(
-                dict.fromkeys(fade_only - set(outflow_by_cohort.dims), 0), drop=True
-            ),
+            "nameplate": both.isel({_CAPACITY: 0, **dict.fromkeys(fade_only, 0)}, drop=True),
             "remaining": both.isel({_CAPACITY: 1}) * (1.0 - fade) ** (years - last),
         }
     )
