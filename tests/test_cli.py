@@ -145,7 +145,8 @@ def test_targets_reports_and_exits_0_when_the_target_is_missed():
         app, ["targets", "japan-current-trends", "--no-solve"], terminal_width=120
     )
     assert result.exit_code == 0, result.output
-    assert "wtw_per_new_car *" in result.output
+    assert "wtw_per_new_car * [kg/car/yr]" in result.output  # the unit kept
+    assert "wtw_per_km_new [g/km]" in result.output
     assert "gap" in result.output
     assert "(LMDI)" in result.output
     # the lifetime view beside the at-sale one, the grid's part, where the verdict flips

@@ -149,7 +149,7 @@ def validate(
         if scope_reference(file):
             spec = load_scope(file)
             console.print(
-                f"[green]valid[/] {escape(file)} ({spec.scope.name}, markets: "
+                f"[green]valid[/] {escape(file)} ({escape(spec.scope.name)}, markets: "
                 f"{escape(', '.join(spec.markets))})"
             )
         else:
@@ -161,18 +161,17 @@ def validate(
 @report_errors
 def scenarios() -> None:
     """List the bundled scenarios and makers' scopes."""
-    from rich.table import Table
-
+    from evpath.cli.tables import PlainTable
     from evpath.scenario.loader import bundled_scenarios, load_scenario, read_yaml_mapping
     from evpath.scenario.scope import bundled_scopes
 
-    table = Table(title="Bundled scenarios")
+    table = PlainTable(title="Bundled scenarios")
     table.add_column("name", no_wrap=True)
     table.add_column("description", overflow="fold")
     for name in bundled_scenarios():
         table.add_row(name, " ".join(load_scenario(name).description.split()))
     console.print(table)
-    table = Table(title="Bundled makers' scopes (evpath run NAME)")
+    table = PlainTable(title="Bundled makers' scopes (evpath run NAME)")
     table.add_column("name", no_wrap=True)
     table.add_column("description", overflow="fold")
     for name, path in bundled_scopes().items():
@@ -187,7 +186,7 @@ def data() -> None:
     from evpath.data.registry import datasets
 
     for info in datasets().values():
-        console.print(f"[bold]{info.name}[/]  {info.title}", highlight=False)
+        console.print(f"[bold]{escape(info.name)}[/]  {escape(info.title)}", highlight=False)
         for label, value in (
             ("publisher", info.publisher),
             ("source", info.source),
@@ -196,7 +195,7 @@ def data() -> None:
             ("units", info.units),
             ("scope", info.scope),
         ):
-            console.print(f"  {label:<9} {value}", highlight=False, soft_wrap=True)
+            console.print(f"  {label:<9} {value}", markup=False, highlight=False, soft_wrap=True)
         console.print()
 
 

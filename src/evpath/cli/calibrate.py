@@ -39,7 +39,7 @@ def calibrate(
         raise InputError(msg)
     if out is not None:
         check_output("--out", out)
-    with console.status(f"fitting the {model} curve to {region}'s sales shares"):
+    with console.status(f"fitting the {model} curve to {escape(region)}'s sales shares"):
         fitted = scenario_from_fit(region, model)
     document, without, dropped = fitted.document, fitted.without_last_year, fitted.last_history_year
     path = out or Path(f"{document['name']}.yaml")

@@ -11,21 +11,18 @@ import errno
 import os
 import signal
 import sys
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, NoReturn, ParamSpec, TypeVar
+from typing import NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from evpath.errors import EvpathError, InputError
-
-if TYPE_CHECKING:
-    from rich.table import Table
 
 EXIT_BUG = 1
 """Exit code of an unexpected error (a bug in evpath)."""
@@ -85,18 +82,6 @@ def fit_output() -> None:
     written whole (:data:`FILE_WIDTH`), unless ``COLUMNS`` sets a width."""
     if not console.is_terminal and not os.environ.get("COLUMNS", "").strip():
         console.width = FILE_WIDTH
-
-
-def table_of(title: str, columns: Iterable[str], text: Collection[str]) -> Table:
-    """A table titled ``title`` with ``columns``: those in ``text`` left-aligned, the
-    others (numbers) right-aligned; in a narrow terminal long cells and headers fold onto
-    more lines instead of being cut."""
-    from rich.table import Table
-
-    table = Table(title=title)
-    for column in columns:
-        table.add_column(column, justify="left" if column in text else "right", overflow="fold")
-    return table
 
 
 def _stop_live_displays() -> None:

@@ -107,16 +107,15 @@ def _cluster(scheduler: str | None, workers: int) -> Iterator[Any]:
 
 
 def _print_summary(result: Any) -> None:
-    from rich.table import Table
-
     from evpath.analysis.ensemble.result import OUTPUTS, QUANTILES
+    from evpath.cli.tables import PlainTable
 
     design = result.design
     console.print(
-        f"[bold]{result.scenario.name}[/]: {result.size:,} members "
+        f"[bold]{escape(result.scenario.name)}[/]: {result.size:,} members "
         f"({design.sampler}, seed {design.seed}) over {len(design.values.input)} uncertain inputs"
     )
-    table = Table(title="Probability that each target is met")
+    table = PlainTable(title="Probability that each target is met")
     for column in ("target", "region", "probability", "members met"):
         table.add_column(column, justify="right" if column != "target" else "left")
     for row in result.probability().itertuples():
@@ -131,7 +130,7 @@ def _print_summary(result: Any) -> None:
     outputs = result.outputs()
     levels = outputs.quantile(list(QUANTILES), dim="draw")
     for region in outputs.region.values:
-        percentiles = Table(title=f"Percentiles in {result.scenario.target_year}, {region}")
+        percentiles = PlainTable(title=f"Percentiles in {result.scenario.target_year}, {region}")
         percentiles.add_column("output", no_wrap=True)
         for q in QUANTILES:
             percentiles.add_column(f"p{round(100 * q)}", justify="right", no_wrap=True)
@@ -160,16 +159,17 @@ index runs from 0 to 1): the output says to draw more members."""
 
 def _print_indices(indices: Any) -> None:
     """Per output and region, the inputs that move it, ranked by total Sobol' index."""
-    from rich.table import Table
+    from evpath.cli.tables import PlainTable
 
     for (output, region), rows in indices.groupby(["output", "region"], sort=False):
         shown = rows[rows["ST"] >= SHOWN_INDEX]
         if shown.empty:
             console.print(
-                f"{output} ({region}): no input has a total index of {SHOWN_INDEX} or more"
+                f"{output} ({region}): no input has a total index of {SHOWN_INDEX} or more",
+                markup=False,
             )
             continue
-        table = Table(title=f"What moves {output} ({region}): Sobol' indices, 95% intervals")
+        table = PlainTable(title=f"What moves {output} ({region}): Sobol' indices, 95% intervals")
         table.add_column("input", overflow="fold")
         table.add_column("first-order", justify="right", no_wrap=True)
         table.add_column("total", justify="right", no_wrap=True)

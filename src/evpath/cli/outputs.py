@@ -29,8 +29,7 @@ RunIdArg = Annotated[
 
 def runs(store: StoreOption = DEFAULT_STORE) -> None:
     """List the runs in the results store, newest first."""
-    from rich.table import Table
-
+    from evpath.cli.tables import PlainTable
     from evpath.io.store import ResultsStore
 
     stored = ResultsStore(store).runs()
@@ -38,7 +37,7 @@ def runs(store: StoreOption = DEFAULT_STORE) -> None:
         shown = escape(str(store))
         console.print(f"no runs in {shown} (`evpath run SCENARIO --store {shown}` adds one)")
         return
-    table = Table(title=f"Runs in {escape(str(store))}")
+    table = PlainTable(title=f"Runs in {store}")
     for column in ("run id", "scenario", "created (UTC)", "evpath", "input hash"):
         table.add_column(column, no_wrap=column != "scenario", overflow="fold")
     for row in stored.itertuples(index=False):
@@ -75,18 +74,17 @@ def show(run_id: RunIdArg, store: StoreOption = DEFAULT_STORE) -> None:
 
 def _print_ensemble(results: Results) -> None:
     """What an ensemble run is, and its probability table."""
-    from rich.table import Table
-
+    from evpath.cli.tables import PlainTable
     from evpath.report.runs import ensemble_tables, members
 
     dataset = results.dataset
     console.print(
-        f"[bold]{results.scenario.name}[/]: an ensemble of {members(dataset):,} members; "
+        f"[bold]{escape(results.scenario.name)}[/]: an ensemble of {members(dataset):,} members; "
         "the tables below show the median of each value"
     )
     probability = ensemble_tables(dataset).get("ensemble_probability")
     if probability is not None:
-        table = Table(
+        table = PlainTable(
             "target", "region", "probability", title="Probability that each target is met"
         )
         for row in probability.itertuples():

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from evpath.cli.console import MAX_SEED, console, counting_bar, report_errors, table_of
+from evpath.cli.console import MAX_SEED, console, counting_bar, report_errors
 from evpath.errors import InputError
 
 if TYPE_CHECKING:
@@ -235,6 +235,7 @@ def check_solver_options(gap: float, time_limit: float) -> None:
 
 def print_metals(results: list[ProcurementResult]) -> None:
     """Costs and savings by metal and in all, and each member's saving over the metals."""
+    from evpath.cli.tables import table_of
     from evpath.procurement.metals import by_member, totals
 
     table = table_of(
@@ -259,7 +260,7 @@ def print_metals(results: list[ProcurementResult]) -> None:
     for name, row in by_member(results).iterrows():
         spread = f" ± {row.shapley_se / MUSD:,.2f}" if row.shapley_se > 0 else ""
         members.add_row(
-            escape(str(name)),
+            str(name),
             f"{row.cost_alone / MUSD:,.1f}",
             f"{row.shapley_saving / MUSD:,.2f}{spread}",
             f"{row.cost_after_split / MUSD:,.1f}",
@@ -295,6 +296,8 @@ def parse_caps(text: str) -> list[float]:
 
 def print_front(front: pd.DataFrame, policy_cap: float) -> None:
     """Cost against concentration of the pooled plan, one row per country cap."""
+    from evpath.cli.tables import table_of
+
     table = table_of(
         f"Pooled plan under each country cap (--front; the policy cap is {policy_cap:.0%})",
         (
@@ -345,7 +348,7 @@ def print_solve_log(log: SolveLog, gap: float, time_limit: float) -> None:
         console.print(
             f"[yellow]HiGHS: {len(log.stopped_by_time)} of {log.solves} solves stopped at a "
             f"time limit ({min(SOLVE_TIME_LIMIT, time_limit):g} s a solve, {time_limit:g} s "
-            f"in all: --time-limit) before the gap {gap:.2g} (--gap): {names}{more}; largest "
+            f"in all: --time-limit) before the gap {gap:.2g} (--gap): {escape(names)}{more}; largest "
             f"gap left {log.largest_gap:.2%}; their costs are upper bounds[/]",
             highlight=False,
             soft_wrap=True,
@@ -362,10 +365,12 @@ def print_solve_log(log: SolveLog, gap: float, time_limit: float) -> None:
 
 def print_procurement(name: str, result: ProcurementResult) -> None:
     """Costs alone vs pooled, the Shapley split, concentration and binding constraints."""
+    from evpath.cli.tables import table_of
+
     inst = result.instance
     years = f"{inst.years[0]}-{inst.years[-1]}"
     console.print(
-        f"[bold]{name}[/]: {inst.metal}, {years}, {len(inst.members)} members, "
+        f"[bold]{escape(name)}[/]: {inst.metal}, {years}, {len(inst.members)} members, "
         f"{len(inst.suppliers)} suppliers",
         highlight=False,
     )
@@ -414,7 +419,7 @@ def print_procurement(name: str, result: ProcurementResult) -> None:
     else:
         names = ", ".join(inst.members[i] for i in core.coalition)
         console.print(
-            f"[yellow]Stability: the split is outside the core: {names} would pay "
+            f"[yellow]Stability: the split is outside the core: {escape(names)} would pay "
             f"{core.excess / MUSD:,.2f} MUSD less on their own than their costs after the "
             "split (the most dissatisfied coalition)[/]",
             highlight=False,
@@ -430,7 +435,7 @@ def print_procurement(name: str, result: ProcurementResult) -> None:
         part = row.shapley_saving / result.saving if result.saving else 0.0
         spread = "" if exact else f" ± {row.shapley_se / MUSD:,.2f}"
         members.add_row(
-            escape(str(row.Index)),
+            str(row.Index),
             f"{row.cost_alone / MUSD:,.1f}",
             f"{row.shapley_saving / MUSD:,.2f}{spread}",
             f"{part:.1%}",
@@ -444,7 +449,7 @@ def print_procurement(name: str, result: ProcurementResult) -> None:
     )
     for plan, row in result.concentration.iterrows():
         concentration.add_row(
-            escape(str(plan)),
+            str(plan),
             f"{row.hhi_supplier:,.0f}",
             str(row.top_country),
             f"{row.top_country_share:.1%}",

@@ -22,9 +22,10 @@ from evpath.errors import InputError
 
 if TYPE_CHECKING:
     import pandas as pd
-    from rich.table import Table
+    from rich.text import Text
 
     from evpath.analysis.adoption import AdoptionFit
+    from evpath.cli.tables import PlainTable
 
 # The fits, tables and chart are imported when the command runs (see `evpath --help`).
 # The choices and default below are those of evpath.analysis.adoption (KINDS, MODELS,
@@ -148,10 +149,10 @@ def _year_range(low: int, high: int | None) -> str:
     return f"{low}–{high}"
 
 
-def _fit_table(fits: Sequence[AdoptionFit]) -> Table:
-    from rich.table import Table
+def _fit_table(fits: Sequence[AdoptionFit]) -> PlainTable:
+    from evpath.cli.tables import PlainTable
 
-    table = Table(
+    table = PlainTable(
         title=f"{fits[0].model.capitalize()} fits to the {fits[0].kind} share of "
         "car sales "
         "(IEA GEVO 2025)"
@@ -184,12 +185,11 @@ def _fit_table(fits: Sequence[AdoptionFit]) -> Table:
     return table
 
 
-def _milestone_table(mile: pd.DataFrame) -> Table:
-    from rich.table import Table
-
+def _milestone_table(mile: pd.DataFrame) -> PlainTable:
     from evpath.analysis.adoption import FULL_SHARE, INTERVAL
+    from evpath.cli.tables import PlainTable, styled
 
-    table = Table(
+    table = PlainTable(
         title=f"Year the share of sales first reaches each level "
         f"(fitted: median and {INTERVAL:.0%} interval)"
     )
@@ -199,16 +199,16 @@ def _milestone_table(mile: pd.DataFrame) -> Table:
         label = f"{level:.0%}" if level < 1 else f"100% (≥{FULL_SHARE:.1%})"
         table.add_column(label, justify="right")
     for region, rows in mile.groupby("region", sort=False):
-        cells = []
+        cells: list[str | Text] = []
         for row in rows.itertuples():
             if row.basis == "observed":
-                cells.append(f"[green]{row.year}[/] obs")
+                cells.append(styled((str(row.year), "green"), " obs"))
             elif row.basis == "never":
                 cells.append("never")
             else:
                 mark = "*" if row.ahead_of_data else ""
                 years = _year_range(row.year_low, row.year_high)
-                cells.append(f"{row.year}{mark}\n[dim]{years}[/]")
+                cells.append(styled(f"{row.year}{mark}\n", (years, "dim")))
         table.add_row(str(region), *cells)
     table.caption = (
         "obs: observed year; fitted: first calendar year with share ≥ level. "
@@ -217,20 +217,22 @@ def _milestone_table(mile: pd.DataFrame) -> Table:
     return table
 
 
-def _lag_table(lags: pd.DataFrame) -> Table:
+def _lag_table(lags: pd.DataFrame) -> PlainTable:
     import numpy as np
-    from rich.table import Table
 
     from evpath.analysis.adoption import INTERVAL
+    from evpath.cli.tables import PlainTable, styled
 
     ref = lags["reference"].iloc[0]
-    table = Table(title=f"Years behind {ref} (median and {INTERVAL:.0%} interval; negative: ahead)")
+    table = PlainTable(
+        title=f"Years behind {ref} (median and {INTERVAL:.0%} interval; negative: ahead)"
+    )
     table.add_column("region")
     levels = list(dict.fromkeys(lags["level"]))
     for level in levels:
         table.add_column(f"at {level:.0%}", justify="right")
     for region, rows in lags.groupby("region", sort=False):
-        cells = []
+        cells: list[str | Text] = []
         for row in rows.itertuples():
             if not np.isfinite(row.median):
                 cells.append("never" if row.median > 0 else "n/a")
@@ -238,7 +240,7 @@ def _lag_table(lags: pd.DataFrame) -> Table:
                 cells.append(f"{row.median:+.1f}")
             else:
                 high = f"{row.high:+.1f}" if np.isfinite(row.high) else "never"
-                cells.append(f"{row.median:+.1f}\n[dim]{row.low:+.1f} to {high}[/]")
+                cells.append(styled(f"{row.median:+.1f}\n", (f"{row.low:+.1f} to {high}", "dim")))
         table.add_row(str(region), *cells)
     return table
 

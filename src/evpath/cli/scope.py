@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import xarray as xr
 from rich.markup import escape
-from rich.table import Table
 
 from evpath.cli.console import console
+from evpath.cli.tables import PlainTable
 from evpath.model.scope import ALL_MARKETS, market_sums
 from evpath.results import SUMMARY_YEARS, ScopeResults
 
@@ -28,7 +28,7 @@ def print_scope_summary(results: ScopeResults) -> None:
     years = [y for y in SCOPE_YEARS if y in ds.year.values]
     makers = ds["maker_sales"].sel(year=years)
     market = ds["market_sales"].sel(year=years).sum("powertrain")
-    table = Table(
+    table = PlainTable(
         "market", *[str(y) for y in years], title="Makers' new cars [M/yr] (share of the market)"
     )
     own = _by_market(results, makers.sum(["maker", "powertrain"]))
@@ -36,17 +36,19 @@ def print_scope_summary(results: ScopeResults) -> None:
     for name, cars in own.items():
         shares = (cars / whole[name]).values
         table.add_row(
-            escape(name),
+            name,
             *[f"{c / 1e6:,.2f} ({100 * s:.0f}%)" for c, s in zip(cars.values, shares, strict=True)],
         )
     console.print(table)
 
-    table = Table("maker", *[str(y) for y in years], title="New cars by maker, every market [M/yr]")
+    table = PlainTable(
+        "maker", *[str(y) for y in years], title="New cars by maker, every market [M/yr]"
+    )
     for maker, cars in makers.sum(["region", "powertrain"]).groupby("maker"):
-        table.add_row(escape(str(maker)), *[f"{v / 1e6:,.2f}" for v in cars.squeeze().values])
+        table.add_row(str(maker), *[f"{v / 1e6:,.2f}" for v in cars.squeeze().values])
     console.print(table)
 
-    table = Table(
+    table = PlainTable(
         "",
         *[str(y) for y in years],
         title="Batteries and primary metals of the makers' new cars, every market",
@@ -61,7 +63,7 @@ def print_scope_summary(results: ScopeResults) -> None:
     cobalt = ds["maker_metal_primary_demand"].sel(metal="cobalt", year=years)
     for maker in cobalt.maker.values:
         values = cobalt.sel(maker=maker).values
-        table.add_row(f"  cobalt {escape(str(maker))}", *[f"{v:,.0f}" for v in values])
+        table.add_row(f"  cobalt {maker}", *[f"{v:,.0f}" for v in values])
     console.print(table)
 
     electrified = ds["scope_electrified_sales_share"].sel(year=years)
@@ -88,7 +90,7 @@ def print_scope_target(results: ScopeResults) -> None:
     frame = results.emissions_target()
     whole = frame.loc[ALL_MARKETS]
     unit = whole["unit"]
-    table = Table(
+    table = PlainTable(
         "market",
         f"{whole['base_year']}",
         f"{whole['target_year']}",
@@ -103,7 +105,7 @@ def print_scope_target(results: ScopeResults) -> None:
     for market, row in frame.iterrows():
         needed = row["needed_alone"]
         table.add_row(
-            escape(str(market)),
+            str(market),
             f"{row['base_value']:,.0f}",
             f"{row['value']:,.0f}",
             f"{-100 * row['reduction']:.1f}%",

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from evpath.cli.console import console, report_errors, table_of
+from evpath.cli.console import console, report_errors
 from evpath.cli.procure import check_solver_options
 from evpath.errors import InputError
 
@@ -88,14 +88,17 @@ def secure_command(
             },
         )
         console.print(
-            f"[bold]store[/] {store} (tables security_plans, security_scenarios)", soft_wrap=True
+            f"[bold]store[/] {escape(str(store))} (tables security_plans, security_scenarios)",
+            soft_wrap=True,
         )
 
 
 def print_security(name: str, alliance: str, result: SecurityResult) -> None:
     """Plans alone vs pooled, the value of pooling, and every plan in every scenario."""
+    from evpath.cli.tables import table_of
+
     console.print(
-        f"[bold]{name}[/] for {alliance}: {len(result.scenarios.names)} scenarios, "
+        f"[bold]{escape(name)}[/] for {escape(alliance)}: {len(result.scenarios.names)} scenarios, "
         f"objective expected cost + {result.lam:g} × CVaR {result.alpha:.0%}",
         highlight=False,
     )
@@ -115,7 +118,7 @@ def print_security(name: str, alliance: str, result: SecurityResult) -> None:
     table = result.plans()
     for plan, row in table.iterrows():
         plans.add_row(
-            escape(str(plan)),
+            str(plan),
             f"{row.expected_cost / MUSD:,.1f}",
             f"{row.worst_cost / MUSD:,.1f}",
             f"{row.cvar / MUSD:,.1f}",
@@ -171,7 +174,7 @@ def print_rules(result: SecurityResult, gap: float) -> None:
     )
     if result.stopped_by_time:
         console.print(
-            f"[yellow]HiGHS: a time limit (--time-limit) stopped {', '.join(result.stopped_by_time)}"
+            f"[yellow]HiGHS: a time limit (--time-limit) stopped {escape(', '.join(result.stopped_by_time))}"
             f" before the gap {gap:.2g} (--gap); largest gap left {result.mip_gap:.2%}; "
             "their costs are upper bounds[/]",
             highlight=False,

@@ -46,13 +46,13 @@ def serve(
     app = create_app(store, write_token, allowed_hosts=LOOPBACK_NAMES if loopback else None)
     if not loopback:
         error_console.print(
-            f"[yellow]warning[/] listening on {host}: anyone who can reach it can read the "
+            f"[yellow]warning[/] listening on {escape(host)}: anyone who can reach it can read the "
             "runs and compute what-ifs (storing still needs the write token)"
         )
     shown = f"[{host}]" if ":" in host else host
     mode = "storing with the write token" if write_token else "read-only, nothing stored"
     console.print(
-        f"evpath dashboard on http://{shown}:{port}/ ({mode}; store {escape(str(store))})"
+        f"evpath dashboard on http://{escape(shown)}:{port}/ ({mode}; store {escape(str(store))})"
     )
     uvicorn.run(app, host=host, port=port, log_level="warning")
 

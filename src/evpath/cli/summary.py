@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 import xarray as xr
-from rich.table import Table
 
 from evpath.cli.console import console
+from evpath.cli.tables import PlainTable, styled
 from evpath.model.indicators import target_table
 from evpath.results import SUMMARY_YEARS, Results
 from evpath.scenario.emissions import METRICS
@@ -23,8 +23,8 @@ def say(text: str) -> None:
     console.print(text, soft_wrap=True)
 
 
-def _year_table(title: str, years: list[int]) -> Table:
-    table = Table(title=title)
+def _year_table(title: str, years: list[int]) -> PlainTable:
+    table = PlainTable(title=title)
     table.add_column("", no_wrap=True)
     for year in years:
         table.add_column(str(year), justify="right")
@@ -55,7 +55,7 @@ def print_summary(results: Results) -> None:
     for variable, title in (("sales_share", "New sales mix"), ("stock_share", "Stock mix")):
         mix = results.summary_mix(variable)
         for region in mix.index.get_level_values("region").unique():
-            table = Table(
+            table = PlainTable(
                 "powertrain",
                 *[str(y) for y in mix.columns],
                 title=f"{title}, {region} [% of {'sales' if 'sales' in variable else 'stock'}]",
@@ -263,7 +263,7 @@ def print_target_table(results: Results) -> None:
         if metric in results.dataset
     }
     for region in results.dataset.region.values:
-        table = Table(
+        table = PlainTable(
             title=f"Per-car greenhouse gases, {region}: target -{100 * spec.reduction:.0f}%"
             f" by {spec.year} vs {spec.base_year}"
         )
@@ -325,7 +325,7 @@ def print_grid_pathways(results: Results, verdicts: pd.DataFrame) -> None:
     for region in verdicts.index.get_level_values("region").unique():
         at = verdicts.xs(region, level="region")
         metrics = list(at.index.get_level_values("metric").unique())
-        table = Table(
+        table = PlainTable(
             title=f"Verdict under each bundled grid pathway, {region}: "
             f"-{100 * spec.reduction:.0f}% by {spec.year} vs {spec.base_year}"
         )
@@ -337,8 +337,10 @@ def print_grid_pathways(results: Results, verdicts: pd.DataFrame) -> None:
         for pathway in at.index.get_level_values("pathway").unique():
             rows = at.loc[pathway]
             cells = [
-                f"-{100 * rows.loc[m, 'reduction']:.1f}% "
-                + ("[green]met[/]" if rows.loc[m, "met"] else "[red]not met[/]")
+                styled(
+                    f"-{100 * rows.loc[m, 'reduction']:.1f}% ",
+                    ("met", "green") if rows.loc[m, "met"] else ("not met", "red"),
+                )
                 for m in metrics
             ]
             table.add_row(str(pathway), f"{rows['grid'].iloc[0]:.0f}", *cells)
