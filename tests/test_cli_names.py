@@ -8,6 +8,8 @@ import ast
 from pathlib import Path
 
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -33,6 +35,29 @@ def test_titles_headers_and_cells_are_shown_as_written():
         table.add_row(name, styled(("met", "green"), " [kg]"))
     text = _shown(table)
     for written in ("title [b]x", "[i]head", "[dim]second", *BRACKETED, "met [kg]"):
+        assert written in text
+
+
+NAMES = (
+    st.text(
+        alphabet=st.characters(codec="utf-8", categories=("L", "N", "P", "S", "Zs")),
+        min_size=1,
+        max_size=30,
+    )
+    .map(str.strip)
+    .filter(bool)
+)
+"""One-line printable names, brackets, slashes and backslashes among them."""
+
+
+@settings(max_examples=60, derandomize=True, deadline=None)
+@given(title=NAMES, header=NAMES, cells=st.lists(NAMES, min_size=1, max_size=4))
+def test_any_name_is_shown_as_written(title, header, cells):
+    table = PlainTable(header, title=title, min_width=len(title) + 4)  # the title on one line
+    for cell in cells:
+        table.add_row(cell)
+    text = _shown(table, width=400)
+    for written in (title, header, *cells):
         assert written in text
 
 

@@ -431,6 +431,17 @@ def test_interrupt_after_commit_is_not_hidden_by_the_rollback(tmp_path: Path):
         commit_then_interrupt()
 
 
+def test_a_store_under_a_file_names_the_file(tmp_path: Path):
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    store = ResultsStore(tmp_path / "file" / "runs.duckdb")
+    with pytest.raises(
+        StoreError,
+        match=r"runs\.duckdb: cannot open the results store \(a part of .*file is a file",
+    ):
+        store.write(_manifest(), export.tidy(_dataset()))
+    assert (tmp_path / "file").read_text(encoding="utf-8") == "x"
+
+
 def test_write_atomic_uses_usual_permissions_and_names_the_path(tmp_path: Path):
     old = os.umask(0o022)
     try:

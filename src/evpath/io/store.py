@@ -172,6 +172,12 @@ class ResultsStore:
             if writing:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             connection = self._open()
+        except (FileExistsError, NotADirectoryError):
+            msg = (
+                f"{self.path}: cannot open the results store (a part of {self.path.parent} "
+                "is a file, not a folder)"
+            )
+            raise StoreError(msg) from None
         except (duckdb.Error, OSError) as exc:
             msg = f"{self.path}: cannot open the results store ({reason(exc)})"
             raise StoreError(msg) from None
