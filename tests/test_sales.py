@@ -7,7 +7,7 @@ import pytest
 import xarray as xr
 
 from evpath.data.histories import HISTORIES
-from evpath.model.sales import new_sales, progress, project_total
+from evpath.model.sales import new_sales, path_through, progress, project_total
 from evpath.scenario import POWERTRAINS, load_scenario
 from evpath.scenario.schema import Curve, TotalSales
 
@@ -81,3 +81,42 @@ def test_total_follows_the_growth_rate(japan_sales):
     total = sales.sum(["segment", "powertrain"]).sel(region="JPN")
     rate = scenario.sales.total.rate
     np.testing.assert_allclose(total.sel(year=2060) / total.sel(year=2024), (1 + rate) ** 36)
+
+
+ANCHORS = {
+    2024: xr.DataArray([0.2, 0.8], coords={"powertrain": ["BEV", "ICEV"]}),
+    2030: xr.DataArray([0.6, 0.4], coords={"powertrain": ["BEV", "ICEV"]}),
+    2040: xr.DataArray([1.0, 0.0], coords={"powertrain": ["BEV", "ICEV"]}),
+}
+
+
+def test_a_linear_path_is_numpys_interpolation_held_outside():
+    years = np.arange(2020, 2046)
+    path = path_through(ANCHORS, years, Curve(kind="linear"))
+    for powertrain in ("BEV", "ICEV"):
+        knots = [float(a.sel(powertrain=powertrain)) for a in ANCHORS.values()]
+        expected = np.interp(years, list(ANCHORS), knots)
+        np.testing.assert_allclose(path.sel(powertrain=powertrain).values, expected, atol=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("kind", "parameter", "values"),
+    [
+        ("logistic", "steepness", [2.0, 8.0, 20.0]),
+        ("bass", "q", [0.1, 0.38, 0.9]),
+    ],
+)
+def test_a_drawn_curve_moves_each_member_along_its_own_curve(kind, parameter, values):
+    years = np.arange(2024, 2046)
+    drawn = xr.DataArray(values, coords={"draw": [0, 1, 2]})
+    curve = Curve(kind=kind).model_copy(update={parameter: drawn})
+    together = path_through(ANCHORS, years, curve)
+    for draw, value in enumerate(values):
+        alone = path_through(ANCHORS, years, Curve(kind=kind, **{parameter: value}))
+        xr.testing.assert_allclose(together.sel(draw=draw, drop=True).transpose(*alone.dims), alone)
+
+
+def test_anchors_with_other_labels_are_refused():
+    anchors = {**ANCHORS, 2035: xr.DataArray([0.5, 0.5], coords={"powertrain": ["BEV", "HEV"]})}
+    with pytest.raises(ValueError, match="the anchor of 2035 has dims"):
+        path_through(anchors, np.arange(2024, 2041), Curve(kind="linear"))

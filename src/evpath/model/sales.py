@@ -14,7 +14,6 @@ import numpy as np
 import xarray as xr
 
 from evpath.core.curves import bass_cumulative, logistic
-from evpath.core.dims import POWERTRAINS
 from evpath.core.paths import interpolate_path
 from evpath.core.variables import catalogue
 from evpath.scenario.schema import Curve, Sales, Scenario, SegmentSplit, TotalSales
@@ -110,17 +109,23 @@ def project_powertrain_shares(
     last_mix = history_shares.sel(year=history_end, drop=True)
     pieces = []
     for segment in history_shares.segment.values:
-        anchors: dict[int, xr.DataArray] = {history_end: last_mix.sel(segment=segment)}
+        last = last_mix.sel(segment=segment)
+        powertrain_axis = last.dims.index("powertrain")
+        anchors: dict[int, xr.DataArray] = {history_end: last}
         for general_first in (True, False):
             for milestone in sales.milestones:
                 applies = (
                     milestone.segment is None if general_first else milestone.segment == segment
                 )
                 if applies:
-                    mix = [milestone.shares.get(p, 0.0) for p in POWERTRAINS]
-                    anchors[milestone.year] = xr.DataArray(
-                        mix, coords={"powertrain": list(POWERTRAINS)}
-                    ).broadcast_like(last_mix.sel(segment=segment))
+                    mix = np.array(
+                        [milestone.shares.get(str(p), 0.0) for p in last.powertrain.values]
+                    )
+                    shape = [1] * last.ndim
+                    shape[powertrain_axis] = mix.size
+                    anchors[milestone.year] = last.copy(
+                        data=np.broadcast_to(mix.reshape(shape), last.shape)
+                    )
         pieces.append(path_through(anchors, future, sales.curve))
     return xr.concat(pieces, dim=history_shares.segment).transpose(
         "region", "segment", "powertrain", "year", ...
@@ -128,20 +133,50 @@ def project_powertrain_shares(
 
 
 def path_through(anchors: dict[int, xr.DataArray], years: np.ndarray, curve: Curve) -> xr.DataArray:
-    """Shares at ``years`` moving between consecutive anchors (year → shares) along
-    ``curve``; held before the first anchor and after the last."""
+    """Shares at ``years`` (year, …) moving between consecutive anchors (year → shares,
+    all with the same dims and labels) along ``curve``; held before the first anchor and
+    after the last."""
     anchor_years = np.array(sorted(anchors))
+    first = anchors[int(anchor_years[0])]
     if len(anchor_years) == 1:
-        return anchors[int(anchor_years[0])].expand_dims(year=years).transpose(..., "year")
-    stacked = xr.concat([anchors[int(y)] for y in anchor_years], dim="anchor")
+        return first.expand_dims(year=years)
+    for year in anchor_years:
+        _check_same_labels(anchors[int(year)], first, int(year))
+    stacked = np.stack([anchors[int(y)].transpose(*first.dims).to_numpy() for y in anchor_years])
     end = np.clip(np.searchsorted(anchor_years, years), 1, len(anchor_years) - 1)
     start = end - 1
-    length = anchor_years[end] - anchor_years[start]
-    interval = xr.DataArray(length.astype(float), dims="year")
-    f = progress((years - anchor_years[start]) / interval, curve, interval)
-    a = stacked.isel(anchor=xr.DataArray(start, dims="year"))
-    b = stacked.isel(anchor=xr.DataArray(end, dims="year"))
-    return (a + (b - a) * f).assign_coords(year=years)
+    length = (anchor_years[end] - anchor_years[start]).astype(float)
+    elapsed = (years - anchor_years[start]) / length
+    coords = {**first.coords, "year": years}
+    a = stacked[start]  # (year, *dims of the anchors)
+    step = stacked[end] - a
+    if not _drawn(curve):
+        f = np.asarray(progress(elapsed, curve, length)).reshape(-1, *[1] * first.ndim)
+        return xr.DataArray(a + step * f, coords=coords, dims=("year", *first.dims))
+    # curve parameters drawn for an ensemble: f(τ) carries their dims
+    f = progress(xr.DataArray(elapsed, dims="year"), curve, xr.DataArray(length, dims="year"))
+    dims = ("year", *first.dims)
+    return (
+        xr.DataArray(a, coords=coords, dims=dims) + xr.DataArray(step, coords=coords, dims=dims) * f
+    )
+
+
+def _drawn(curve: Curve) -> bool:
+    """Whether any of ``curve``'s parameters is an array of draws."""
+    return any(isinstance(getattr(curve, name), xr.DataArray) for name in ("steepness", "p", "q"))
+
+
+def _check_same_labels(anchor: xr.DataArray, first: xr.DataArray, year: int) -> None:
+    """ValueError unless ``anchor`` has the dims and labels of ``first``."""
+    same = set(anchor.dims) == set(first.dims) and all(
+        anchor.get_index(d).equals(first.get_index(d)) for d in first.dims
+    )
+    if not same:
+        msg = (
+            f"the anchor of {year} has dims {anchor.dims} and labels that differ from the "
+            f"first anchor's {first.dims}; allowed: anchors with the same dims and labels"
+        )
+        raise ValueError(msg)
 
 
 def new_sales(scenario: Scenario, history_sales: xr.DataArray, years: np.ndarray) -> xr.DataArray:
