@@ -118,9 +118,8 @@ def project_powertrain_shares(
                     milestone.segment is None if general_first else milestone.segment == segment
                 )
                 if applies:
-                    mix = np.array(
-                        [milestone.shares.get(str(p), 0.0) for p in last.powertrain.values]
-                    )
+                    shares = {str(k): v for k, v in milestone.shares.items()}
+                    mix = np.array([shares.get(str(p), 0.0) for p in last.powertrain.values])
                     shape = [1] * last.ndim
                     shape[powertrain_axis] = mix.size
                     anchors[milestone.year] = last.copy(
