@@ -104,21 +104,23 @@ def years_on_road(
     dims = ("cohort", SERVICE)
     coords = {"cohort": years, SERVICE: since}
 
-    sold = sales.sum(["region", "powertrain"]).rename(year="cohort")
-    on_road = stock_by_cohort.sum(["region", "powertrain"], skipna=False).sel(cohort=years)
-    share = (on_road / sold.where(sold > 0)).fillna(0.0)
-    survival = share.isel(
-        year=xr.DataArray(seen - first, dims=dims),
-        cohort=xr.DataArray(observed_cohort - first, dims=dims),
-    ).drop_vars(["year", "cohort"])
-    km = (
-        distance.sel(cohort=years)
-        .isel(
-            year=xr.DataArray(seen - first, dims=dims),
-            cohort=xr.DataArray(cohorts - first + 0 * since, dims=dims),
-        )
+    # each (cohort, service year) cell read straight from the arrays by position: the
+    # cohorts of the initial stock are never copied
+    at_year = xr.DataArray(seen - first, dims=dims)
+    sold = (
+        sales.sum(["region", "powertrain"], skipna=False)
+        .isel(year=xr.DataArray(observed_cohort - first, dims=dims))
+        .drop_vars("year")
+    )
+    on_road = (
+        stock_by_cohort.sum(["region", "powertrain"], skipna=False)
+        .isel(year=at_year, cohort=_positions(stock_by_cohort, observed_cohort, dims))
         .drop_vars(["year", "cohort"])
     )
+    survival = (on_road / sold.where(sold > 0)).fillna(0.0)
+    km = distance.isel(
+        year=at_year, cohort=_positions(distance, cohorts + 0 * since, dims)
+    ).drop_vars(["year", "cohort"])
     beyond = xr.DataArray(calendar - seen, dims=dims)
     km = km * (1.0 - age_decline) ** beyond
     return exact_dataset(
@@ -128,3 +130,12 @@ def years_on_road(
             "year": xr.DataArray(seen, dims=dims, coords=coords),
         }
     )
+
+
+def _positions(array: xr.DataArray, cohorts: np.ndarray, dims: tuple[str, str]) -> xr.DataArray:
+    """Positions of ``cohorts`` (model years, any shape) on ``array``'s cohort axis."""
+    positions = array.get_index("cohort").get_indexer(cohorts.ravel())
+    if (positions < 0).any():
+        msg = "years_on_road: a model year is missing from the cohorts of the fleet"
+        raise ValueError(msg)
+    return xr.DataArray(positions.reshape(cohorts.shape), dims=dims)

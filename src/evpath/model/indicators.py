@@ -116,7 +116,7 @@ def lifetime_per_new_car(
     weight = life["survival"] * life["distance"]
     use = new_car_use.rename(year="cohort")
     per_car = dot(weight, use, at_year, dim=["carrier", SERVICE]).rename(cohort="year")
-    years_on = life["survival"].sum(SERVICE).rename(cohort="year")
+    years_on = life["survival"].sum(SERVICE, skipna=False).rename(cohort="year")
     every = ("segment", "powertrain")
     cars = sales.sum(every)
     return exact_dataset(
