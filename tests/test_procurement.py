@@ -429,6 +429,24 @@ def test_alliance_file_resolves_units_and_paths():
             r"members\[0\].demand\[2031\]: allowed: 0 to 1,000,000,000 t/yr \(got 1000000000000.0\)",
         ),
         ({"name": "a/b"}, r"name: got 'a/b'; allowed: 1 to 64 printable characters"),
+        (
+            {"members": [{"name": "=1+2", "demand": {2030: 1, 2031: 1}, "note": "n"}]},
+            r"members\[0\].name: got '=1\+2'; allowed: .* not starting with '=', '\+', '-' or '@'",
+        ),
+        (
+            {
+                "suppliers": [
+                    {
+                        "name": "s",
+                        "country": "@SUM(A1)",
+                        "capacity": 10,
+                        "note": "n",
+                        "tiers": [{"up_to": None, "price": 1}],
+                    }
+                ]
+            },
+            r"suppliers\[0\].country: got '@SUM\(A1\)'; allowed: printable text, not starting",
+        ),
     ],
 )
 def test_alliance_file_errors_name_field_and_value(change: dict[str, Any], message: str):

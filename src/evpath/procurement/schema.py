@@ -41,10 +41,14 @@ PriceFactor = Annotated[Positive, within(0.0, 100.0, "times the tier prices")]
 UsdPerTonne = Annotated[NonNegative, within(0.0, 1e9, "USD/t")]
 
 NAME_LENGTH = 64
+FORMULA_STARTS = ("=", "+", "-", "@")
+"""First characters that make a spreadsheet read a cell as a formula: names go into the
+CSV and Excel files users open, so a name may not start with one."""
 
 
 def _safe_name(name: str) -> str:
-    """A member, supplier or alliance name that can be part of a file name."""
+    """A member, supplier or alliance name that can be part of a file name and of a
+    spreadsheet cell."""
     bad = (
         not name.strip()
         or name != name.strip()
@@ -53,18 +57,32 @@ def _safe_name(name: str) -> str:
         or "\\" in name
         or ".." in name
         or not name.isprintable()
+        or name.startswith(FORMULA_STARTS)
     )
     if bad:
         shown = shown_name(name)
         msg = (
             f"got {shown}; allowed: 1 to {NAME_LENGTH} printable characters without '/', "
-            "'\\' or '..', and no space at either end (names become part of file names)"
+            "'\\' or '..', not starting with '=', '+', '-' or '@', and no space at either "
+            "end (names become part of file names and spreadsheet cells)"
         )
         raise ValueError(msg)
     return name
 
 
+def _cell_text(text: str) -> str:
+    """A name shown in spreadsheet cells: printable, and not read as a formula."""
+    if not text.strip() or not text.isprintable() or text.startswith(FORMULA_STARTS):
+        msg = (
+            f"got {shown_name(text)}; allowed: printable text, not starting with '=', '+', "
+            "'-' or '@' (it becomes a spreadsheet cell)"
+        )
+        raise ValueError(msg)
+    return text
+
+
 SafeName = Annotated[str, AfterValidator(_safe_name)]
+CellText = Annotated[str, AfterValidator(_cell_text), Field(max_length=NAME_LENGTH)]
 
 PRODUCTION_METALS = ("cobalt", "nickel", "lithium", "graphite")
 """Metals whose supplier capacity can be a share of USGS mine production, read through
@@ -194,7 +212,7 @@ class Supplier(Sourced):
     """
 
     name: SafeName
-    country: str = Field(description="Producing country, for the country cap and shares.")
+    country: CellText = Field(description="Producing country, for the country cap and shares.")
     capacity: PositiveTonnes | dict[Year, Tonnes] | ProductionShare = Field(
         description="Volume the supplier can sell to the alliance [t/yr]: a number, a path "
         "by year (linear between the years given, flat outside) or a share of production."
