@@ -78,7 +78,7 @@ def procure_command(
         typer.Option(
             "--time-limit",
             help=f"Seconds for all the solves together (each solve stops after at most "
-            f"{SOLVE_TIME_LIMIT:g} s).",
+            f"{SOLVE_TIME_LIMIT:g} s); inf: no overall limit.",
         ),
     ] = TIME_LIMIT,
     samples: Annotated[

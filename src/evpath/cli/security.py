@@ -44,7 +44,7 @@ def secure_command(
         float, typer.Option(help="Relative MIP gap at which HiGHS stops each solve.")
     ] = 1e-3,
     time_limit: Annotated[
-        float, typer.Option("--time-limit", help="Seconds for each HiGHS solve.")
+        float, typer.Option("--time-limit", help="Seconds for each HiGHS solve; inf: no limit.")
     ] = 60.0,
     store: Annotated[Path, typer.Option(help="DuckDB results store to add the plans to.")] = Path(
         "results/evpath.duckdb"

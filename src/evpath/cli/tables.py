@@ -18,8 +18,9 @@ from rich.text import Text
 
 
 class PlainTable(Table):
-    """A Rich table whose title, caption, headers and cells given as strings are shown as
-    written, never read as markup; ``Text`` cells keep their styles."""
+    """A Rich table whose title, headers and cells given as strings are shown as written,
+    never read as markup; ``Text`` cells keep their styles. (A caption is evpath's own
+    words and may use markup.)"""
 
     def __init__(self, *headers: str, title: str | None = None, **options: Any) -> None:
         super().__init__(title=_literal(title, "table.title"), **options)
