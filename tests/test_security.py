@@ -323,6 +323,7 @@ def test_secure_command_prints_plans_and_exits_2_on_a_bad_file(tmp_path: Path):
     assert ok.exit_code == 0, ok.output
     assert "alliance pooled" in ok.output
     assert "value of pooling" in ok.output
+    assert "spot [t]" in ok.output  # the unit of the header kept
     with duckdb.connect(str(store), read_only=True) as stored:
         plans = stored.execute("SELECT plan, expected_cost, alliance FROM security_plans").df()
         scenarios = stored.execute("SELECT DISTINCT scenario FROM security_scenarios").df()
