@@ -96,7 +96,7 @@ def _alliance(folder: Path) -> Path:
     """Two members and two suppliers in two countries, every name with brackets."""
     years = [2030, 2031]
     document = {
-        "name": "names [b]test",
+        "name": "names [b]test :thumbs_up:",
         "metal": "nickel",
         "years": years,
         "price_unit": "USD/kg",
@@ -143,7 +143,7 @@ def test_procure_prints_every_name_as_written(tmp_path):
     assert result.exit_code == 0, result.output
     text = result.output
     written = (
-        "names [b]test",
+        "names [b]test :thumbs_up:",
         "maker [bold]one",
         "maker [i]two",
         "mine [red]north",
@@ -152,5 +152,12 @@ def test_procure_prints_every_name_as_written(tmp_path):
     for name in written:
         assert name in text, name
     # the names as markup would have left them
-    for eaten in ("names test", "maker one", "maker two", "mine north", "Congo  land"):
+    for eaten in (
+        "names test",
+        "\N{THUMBS UP SIGN}",
+        "maker one",
+        "maker two",
+        "mine north",
+        "Congo  land",
+    ):
         assert eaten not in text, eaten

@@ -46,8 +46,9 @@ bug of evpath; any such OSError a command meets exits 2 naming the path."""
 MAX_SEED = 2**32 - 1
 """Largest ``--seed`` a command takes (seeds run from 0)."""
 
-console = Console()
-error_console = Console(stderr=True)
+# names print as written: no ":code:" in a user's name turns into an emoji
+console = Console(emoji=False)
+error_console = Console(stderr=True, emoji=False)
 
 P = ParamSpec("P")
 R = TypeVar("R")
