@@ -14,6 +14,7 @@ import numpy as np
 import xarray as xr
 
 from evpath.core.curves import bass_cumulative, logistic
+from evpath.core.drawn import is_drawn
 from evpath.core.paths import interpolate_path
 from evpath.core.variables import catalogue
 from evpath.scenario.schema import Curve, Sales, Scenario, SegmentSplit, TotalSales
@@ -162,7 +163,7 @@ def path_through(anchors: dict[int, xr.DataArray], years: np.ndarray, curve: Cur
 
 def _drawn(curve: Curve) -> bool:
     """Whether any of ``curve``'s parameters is an array of draws."""
-    return any(isinstance(getattr(curve, name), xr.DataArray) for name in ("steepness", "p", "q"))
+    return any(is_drawn(value) for _, value in curve)
 
 
 def _check_same_labels(anchor: xr.DataArray, first: xr.DataArray, year: int) -> None:

@@ -44,6 +44,9 @@ NAME_LENGTH = 64
 FORMULA_STARTS = ("=", "+", "-", "@")
 """First characters that make a spreadsheet read a cell as a formula: names go into the
 CSV and Excel files users open, so a name may not start with one."""
+_NOT_A_FORMULA = (
+    f"not starting with {', '.join(map(repr, FORMULA_STARTS[:-1]))} or {FORMULA_STARTS[-1]!r}"
+)
 
 
 def _safe_name(name: str) -> str:
@@ -63,8 +66,8 @@ def _safe_name(name: str) -> str:
         shown = shown_name(name)
         msg = (
             f"got {shown}; allowed: 1 to {NAME_LENGTH} printable characters without '/', "
-            "'\\' or '..', not starting with '=', '+', '-' or '@', and no space at either "
-            "end (names become part of file names and spreadsheet cells)"
+            f"'\\' or '..', {_NOT_A_FORMULA}, and no space at either end (names become "
+            "part of file names and spreadsheet cells)"
         )
         raise ValueError(msg)
     return name
@@ -74,8 +77,8 @@ def _cell_text(text: str) -> str:
     """A name shown in spreadsheet cells: printable, and not read as a formula."""
     if not text.strip() or not text.isprintable() or text.startswith(FORMULA_STARTS):
         msg = (
-            f"got {shown_name(text)}; allowed: printable text, not starting with '=', '+', "
-            "'-' or '@' (it becomes a spreadsheet cell)"
+            f"got {shown_name(text)}; allowed: printable text, {_NOT_A_FORMULA} (it becomes "
+            "a spreadsheet cell)"
         )
         raise ValueError(msg)
     return text
